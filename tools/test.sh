@@ -1,0 +1,24 @@
+#!/usr/bin/env bash
+# test.sh: the README's test command (and what CI runs).  Sets up a fresh
+# machine, then builds and runs the CPU test suite three ways:
+#   1. gcc, -Werror, RelWithDebInfo       (ctest -L cpu)
+#   2. clang, ASan + UBSan                (ctest -L cpu)
+#   3. clang libFuzzer targets, bounded   (ctest -L fuzz)
+# GPU tests (label gpu) run on a GPU machine through bench/gpu.sh.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+tools/setup.sh
+jobs=$(nproc)
+
+echo "== gcc build and tests"
+CC=gcc tools/build.sh build
+ctest --test-dir build -L cpu --output-on-failure -j"$jobs"
+
+echo "== clang ASan+UBSan build and tests"
+CC=clang tools/build.sh build-asan -DSSDC_SANITIZE=ON
+ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
+  ctest --test-dir build-asan -L cpu --output-on-failure -j"$jobs"
+
+echo "== clang libFuzzer runs (bounded)"
+CC=clang tools/build.sh build-fuzz -DSSDC_FUZZ=ON -DSSDC_SANITIZE=ON
+ctest --test-dir build-fuzz -L fuzz --output-on-failure
