@@ -45,12 +45,16 @@ const fe_param_info *fe_param(const fe_program *p, int i);
 
 /* Override a hyperparameter.  fe_set parses text as a literal of the param's
  * kind (--set d_model=2560, --set attn_layers=[3,9]); fe_set_value takes a
- * typed value (config.json).  Unknown names and wrong kinds are errors. */
+ * typed value (config.json).  Unknown names and wrong kinds are errors.
+ * (Both copy the value, lists included, into the program's arena.) */
 int fe_set(fe_program *p, const char *name, const char *text, ssd_ctx *c);
 int fe_set_value(fe_program *p, const char *name, const ir_param *v, ssd_ctx *c);
 
 /* Evaluate hyperparameters and `require` clauses, then lower to IR.  The
- * module gets its own arena; free it with ir_module_free. */
+ * module gets its own arena; free it with ir_module_free.  Its source
+ * locations point into the program's arena: keep that alive while the
+ * module may still report errors.  On failure *out is NULL.
+ * The language and what lowering produces: frontend/LANGUAGE.md. */
 int fe_lower(fe_program *p, ir_module **out, ssd_ctx *c);
 
 #endif

@@ -223,6 +223,7 @@ typedef struct ir_value {
   int def_index;          /* which result of def */
   const char *name;       /* source-level name, for readable dumps; may be NULL */
   int nuses;              /* maintained by ir_count_uses */
+  int buffer;             /* memory plan (pass_memplan): activation buffer, 1-based; 0 = none */
 } ir_value;
 
 struct ir_node {
@@ -262,6 +263,11 @@ struct ir_module {
   int64_t seqlen_hint;    /* --seqlen: 0 = none; algorithm selection names one form */
   int nstate_slots;       /* assigned by the state/memory planning pass */
   int ngroups;            /* fusion groups assigned */
+  /* Memory plan (pass_memplan): activations [batch, seqlen, ...] share
+   * nbuffers buffers; buffer b holds buffer_elems[b-1] elements per
+   * (batch, seqlen) position.  Reshapes alias their input's buffer. */
+  int nbuffers;
+  int64_t *buffer_elems;
 };
 
 /* ---- building ------------------------------------------------------------------- */
