@@ -66,8 +66,19 @@ static void push_row(ir_ssm_attr *s, int64_t max_len, ir_ssm_form f, int64_t Q, 
   s->choices[s->nchoices++] = (ir_ssm_choice){max_len, f, f == IR_FORM_CHUNKED ? Q : 0, cost};
 }
 
+/* The model file's chunk size is the one it was trained with, but the chunked
+ * form computes the same function for any Q: take the target's tuned Q when
+ * the cost model says it is cheaper at long L. */
+static int64_t pick_chunk(const pass_cost_model *cm, const ir_ssm_attr *s) {
+  if (s->chunk <= 0 || s->chunk == cm->chunk) return cm->chunk;
+  int64_t L = (int64_t)1 << 16;
+  double own = pass_cost_form(cm, s, IR_FORM_CHUNKED, L, s->chunk);
+  double tuned = pass_cost_form(cm, s, IR_FORM_CHUNKED, L, cm->chunk);
+  return tuned < own ? cm->chunk : s->chunk;
+}
+
 static void select_forms(const pass_cost_model *cm, ir_ssm_attr *s) {
-  int64_t Q = s->chunk > 0 ? s->chunk : cm->chunk;
+  int64_t Q = pick_chunk(cm, s);
   double cost;
   s->nchoices = 0;
   push_row(s, 1, IR_FORM_RECURRENT, Q, pass_cost_form(cm, s, IR_FORM_RECURRENT, 1, Q));

@@ -34,10 +34,13 @@
 void pass_cost_defaults(const char *target, pass_cost_model *cm) {
   if (target && !strcmp(target, "cuda")) {
     *cm = (pass_cost_model){.flops = 6.6e13, .scan_flops = 3.7e12, .bytes = 2.93e12,
-                            .launch = 5e-6, .step_latency = 1e-7, .chunk = 256};
+                            .launch = 5e-6, .step_latency = 1e-7, .quad_setup = 0, .chunk = 256};
   } else {
-    *cm = (pass_cost_model){.flops = 2e10, .scan_flops = 4e9, .bytes = 1e10,
-                            .launch = 5e-6, .step_latency = 1e-8, .chunk = 256};
+    /* Fitted by bench/bench_ssm_cpu on the 2-core CI-class Xeon (AVX2), see
+     * bench/results/cpu_cost_model-2026-11-23.txt and bench/NOTES.md. */
+    *cm = (pass_cost_model){.flops = 1.694e11, .scan_flops = 8.144e10, .bytes = 1e10,
+                            .launch = 1.3e-5, .step_latency = 1e-8, .quad_setup = 5.5e-5,
+                            .chunk = 32};
   }
 }
 
@@ -49,7 +52,8 @@ typedef struct {
 
 #define K(f, i) {#f, offsetof(pass_cost_model, f), i}
 static const cost_key keys[] = {K(flops, false),  K(scan_flops, false),   K(bytes, false),
-                                K(launch, false), K(step_latency, false), K(chunk, true)};
+                                K(launch, false), K(step_latency, false), K(quad_setup, false),
+                                K(chunk, true)};
 #undef K
 
 static char *trim(char *s) {
@@ -76,7 +80,7 @@ static int set_key(pass_cost_model *cm, const char *k, const char *v, const char
     return SSD_OK;
   }
   return ssd_err(c, SSD_EINVAL, "%s:%d: unknown cost-model key '%s' (keys: flops scan_flops "
-                 "bytes launch step_latency chunk)", path, line, k);
+                 "bytes launch step_latency quad_setup chunk)", path, line, k);
 }
 
 int pass_cost_load(const char *path, pass_cost_model *cm, ssd_ctx *c) {
@@ -120,11 +124,15 @@ double pass_cost_form(const pass_cost_model *cm, const ir_ssm_attr *s, ir_ssm_fo
     /* SSD: an L x L masked "attention" per head on matmul units.  S6: the
      * decay differs per (channel, state) so every pair costs P*N scalar work. */
     double w = s6 ? 3.0 * l * l * H * P * N / cm->scan_flops : l * l * H * pair / cm->flops;
-    return w + 4.0 * l * l * H / cm->bytes + io / cm->bytes + cm->launch;
+    /* The decode cache needs the final state (and an initial state feeds y):
+     * two L*P*N contractions per head, as in the chunked form. */
+    w += 4.0 * l * H * P * N / (s6 ? cm->scan_flops : cm->flops);
+    return w + 4.0 * l * l * H / cm->bytes + io / cm->bytes + cm->launch + cm->quad_setup;
   }
   case IR_FORM_CHUNKED: {
     if (Q <= 0) Q = cm->chunk;
-    double q = (double)Q, nc = ceil(l / q);
+    /* A chunk never holds more than L tokens: charge min(Q, L) squared. */
+    double q = (double)(Q < L ? Q : L), nc = ceil(l / (double)Q);
     double intra = s6 ? 3.0 * nc * q * q * H * P * N / cm->scan_flops
                       : nc * q * q * H * pair / cm->flops;
     /* chunk states and their contribution to y (2 GEMMs of L*P*N each),

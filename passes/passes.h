@@ -21,6 +21,7 @@ typedef struct pass_cost_model {
   double bytes;          /* sustained memory bandwidth, bytes/s */
   double launch;         /* fixed cost per kernel launch / parallel region, s */
   double step_latency;   /* dependent-step latency of the scan (one token), s */
+  double quad_setup;     /* fixed extra cost of the quadratic form (mask/kernel setup), s */
   int64_t chunk;         /* default chunk size Q when the model does not request one */
 } pass_cost_model;
 
