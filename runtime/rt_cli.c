@@ -1,0 +1,519 @@
+/* rt_cli.c: the commands that execute models: run, generate, demo, bench
+ * (see rt_cli.h).  Each parses its flags, loads a model through rt_model,
+ * runs it through the executor and reports; every failure is one clear
+ * "ssdc: error: ..." line and a nonzero exit.  Results go to stdout (ids)
+ * or to files written atomically (logits, bench JSON); timings to stderr.
+ */
+#define _POSIX_C_SOURCE 200809L
+#include "rt_cli.h"
+
+#include <errno.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/utsname.h>
+#include <time.h>
+
+#include "rt_cuda.h"
+#include "rt_model.h"
+#include "rt_pool.h"
+#include "rt_safetensors.h"
+
+#ifndef SSDC_SOURCE_DIR
+#define SSDC_SOURCE_DIR "."
+#endif
+
+#define MAX_SETS 64
+
+/* ---- flags ------------------------------------------------------------------- */
+typedef struct opts {
+  const char *model, *input, *output, *device, *model_file, *prompt, *out;
+  int64_t max_new, prompt_len, seed, threads;
+  const char *sets[MAX_SETS];
+  int nsets;
+  bool help;
+} opts;
+
+typedef enum { F_STR, F_INT, F_SET } flag_kind;
+typedef struct flag {
+  const char *name;
+  flag_kind kind;
+  size_t off; /* offset in opts */
+} flag;
+
+#define FS(n, field) {n, F_STR, offsetof(opts, field)}
+#define FI(n, field) {n, F_INT, offsetof(opts, field)}
+
+static int parse_int(const char *s, int64_t *out) {
+  char *end;
+  errno = 0;
+  long long v = strtoll(s, &end, 10);
+  if (!*s || *end || errno) return 1;
+  *out = v;
+  return 0;
+}
+
+/* Parse argv[1..] against the flags a command accepts. */
+static int parse_flags(int argc, char **argv, const flag *fl, int nfl, opts *o, ssd_ctx *c) {
+  for (int i = 1; i < argc; i++) {
+    const char *a = argv[i];
+    if (!strcmp(a, "--help") || !strcmp(a, "-h")) {
+      o->help = true;
+      continue;
+    }
+    int k = 0;
+    while (k < nfl && strcmp(a, fl[k].name)) k++;
+    if (k == nfl) return ssd_err(c, SSD_EINVAL, "%s: unknown option '%s' (see --help)", argv[0], a);
+    if (i + 1 >= argc) return ssd_err(c, SSD_EINVAL, "%s: option %s needs a value", argv[0], a);
+    const char *v = argv[++i];
+    char *field = (char *)o + fl[k].off;
+    if (fl[k].kind == F_STR) {
+      *(const char **)field = v;
+    } else if (fl[k].kind == F_INT) {
+      if (parse_int(v, (int64_t *)field))
+        return ssd_err(c, SSD_EINVAL, "%s: %s wants an integer, got '%s'", argv[0], a, v);
+    } else {
+      if (o->nsets == MAX_SETS) return ssd_err(c, SSD_EINVAL, "too many --set options");
+      o->sets[o->nsets++] = v;
+    }
+  }
+  return SSD_OK;
+}
+
+/* cpu and auto run on the CPU (auto: the GPU path is not wired into the
+ * model executor yet).  cuda says precisely why it cannot run: no driver or
+ * device (from rt_cuda_open), or no whole-model GPU path in this build. */
+static int check_device(const opts *o, ssd_ctx *c) {
+  const char *d = o->device ? o->device : "auto";
+  if (!strcmp(d, "cpu") || !strcmp(d, "auto")) return SSD_OK;
+  if (strcmp(d, "cuda"))
+    return ssd_err(c, SSD_EINVAL, "--device must be cpu, cuda or auto (got '%s')", d);
+  rt_cuda *g = NULL;
+  int rc = rt_cuda_open(&g, 0, c);
+  if (rc) return rc;
+  const char *name = rt_cuda_name(g);
+  rc = ssd_err(c, SSD_EUNSUPPORTED,
+               "--device cuda: found %s, but this ssdc cannot run whole models on the GPU yet "
+               "(use --device cpu or auto)", name ? name : "a GPU");
+  rt_cuda_close(g);
+  return rc;
+}
+
+static int start_pool(const opts *o, ssd_ctx *c) {
+  if (o->threads < 0 || o->threads > 256)
+    return ssd_err(c, SSD_EINVAL, "--threads must be in [1, 256] (0: one per CPU)");
+  return rt_pool_init((int)o->threads, c);
+}
+
+/* Messages were printed when they were recorded; only the exit code is left. */
+static int finish(int rc) {
+  rt_pool_shutdown();
+  return rc ? 1 : 0;
+}
+
+static rt_model_opts model_opts(const opts *o) {
+  return (rt_model_opts){.model_file = o->model_file, .sets = o->sets, .nsets = o->nsets};
+}
+
+/* ---- run --------------------------------------------------------------------- */
+static const char run_help[] =
+    "usage: ssdc run --model DIR --input IN.safetensors --output OUT.safetensors\n"
+    "                [--device cpu|cuda|auto] [--set NAME=VALUE]... [--model-file F]\n"
+    "                [--threads N]\n\n"
+    "Runs the checkpoint in DIR (config.json + model.safetensors, HF layout) on the\n"
+    "token ids in IN (tensor `input_ids`, int64 or int32, [batch, length]) and writes\n"
+    "the logits (`logits`, float32 [batch, length, vocab]) to OUT atomically.\n"
+    "The model file is chosen from config.json's model_type unless --model-file.\n";
+
+/* The ids of IN: `input_ids`, integer, [B, L] (or [L]), non-empty. */
+static int read_ids(const char *path, int64_t **ids, int64_t *B, int64_t *L, ssd_ctx *c) {
+  rt_safetensors *st;
+  int rc = rt_st_open(path, &st, c);
+  if (rc) return rc;
+  const rt_st_tensor *t = rt_st_find(st, "input_ids");
+  ir_dtype dt;
+  if (!t) rc = ssd_err(c, SSD_EFORMAT, "%s: no tensor named 'input_ids'", path);
+  else if (rt_st_dtype_ir(t->dtype, &dt) || (dt != IR_I64 && dt != IR_I32))
+    rc = ssd_err(c, SSD_EFORMAT, "%s: input_ids must be I64 or I32, not %s", path,
+                 rt_st_dtype_name(t->dtype));
+  else if (t->rank != 1 && t->rank != 2)
+    rc = ssd_err(c, SSD_EFORMAT, "%s: input_ids must be [batch, length], rank %d given", path,
+                 t->rank);
+  else if (t->numel == 0)
+    rc = ssd_err(c, SSD_EINVAL, "%s: input_ids is empty", path);
+  if (!rc) {
+    *B = t->rank == 2 ? t->shape[0] : 1;
+    *L = t->shape[t->rank - 1];
+    *ids = malloc(t->numel * sizeof(int64_t));
+    if (!*ids) rc = ssd_err(c, SSD_ENOMEM, "out of memory");
+    else rc = rt_st_read_i64(t, *ids, t->numel, c);
+  }
+  rt_st_close(st);
+  return rc;
+}
+
+int rt_cmd_run(int argc, char **argv) {
+  static const flag fl[] = {FS("--model", model), FS("--input", input), FS("--output", output),
+                            FS("--device", device), FS("--model-file", model_file),
+                            {"--set", F_SET, 0}, FI("--threads", threads)};
+  opts o = {0};
+  ssd_ctx c;
+  ssd_ctx_init(&c);
+  int rc = parse_flags(argc, argv, fl, sizeof fl / sizeof *fl, &o, &c);
+  if (rc) return 2;
+  if (o.help) return fputs(run_help, stdout), 0;
+  if (!o.model || !o.input || !o.output) {
+    ssd_err(&c, SSD_EINVAL, "run needs --model, --input and --output (see ssdc run --help)");
+    return 2;
+  }
+  if ((rc = check_device(&o, &c)) || (rc = start_pool(&o, &c))) return finish(rc);
+  int64_t *ids = NULL, B = 0, L = 0, V = 0;
+  float *logits = NULL;
+  rt_model *m = NULL;
+  rt_model_opts mo = model_opts(&o);
+  rc = read_ids(o.input, &ids, &B, &L, &c);
+  if (!rc) rc = rt_model_load(o.model, &mo, &m, &c);
+  double t0 = rt_now();
+  if (!rc) {
+    rt_fwd f = {ids, B, L, NULL, false};
+    rc = rt_exec_forward(rt_model_exec(m), &f, &logits, &V, &c);
+  }
+  double t1 = rt_now();
+  if (!rc) {
+    int64_t shape[3] = {B, L, V};
+    rt_st_out t = {"logits", IR_F32, 3, shape, logits};
+    rc = rt_st_write(o.output, &t, 1, NULL, 0, &c);
+  }
+  if (!rc)
+    fprintf(stderr, "ssdc run: %lld x %lld tokens in %.3f s (%.1f tokens/s)\n", (long long)B,
+            (long long)L, t1 - t0, (double)(B * L) / (t1 - t0));
+  free(logits);
+  free(ids);
+  rt_model_free(m);
+  return finish(rc);
+}
+
+/* ---- generate -------------------------------------------------------------------- */
+static const char gen_help[] =
+    "usage: ssdc generate --model DIR --prompt-ids 1,2,3 [--max-new-tokens N]\n"
+    "                     [--device cpu|cuda|auto] [--set NAME=VALUE]... [--model-file F]\n"
+    "                     [--threads N]\n\n"
+    "Greedy decoding: prefills the prompt through the state cache, then generates N\n"
+    "tokens (default 16) one at a time.  Prints the new ids space-separated on one\n"
+    "line of stdout; timings go to stderr.\n";
+
+/* "1,2,3": non-negative integers separated by commas, nothing else. */
+static int parse_ids(const char *s, int64_t **ids, int64_t *n, ssd_ctx *c) {
+  int64_t cap = 1;
+  for (const char *p = s; *p; p++) cap += *p == ',';
+  *ids = malloc((size_t)cap * sizeof(int64_t));
+  if (!*ids) return ssd_err(c, SSD_ENOMEM, "out of memory");
+  *n = 0;
+  const char *p = s;
+  while (*p) {
+    const char *e = p;
+    while (*e && *e != ',') e++;
+    char buf[32];
+    size_t len = (size_t)(e - p);
+    int64_t v;
+    if (len == 0 || len >= sizeof buf)
+      return ssd_err(c, SSD_EINVAL, "--prompt-ids: empty or overlong entry in '%s'", s);
+    memcpy(buf, p, len);
+    buf[len] = 0;
+    if (buf[0] == '-' || buf[0] == '+' || parse_int(buf, &v))
+      return ssd_err(c, SSD_EINVAL, "--prompt-ids: '%s' is not a non-negative integer", buf);
+    (*ids)[(*n)++] = v;
+    p = *e ? e + 1 : e;
+    if (*e && !*p) return ssd_err(c, SSD_EINVAL, "--prompt-ids: trailing comma in '%s'", s);
+  }
+  if (*n == 0) return ssd_err(c, SSD_EINVAL, "--prompt-ids is empty");
+  return SSD_OK;
+}
+
+static void print_ids(const int64_t *ids, int64_t n) {
+  for (int64_t i = 0; i < n; i++) printf("%s%lld", i ? " " : "", (long long)ids[i]);
+  printf("\n");
+  fflush(stdout);
+}
+
+int rt_cmd_generate(int argc, char **argv) {
+  static const flag fl[] = {FS("--model", model), FS("--prompt-ids", prompt),
+                            FI("--max-new-tokens", max_new), FS("--device", device),
+                            FS("--model-file", model_file), {"--set", F_SET, 0},
+                            FI("--threads", threads)};
+  opts o = {.max_new = 16};
+  ssd_ctx c;
+  ssd_ctx_init(&c);
+  if (parse_flags(argc, argv, fl, sizeof fl / sizeof *fl, &o, &c)) return 2;
+  if (o.help) return fputs(gen_help, stdout), 0;
+  if (!o.model || !o.prompt) {
+    ssd_err(&c, SSD_EINVAL, "generate needs --model and --prompt-ids (see ssdc generate --help)");
+    return 2;
+  }
+  if (o.max_new < 0 || o.max_new > 1000000) {
+    ssd_err(&c, SSD_EINVAL, "--max-new-tokens must be in [0, 1000000]");
+    return 2;
+  }
+  int rc = check_device(&o, &c);
+  if (!rc) rc = start_pool(&o, &c);
+  if (rc) return finish(rc);
+  int64_t *ids = NULL, n = 0, nout = 0;
+  int64_t *out = malloc((size_t)(o.max_new + 1) * sizeof(int64_t));
+  rt_model *m = NULL;
+  rt_model_opts mo = model_opts(&o);
+  double tp = 0, td = 0;
+  rc = out ? parse_ids(o.prompt, &ids, &n, &c) : ssd_err(&c, SSD_ENOMEM, "out of memory");
+  if (!rc) rc = rt_model_load(o.model, &mo, &m, &c);
+  if (!rc) rc = rt_generate(m, ids, n, o.max_new, out, &nout, &tp, &td, &c);
+  if (!rc) {
+    print_ids(out, nout);
+    fprintf(stderr, "ssdc generate: prefill %lld tokens %.3f s; %lld new tokens, decode %.1f tokens/s\n",
+            (long long)n, tp, (long long)nout, nout > 1 ? (double)(nout - 1) / td : 0.0);
+  }
+  free(ids);
+  free(out);
+  rt_model_free(m);
+  return finish(rc);
+}
+
+/* ---- demo ------------------------------------------------------------------------- */
+static const char demo_help[] =
+    "usage: ssdc demo [--prompt-len N] [--max-new-tokens N] [--seed S] [--threads N]\n"
+    "                 [--model-file F] [--set NAME=VALUE]...\n\n"
+    "Builds a mamba2-130m-shaped model (models/mamba2.ssd defaults) with seeded random\n"
+    "weights, no downloads: shows the mixer form the compiler chose per sequence\n"
+    "length, prefills a random prompt (default 64 tokens), generates tokens (default\n"
+    "32) greedily through the state cache and reports tokens/s.\n";
+
+static const char *default_model_file(const opts *o, char *buf, size_t n) {
+  if (o->model_file) return o->model_file;
+  snprintf(buf, n, "%s/mamba2.ssd", rt_models_dir());
+  return buf;
+}
+
+static void print_forms(rt_model *m) {
+  static const int64_t lens[] = {1, 64, 2048, 16384};
+  printf("ssm form chosen per sequence length:\n");
+  for (size_t i = 0; i < sizeof lens / sizeof *lens; i++) {
+    int64_t chunk = 0;
+    ir_ssm_form f = rt_exec_ssm_form(rt_model_exec(m), lens[i], &chunk);
+    if (f == IR_FORM_CHUNKED)
+      printf("  L=%-6lld %s (chunk %lld)\n", (long long)lens[i], ir_form_name(f), (long long)chunk);
+    else
+      printf("  L=%-6lld %s\n", (long long)lens[i], ir_form_name(f));
+  }
+}
+
+/* Random prompt ids in [0, vocab) from the seed. */
+static void random_ids(int64_t *ids, int64_t n, int64_t vocab, uint64_t seed) {
+  uint64_t s = seed * 0x9E3779B97F4A7C15ull + 7;
+  for (int64_t i = 0; i < n; i++) {
+    s ^= s << 13, s ^= s >> 7, s ^= s << 17;
+    ids[i] = (int64_t)(s % (uint64_t)vocab);
+  }
+}
+
+static int64_t model_vocab(const rt_model *m) {
+  const ir_param *p = ir_module_param(rt_model_module(m), "vocab");
+  return p && p->kind == IR_PARAM_INT && p->i > 0 ? p->i : 256;
+}
+
+int rt_cmd_demo(int argc, char **argv) {
+  static const flag fl[] = {FI("--prompt-len", prompt_len), FI("--max-new-tokens", max_new),
+                            FI("--seed", seed), FI("--threads", threads),
+                            FS("--model-file", model_file), {"--set", F_SET, 0}};
+  opts o = {.prompt_len = 64, .max_new = 32, .seed = 1};
+  ssd_ctx c;
+  ssd_ctx_init(&c);
+  if (parse_flags(argc, argv, fl, sizeof fl / sizeof *fl, &o, &c)) return 2;
+  if (o.help) return fputs(demo_help, stdout), 0;
+  if (o.prompt_len < 1 || o.prompt_len > 1 << 20 || o.max_new < 1 || o.max_new > 1 << 20) {
+    ssd_err(&c, SSD_EINVAL, "--prompt-len and --max-new-tokens must be in [1, 1048576]");
+    return 2;
+  }
+  int rc = start_pool(&o, &c);
+  if (rc) return finish(rc);
+  char path[4096];
+  rt_model *m = NULL;
+  rt_model_opts mo = model_opts(&o);
+  double t0 = rt_now();
+  rc = rt_model_random(default_model_file(&o, path, sizeof path), &mo, (uint64_t)o.seed, &m, &c);
+  if (rc) return finish(rc);
+  printf("ssdc demo: model '%s' from %s, %.1f M parameters (random, seed %lld), built in %.2f s, "
+         "%d threads\n", rt_model_module(m)->name, path, (double)rt_model_param_count(m) / 1e6,
+         (long long)o.seed, rt_now() - t0, rt_pool_threads());
+  char desc[512];
+  rt_model_codegen(m, desc, sizeof desc);
+  printf("kernels: %s\n", desc);
+  print_forms(m);
+  int64_t *ids = malloc((size_t)o.prompt_len * sizeof(int64_t));
+  int64_t *out = malloc((size_t)o.max_new * sizeof(int64_t)), nout = 0;
+  double tp = 0, td = 0;
+  if (!ids || !out) rc = ssd_err(&c, SSD_ENOMEM, "out of memory");
+  if (!rc) {
+    random_ids(ids, o.prompt_len, model_vocab(m), (uint64_t)o.seed);
+    rc = rt_generate(m, ids, o.prompt_len, o.max_new, out, &nout, &tp, &td, &c);
+  }
+  if (!rc) {
+    printf("prefill: %lld tokens in %.3f s (%.1f tokens/s)\n", (long long)o.prompt_len, tp,
+           (double)o.prompt_len / tp);
+    printf("generated %lld tokens:", (long long)nout);
+    for (int64_t i = 0; i < nout; i++) printf(" %lld", (long long)out[i]);
+    printf("\ndecode: %.1f tokens/s (%.2f ms/token)\n", nout > 1 ? (double)(nout - 1) / td : 0.0,
+           nout > 1 ? td * 1e3 / (double)(nout - 1) : 0.0);
+  }
+  free(ids);
+  free(out);
+  rt_model_free(m);
+  return finish(rc);
+}
+
+/* ---- bench ------------------------------------------------------------------------- */
+static const char bench_help[] =
+    "usage: ssdc bench [--out FILE.json] [--decode-tokens N] [--seed S] [--threads N]\n"
+    "                  [--model-file F] [--set NAME=VALUE]...\n\n"
+    "CPU prefill and decode throughput of a mamba2-130m-shaped model with random\n"
+    "weights at L = 1, 128, 2048 (batch 1; prefill computes the last position's\n"
+    "logits, as generation does).  Prints a table and writes JSON to FILE\n"
+    "(default bench/results/cpu-e2e-DATE.json in the source tree).\n";
+
+typedef struct bench_row {
+  int64_t L;
+  double prefill_s, decode_tok_s;
+  const char *form;
+} bench_row;
+
+/* Prefill of L random tokens, best of a few runs, then decode steps. */
+static int bench_one(rt_model *m, int64_t L, int64_t ndecode, bench_row *row, ssd_ctx *c) {
+  int64_t *ids = malloc((size_t)(L + ndecode) * sizeof(int64_t));
+  if (!ids) return ssd_err(c, SSD_ENOMEM, "out of memory");
+  random_ids(ids, L + ndecode, model_vocab(m), 42);
+  rt_state *st = NULL;
+  int rc = rt_state_new(1, &st, c);
+  int reps = L >= 1024 ? 1 : L >= 64 ? 3 : 10;
+  row->L = L;
+  row->prefill_s = 1e30;
+  for (int r = 0; r < reps && !rc; r++) {
+    rt_state_reset(st);
+    float *lg = NULL;
+    int64_t V;
+    rt_fwd f = {ids, 1, L, st, true};
+    double t0 = rt_now();
+    rc = rt_exec_forward(rt_model_exec(m), &f, &lg, &V, c);
+    double t = rt_now() - t0;
+    if (t < row->prefill_s) row->prefill_s = t;
+    free(lg);
+  }
+  double t0 = rt_now();
+  for (int64_t k = 0; k < ndecode && !rc; k++) {
+    float *lg = NULL;
+    int64_t V;
+    rt_fwd f = {ids + L + k, 1, 1, st, true};
+    rc = rt_exec_forward(rt_model_exec(m), &f, &lg, &V, c);
+    free(lg);
+  }
+  row->decode_tok_s = ndecode > 0 ? (double)ndecode / (rt_now() - t0) : 0;
+  row->form = ir_form_name(rt_exec_ssm_form(rt_model_exec(m), L, NULL));
+  rt_state_free(st);
+  free(ids);
+  return rc;
+}
+
+static int write_bench_json(const char *path, const bench_row *rows, int n, const rt_model *m,
+                            int64_t ndecode, ssd_ctx *c) {
+  struct utsname u;
+  char host[256] = "unknown", date[32];
+  if (!uname(&u)) snprintf(host, sizeof host, "%s %s %s", u.sysname, u.release, u.machine);
+  time_t now = time(NULL);
+  struct tm tm;
+  gmtime_r(&now, &tm);
+  strftime(date, sizeof date, "%Y-%m-%dT%H:%M:%SZ", &tm);
+  char cpu[256] = "unknown";
+  FILE *f = fopen("/proc/cpuinfo", "r");
+  if (f) {
+    char line[512];
+    while (fgets(line, sizeof line, f))
+      if (!strncmp(line, "model name", 10)) {
+        char *p = strchr(line, ':');
+        if (p) snprintf(cpu, sizeof cpu, "%s", p + 2);
+        cpu[strcspn(cpu, "\n\"\\")] = 0;
+        break;
+      }
+    fclose(f);
+  }
+  /* other work on the machine skews the numbers: record how busy it was */
+  char load[64] = "unknown";
+  FILE *lf = fopen("/proc/loadavg", "r");
+  if (lf) {
+    if (!fgets(load, sizeof load, lf)) snprintf(load, sizeof load, "unknown");
+    load[strcspn(load, "\n")] = 0;
+    fclose(lf);
+  }
+  char *buf = NULL;
+  size_t len = 0;
+  FILE *mf = open_memstream(&buf, &len);
+  if (!mf) return ssd_err(c, SSD_ENOMEM, "out of memory");
+  fprintf(mf, "{\n  \"benchmark\": \"cpu-e2e\",\n  \"date\": \"%s\",\n  \"machine\": {\"cpu\": \"%s\", "
+              "\"threads\": %d, \"os\": \"%s\", \"loadavg_at_end\": \"%s\"},\n  \"ssdc_version\": \"%s\",\n  \"model\": \"%s\",\n"
+              "  \"parameters\": %zu,\n  \"weights\": \"random f32\",\n  \"batch\": 1,\n"
+              "  \"decode_tokens\": %lld,\n  \"results\": [\n",
+          date, cpu, rt_pool_threads(), host, load, SSDC_VERSION, rt_model_module(m)->name,
+          rt_model_param_count(m), (long long)ndecode);
+  for (int i = 0; i < n; i++)
+    fprintf(mf, "    {\"L\": %lld, \"ssm_form\": \"%s\", \"prefill_s\": %.6f, \"prefill_tok_s\": %.2f, "
+                "\"decode_tok_s_after_prefill\": %.2f}%s\n",
+            (long long)rows[i].L, rows[i].form, rows[i].prefill_s,
+            (double)rows[i].L / rows[i].prefill_s, rows[i].decode_tok_s, i + 1 < n ? "," : "");
+  fprintf(mf, "  ]\n}\n");
+  fclose(mf);
+  int rc = ssd_write_file_atomic(path, buf, len, c);
+  free(buf);
+  return rc;
+}
+
+int rt_cmd_bench(int argc, char **argv) {
+  static const flag fl[] = {FS("--out", out), FI("--decode-tokens", max_new), FI("--seed", seed),
+                            FI("--threads", threads), FS("--model-file", model_file),
+                            {"--set", F_SET, 0}, FS("--device", device)};
+  opts o = {.max_new = 16, .seed = 1};
+  ssd_ctx c;
+  ssd_ctx_init(&c);
+  if (parse_flags(argc, argv, fl, sizeof fl / sizeof *fl, &o, &c)) return 2;
+  if (o.help) return fputs(bench_help, stdout), 0;
+  if (o.max_new < 0 || o.max_new > 100000) {
+    ssd_err(&c, SSD_EINVAL, "--decode-tokens must be in [0, 100000]");
+    return 2;
+  }
+  int rc = check_device(&o, &c);
+  if (!rc) rc = start_pool(&o, &c);
+  if (rc) return finish(rc);
+  char path[4096], outp[4096];
+  rt_model *m = NULL;
+  rt_model_opts mo = model_opts(&o);
+  rc = rt_model_random(default_model_file(&o, path, sizeof path), &mo, (uint64_t)o.seed, &m, &c);
+  static const int64_t lens[] = {1, 128, 2048};
+  bench_row rows[3];
+  printf("%8s %10s %12s %14s %14s\n", "L", "form", "prefill s", "prefill tok/s", "decode tok/s");
+  for (int i = 0; i < 3 && !rc; i++) {
+    rc = bench_one(m, lens[i], o.max_new, &rows[i], &c);
+    if (!rc)
+      printf("%8lld %10s %12.4f %14.1f %14.1f\n", (long long)lens[i], rows[i].form,
+             rows[i].prefill_s, (double)lens[i] / rows[i].prefill_s, rows[i].decode_tok_s);
+  }
+  if (!rc) {
+    if (!o.out) {
+      char d[16];
+      time_t now = time(NULL);
+      struct tm tm;
+      gmtime_r(&now, &tm);
+      strftime(d, sizeof d, "%Y-%m-%d", &tm);
+      snprintf(outp, sizeof outp, "%s/bench/results/cpu-e2e-%s.json", SSDC_SOURCE_DIR, d);
+      o.out = outp;
+    }
+    rc = write_bench_json(o.out, rows, 3, m, o.max_new, &c);
+    if (!rc) printf("wrote %s\n", o.out);
+  }
+  rt_model_free(m);
+  return finish(rc);
+}
