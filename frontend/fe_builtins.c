@@ -129,27 +129,27 @@ static int int_binop(int op, int64_t a, int64_t b, int64_t *r, ssd_loc loc, ssd_
   return SSD_OK;
 }
 
-static int cmp_op(int op, double a, double b) {
+/* Comparisons reduce to the sign of (a - b), so ints and floats share one
+ * table of operators. */
+static int cmp_sign(int op, int sign) {
   switch (op) {
-  case '<': return a < b;
-  case '>': return a > b;
-  case FE_OP_LE: return a <= b;
-  case FE_OP_GE: return a >= b;
-  case FE_OP_EQ: return a == b;
-  default: return a != b;
+  case '<': return sign < 0;
+  case '>': return sign > 0;
+  case FE_OP_LE: return sign <= 0;
+  case FE_OP_GE: return sign >= 0;
+  case FE_OP_EQ: return sign == 0;
+  default: return sign != 0;
   }
 }
 
-static int icmp_op(int op, int64_t a, int64_t b) {
-  switch (op) {
-  case '<': return a < b;
-  case '>': return a > b;
-  case FE_OP_LE: return a <= b;
-  case FE_OP_GE: return a >= b;
-  case FE_OP_EQ: return a == b;
-  default: return a != b;
-  }
+/* NaN compares unequal and unordered, as in C: only != holds. */
+static int cmp_op(int op, double a, double b) {
+  if (a != a || b != b) return op != FE_OP_EQ && op != '<' && op != '>' && op != FE_OP_LE &&
+                               op != FE_OP_GE;
+  return cmp_sign(op, (a > b) - (a < b));
 }
+
+static int icmp_op(int op, int64_t a, int64_t b) { return cmp_sign(op, (a > b) - (a < b)); }
 
 static bool list_eq(const ir_param *x, const ir_param *y) {
   if (x->nlist != y->nlist) return false;

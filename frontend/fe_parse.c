@@ -187,28 +187,22 @@ void fe_add_block(fe_pstate *ps, fe_block *b) {
 }
 
 /* ---- driver ---------------------------------------------------------------- */
+/* The parser prepends; put each top-level list back in source order. */
+#define FE_REVERSE(type, head)                                                    \
+  do {                                                                            \
+    type *rev_ = NULL;                                                            \
+    for (type *x_ = (head), *nx_; x_; x_ = nx_) {                                 \
+      nx_ = x_->next;                                                             \
+      x_->next = rev_;                                                            \
+      rev_ = x_;                                                                  \
+    }                                                                             \
+    (head) = rev_;                                                                \
+  } while (0)
+
 static void restore_order(fe_program *p) {
-  fe_param_ast *pr = NULL;
-  for (fe_param_ast *x = p->params, *nx; x; x = nx) {
-    nx = x->next;
-    x->next = pr;
-    pr = x;
-  }
-  p->params = pr;
-  fe_require *rr = NULL;
-  for (fe_require *x = p->requires, *nx; x; x = nx) {
-    nx = x->next;
-    x->next = rr;
-    rr = x;
-  }
-  p->requires = rr;
-  fe_block *br = NULL;
-  for (fe_block *x = p->blocks, *nx; x; x = nx) {
-    nx = x->next;
-    x->next = br;
-    br = x;
-  }
-  p->blocks = br;
+  FE_REVERSE(fe_param_ast, p->params);
+  FE_REVERSE(fe_require, p->requires);
+  FE_REVERSE(fe_block, p->blocks);
 }
 
 int fe_parse_src(ssd_arena *a, const ssd_src *src, fe_program **out, ssd_ctx *c) {
