@@ -1,0 +1,254 @@
+/* cg_cuda.c: from an IR_SSM node to specialized CUDA source.
+ *
+ * Every shape and option of the mixer is known when a model is compiled
+ * (only batch and seqlen stay symbolic), so instead of one generic kernel
+ * that branches on flags and divides by runtime head counts, each distinct
+ * layer shape gets its own source: a prologue of #defines that the templates
+ * in codegen/cuda/ test with #if, letting the CUDA compiler fold head
+ * broadcasts to shifts and drop absent operands entirely.  The kernel's name
+ * carries a hash of its prologue, so two specializations never collide in
+ * one process or in a manifest.
+ */
+#include <math.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cg_cuda.h"
+
+/* ---- a growable string ---------------------------------------------------------- */
+typedef struct {
+  char *p;
+  size_t n, cap;
+  int oom;
+} sbuf;
+
+static void sb_add(sbuf *b, const char *s, size_t n) {
+  if (b->oom) return;
+  if (b->n + n + 1 > b->cap) {
+    size_t cap = b->cap ? b->cap : 4096;
+    while (cap < b->n + n + 1) cap *= 2;
+    char *q = realloc(b->p, cap);
+    if (!q) {
+      b->oom = 1;
+      return;
+    }
+    b->p = q;
+    b->cap = cap;
+  }
+  memcpy(b->p + b->n, s, n);
+  b->n += n;
+  b->p[b->n] = '\0';
+}
+
+__attribute__((format(printf, 2, 3))) static void sb_printf(sbuf *b, const char *fmt, ...) {
+  char tmp[512];
+  va_list ap;
+  va_start(ap, fmt);
+  int w = vsnprintf(tmp, sizeof tmp, fmt, ap);
+  va_end(ap);
+  if (w < 0 || (size_t)w >= sizeof tmp) {
+    b->oom = 1;
+    return;
+  }
+  sb_add(b, tmp, (size_t)w);
+}
+
+/* ---- specs ------------------------------------------------------------------------- */
+int cg_ssd_spec_from_node(const ir_node *n, cg_ssd_kind kind, cg_ssd_spec *out, ssd_ctx *c) {
+  memset(out, 0, sizeof *out);
+  if (n->op != IR_SSM || !n->a.ssm)
+    return ssd_err(c, SSD_EINTERNAL, "cg_ssd_spec_from_node: node %d is not an ssm", n->id);
+  const ir_ssm_attr *s = n->a.ssm;
+  if (s->kind != IR_SSM_SSD)
+    return ssd_err_at(c, n->loc, SSD_EUNSUPPORTED,
+                      "no CUDA kernel yet for the S6 (Mamba-1) selective scan; it runs on the CPU");
+  out->kind = kind;
+  out->H = s->H, out->P = s->P, out->N = s->N;
+  out->hx = s->hx, out->hb = s->hb, out->hc = s->hc, out->hdt = s->hdt;
+  out->has_dt = n->in[IR_SSM_DT] != NULL;
+  out->has_A = n->in[IR_SSM_A] != NULL;
+  out->A_is_log = s->A_is_log;
+  out->has_dt_bias = n->in[IR_SSM_DT_BIAS] != NULL;
+  out->dt_softplus = s->dt_softplus;
+  out->dt_clamp = s->dt_min > 0 || isfinite(s->dt_max);
+  out->dt_min = s->dt_min;
+  out->dt_max = isfinite(s->dt_max) ? s->dt_max : 3.0e38;
+  out->has_D = n->in[IR_SSM_D] != NULL;
+  out->D_per_channel = out->has_D && n->in[IR_SSM_D]->rank == 2;
+  out->has_z = n->in[IR_SSM_Z] != NULL;
+  out->has_init = kind == CG_SSD_CHUNKED && n->in[IR_SSM_INIT] != NULL;
+  out->has_final = kind == CG_SSD_CHUNKED && n->nout > 1 && n->out[1] != NULL;
+  return cg_ssd_check(out, c);
+}
+
+static bool ps_valid(const cg_ssd_spec *s, int ps) {
+  /* 4 warps share the state tiles evenly (ssd_chunked.cuh), and hold at
+   * most 64 registers of them each. */
+  return ps % 16 == 0 && s->P % ps == 0 && ((s->N / 8) * (ps / 16)) % 4 == 0 &&
+         s->N * ps <= 8192;
+}
+
+int cg_ssd_check(const cg_ssd_spec *s, ssd_ctx *c) {
+  if (s->H <= 0 || s->P <= 0 || s->N <= 0 || s->H > 65535 || s->P > 4096 || s->N > 4096)
+    return ssd_err(c, SSD_EINVAL, "ssd kernel: bad sizes H=%lld P=%lld N=%lld", (long long)s->H,
+                   (long long)s->P, (long long)s->N);
+  const int64_t hs[4] = {s->hx, s->hb, s->hc, s->hdt};
+  for (int i = 0; i < 4; i++)
+    if (hs[i] <= 0 || s->H % hs[i])
+      return ssd_err(c, SSD_EINVAL, "ssd kernel: operand heads %lld do not divide H=%lld",
+                     (long long)hs[i], (long long)s->H);
+  if (s->kind == CG_SSD_STEP) return SSD_OK;
+  if (s->in_f32)
+    return ssd_err(c, SSD_EUNSUPPORTED, "the chunked CUDA kernel takes bf16 x, dt, B, C, z");
+  if (s->N % 16 || s->N > 256 || s->P % 16)
+    return ssd_err(c, SSD_EUNSUPPORTED,
+                   "the chunked CUDA kernel needs d_state %% 16 == 0 and <= 256 and headdim %% 16 "
+                   "== 0 (got N=%lld, P=%lld)",
+                   (long long)s->N, (long long)s->P);
+  if (s->ps && !ps_valid(s, s->ps))
+    return ssd_err(c, SSD_EUNSUPPORTED, "chunked CUDA kernel: %d channels per block do not fit "
+                   "P=%lld, N=%lld", s->ps, (long long)s->P, (long long)s->N);
+  if (!s->ps && cg_ssd_pick_ps(s, 1, 132) == 0)
+    return ssd_err(c, SSD_EUNSUPPORTED, "chunked CUDA kernel: no channel tiling fits P=%lld, N=%lld",
+                   (long long)s->P, (long long)s->N);
+  return SSD_OK;
+}
+
+int cg_ssd_pick_ps(const cg_ssd_spec *s, int64_t batch, int sms) {
+  /* The widest slice: it recomputes C B^T for the fewest blocks, and the
+   * kernel splits the sequence into segments when batch * heads * slices
+   * blocks would not fill the machine.  (batch and sms stay in the signature
+   * for tilings whose choice will depend on them.) */
+  (void)batch, (void)sms;
+  static const int cand[] = {64, 32, 16};
+  for (int i = 0; i < 3; i++)
+    if (ps_valid(s, cand[i])) return cand[i];
+  return 0;
+}
+
+size_t cg_ssd_smem_bytes(const cg_ssd_spec *s) {
+  size_t Q = CG_SSD_CHUNK, xs = (size_t)s->ps + 8, bs = (size_t)s->N + 8;
+  /* struct ssd_smem in codegen/cuda/ssd_chunked.cuh */
+  size_t n = 2 * (2 * Q * xs + 4 * Q * bs + (size_t)s->ps * bs) + (3 * Q + 2) * 4 + 4;
+  return (n + 15) & ~(size_t)15;
+}
+
+/* ---- source ------------------------------------------------------------------------ */
+static void prologue(sbuf *b, const cg_ssd_spec *s) {
+  sb_printf(b, "#define SSD_P %lld\n#define SSD_N %lld\n#define SSD_H %lld\n", (long long)s->P,
+            (long long)s->N, (long long)s->H);
+  sb_printf(b, "#define SSD_HX %lld\n#define SSD_HB %lld\n#define SSD_HC %lld\n#define SSD_HDT %lld\n",
+            (long long)s->hx, (long long)s->hb, (long long)s->hc, (long long)s->hdt);
+  if (s->kind == CG_SSD_CHUNKED) sb_printf(b, "#define SSD_PS %d\n", s->ps);
+  const struct {
+    const char *name;
+    bool v;
+  } flags[] = {{"HAS_DT", s->has_dt},       {"HAS_A", s->has_A},
+               {"A_IS_LOG", s->A_is_log},   {"HAS_DT_BIAS", s->has_dt_bias},
+               {"DT_SOFTPLUS", s->dt_softplus}, {"DT_CLAMP", s->dt_clamp},
+               {"HAS_D", s->has_D},         {"D_PER_CHANNEL", s->D_per_channel},
+               {"HAS_Z", s->has_z},         {"HAS_INIT", s->has_init},
+               {"HAS_FINAL", s->has_final}, {"IN_F32", s->in_f32},
+               {"Y_F32", s->y_f32}};
+  for (size_t i = 0; i < sizeof flags / sizeof *flags; i++)
+    sb_printf(b, "#define SSD_%s %d\n", flags[i].name, flags[i].v ? 1 : 0);
+  /* %.9g round-trips a float: the clamp bounds are applied in fp32. */
+  sb_printf(b, "#define SSD_DT_MIN %.9gf\n#define SSD_DT_MAX %.9gf\n", s->dt_min, s->dt_max);
+}
+
+int cg_ssd_source(const cg_ssd_spec *s0, cg_source *out, ssd_ctx *c) {
+  memset(out, 0, sizeof *out);
+  cg_ssd_spec s = *s0;
+  int rc = cg_ssd_check(&s, c);
+  if (rc) return rc;
+  if (s.kind == CG_SSD_CHUNKED && !s.ps) s.ps = cg_ssd_pick_ps(&s, 1, 132);
+  const char *kind = s.kind == CG_SSD_CHUNKED ? "ssd_chunked" : "ssd_step";
+  const char *common = cg_template("ssd_common.cuh");
+  const char *body = cg_template(s.kind == CG_SSD_CHUNKED ? "ssd_chunked.cuh" : "ssd_step.cuh");
+  if (!common || !body) return ssd_err(c, SSD_EINTERNAL, "kernel template for %s not embedded", kind);
+
+  sbuf pro = {0};
+  prologue(&pro, &s);
+  if (pro.oom) {
+    free(pro.p);
+    return ssd_err(c, SSD_ENOMEM, "out of memory generating %s", kind);
+  }
+  snprintf(out->name, sizeof out->name, "%s_h%lldp%lldn%lld_%08llx", kind, (long long)s.H,
+           (long long)s.P, (long long)s.N,
+           (unsigned long long)(ssd_hash64(pro.p, pro.n, 0) & 0xffffffffu));
+  sbuf b = {0};
+  sb_printf(&b, "// generated by ssdc %s: %s\n", SSDC_VERSION, out->name);
+  sb_add(&b, pro.p, pro.n);
+  sb_printf(&b, "#define SSD_KERNEL %s\n", out->name);
+  sb_add(&b, common, strlen(common));
+  sb_add(&b, body, strlen(body));
+  free(pro.p);
+  if (b.oom) {
+    free(b.p);
+    return ssd_err(c, SSD_ENOMEM, "out of memory generating %s", kind);
+  }
+  out->src = b.p;
+  return SSD_OK;
+}
+
+void cg_source_free(cg_source *s) {
+  free(s->src);
+  s->src = NULL;
+}
+
+/* ---- a model's kernels ----------------------------------------------------------------- */
+static bool spec_eq(const cg_ssd_spec *a, const cg_ssd_spec *b) {
+  return memcmp(a, b, sizeof *a) == 0;
+}
+
+static int push_spec(cg_ssd_spec **v, int *n, int *cap, const cg_ssd_spec *s, ssd_ctx *c) {
+  for (int i = 0; i < *n; i++)
+    if (spec_eq(&(*v)[i], s)) return SSD_OK;
+  if (*n == *cap) {
+    int nc = *cap ? *cap * 2 : 8;
+    cg_ssd_spec *q = realloc(*v, (size_t)nc * sizeof *q);
+    if (!q) return ssd_err(c, SSD_ENOMEM, "out of memory listing kernels");
+    *v = q;
+    *cap = nc;
+  }
+  (*v)[(*n)++] = *s;
+  return SSD_OK;
+}
+
+/* One chunked kernel per valid channel tiling (the runtime picks by batch
+ * and machine) and one step kernel. */
+static int node_specs(const ir_node *n, cg_ssd_spec **v, int *nv, int *cap, ssd_ctx *c) {
+  cg_ssd_spec s;
+  int rc = cg_ssd_spec_from_node(n, CG_SSD_STEP, &s, c);
+  if (rc) return rc;
+  rc = push_spec(v, nv, cap, &s, c);
+  if (rc) return rc;
+  rc = cg_ssd_spec_from_node(n, CG_SSD_CHUNKED, &s, c);
+  if (rc) return rc;
+  static const int cand[] = {16, 32, 64};
+  for (int i = 0; i < 3 && rc == SSD_OK; i++) {
+    s.ps = cand[i];
+    if (ps_valid(&s, s.ps)) rc = push_spec(v, nv, cap, &s, c);
+  }
+  return rc;
+}
+
+int cg_model_kernels(const ir_module *m, cg_ssd_spec **specs, int *nspecs, int *nskipped_s6,
+                     ssd_ctx *c) {
+  *specs = NULL;
+  *nspecs = 0;
+  *nskipped_s6 = 0;
+  int cap = 0, rc = SSD_OK;
+  if (!m->main) return ssd_err(c, SSD_EINTERNAL, "module has no main function");
+  for (const ir_node *n = m->main->first; n && rc == SSD_OK; n = n->next)
+    if (n->op == IR_SSM && n->a.ssm && n->a.ssm->kind == IR_SSM_S6) (*nskipped_s6)++;
+    else if (n->op == IR_SSM) rc = node_specs(n, specs, nspecs, &cap, c);
+  if (rc) {
+    free(*specs);
+    *specs = NULL;
+    *nspecs = 0;
+  }
+  return rc;
+}

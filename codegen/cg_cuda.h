@@ -1,0 +1,120 @@
+/* cg_cuda.h: CUDA code generation through NVRTC, and the on-disk kernel cache.
+ *
+ * The flow: an IR_SSM node (ir/ir.h) becomes a cg_ssd_spec, the spec becomes
+ * CUDA source (a generated prologue of #defines that bakes in every shape and
+ * option, then a kernel template from codegen/cuda/, embedded in the binary at
+ * build time), NVRTC compiles the source to a cubin for one architecture, and
+ * the cubin lands in a cache keyed by everything that determines it.  Nothing
+ * here needs a GPU: libnvrtc is opened with dlopen when first asked for, so
+ * `ssdc compile` runs on a machine with only the toolkit, and every other
+ * command runs on a machine with neither.  Loading and launching cubins is the
+ * runtime's job (runtime/rt_cuda.h).
+ */
+#ifndef SSD_CG_CUDA_H
+#define SSD_CG_CUDA_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "ir.h"
+#include "ssd_base.h"
+
+/* ---- kernel specs ------------------------------------------------------------ */
+typedef enum {
+  CG_SSD_CHUNKED, /* the chunked SSD forward over a whole sequence (prefill) */
+  CG_SSD_STEP,    /* one recurrent step (decode), state updated in place */
+} cg_ssd_kind;
+
+typedef struct cg_ssd_spec {
+  cg_ssd_kind kind;
+  int64_t H, P, N;          /* output heads, head dim, state size */
+  int64_t hx, hb, hc, hdt;  /* operand heads, each divides H */
+  bool has_dt, has_A, A_is_log, has_dt_bias, dt_softplus;
+  bool dt_clamp;            /* clamp dt to [dt_min, dt_max] */
+  double dt_min, dt_max;
+  bool has_D, D_per_channel, has_z;
+  bool has_init, has_final; /* CHUNKED: initial state in, final state out */
+  bool in_f32;              /* STEP: x, dt, B, C, z in fp32 (CHUNKED: always bf16) */
+  bool y_f32;               /* y in fp32 rather than bf16 */
+  int ps;                   /* CHUNKED: head channels per block; 0 = let cg pick */
+} cg_ssd_spec;
+
+/* The chunk length the chunked kernel is written for. */
+#define CG_SSD_CHUNK 64
+
+/* Fill a spec from an SSD node's attributes and which operands it has.
+ * S6 (Mamba-1) nodes return SSD_EUNSUPPORTED with a message. */
+int cg_ssd_spec_from_node(const ir_node *n, cg_ssd_kind kind, cg_ssd_spec *out, ssd_ctx *c);
+/* Shape checks for the templates (N % 16, P % 8, heads divide...). */
+int cg_ssd_check(const cg_ssd_spec *s, ssd_ctx *c);
+/* Pick the head-channel slice per block for a chunked kernel (0: none fits).
+ * Today the widest valid one; the runtime splits the sequence into segments
+ * to fill the machine (runtime/rt_cuda_ssd.c). */
+int cg_ssd_pick_ps(const cg_ssd_spec *s, int64_t batch, int sms);
+/* Dynamic shared memory the chunked kernel needs, in bytes. */
+size_t cg_ssd_smem_bytes(const cg_ssd_spec *s);
+
+/* A kernel's generated source.  `src` is malloc'd; free with cg_source_free. */
+typedef struct cg_source {
+  char name[96]; /* the extern "C" entry point */
+  char *src;
+} cg_source;
+int cg_ssd_source(const cg_ssd_spec *s, cg_source *out, ssd_ctx *c);
+void cg_source_free(cg_source *s);
+
+/* The kernel templates, embedded at build time (the .cuh files in codegen/cuda/). */
+const char *cg_template(const char *file); /* "ssd_chunked.cuh"; NULL if absent */
+
+/* ---- NVRTC -------------------------------------------------------------------- */
+/* libnvrtc, opened by dlopen.  $SSDC_NVRTC names the library to use; by
+ * default the usual sonames are tried.  Opening twice is cheap (the handle is
+ * process-wide); the caller never closes it. */
+int cg_nvrtc_open(ssd_ctx *c);
+/* "13.0": the version string that enters cache keys.  Opens NVRTC if needed. */
+int cg_nvrtc_version(char buf[32], ssd_ctx *c);
+/* Compile source to a cubin for arch ("sm_80", "sm_90", "sm_90a").  On a
+ * compile error the NVRTC log is printed to c->diag with the kernel's name.
+ * *cubin is malloc'd. */
+int cg_nvrtc_compile(const cg_source *s, const char *arch, void **cubin, size_t *size,
+                     ssd_ctx *c);
+/* The options cg_nvrtc_compile passes (for cache keys and manifests). */
+const char *cg_nvrtc_options(void);
+/* Is arch a name NVRTC will accept from us ("sm_XY" or "sm_XYa", XY >= 80)? */
+bool cg_arch_valid(const char *arch);
+
+/* ---- the kernel cache --------------------------------------------------------- */
+/* Entries live in one directory: $SSDC_CACHE_DIR, else $XDG_CACHE_HOME/ssdc,
+ * else ~/.cache/ssdc.  Each is written to a temp name and renamed, and carries
+ * a header (magic, key, size, checksum) so that a corrupt or truncated entry
+ * is detected, removed and rebuilt. */
+typedef struct cg_cache {
+  char dir[4096];
+  int hits, misses, corrupt; /* counters, for tests and -v */
+} cg_cache;
+
+/* dir NULL: resolve from the environment as above.  Creates the directory. */
+int cg_cache_open(cg_cache *cc, const char *dir, ssd_ctx *c);
+/* The key of a compile: hash of source, NVRTC version, arch, options, ssdc version. */
+uint64_t cg_cache_key(const char *src, const char *nvrtc_version, const char *arch,
+                      const char *options);
+/* Look up key.  A hit sets *data (malloc'd) and *n; a miss sets *data = NULL.
+ * Both return SSD_OK; corrupt entries are deleted and count as misses. */
+int cg_cache_get(cg_cache *cc, uint64_t key, void **data, size_t *n, ssd_ctx *c);
+int cg_cache_put(cg_cache *cc, uint64_t key, const void *data, size_t n, ssd_ctx *c);
+/* The entry's path (for tests that damage entries on purpose). */
+void cg_cache_path(const cg_cache *cc, uint64_t key, char *buf, size_t n);
+
+/* Source -> cubin through the cache (cc may be NULL: no cache). */
+int cg_build(cg_cache *cc, const cg_source *s, const char *arch, void **cubin, size_t *size,
+             ssd_ctx *c);
+
+/* ---- a model's kernels ---------------------------------------------------------- */
+/* Every distinct kernel spec a (fully passed) module needs on the GPU: one
+ * chunked kernel per valid channel tiling and one step kernel per distinct
+ * SSD shape.  *specs is malloc'd.  S6 (Mamba-1) mixers have no CUDA kernel
+ * yet: they are counted in *nskipped_s6, not generated. */
+int cg_model_kernels(const ir_module *m, cg_ssd_spec **specs, int *nspecs, int *nskipped_s6,
+                     ssd_ctx *c);
+
+#endif

@@ -1,0 +1,246 @@
+/* cg_cuda_ops.c: source generation for the small-op and S6 kernels.
+ *
+ * Same scheme as cg_cuda.c: a prologue of #defines specializes a template
+ * (codegen/cuda/ops_*.cuh, s6_scan.cuh) on every shape and option, and the
+ * entry point's name carries a hash of the prologue.  Every kernel gets
+ * ssd_common.cuh (bf16 conversion) and ops_common.cuh (storage types,
+ * block reductions) first.  The elementwise chain is the one kernel whose
+ * body is generated too: its steps become straight-line code on one float.
+ */
+#include <math.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cg_cuda_ops.h"
+
+typedef struct {
+  char *p;
+  size_t n, cap;
+  int oom;
+} obuf;
+
+__attribute__((format(printf, 2, 3))) static void ob_printf(obuf *b, const char *fmt, ...) {
+  va_list ap;
+  va_start(ap, fmt);
+  int w = vsnprintf(NULL, 0, fmt, ap);
+  va_end(ap);
+  if (b->oom || w < 0) {
+    b->oom = 1;
+    return;
+  }
+  if (b->n + (size_t)w + 1 > b->cap) {
+    size_t cap = b->cap ? b->cap : 4096;
+    while (cap < b->n + (size_t)w + 1) cap *= 2;
+    char *q = realloc(b->p, cap);
+    if (!q) {
+      b->oom = 1;
+      return;
+    }
+    b->p = q, b->cap = cap;
+  }
+  va_start(ap, fmt);
+  vsnprintf(b->p + b->n, (size_t)w + 1, fmt, ap);
+  va_end(ap);
+  b->n += (size_t)w;
+}
+
+static const char *const kind_name[] = {"embed", "rmsnorm", "gnorm", "conv", "conv_step",
+                                        "ew",    "kv",      "attn",  "s6"};
+static const char *const kind_tpl[] = {"ops_embed.cuh", "ops_rmsnorm.cuh", "ops_gnorm.cuh",
+                                       "ops_conv.cuh",  "ops_conv_step.cuh", "ops_ew.cuh",
+                                       "ops_kv.cuh",    "ops_attn.cuh",    "s6_scan.cuh"};
+
+int cg_op_s6_tpc(int64_t N) {
+  /* Up to 16 states per thread stay in registers; more threads split larger N. */
+  int tpc = 1;
+  while (tpc < 32 && N / tpc > 16) tpc *= 2;
+  return tpc;
+}
+
+#define BAD(...) ssd_err(c, SSD_EUNSUPPORTED, __VA_ARGS__)
+static bool pos_le(int64_t v, int64_t hi) { return v > 0 && v <= hi; }
+
+static int check_ew(const cg_op_spec *s, ssd_ctx *c) {
+  if (s->nin < 1 || s->nin > CG_EW_MAX_IN || s->nsteps < 0 || s->nsteps > CG_EW_MAX_STEPS)
+    return BAD("elementwise kernel: %d inputs, %d steps (at most %d, %d)", s->nin, s->nsteps,
+               CG_EW_MAX_IN, CG_EW_MAX_STEPS);
+  if (s->in_row[0]) return BAD("elementwise kernel: input 0 must be a full operand");
+  for (int i = 0; i < s->nsteps; i++) {
+    const cg_ew_step *t = &s->steps[i];
+    if ((int)t->op < 0 || t->op > CG_EW_DIV) return BAD("elementwise kernel: bad op %d", (int)t->op);
+    if (t->op >= CG_EW_ADD && (t->arg < 1 || t->arg >= s->nin))
+      return BAD("elementwise kernel: step %d reads input %d of %d", i, t->arg, s->nin);
+  }
+  return SSD_OK;
+}
+
+int cg_op_check(const cg_op_spec *s, ssd_ctx *c) {
+  switch (s->kind) {
+  case CG_OP_EMBED:
+    if (!pos_le(s->D, 1 << 20) || !pos_le(s->V, (int64_t)1 << 31))
+      return BAD("embedding kernel: bad sizes D=%lld V=%lld", (long long)s->D, (long long)s->V);
+    return SSD_OK;
+  case CG_OP_RMSNORM:
+    if (!pos_le(s->D, 256 * 64) || !(s->eps >= 0))
+      return BAD("rmsnorm kernel: width %lld (at most 16384) or eps bad", (long long)s->D);
+    return SSD_OK;
+  case CG_OP_GNORM:
+    if (!pos_le(s->G, s->D) || s->D % s->G || s->D / s->G > 256 * 64 || !(s->eps >= 0))
+      return BAD("gated rmsnorm kernel: %lld groups do not split width %lld (group <= 16384)",
+                 (long long)s->G, (long long)s->D);
+    return SSD_OK;
+  case CG_OP_CONV:
+  case CG_OP_CONV_STEP:
+    if (!pos_le(s->D, 1 << 24) || !pos_le(s->K, 16))
+      return BAD("conv1d kernel: channels %lld, width %lld (1..16)", (long long)s->D,
+                 (long long)s->K);
+    return SSD_OK;
+  case CG_OP_EW:
+    if (!pos_le(s->D, (int64_t)1 << 40)) return BAD("elementwise kernel: bad column count");
+    return check_ew(s, c);
+  case CG_OP_KV:
+  case CG_OP_ATTN:
+    if (!pos_le(s->Hq, 4096) || !pos_le(s->Hkv, s->Hq) || s->Hq % s->Hkv || s->Dh % 32 ||
+        !pos_le(s->Dh, 256) || s->rd < 0 || s->rd > s->Dh || s->rd % 2 ||
+        (s->rd && !(s->theta > 0)))
+      return BAD("attention kernels: need Hkv | Hq, head dim %% 32 == 0 and <= 256, even rotary "
+                 "dims <= head dim (got Hq=%lld Hkv=%lld Dh=%lld rd=%lld)",
+                 (long long)s->Hq, (long long)s->Hkv, (long long)s->Dh, (long long)s->rd);
+    return SSD_OK;
+  case CG_OP_S6:
+    if (!pos_le(s->H, 1 << 24) || !pos_le(s->N, 256) || !pos_le(s->hb, s->H) ||
+        !pos_le(s->hc, s->H) || s->H % s->hb || s->H % s->hc ||
+        s->N % cg_op_s6_tpc(s->N))
+      return BAD("S6 scan kernel: need d_state <= 256 split evenly over %d threads, groups "
+                 "dividing %lld channels (got N=%lld hb=%lld hc=%lld)",
+                 cg_op_s6_tpc(s->N), (long long)s->H, (long long)s->N, (long long)s->hb,
+                 (long long)s->hc);
+    return SSD_OK;
+  }
+  return ssd_err(c, SSD_EINTERNAL, "cg_op_check: unknown kernel kind %d", (int)s->kind);
+}
+
+/* B and C are staged in shared memory when every channel of a block reads
+ * the same group (blocks never straddle a group) and they fit. */
+static int s6_bc_shared(const cg_op_spec *s) {
+  const int64_t cpb = CG_OP_S6_THREADS / cg_op_s6_tpc(s->N);
+  return (s->H / s->hb) % cpb == 0 && (s->H / s->hc) % cpb == 0 && s->N <= 128;
+}
+
+int cg_op_s6_from_node(const ir_node *n, cg_op_spec *out, ssd_ctx *c) {
+  memset(out, 0, sizeof *out);
+  if (n->op != IR_SSM || !n->a.ssm || n->a.ssm->kind != IR_SSM_S6)
+    return ssd_err(c, SSD_EINTERNAL, "cg_op_s6_from_node: node %d is not an S6 mixer", n->id);
+  const ir_ssm_attr *a = n->a.ssm;
+  if (a->P != 1 || a->hx != a->H || a->hdt != a->H || !n->in[IR_SSM_DT] || !n->in[IR_SSM_A] ||
+      (n->in[IR_SSM_D] && n->in[IR_SSM_D]->rank == 2 && a->P != 1))
+    return ssd_err_at(c, n->loc, SSD_EUNSUPPORTED,
+                      "the CUDA S6 scan needs head dim 1, x and dt on every channel, dt and A "
+                      "(got H=%lld P=%lld hx=%lld hdt=%lld)",
+                      (long long)a->H, (long long)a->P, (long long)a->hx, (long long)a->hdt);
+  *out = (cg_op_spec){.kind = CG_OP_S6, .H = a->H, .N = a->N, .hb = a->hb, .hc = a->hc,
+                      .has_dt_bias = n->in[IR_SSM_DT_BIAS] != NULL, .dt_softplus = a->dt_softplus,
+                      .A_is_log = a->A_is_log, .has_D = n->in[IR_SSM_D] != NULL,
+                      .has_z = n->in[IR_SSM_Z] != NULL,
+                      .dt_clamp = a->dt_min > 0 || isfinite(a->dt_max), .dt_min = a->dt_min,
+                      .dt_max = a->dt_max};
+  return cg_op_check(out, c);
+}
+
+static void ew_body(obuf *b, const cg_op_spec *s) {
+  static const char *const un[] = {"ops_silu(v)", "ops_softplus(v)", "expf(v)", "logf(v)",
+                                   "ew_gelu_erf(v)", "ew_gelu_tanh(v)",
+                                   "1.f / (1.f + expf(-v))", "-v"};
+  static const char binop[] = {'+', '-', '*', '/'};
+  for (int i = 0; i < CG_EW_MAX_IN; i++)
+    ob_printf(b, "#define OPS_EW_ROW%d %d\n", i, i < s->nin && s->in_row[i] ? 1 : 0);
+  ob_printf(b, "#define OPS_EW_BODY");
+  for (int i = 0; i < s->nsteps; i++) {
+    const cg_ew_step *t = &s->steps[i];
+    if (t->op == CG_EW_CLAMP)
+      ob_printf(b, " v = fminf(fmaxf(v, %.9gf), %.9gf);", t->lo, t->hi);
+    else if (t->op >= CG_EW_ADD)
+      ob_printf(b, " v = v %c EW_IN(%d);", binop[t->op - CG_EW_ADD], t->arg);
+    else
+      ob_printf(b, " v = %s;", un[t->op]);
+  }
+  ob_printf(b, "\n");
+}
+
+/* %.17g: doubles that reach the kernel as literals round-trip exactly. */
+static void prologue(obuf *b, const cg_op_spec *s) {
+  ob_printf(b, "#define OPS_IN_BF16 %d\n#define OPS_OUT_BF16 %d\n#define OPS_W_BF16 %d\n",
+            s->in_bf16, s->out_bf16, s->w_bf16);
+  switch (s->kind) {
+  case CG_OP_EMBED:
+    ob_printf(b, "#define OPS_D %lld\n#define OPS_V %lldLL\n", (long long)s->D, (long long)s->V);
+    break;
+  case CG_OP_RMSNORM:
+    ob_printf(b, "#define OPS_D %lld\n#define OPS_EPS %.17g\n#define OPS_RES_IN %d\n"
+                 "#define OPS_RES_OUT %d\n",
+              (long long)s->D, s->eps, s->res_in, s->res_out);
+    break;
+  case CG_OP_GNORM:
+    ob_printf(b, "#define OPS_D %lld\n#define OPS_G %lld\n#define OPS_EPS %.17g\n"
+                 "#define OPS_BEFORE_GATE %d\n",
+              (long long)s->D, (long long)s->G, s->eps, s->norm_before_gate);
+    break;
+  case CG_OP_CONV:
+  case CG_OP_CONV_STEP:
+    ob_printf(b, "#define OPS_C %lld\n#define OPS_K %lld\n#define OPS_HAS_BIAS %d\n"
+                 "#define OPS_SILU %d\n#define OPS_T %d\n",
+              (long long)s->D, (long long)s->K, s->has_bias, s->silu, CG_OP_CONV_T);
+    break;
+  case CG_OP_EW:
+    ob_printf(b, "#define OPS_COLS %lldLL\n", (long long)s->D);
+    ew_body(b, s);
+    break;
+  case CG_OP_KV:
+  case CG_OP_ATTN:
+    ob_printf(b, "#define OPS_HQ %lld\n#define OPS_HKV %lld\n#define OPS_DH %lld\n"
+                 "#define OPS_RD %lld\n#define OPS_THETA %.17g\n#define OPS_SCALE %.9g\n",
+              (long long)s->Hq, (long long)s->Hkv, (long long)s->Dh, (long long)s->rd,
+              s->rd ? s->theta : 1.0, s->scale > 0 ? s->scale : 1.0 / sqrt((double)s->Dh));
+    break;
+  case CG_OP_S6:
+    ob_printf(b, "#define S6_H %lld\n#define S6_N %lld\n#define S6_HB %lld\n#define S6_HC %lld\n"
+                 "#define S6_TPC %d\n",
+              (long long)s->H, (long long)s->N, (long long)s->hb, (long long)s->hc,
+              cg_op_s6_tpc(s->N));
+    ob_printf(b, "#define S6_THREADS %d\n#define S6_T %d\n#define S6_BC_SHARED %d\n",
+              CG_OP_S6_THREADS, CG_OP_S6_T, s6_bc_shared(s));
+    ob_printf(b, "#define S6_HAS_DT_BIAS %d\n#define S6_DT_SOFTPLUS %d\n#define S6_A_IS_LOG %d\n"
+                 "#define S6_HAS_D %d\n#define S6_HAS_Z %d\n#define S6_DT_CLAMP %d\n",
+              s->has_dt_bias, s->dt_softplus, s->A_is_log, s->has_D, s->has_z, s->dt_clamp);
+    ob_printf(b, "#define S6_DT_MIN %.9gf\n#define S6_DT_MAX %.9gf\n", s->dt_min,
+              isfinite(s->dt_max) ? s->dt_max : 3.0e38);
+    break;
+  }
+}
+
+int cg_op_source(const cg_op_spec *s, cg_source *out, ssd_ctx *c) {
+  memset(out, 0, sizeof *out);
+  int rc = cg_op_check(s, c);
+  if (rc) return rc;
+  const char *common = cg_template("ssd_common.cuh"), *ops = cg_template("ops_common.cuh");
+  const char *body = cg_template(kind_tpl[s->kind]);
+  if (!common || !ops || !body)
+    return ssd_err(c, SSD_EINTERNAL, "kernel template %s not embedded", kind_tpl[s->kind]);
+  obuf pro = {0}, b = {0};
+  prologue(&pro, s);
+  if (!pro.oom)
+    snprintf(out->name, sizeof out->name, "ops_%s_%08llx", kind_name[s->kind],
+             (unsigned long long)(ssd_hash64(pro.p, pro.n, 0) & 0xffffffffu));
+  ob_printf(&b, "// generated by ssdc %s: %s\n%s#define OPS_KERNEL %s\n", SSDC_VERSION, out->name,
+            pro.oom ? "" : pro.p, out->name);
+  ob_printf(&b, "%s%s%s", common, ops, body);
+  free(pro.p);
+  if (pro.oom || b.oom) {
+    free(b.p);
+    return ssd_err(c, SSD_ENOMEM, "out of memory generating the %s kernel", kind_name[s->kind]);
+  }
+  out->src = b.p;
+  return SSD_OK;
+}

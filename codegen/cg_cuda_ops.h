@@ -1,0 +1,86 @@
+/* cg_cuda_ops.h: CUDA kernels for everything in a model except the SSD
+ * mixer (cg_cuda.h) and the GEMMs (runtime/rt_cublaslt.h): embedding, fused
+ * residual-add RMSNorm, grouped gated RMSNorm, causal conv1d + SiLU (prefill
+ * and decode step), fused elementwise chains, rotary + kv-cache append,
+ * causal GQA attention, and Mamba-1's selective scan (S6).
+ *
+ * As for the SSD kernels, each spec becomes source with a prologue of
+ * #defines baking in every shape, then the templates codegen/cuda/ops_*.cuh
+ * or s6_*.cuh; compile it with cg_build (cg_cuda.h) and launch it with
+ * runtime/rt_cuda_exec.h.  Storage: activations fp32 or bf16 (in_bf16 for
+ * what a kernel reads, out_bf16 for what it writes), weights fp32 or bf16
+ * (w_bf16); SSM/conv states, residuals, A, D, dt_bias are always fp32.
+ */
+#ifndef SSD_CG_CUDA_OPS_H
+#define SSD_CG_CUDA_OPS_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "cg_cuda.h"
+
+typedef enum {
+  CG_OP_EMBED,     /* ids -> rows of the table */
+  CG_OP_RMSNORM,   /* r' = h + r; y = rmsnorm(r') * w */
+  CG_OP_GNORM,     /* gated RMSNorm with groups */
+  CG_OP_CONV,      /* causal depthwise conv1d over a sequence */
+  CG_OP_CONV_STEP, /* one decode step of it, state in place */
+  CG_OP_EW,        /* a fused elementwise chain */
+  CG_OP_KV,        /* rotary on k, append k and v to the cache */
+  CG_OP_ATTN,      /* causal GQA attention over the cache, rotary on q */
+  CG_OP_S6,        /* Mamba-1 selective scan (L = 1 with init == final: decode) */
+} cg_op_kind;
+
+/* Elementwise steps; the unary ones mirror rt_unary_op (runtime/rt_ops.h). */
+typedef enum {
+  CG_EW_SILU, CG_EW_SOFTPLUS, CG_EW_EXP, CG_EW_LOG, CG_EW_GELU_ERF, CG_EW_GELU_TANH,
+  CG_EW_SIGMOID, CG_EW_NEG, CG_EW_CLAMP,
+  CG_EW_ADD, CG_EW_SUB, CG_EW_MUL, CG_EW_DIV /* v = v op input[arg] */
+} cg_ew_op;
+typedef struct cg_ew_step {
+  cg_ew_op op;
+  int arg;          /* binary: input index 1..3 */
+  double lo, hi;    /* CLAMP */
+} cg_ew_step;
+#define CG_EW_MAX_IN 4
+#define CG_EW_MAX_STEPS 16
+
+typedef struct cg_op_spec {
+  cg_op_kind kind;
+  bool in_bf16, out_bf16, w_bf16;
+  int64_t D;                 /* EMBED/RMSNORM/GNORM width; CONV channels; EW columns */
+  int64_t V;                 /* EMBED vocabulary */
+  int64_t G;                 /* GNORM groups */
+  double eps;                /* norms */
+  bool res_in, res_out;      /* RMSNORM residual */
+  bool norm_before_gate;     /* GNORM */
+  int64_t K;                 /* CONV width */
+  bool has_bias, silu;       /* CONV */
+  int64_t Hq, Hkv, Dh, rd;   /* KV / ATTN (rd: rotary dims, 0 = none) */
+  double theta, scale;       /* rotary base; ATTN scale (0: 1/sqrt(Dh)) */
+  int64_t H, N, hb, hc;      /* S6: channels, state, B and C groups */
+  bool has_dt_bias, dt_softplus, A_is_log, has_D, has_z, dt_clamp;
+  double dt_min, dt_max;
+  int nin;                   /* EW: inputs (input 0 starts the chain) */
+  bool in_row[CG_EW_MAX_IN]; /* EW: input is a [D] row broadcast over rows */
+  int nsteps;
+  cg_ew_step steps[CG_EW_MAX_STEPS];
+} cg_op_spec;
+
+/* The S6 spec of an IR_SSM node of kind IR_SSM_S6 (after pass_run_all:
+ * dt_bias, softplus, clamp, -exp(A_log), D and z fused into it).  Needs
+ * P = 1 (heads(x, d_inner)), x and dt on every channel, dt and A present;
+ * anything else is SSD_EUNSUPPORTED with the node's location. */
+int cg_op_s6_from_node(const ir_node *n, cg_op_spec *out, ssd_ctx *c);
+/* Sizes and combinations the templates handle; a clear error otherwise. */
+int cg_op_check(const cg_op_spec *s, ssd_ctx *c);
+/* Generated source (entry point name in out->name); free with cg_source_free. */
+int cg_op_source(const cg_op_spec *s, cg_source *out, ssd_ctx *c);
+/* Launch geometry constants shared with the runtime launchers. */
+#define CG_OP_CONV_T 64 /* CONV: time steps per thread */
+#define CG_OP_S6_THREADS 64 /* S6: threads per block */
+#define CG_OP_S6_T 16       /* S6: time steps staged in shared memory at once */
+/* S6: threads per channel for state size N (each holds N/TPC states). */
+int cg_op_s6_tpc(int64_t N);
+
+#endif

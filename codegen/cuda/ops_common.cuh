@@ -1,0 +1,48 @@
+// ops_common.cuh: helpers for the small-op kernels (ops_*.cuh, s6_*.cuh).
+//
+// Prepended after ssd_common.cuh (bf16 conversion, silu, softplus) by
+// codegen/cg_cuda_ops.c, together with a prologue of #defines: OPS_IN_BF16,
+// OPS_OUT_BF16, OPS_W_BF16 pick each operand class's storage (activations
+// read, activations written, weights), so one template serves the fp32 and
+// the bf16 executor.  Reductions and math stay fp32 whatever the storage.
+#if OPS_IN_BF16
+typedef ssd_bf16 ops_in;
+__device__ __forceinline__ float ld_in(const ops_in *p, long long i) { return bf2f(p[i]); }
+#else
+typedef float ops_in;
+__device__ __forceinline__ float ld_in(const ops_in *p, long long i) { return p[i]; }
+#endif
+#if OPS_OUT_BF16
+typedef ssd_bf16 ops_out;
+__device__ __forceinline__ void st_out(ops_out *p, long long i, float v) { p[i] = f2bf(v); }
+#else
+typedef float ops_out;
+__device__ __forceinline__ void st_out(ops_out *p, long long i, float v) { p[i] = v; }
+#endif
+#if OPS_W_BF16
+typedef ssd_bf16 ops_w;
+__device__ __forceinline__ float ld_w(const ops_w *p, long long i) { return bf2f(p[i]); }
+#else
+typedef float ops_w;
+__device__ __forceinline__ float ld_w(const ops_w *p, long long i) { return p[i]; }
+#endif
+
+// Exact expf rather than __expf where the CPU reference uses expf: the fp32
+// executor is held to 1e-4 of the float64 goldens.
+__device__ __forceinline__ float ops_silu(float v) { return v / (1.f + expf(-v)); }
+__device__ __forceinline__ float ops_softplus(float v) { return v > 20.f ? v : log1pf(expf(v)); }
+
+// Sum over the block (blockDim.x a multiple of 32, at most 1024); every
+// thread gets the total.  `red` is 32 floats of shared memory.
+__device__ __forceinline__ float ops_block_sum(float v, float *red) {
+#pragma unroll
+  for (int o = 16; o > 0; o >>= 1) v += __shfl_xor_sync(0xffffffffu, v, o);
+  const int warp = threadIdx.x >> 5, lane = threadIdx.x & 31, nw = blockDim.x >> 5;
+  __syncthreads(); // red may still be read by a previous call
+  if (lane == 0) red[warp] = v;
+  __syncthreads();
+  v = lane < nw ? red[lane] : 0.f;
+#pragma unroll
+  for (int o = 16; o > 0; o >>= 1) v += __shfl_xor_sync(0xffffffffu, v, o);
+  return v;
+}

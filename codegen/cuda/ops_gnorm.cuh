@@ -1,0 +1,42 @@
+// ops_gnorm.cuh: mamba_ssm's RMSNormGated with groups.  Per group of
+// GS = D / G channels: norm_before_gate=0 normalizes x * silu(z) and scales
+// by w; =1 normalizes x, scales by w, then multiplies by silu(z).
+// #defines: OPS_D, OPS_G, OPS_EPS, OPS_BEFORE_GATE.  Grid (G, rows).
+#define OPS_THREADS 256
+#define OPS_GS (OPS_D / OPS_G)
+#define OPS_PER ((OPS_GS + OPS_THREADS - 1) / OPS_THREADS)
+extern "C" __global__ void __launch_bounds__(OPS_THREADS)
+OPS_KERNEL(const ops_in *__restrict__ x, const ops_in *__restrict__ z,
+           const ops_w *__restrict__ w, ops_out *__restrict__ y) {
+  __shared__ float red[32];
+  const int g = blockIdx.x;
+  const long long base = (long long)blockIdx.y * OPS_D + g * OPS_GS;
+  float v[OPS_PER], gate[OPS_PER];
+  float ss = 0.f;
+#pragma unroll
+  for (int j = 0; j < OPS_PER; j++) {
+    const int d = threadIdx.x + j * OPS_THREADS;
+    v[j] = gate[j] = 0.f;
+    if (d < OPS_GS) {
+      gate[j] = ops_silu(ld_in(z, base + d));
+#if OPS_BEFORE_GATE
+      v[j] = ld_in(x, base + d);
+#else
+      v[j] = ld_in(x, base + d) * gate[j];
+#endif
+      ss += v[j] * v[j];
+    }
+  }
+  ss = ops_block_sum(ss, red);
+  const float inv = rsqrtf(ss / (float)OPS_GS + (float)OPS_EPS);
+#pragma unroll
+  for (int j = 0; j < OPS_PER; j++) {
+    const int d = threadIdx.x + j * OPS_THREADS;
+    if (d >= OPS_GS) continue;
+    float o = v[j] * inv * ld_w(w, g * OPS_GS + d);
+#if OPS_BEFORE_GATE
+    o *= gate[j];
+#endif
+    st_out(y, base + d, o);
+  }
+}

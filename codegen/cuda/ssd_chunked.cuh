@@ -1,0 +1,444 @@
+// ssd_chunked.cuh: the whole chunked SSD forward in one kernel launch.
+//
+// mamba_ssm runs five kernels and keeps C*B^T and the per-chunk states in HBM.
+// Here a block owns (segment s, batch b, head h, a slice of SSD_PS head
+// channels) and walks the chunks of its segment in order, keeping the running
+// state S [PS x N] in tensor-core accumulator registers.  Per chunk of Q = 64:
+//   y   = diag(exp(cs)) C S^T  +  (L o C B^T) diag(dt) X  + D x   (then * silu(z))
+//   S  <- exp(cs_last) S  +  (X diag(w))^T B,   w_t = exp(cs_last - cs_t) dt_t
+// Only x, dt, B, C are read and y written: C B^T never leaves the chip, and the
+// next chunk's x/B/C arrive by cp.async while this one computes.
+//
+// Segments give a long sequence more parallelism than batch * heads * slices
+// blocks.  A block first runs the state update alone over its segment (phase
+// 1: the segment's own contribution), then takes the state at the end of the
+// previous segment from that segment's block, publishes its own end state
+// (decoupled look-back, one link per segment), and finally runs the full
+// chunk loop from the right initial state (phase 3).  Blocks take tickets from
+// an atomic counter in launch order, so a block only ever waits for a block
+// that took an earlier ticket and is therefore already running: no deadlock
+// whatever order the hardware schedules blocks in.  Flags hold the launch's
+// epoch, so they need no clearing; the last block to finish resets the
+// ticket counters for the next launch.
+//
+// Warp w (of 4) owns time rows [16w, 16w+16) of the chunk for C B^T and y (the
+// causal mask means warp w needs only the first w+1 column blocks) and a fixed
+// set of state tiles.  Fragment layouts are PTX's mma.m16n8k16: accumulator
+// c0,c1 at (row g, cols 2t, 2t+1), c2,c3 at row g+8.
+//
+// Generated #defines: SSD_P SSD_PS SSD_N SSD_H SSD_HX SSD_HB SSD_HC SSD_HDT,
+// SSD_HAS_DT SSD_HAS_A SSD_A_IS_LOG SSD_HAS_DT_BIAS SSD_DT_SOFTPLUS SSD_DT_CLAMP
+// SSD_DT_MIN SSD_DT_MAX SSD_HAS_D SSD_D_PER_CHANNEL SSD_HAS_Z SSD_HAS_INIT
+// SSD_HAS_FINAL SSD_Y_F32 SSD_KERNEL (the entry point's name).
+#define Q 64
+#define NWARPS 4
+#define XS (SSD_PS + 8) /* padded smem row strides (16 bytes): no bank conflicts */
+#define BS (SSD_N + 8)
+#define MT (SSD_PS / 16)                /* state m16 tiles */
+#define NTW ((SSD_N / 8) * MT / NWARPS) /* state n8 tiles per warp */
+#define PSL (SSD_P / SSD_PS)            /* channel slices per head */
+
+#if SSD_PS % 16 || SSD_P % SSD_PS || SSD_N % 16 || ((SSD_N / 8) * MT) % NWARPS
+#error "unsupported SSD tile shape"
+#endif
+
+struct ssd_smem {
+  ssd_bf16 x[2][Q * XS];
+  ssd_bf16 b[2][Q * BS];
+  ssd_bf16 c[2][Q * BS];
+  ssd_bf16 s[SSD_PS * BS];   /* state entering the chunk, bf16 */
+  float cs[Q], dtp[Q], w[Q];
+  float decay;               /* exp(cs_last) */
+  float seglog;              /* phase 1: sum of the chunks' cs_last */
+  unsigned ticket;
+};
+
+// Where a block works: decoded from its ticket.
+struct ssd_where {
+  int seg, b, h, p0, hx, hb, hc, hdt;
+  long long c0, c1; /* chunk range */
+  unsigned flag;    /* this block's flag/state index */
+};
+
+__device__ __forceinline__ void ssd_load_chunk(ssd_smem &sm, int buf, const ssd_where &wh,
+                                               const ssd_bf16 *x, const ssd_bf16 *B,
+                                               const ssd_bf16 *C, long long L, long long t0,
+                                               bool withC) {
+  const int XV = SSD_PS / 8, BV = SSD_N / 8;
+  for (int i = threadIdx.x; i < Q * XV; i += NWARPS * 32) {
+    int r = i / XV, v = i % XV;
+    long long t = t0 + r;
+    bool ok = t < L;
+    long long tt = ok ? t : 0;
+    const ssd_bf16 *src = x + (((long long)wh.b * L + tt) * SSD_HX + wh.hx) * SSD_P + wh.p0 + v * 8;
+    cp_async16(&sm.x[buf][r * XS + v * 8], src, ok ? 16 : 0);
+  }
+  for (int i = threadIdx.x; i < Q * BV; i += NWARPS * 32) {
+    int r = i / BV, v = i % BV;
+    long long t = t0 + r;
+    bool ok = t < L;
+    long long row = (long long)wh.b * L + (ok ? t : 0);
+    cp_async16(&sm.b[buf][r * BS + v * 8], B + (row * SSD_HB + wh.hb) * SSD_N + v * 8, ok ? 16 : 0);
+    if (withC)
+      cp_async16(&sm.c[buf][r * BS + v * 8], C + (row * SSD_HC + wh.hc) * SSD_N + v * 8, ok ? 16 : 0);
+  }
+  cp_async_commit();
+}
+
+// Warp 0: discretize dt for the chunk and scan dt*A.  Lane l owns steps 2l, 2l+1.
+__device__ __forceinline__ void ssd_scan_chunk(ssd_smem &sm, const float raw[2], long long t0,
+                                               long long L, int hdt, const float *dt_bias,
+                                               float A) {
+  int lane = threadIdx.x & 31;
+  float d0 = 0.f, d1 = 0.f;
+  if (t0 + 2 * lane < L) d0 = ssd_dt(raw[0], hdt, dt_bias);
+  if (t0 + 2 * lane + 1 < L) d1 = ssd_dt(raw[1], hdt, dt_bias);
+  float a0 = d0 * A, a1 = a0 + d1 * A;
+  float incl = a1;
+#pragma unroll
+  for (int o = 1; o < 32; o <<= 1) {
+    float v = __shfl_up_sync(0xffffffffu, incl, o);
+    if (lane >= o) incl += v;
+  }
+  float excl = incl - a1;
+  float cs0 = excl + a0, cs1 = incl;
+  float last = __shfl_sync(0xffffffffu, incl, 31);
+  sm.cs[2 * lane] = cs0;
+  sm.cs[2 * lane + 1] = cs1;
+  sm.dtp[2 * lane] = d0;
+  sm.dtp[2 * lane + 1] = d1;
+  sm.w[2 * lane] = __expf(last - cs0) * d0;
+  sm.w[2 * lane + 1] = __expf(last - cs1) * d1;
+  if (lane == 0) {
+    sm.decay = __expf(last);
+    sm.seglog += last;
+  }
+}
+
+__device__ __forceinline__ void ssd_load_dt(float raw[2], const ssd_bf16 *dt, long long L,
+                                            long long t0, int b, int hdt) {
+  int lane = threadIdx.x & 31;
+#pragma unroll
+  for (int k = 0; k < 2; k++) {
+    long long t = t0 + 2 * lane + k;
+#if SSD_HAS_DT
+    raw[k] = t < L ? bf2f(dt[((long long)b * L + t) * SSD_HDT + hdt]) : 0.f;
+#else
+    (void)dt; (void)b; (void)hdt;
+    raw[k] = 1.f;
+#endif
+    (void)t;
+  }
+}
+
+// Start chunk ch: its tiles have landed; prefetch the next; scan dt.
+// Ends with the block synchronized and sm.cs/dtp/w/decay (and s) valid.
+__device__ __forceinline__ void ssd_chunk_begin(ssd_smem &sm, const ssd_where &wh, long long ch,
+                                                float dtraw[2], const ssd_bf16 *x,
+                                                const ssd_bf16 *dt, const ssd_bf16 *B,
+                                                const ssd_bf16 *C, const float *dt_bias,
+                                                float A, long long L, bool withC,
+                                                const float (*S)[4]) {
+  const int warp = threadIdx.x >> 5, lane = threadIdx.x & 31, g = lane >> 2, tg = lane & 3;
+  const int buf = (int)((ch - wh.c0) & 1);
+  const long long t0 = ch * Q;
+  cp_async_wait_all();
+  __syncthreads(); /* this chunk's tiles landed; the last chunk's readers are done */
+  if (ch + 1 < wh.c1) ssd_load_chunk(sm, buf ^ 1, wh, x, B, C, L, t0 + Q, withC);
+  if (warp == 0) {
+    ssd_scan_chunk(sm, dtraw, t0, L, wh.hdt, dt_bias, A);
+    if (ch + 1 < wh.c1) ssd_load_dt(dtraw, dt, L, t0 + Q, wh.b, wh.hdt);
+  }
+  if (S) { /* the state entering the chunk, as a bf16 operand for C S^T */
+    const int smt = warp % MT, nt0 = (warp / MT) * NTW;
+#pragma unroll
+    for (int j = 0; j < NTW; j++) {
+      int p = smt * 16 + g, n = (nt0 + j) * 8 + 2 * tg;
+      *(u32 *)&sm.s[p * BS + n] = pack_bf2(S[j][0], S[j][1]);
+      *(u32 *)&sm.s[(p + 8) * BS + n] = pack_bf2(S[j][2], S[j][3]);
+    }
+  }
+  __syncthreads(); /* cs, dtp, w and s ready */
+}
+
+// Scale the two bf16 halves of a fragment register by w_lo, w_hi.
+__device__ __forceinline__ u32 scale_bf2(u32 v, float lo, float hi) {
+  return pack_bf2(bf2f((ssd_bf16)(v & 0xffff)) * lo, bf2f((ssd_bf16)(v >> 16)) * hi);
+}
+
+// S = decay S + (x w)^T B for this warp's state tiles.  x^T is loaded
+// transposed by ldmatrix and scaled by w in registers: fragment register 0/1
+// hold k = 2t, 2t+1 of rows g, g+8 and registers 2/3 hold k + 8, so each
+// thread needs four w values per k-step (no x*w pass through shared memory).
+__device__ __forceinline__ void ssd_state_update(ssd_smem &sm, int buf, float (*S)[4]) {
+  const int warp = threadIdx.x >> 5, lane = threadIdx.x & 31, tg = lane & 3;
+  const int smt = warp % MT, nt0 = (warp / MT) * NTW;
+  const ssd_bf16 *bs = sm.b[buf], *xs = sm.x[buf];
+  float dec = sm.decay;
+#pragma unroll
+  for (int j = 0; j < NTW; j++) {
+    S[j][0] *= dec; S[j][1] *= dec; S[j][2] *= dec; S[j][3] *= dec;
+  }
+#pragma unroll
+  for (int kk = 0; kk < Q / 16; kk++) {
+    u32 a[4];
+    ldsm_x4_t(a, &xs[(kk * 16 + (lane & 7) + (lane >> 4) * 8) * XS + smt * 16 + ((lane >> 3) & 1) * 8]);
+    const int k0 = kk * 16 + 2 * tg;
+    const float w0 = sm.w[k0], w1 = sm.w[k0 + 1], w8 = sm.w[k0 + 8], w9 = sm.w[k0 + 9];
+    a[0] = scale_bf2(a[0], w0, w1);
+    a[1] = scale_bf2(a[1], w0, w1);
+    a[2] = scale_bf2(a[2], w8, w9);
+    a[3] = scale_bf2(a[3], w8, w9);
+#pragma unroll
+    for (int j = 0; j < NTW; j++) {
+      u32 bb[2];
+      ldsm_x2_t(bb, &bs[(kk * 16 + (lane & 15)) * BS + (nt0 + j) * 8]);
+      mma_bf16(S[j], a, bb);
+    }
+  }
+}
+
+// y for this warp's 16 rows of chunk ch, written to global memory.
+__device__ __forceinline__ void ssd_chunk_y(ssd_smem &sm, const ssd_where &wh, int buf,
+                                            long long t0, long long L, const float *D,
+                                            const ssd_bf16 *z, void *y_) {
+  const int warp = threadIdx.x >> 5, lane = threadIdx.x & 31, g = lane >> 2, tg = lane & 3;
+  const ssd_bf16 *xs = sm.x[buf], *bs = sm.b[buf], *cs_ = sm.c[buf];
+  const int tr = warp * 16;
+  float Y[SSD_PS / 8][4];
+#pragma unroll
+  for (int j = 0; j < SSD_PS / 8; j++) Y[j][0] = Y[j][1] = Y[j][2] = Y[j][3] = 0.f;
+  // inter-chunk: C S^T, then rows scaled by exp(cs_t)
+#pragma unroll
+  for (int kk = 0; kk < SSD_N / 16; kk++) {
+    u32 a[4];
+    ldsm_x4(a, &cs_[(tr + (lane & 7) + ((lane >> 3) & 1) * 8) * BS + kk * 16 + (lane >> 4) * 8]);
+#pragma unroll
+    for (int j = 0; j < SSD_PS / 8; j++) {
+      u32 bb[2];
+      ldsm_x2(bb, &sm.s[(j * 8 + (lane & 7)) * BS + kk * 16 + ((lane >> 3) & 1) * 8]);
+      mma_bf16(Y[j], a, bb);
+    }
+  }
+  {
+    float e0 = __expf(sm.cs[tr + g]), e1 = __expf(sm.cs[tr + g + 8]);
+#pragma unroll
+    for (int j = 0; j < SSD_PS / 8; j++) {
+      Y[j][0] *= e0; Y[j][1] *= e0; Y[j][2] *= e1; Y[j][3] *= e1;
+    }
+  }
+  // intra-chunk: CB = C B^T for columns s <= rows, masked and decayed in registers
+  float CB[Q / 8][4];
+#pragma unroll
+  for (int j = 0; j < Q / 8; j++) CB[j][0] = CB[j][1] = CB[j][2] = CB[j][3] = 0.f;
+#pragma unroll
+  for (int kk = 0; kk < SSD_N / 16; kk++) {
+    u32 a[4];
+    ldsm_x4(a, &cs_[(tr + (lane & 7) + ((lane >> 3) & 1) * 8) * BS + kk * 16 + (lane >> 4) * 8]);
+#pragma unroll
+    for (int j = 0; j < Q / 8; j++) {
+      if (j / 2 > warp) continue;
+      u32 bb[2];
+      ldsm_x2(bb, &bs[(j * 8 + (lane & 7)) * BS + kk * 16 + ((lane >> 3) & 1) * 8]);
+      mma_bf16(CB[j], a, bb);
+    }
+  }
+  {
+    int t_a = tr + g, t_b = tr + g + 8;
+    float ca = sm.cs[t_a], cb = sm.cs[t_b];
+#pragma unroll
+    for (int j = 0; j < Q / 8; j++) {
+      if (j / 2 > warp) continue;
+#pragma unroll
+      for (int e = 0; e < 4; e++) {
+        int s = j * 8 + 2 * tg + (e & 1), t = (e >> 1) ? t_b : t_a;
+        float ct = (e >> 1) ? cb : ca;
+        CB[j][e] = s <= t ? CB[j][e] * __expf(ct - sm.cs[s]) * sm.dtp[s] : 0.f;
+      }
+    }
+  }
+#pragma unroll
+  for (int kk = 0; kk < Q / 16; kk++) {
+    if (kk > warp) continue;
+    u32 a[4] = {pack_bf2(CB[2 * kk][0], CB[2 * kk][1]), pack_bf2(CB[2 * kk][2], CB[2 * kk][3]),
+                pack_bf2(CB[2 * kk + 1][0], CB[2 * kk + 1][1]),
+                pack_bf2(CB[2 * kk + 1][2], CB[2 * kk + 1][3])};
+#pragma unroll
+    for (int j = 0; j < SSD_PS / 8; j++) {
+      u32 bb[2];
+      ldsm_x2_t(bb, &xs[(kk * 16 + (lane & 15)) * XS + j * 8]);
+      mma_bf16(Y[j], a, bb);
+    }
+  }
+  // epilogue: D skip, gate, store
+#pragma unroll
+  for (int j = 0; j < SSD_PS / 8; j++) {
+#pragma unroll
+    for (int half = 0; half < 2; half++) {
+      int t = tr + g + half * 8, pl = j * 8 + 2 * tg;
+      long long tt = t0 + t;
+      if (tt >= L) continue;
+      float v0 = Y[j][half * 2], v1 = Y[j][half * 2 + 1];
+      int p = wh.p0 + pl;
+#if SSD_HAS_D
+      u32 xv = *(const u32 *)&xs[t * XS + pl];
+#if SSD_D_PER_CHANNEL
+      float D0 = D[wh.h * SSD_P + p], D1 = D[wh.h * SSD_P + p + 1];
+#else
+      float D0 = D[wh.h], D1 = D0;
+#endif
+      v0 += D0 * bf2f((ssd_bf16)(xv & 0xffff));
+      v1 += D1 * bf2f((ssd_bf16)(xv >> 16));
+#endif
+      long long o = (((long long)wh.b * L + tt) * SSD_H + wh.h) * SSD_P + p;
+#if SSD_HAS_Z
+      u32 zv = *(const u32 *)&z[o];
+      v0 *= ssd_silu(bf2f((ssd_bf16)(zv & 0xffff)));
+      v1 *= ssd_silu(bf2f((ssd_bf16)(zv >> 16)));
+#endif
+#if SSD_Y_F32
+      *(float2 *)&((float *)y_)[o] = make_float2(v0, v1);
+#else
+      *(u32 *)&((ssd_bf16 *)y_)[o] = pack_bf2(v0, v1);
+#endif
+    }
+  }
+  (void)D; (void)z;
+}
+
+// Offset of element e of state tile j (this thread's fragment) in a [P, N] head state.
+__device__ __forceinline__ long long ssd_state_off(int p0, int j, int e) {
+  const int warp = threadIdx.x >> 5, lane = threadIdx.x & 31, g = lane >> 2, tg = lane & 3;
+  const int smt = warp % MT, nt0 = (warp / MT) * NTW;
+  int p = p0 + smt * 16 + g + (e >> 1) * 8, n = (nt0 + j) * 8 + 2 * tg + (e & 1);
+  return (long long)p * SSD_N + n;
+}
+
+__device__ __forceinline__ unsigned ssd_ld_acquire(const unsigned *p) {
+  unsigned v;
+  asm volatile("ld.acquire.gpu.global.u32 %0, [%1];\n" : "=r"(v) : "l"(p) : "memory");
+  return v;
+}
+__device__ __forceinline__ void ssd_st_release(unsigned *p, unsigned v) {
+  asm volatile("st.release.gpu.global.u32 [%0], %1;\n" ::"l"(p), "r"(v) : "memory");
+}
+
+extern "C" __global__ void __launch_bounds__(NWARPS * 32)
+SSD_KERNEL(const ssd_bf16 *__restrict__ x, const ssd_bf16 *__restrict__ dt,
+           const float *__restrict__ A_, const ssd_bf16 *__restrict__ B,
+           const ssd_bf16 *__restrict__ C, const float *__restrict__ D,
+           const ssd_bf16 *__restrict__ z, const float *__restrict__ dt_bias,
+           const float *__restrict__ init, float *__restrict__ final_state, void *__restrict__ y_,
+           long long L, int batch, int nseg, int seg_chunks, unsigned *__restrict__ ws_sync,
+           float *__restrict__ ws_state, unsigned epoch) {
+  extern __shared__ __align__(16) unsigned char smem_raw[];
+  ssd_smem &sm = *reinterpret_cast<ssd_smem *>(smem_raw);
+  const int warp = threadIdx.x >> 5;
+  if (threadIdx.x == 0) {
+    sm.ticket = atomicAdd(&ws_sync[0], 1u);
+    sm.seglog = 0.f;
+  }
+  __syncthreads();
+  const unsigned per_seg = (unsigned)batch * SSD_H * PSL, ticket = sm.ticket;
+  ssd_where wh;
+  {
+    unsigned r = ticket % per_seg;
+    wh.seg = (int)(ticket / per_seg);
+    wh.p0 = (int)(r % PSL) * SSD_PS;
+    wh.h = (int)((r / PSL) % SSD_H);
+    wh.b = (int)(r / (PSL * SSD_H));
+    wh.hx = wh.h / (SSD_H / SSD_HX), wh.hb = wh.h / (SSD_H / SSD_HB);
+    wh.hc = wh.h / (SSD_H / SSD_HC), wh.hdt = wh.h / (SSD_H / SSD_HDT);
+    const long long nchunks = (L + Q - 1) / Q;
+    wh.c0 = (long long)wh.seg * seg_chunks;
+    wh.c1 = wh.c0 + seg_chunks < nchunks ? wh.c0 + seg_chunks : nchunks;
+    wh.flag = ticket;
+  }
+  const float A = ssd_A(A_, wh.hdt);
+  const long long head_off = ((long long)wh.b * SSD_H + wh.h) * SSD_P * SSD_N;
+  float S[NTW][4];
+  float dtraw[2] = {0.f, 0.f};
+
+  // ---- phase 1: this segment's own contribution to the state (the last
+  // segment publishes nothing, so it skips this) -----------------------------------
+  if (wh.seg < nseg - 1) {
+#pragma unroll
+    for (int j = 0; j < NTW; j++) S[j][0] = S[j][1] = S[j][2] = S[j][3] = 0.f;
+    if (warp == 0) ssd_load_dt(dtraw, dt, L, wh.c0 * Q, wh.b, wh.hdt);
+    ssd_load_chunk(sm, 0, wh, x, B, C, L, wh.c0 * Q, false);
+    for (long long ch = wh.c0; ch < wh.c1; ch++) {
+      ssd_chunk_begin(sm, wh, ch, dtraw, x, dt, B, C, dt_bias, A, L, false, nullptr);
+      ssd_state_update(sm, (int)((ch - wh.c0) & 1), S);
+    }
+    __syncthreads();
+  }
+
+  // ---- the state entering the segment, and publishing the one leaving it -------------
+  float G[NTW][4];
+  if (wh.seg == 0) {
+#pragma unroll
+    for (int j = 0; j < NTW; j++)
+#pragma unroll
+      for (int e = 0; e < 4; e++) {
+#if SSD_HAS_INIT
+        G[j][e] = init[head_off + ssd_state_off(wh.p0, j, e)];
+#else
+        G[j][e] = 0.f;
+#endif
+      }
+  } else {
+    if (threadIdx.x == 0)
+      while (ssd_ld_acquire(&ws_sync[2 + wh.flag - per_seg]) != epoch) __nanosleep(100);
+    __syncthreads();
+    const float *prev = ws_state + (long long)(wh.seg - 1) * batch * SSD_H * SSD_P * SSD_N + head_off;
+#pragma unroll
+    for (int j = 0; j < NTW; j++)
+#pragma unroll
+      for (int e = 0; e < 4; e++) G[j][e] = __ldcg(&prev[ssd_state_off(wh.p0, j, e)]);
+  }
+  (void)init;
+  if (wh.seg < nseg - 1) {
+    const float dseg = __expf(sm.seglog);
+    float *mine = ws_state + (long long)wh.seg * batch * SSD_H * SSD_P * SSD_N + head_off;
+#pragma unroll
+    for (int j = 0; j < NTW; j++)
+#pragma unroll
+      for (int e = 0; e < 4; e++) __stcg(&mine[ssd_state_off(wh.p0, j, e)], dseg * G[j][e] + S[j][e]);
+    __threadfence();
+    __syncthreads();
+    if (threadIdx.x == 0) ssd_st_release(&ws_sync[2 + wh.flag], epoch);
+  }
+
+  // ---- phase 3: outputs ----------------------------------------------------------------
+#pragma unroll
+  for (int j = 0; j < NTW; j++)
+#pragma unroll
+    for (int e = 0; e < 4; e++) S[j][e] = G[j][e];
+  if (warp == 0) ssd_load_dt(dtraw, dt, L, wh.c0 * Q, wh.b, wh.hdt);
+  ssd_load_chunk(sm, 0, wh, x, B, C, L, wh.c0 * Q, true);
+  for (long long ch = wh.c0; ch < wh.c1; ch++) {
+    const int buf = (int)((ch - wh.c0) & 1);
+    ssd_chunk_begin(sm, wh, ch, dtraw, x, dt, B, C, dt_bias, A, L, true, S);
+    ssd_chunk_y(sm, wh, buf, ch * Q, L, D, z, y_);
+    ssd_state_update(sm, buf, S);
+  }
+
+#if SSD_HAS_FINAL
+  if (wh.seg == nseg - 1) {
+#pragma unroll
+    for (int j = 0; j < NTW; j++)
+#pragma unroll
+      for (int e = 0; e < 4; e++) final_state[head_off + ssd_state_off(wh.p0, j, e)] = S[j][e];
+  }
+#endif
+  (void)final_state;
+
+  // The last block out resets the ticket counters for the next launch.
+  if (threadIdx.x == 0) {
+    unsigned total = per_seg * (unsigned)nseg;
+    if (atomicAdd(&ws_sync[1], 1u) == total - 1) {
+      ws_sync[0] = 0;
+      ws_sync[1] = 0;
+    }
+  }
+}

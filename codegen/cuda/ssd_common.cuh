@@ -1,0 +1,101 @@
+// ssd_common.cuh: helpers shared by every generated ssdc kernel.
+//
+// Kernels are compiled at run time by NVRTC with no include path, so nothing
+// here may include a toolkit header: bf16 is carried as its 16-bit pattern and
+// converted by hand, and the tensor-core and async-copy instructions are
+// written as inline PTX.  The generator (codegen/cg_cuda.c) prepends a block
+// of #defines that specializes every kernel on its shapes and options.
+typedef unsigned short ssd_bf16;
+typedef unsigned int u32;
+typedef unsigned long long u64;
+
+__device__ __forceinline__ float bf2f(ssd_bf16 v) { return __uint_as_float(((u32)v) << 16); }
+
+// Round to nearest even, NaN kept quiet (what cuda_bf16.h does).
+__device__ __forceinline__ ssd_bf16 f2bf(float f) {
+  u32 u = __float_as_uint(f);
+  if ((u & 0x7fffffffu) > 0x7f800000u) return (ssd_bf16)((u >> 16) | 0x40u);
+  u += 0x7fffu + ((u >> 16) & 1u);
+  return (ssd_bf16)(u >> 16);
+}
+
+__device__ __forceinline__ u32 pack_bf2(float lo, float hi) {
+  return (u32)f2bf(lo) | ((u32)f2bf(hi) << 16);
+}
+
+__device__ __forceinline__ float ssd_softplus(float v) { return v > 20.f ? v : log1pf(__expf(v)); }
+__device__ __forceinline__ float ssd_silu(float v) { return v / (1.f + __expf(-v)); }
+
+__device__ __forceinline__ u32 smem_addr(const void *p) {
+  return (u32)__cvta_generic_to_shared(p);
+}
+
+// 16-byte async copy global -> shared; src_bytes 0 zero-fills (sequence tail).
+__device__ __forceinline__ void cp_async16(void *dst, const void *src, int src_bytes) {
+  asm volatile("cp.async.cg.shared.global [%0], [%1], 16, %2;\n" ::"r"(smem_addr(dst)), "l"(src),
+               "r"(src_bytes));
+}
+__device__ __forceinline__ void cp_async_commit() { asm volatile("cp.async.commit_group;\n" ::); }
+__device__ __forceinline__ void cp_async_wait_all() { asm volatile("cp.async.wait_all;\n" ::: "memory"); }
+
+// ldmatrix: four (or two) 8x8 b16 tiles; each lane names one row address.
+__device__ __forceinline__ void ldsm_x4(u32 r[4], const void *p) {
+  asm volatile("ldmatrix.sync.aligned.m8n8.x4.shared.b16 {%0,%1,%2,%3}, [%4];\n"
+               : "=r"(r[0]), "=r"(r[1]), "=r"(r[2]), "=r"(r[3])
+               : "r"(smem_addr(p)));
+}
+__device__ __forceinline__ void ldsm_x4_t(u32 r[4], const void *p) {
+  asm volatile("ldmatrix.sync.aligned.m8n8.x4.trans.shared.b16 {%0,%1,%2,%3}, [%4];\n"
+               : "=r"(r[0]), "=r"(r[1]), "=r"(r[2]), "=r"(r[3])
+               : "r"(smem_addr(p)));
+}
+__device__ __forceinline__ void ldsm_x2(u32 r[2], const void *p) {
+  asm volatile("ldmatrix.sync.aligned.m8n8.x2.shared.b16 {%0,%1}, [%2];\n"
+               : "=r"(r[0]), "=r"(r[1])
+               : "r"(smem_addr(p)));
+}
+__device__ __forceinline__ void ldsm_x2_t(u32 r[2], const void *p) {
+  asm volatile("ldmatrix.sync.aligned.m8n8.x2.trans.shared.b16 {%0,%1}, [%2];\n"
+               : "=r"(r[0]), "=r"(r[1])
+               : "r"(smem_addr(p)));
+}
+
+// D += A(16x16, row) * B(16x8, col), bf16 operands, fp32 accumulators.
+__device__ __forceinline__ void mma_bf16(float d[4], const u32 a[4], const u32 b[2]) {
+  asm volatile(
+      "mma.sync.aligned.m16n8k16.row.col.f32.bf16.bf16.f32 {%0,%1,%2,%3}, {%4,%5,%6,%7}, "
+      "{%8,%9}, {%0,%1,%2,%3};\n"
+      : "+f"(d[0]), "+f"(d[1]), "+f"(d[2]), "+f"(d[3])
+      : "r"(a[0]), "r"(a[1]), "r"(a[2]), "r"(a[3]), "r"(b[0]), "r"(b[1]));
+}
+
+// The discretization every kernel shares: dt -> clamp(softplus(dt + bias)).
+__device__ __forceinline__ float ssd_dt(float v, int h_dt, const float *dt_bias) {
+#if !SSD_HAS_DT
+  (void)v; (void)h_dt; (void)dt_bias;
+  return 1.f; /* no dt operand: every step has dt = 1 */
+#endif
+#if SSD_HAS_DT_BIAS
+  v += dt_bias[h_dt];
+#else
+  (void)h_dt; (void)dt_bias;
+#endif
+#if SSD_DT_SOFTPLUS
+  v = ssd_softplus(v);
+#endif
+#if SSD_DT_CLAMP
+  v = fminf(fmaxf(v, (float)SSD_DT_MIN), (float)SSD_DT_MAX);
+#endif
+  return v;
+}
+
+__device__ __forceinline__ float ssd_A(const float *A, int h_dt) {
+#if !SSD_HAS_A
+  (void)A; (void)h_dt;
+  return 0.f;
+#elif SSD_A_IS_LOG
+  return -expf(A[h_dt]);
+#else
+  return A[h_dt];
+#endif
+}

@@ -1,0 +1,265 @@
+/* rt_cuda.c: the CUDA driver API, opened at run time.
+ *
+ * Like codegen/cg_nvrtc.c, nothing here links against CUDA: libcuda.so.1 is
+ * found with dlopen and the few entry points are declared by hand with their
+ * versioned symbol names (cuMemAlloc_v2 ...), which is what cuda.h's macros
+ * resolve to.  The driver API rather than the runtime API because NVRTC hands
+ * us cubins, and cuModuleLoadData takes them directly.
+ */
+#define _GNU_SOURCE
+#include "rt_cuda.h"
+
+#include <dlfcn.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+typedef int CUresult;
+typedef int CUdevice;
+typedef void *CUcontext;
+typedef void *CUmodule;
+typedef void *CUfunction;
+typedef void *CUstream;
+typedef void *CUevent;
+
+/* Attribute numbers from cuda.h (stable across releases). */
+enum {
+  ATTR_SM_COUNT = 16,
+  ATTR_CC_MAJOR = 75,
+  ATTR_CC_MINOR = 76,
+  ATTR_SMEM_OPTIN = 97,
+  ATTR_SMEM_PER_SM = 81, /* MAX_SHARED_MEMORY_PER_MULTIPROCESSOR */
+  FUNC_ATTR_MAX_DYN_SMEM = 8,
+  FUNC_ATTR_SMEM_CARVEOUT = 9,
+};
+
+struct rt_cuda {
+  void *lib;
+  CUdevice dev;
+  CUcontext ctx;
+  char name[128], arch[16];
+  int sms, smem_optin, smem_per_sm;
+  CUresult (*Init)(unsigned);
+  CUresult (*DeviceGet)(CUdevice *, int);
+  CUresult (*DeviceGetCount)(int *);
+  CUresult (*DeviceGetName)(char *, int, CUdevice);
+  CUresult (*DeviceGetAttribute)(int *, int, CUdevice);
+  CUresult (*PrimaryCtxRetain)(CUcontext *, CUdevice);
+  CUresult (*PrimaryCtxRelease)(CUdevice);
+  CUresult (*CtxSetCurrent)(CUcontext);
+  CUresult (*CtxSynchronize)(void);
+  CUresult (*MemAlloc)(rt_dptr *, size_t);
+  CUresult (*MemFree)(rt_dptr);
+  CUresult (*MemcpyHtoD)(rt_dptr, const void *, size_t);
+  CUresult (*MemcpyDtoH)(void *, rt_dptr, size_t);
+  CUresult (*MemsetD8)(rt_dptr, unsigned char, size_t);
+  CUresult (*ModuleLoadData)(CUmodule *, const void *);
+  CUresult (*ModuleUnload)(CUmodule);
+  CUresult (*ModuleGetFunction)(CUfunction *, CUmodule, const char *);
+  CUresult (*FuncSetAttribute)(CUfunction, int, int);
+  CUresult (*LaunchKernel)(CUfunction, unsigned, unsigned, unsigned, unsigned, unsigned, unsigned,
+                           unsigned, CUstream, void **, void **);
+  CUresult (*GetErrorName)(CUresult, const char **);
+  CUresult (*EventCreate)(CUevent *, unsigned);
+  CUresult (*EventRecord)(CUevent, CUstream);
+  CUresult (*EventSynchronize)(CUevent);
+  CUresult (*EventElapsedTime)(float *, CUevent, CUevent);
+  CUresult (*EventDestroy)(CUevent);
+};
+
+static int cu_fail(rt_cuda *g, ssd_ctx *c, const char *what, CUresult r) {
+  const char *name = NULL;
+  if (g->GetErrorName) g->GetErrorName(r, &name);
+  return ssd_err(c, r == 2 ? SSD_ENOMEM : SSD_EDEVICE, "CUDA %s failed: %s (%d)", what,
+                 name ? name : "unknown error", r);
+}
+#define CU(call, what)                                  \
+  do {                                                  \
+    CUresult r_ = (call);                               \
+    if (r_ != 0) return cu_fail(g, c, what, r_);        \
+  } while (0)
+
+/* First of the names that the library has (newer drivers add _v2 symbols). */
+static void *sym(void *lib, const char *a, const char *b) {
+  void *p = dlsym(lib, a);
+  return p || !b ? p : dlsym(lib, b);
+}
+
+static int load_syms(rt_cuda *g, ssd_ctx *c) {
+  struct {
+    void **slot;
+    const char *a, *b;
+  } t[] = {
+      {(void **)&g->Init, "cuInit", NULL},
+      {(void **)&g->DeviceGet, "cuDeviceGet", NULL},
+      {(void **)&g->DeviceGetCount, "cuDeviceGetCount", NULL},
+      {(void **)&g->DeviceGetName, "cuDeviceGetName", NULL},
+      {(void **)&g->DeviceGetAttribute, "cuDeviceGetAttribute", NULL},
+      {(void **)&g->PrimaryCtxRetain, "cuDevicePrimaryCtxRetain", NULL},
+      {(void **)&g->PrimaryCtxRelease, "cuDevicePrimaryCtxRelease_v2", "cuDevicePrimaryCtxRelease"},
+      {(void **)&g->CtxSetCurrent, "cuCtxSetCurrent", NULL},
+      {(void **)&g->CtxSynchronize, "cuCtxSynchronize", NULL},
+      {(void **)&g->MemAlloc, "cuMemAlloc_v2", NULL},
+      {(void **)&g->MemFree, "cuMemFree_v2", NULL},
+      {(void **)&g->MemcpyHtoD, "cuMemcpyHtoD_v2", NULL},
+      {(void **)&g->MemcpyDtoH, "cuMemcpyDtoH_v2", NULL},
+      {(void **)&g->MemsetD8, "cuMemsetD8_v2", NULL},
+      {(void **)&g->ModuleLoadData, "cuModuleLoadData", NULL},
+      {(void **)&g->ModuleUnload, "cuModuleUnload", NULL},
+      {(void **)&g->ModuleGetFunction, "cuModuleGetFunction", NULL},
+      {(void **)&g->FuncSetAttribute, "cuFuncSetAttribute", NULL},
+      {(void **)&g->LaunchKernel, "cuLaunchKernel", NULL},
+      {(void **)&g->GetErrorName, "cuGetErrorName", NULL},
+      {(void **)&g->EventCreate, "cuEventCreate", NULL},
+      {(void **)&g->EventRecord, "cuEventRecord", NULL},
+      {(void **)&g->EventSynchronize, "cuEventSynchronize", NULL},
+      {(void **)&g->EventElapsedTime, "cuEventElapsedTime_v2", "cuEventElapsedTime"},
+      {(void **)&g->EventDestroy, "cuEventDestroy_v2", NULL},
+  };
+  for (size_t i = 0; i < sizeof t / sizeof *t; i++) {
+    *t[i].slot = sym(g->lib, t[i].a, t[i].b);
+    if (!*t[i].slot)
+      return ssd_err(c, SSD_EDEVICE, "the CUDA driver library lacks %s (driver too old?)", t[i].a);
+  }
+  return SSD_OK;
+}
+
+static int attr(rt_cuda *g, int which, int *v, ssd_ctx *c) {
+  CU(g->DeviceGetAttribute(v, which, g->dev), "cuDeviceGetAttribute");
+  return SSD_OK;
+}
+
+static int open_dev(rt_cuda *g, int ordinal, ssd_ctx *c) {
+  CU(g->Init(0), "initialization (cuInit; is there a GPU and a driver?)");
+  int n = 0;
+  CU(g->DeviceGetCount(&n), "cuDeviceGetCount");
+  if (ordinal < 0 || ordinal >= n)
+    return ssd_err(c, SSD_EDEVICE, "no CUDA device %d (%d present)", ordinal, n);
+  CU(g->DeviceGet(&g->dev, ordinal), "cuDeviceGet");
+  CU(g->DeviceGetName(g->name, (int)sizeof g->name, g->dev), "cuDeviceGetName");
+  int major = 0, minor = 0, rc;
+  if ((rc = attr(g, ATTR_CC_MAJOR, &major, c)) || (rc = attr(g, ATTR_CC_MINOR, &minor, c)) ||
+      (rc = attr(g, ATTR_SM_COUNT, &g->sms, c)) || (rc = attr(g, ATTR_SMEM_OPTIN, &g->smem_optin, c)) ||
+      (rc = attr(g, ATTR_SMEM_PER_SM, &g->smem_per_sm, c)))
+    return rc;
+  if (major < 8)
+    return ssd_err(c, SSD_EUNSUPPORTED, "GPU '%s' is sm_%d%d; ssdc's kernels need sm_80 or later",
+                   g->name, major, minor);
+  snprintf(g->arch, sizeof g->arch, "sm_%d%d", major, minor);
+  CU(g->PrimaryCtxRetain(&g->ctx, g->dev), "cuDevicePrimaryCtxRetain");
+  CU(g->CtxSetCurrent(g->ctx), "cuCtxSetCurrent");
+  return SSD_OK;
+}
+
+int rt_cuda_open(rt_cuda **out, int ordinal, ssd_ctx *c) {
+  *out = NULL;
+  rt_cuda *g = calloc(1, sizeof *g);
+  if (!g) return ssd_err(c, SSD_ENOMEM, "out of memory");
+  g->lib = dlopen("libcuda.so.1", RTLD_NOW | RTLD_LOCAL);
+  if (!g->lib) {
+    int rc = ssd_err(c, SSD_EDEVICE, "no CUDA driver (cannot open libcuda.so.1: %s)", dlerror());
+    free(g);
+    return rc;
+  }
+  int rc = load_syms(g, c);
+  if (rc == SSD_OK) rc = open_dev(g, ordinal, c);
+  if (rc) {
+    rt_cuda_close(g);
+    return rc;
+  }
+  *out = g;
+  return SSD_OK;
+}
+
+void rt_cuda_close(rt_cuda *g) {
+  if (!g) return;
+  if (g->ctx) g->PrimaryCtxRelease(g->dev);
+  if (g->lib) dlclose(g->lib);
+  free(g);
+}
+
+const char *rt_cuda_name(const rt_cuda *g) { return g->name; }
+const char *rt_cuda_arch(const rt_cuda *g) { return g->arch; }
+int rt_cuda_sms(const rt_cuda *g) { return g->sms; }
+int rt_cuda_smem_per_sm(const rt_cuda *g) { return g->smem_per_sm; }
+
+int rt_cuda_alloc(rt_cuda *g, size_t n, rt_dptr *out, ssd_ctx *c) {
+  *out = 0;
+  CU(g->MemAlloc(out, n ? n : 1), "device allocation");
+  return SSD_OK;
+}
+void rt_cuda_free(rt_cuda *g, rt_dptr p) {
+  if (p) g->MemFree(p);
+}
+int rt_cuda_h2d(rt_cuda *g, rt_dptr dst, const void *src, size_t n, ssd_ctx *c) {
+  CU(g->MemcpyHtoD(dst, src, n), "host-to-device copy");
+  return SSD_OK;
+}
+int rt_cuda_d2h(rt_cuda *g, void *dst, rt_dptr src, size_t n, ssd_ctx *c) {
+  CU(g->MemcpyDtoH(dst, src, n), "device-to-host copy");
+  return SSD_OK;
+}
+int rt_cuda_memset8(rt_cuda *g, rt_dptr dst, unsigned char v, size_t n, ssd_ctx *c) {
+  CU(g->MemsetD8(dst, v, n), "memset");
+  return SSD_OK;
+}
+int rt_cuda_sync(rt_cuda *g, ssd_ctx *c) {
+  CU(g->CtxSynchronize(), "kernel execution (synchronize)");
+  return SSD_OK;
+}
+
+int rt_cuda_load(rt_cuda *g, const void *cubin, const char *name, size_t smem, rt_cuda_fn *out,
+                 ssd_ctx *c) {
+  memset(out, 0, sizeof *out);
+  if (smem > (size_t)g->smem_optin)
+    return ssd_err(c, SSD_EUNSUPPORTED, "kernel '%s' needs %zu bytes of shared memory; '%s' has %d",
+                   name, smem, g->name, g->smem_optin);
+  CU(g->ModuleLoadData(&out->module, cubin), "module load (cuModuleLoadData)");
+  CUresult r = g->ModuleGetFunction(&out->fn, out->module, name);
+  if (r == 0 && smem > 48 * 1024) r = g->FuncSetAttribute(out->fn, FUNC_ATTR_MAX_DYN_SMEM, (int)smem);
+  /* All of the unified L1/shared memory as shared: two ~113 KB blocks per SM. */
+  if (r == 0 && smem > 48 * 1024) r = g->FuncSetAttribute(out->fn, FUNC_ATTR_SMEM_CARVEOUT, 100);
+  if (r != 0) {
+    g->ModuleUnload(out->module);
+    out->module = NULL;
+    return cu_fail(g, c, "kernel lookup", r);
+  }
+  out->smem = smem;
+  return SSD_OK;
+}
+
+void rt_cuda_unload(rt_cuda *g, rt_cuda_fn *f) {
+  if (f->module) g->ModuleUnload(f->module);
+  memset(f, 0, sizeof *f);
+}
+
+int rt_cuda_launch(rt_cuda *g, const rt_cuda_fn *f, const unsigned grid[3], unsigned block,
+                   void **args, ssd_ctx *c) {
+  CU(g->LaunchKernel(f->fn, grid[0], grid[1], grid[2], block, 1, 1, (unsigned)f->smem, NULL, args,
+                     NULL),
+     "kernel launch");
+  return SSD_OK;
+}
+
+int rt_cuda_timer_start(rt_cuda *g, rt_cuda_timer *t, ssd_ctx *c) {
+  memset(t, 0, sizeof *t);
+  CU(g->EventCreate(&t->start, 0), "event creation");
+  CUresult r = g->EventCreate(&t->stop, 0);
+  if (r == 0) r = g->EventRecord(t->start, NULL);
+  if (r != 0) {
+    g->EventDestroy(t->start);
+    if (t->stop) g->EventDestroy(t->stop);
+    return cu_fail(g, c, "event record", r);
+  }
+  return SSD_OK;
+}
+
+int rt_cuda_timer_stop(rt_cuda *g, rt_cuda_timer *t, float *ms, ssd_ctx *c) {
+  CUresult r = g->EventRecord(t->stop, NULL);
+  if (r == 0) r = g->EventSynchronize(t->stop);
+  if (r == 0) r = g->EventElapsedTime(ms, t->start, t->stop);
+  g->EventDestroy(t->start);
+  g->EventDestroy(t->stop);
+  if (r != 0) return cu_fail(g, c, "timing", r);
+  return SSD_OK;
+}

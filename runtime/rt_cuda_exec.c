@@ -1,0 +1,172 @@
+/* rt_cuda_exec.c: preparing and launching the op kernels (cg_cuda_ops.h).
+ *
+ * prepare mirrors rt_cuda_ssd_prepare: source from the spec, cubin through
+ * the cache for this GPU's arch, load.  Each launcher checks the kernel kind
+ * and the runtime sizes (the shapes baked into the kernel are the spec's),
+ * so a mismatched call is an error rather than an out-of-bounds access.
+ */
+#include "rt_cuda_exec.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+int rt_cuda_op_prepare(rt_cuda *g, cg_cache *cc, const cg_op_spec *spec, rt_cuda_op *out,
+                       ssd_ctx *c) {
+  memset(out, 0, sizeof *out);
+  out->spec = *spec;
+  cg_source src;
+  int rc = cg_op_source(spec, &src, c);
+  if (rc) return rc;
+  void *cubin = NULL;
+  size_t n = 0;
+  rc = cg_build(cc, &src, rt_cuda_arch(g), &cubin, &n, c);
+  if (rc == SSD_OK) rc = rt_cuda_load(g, cubin, src.name, 0, &out->fn, c);
+  memcpy(out->name, src.name, sizeof out->name);
+  free(cubin);
+  cg_source_free(&src);
+  return rc;
+}
+
+void rt_cuda_op_release(rt_cuda *g, rt_cuda_op *k) { rt_cuda_unload(g, &k->fn); }
+
+static int want(const rt_cuda_op *k, cg_op_kind kind, const char *what, ssd_ctx *c) {
+  if (!k->fn.fn || k->spec.kind != kind)
+    return ssd_err(c, SSD_EINVAL, "%s: kernel %s is not a prepared %s kernel", what,
+                   k->name[0] ? k->name : "(none)", what);
+  return SSD_OK;
+}
+
+static int rows_ok(int64_t rows, int64_t hi, const char *what, ssd_ctx *c) {
+  if (rows < 1 || rows > hi)
+    return ssd_err(c, SSD_EINVAL, "%s: bad row count %lld", what, (long long)rows);
+  return SSD_OK;
+}
+
+#define TRY(x)             \
+  do {                     \
+    int rc_ = (x);         \
+    if (rc_) return rc_;   \
+  } while (0)
+
+int rt_cuda_embed(rt_cuda *g, const rt_cuda_op *k, rt_dptr ids, int64_t n, rt_dptr table,
+                  rt_dptr out, rt_dptr bad, ssd_ctx *c) {
+  TRY(want(k, CG_OP_EMBED, "embedding", c));
+  TRY(rows_ok(n, INT32_MAX, "embedding", c));
+  void *args[] = {&ids, &table, &out, &bad};
+  const unsigned grid[3] = {(unsigned)n, 1, 1};
+  return rt_cuda_launch(g, &k->fn, grid, 128, args, c);
+}
+
+int rt_cuda_rmsnorm(rt_cuda *g, const rt_cuda_op *k, rt_dptr h, rt_dptr r, rt_dptr w, rt_dptr y,
+                    int64_t rows, ssd_ctx *c) {
+  TRY(want(k, CG_OP_RMSNORM, "rmsnorm", c));
+  TRY(rows_ok(rows, INT32_MAX, "rmsnorm", c));
+  if ((k->spec.res_in || k->spec.res_out) && !r)
+    return ssd_err(c, SSD_EINVAL, "rmsnorm: the residual buffer is missing");
+  void *args[] = {&h, &r, &w, &y};
+  const unsigned grid[3] = {(unsigned)rows, 1, 1};
+  return rt_cuda_launch(g, &k->fn, grid, 256, args, c);
+}
+
+int rt_cuda_gnorm(rt_cuda *g, const rt_cuda_op *k, rt_dptr x, rt_dptr z, rt_dptr w, rt_dptr y,
+                  int64_t rows, ssd_ctx *c) {
+  TRY(want(k, CG_OP_GNORM, "gated rmsnorm", c));
+  TRY(rows_ok(rows, 65535, "gated rmsnorm", c));
+  void *args[] = {&x, &z, &w, &y};
+  const unsigned grid[3] = {(unsigned)k->spec.G, (unsigned)rows, 1};
+  return rt_cuda_launch(g, &k->fn, grid, 256, args, c);
+}
+
+int rt_cuda_conv(rt_cuda *g, const rt_cuda_op *k, rt_dptr x, rt_dptr w, rt_dptr bias,
+                 rt_dptr state_in, rt_dptr state_out, rt_dptr y, int64_t B, int64_t L,
+                 ssd_ctx *c) {
+  TRY(want(k, CG_OP_CONV, "conv1d", c));
+  TRY(rows_ok(B, 65535, "conv1d batch", c));
+  TRY(rows_ok(L, (int64_t)CG_OP_CONV_T * 65535, "conv1d length", c));
+  if (state_in && state_in == state_out)
+    return ssd_err(c, SSD_EINVAL, "conv1d: the state in and out must be distinct buffers");
+  if (k->spec.has_bias && !bias) return ssd_err(c, SSD_EINVAL, "conv1d: the bias is missing");
+  long long LL = L;
+  void *args[] = {&x, &w, &bias, &state_in, &state_out, &y, &LL};
+  const unsigned grid[3] = {(unsigned)((k->spec.D + 127) / 128),
+                            (unsigned)((L + CG_OP_CONV_T - 1) / CG_OP_CONV_T), (unsigned)B};
+  return rt_cuda_launch(g, &k->fn, grid, 128, args, c);
+}
+
+int rt_cuda_conv_step(rt_cuda *g, const rt_cuda_op *k, rt_dptr x, rt_dptr w, rt_dptr bias,
+                      rt_dptr state, rt_dptr y, int64_t B, ssd_ctx *c) {
+  TRY(want(k, CG_OP_CONV_STEP, "conv1d step", c));
+  TRY(rows_ok(B, 65535, "conv1d step batch", c));
+  if (!state || (k->spec.has_bias && !bias))
+    return ssd_err(c, SSD_EINVAL, "conv1d step: the state or bias is missing");
+  void *args[] = {&x, &w, &bias, &state, &y};
+  const unsigned grid[3] = {(unsigned)((k->spec.D + 127) / 128), (unsigned)B, 1};
+  return rt_cuda_launch(g, &k->fn, grid, 128, args, c);
+}
+
+int rt_cuda_ew(rt_cuda *g, const rt_cuda_op *k, const rt_dptr *in, rt_dptr out, int64_t n,
+               ssd_ctx *c) {
+  TRY(want(k, CG_OP_EW, "elementwise", c));
+  if (n < 1 || n % k->spec.D)
+    return ssd_err(c, SSD_EINVAL, "elementwise: %lld elements are not rows of %lld",
+                   (long long)n, (long long)k->spec.D);
+  rt_dptr p[CG_EW_MAX_IN] = {0};
+  for (int i = 0; i < k->spec.nin; i++) {
+    if (!in[i]) return ssd_err(c, SSD_EINVAL, "elementwise: input %d is missing", i);
+    p[i] = in[i];
+  }
+  long long nn = n;
+  void *args[] = {&p[0], &p[1], &p[2], &p[3], &out, &nn};
+  int64_t blocks = (n + 255) / 256;
+  const unsigned grid[3] = {(unsigned)(blocks < 65536 ? blocks : 65536), 1, 1};
+  return rt_cuda_launch(g, &k->fn, grid, 256, args, c);
+}
+
+int rt_cuda_attention(rt_cuda *g, const rt_cuda_op *kvk, const rt_cuda_op *att, rt_dptr q,
+                      rt_dptr k, rt_dptr v, rt_cuda_kv *kv, rt_dptr y, int64_t L, ssd_ctx *c) {
+  TRY(want(kvk, CG_OP_KV, "kv append", c));
+  TRY(want(att, CG_OP_ATTN, "attention", c));
+  const cg_op_spec *a = &att->spec, *b = &kvk->spec;
+  if (a->Hq != b->Hq || a->Hkv != b->Hkv || a->Dh != b->Dh || a->rd != b->rd || a->theta != b->theta)
+    return ssd_err(c, SSD_EINVAL, "attention: the kv and attention kernels disagree on heads");
+  TRY(rows_ok(kv->B, 65535, "attention batch", c));
+  if (L < 1 || L > 65535 || kv->len < 0 || kv->len + L > kv->cap)
+    return ssd_err(c, SSD_EINVAL,
+                   "attention: %lld new positions after %lld do not fit the cache of %lld",
+                   (long long)L, (long long)kv->len, (long long)kv->cap);
+  long long LL = L, pos0 = kv->len, cap = kv->cap;
+  void *a1[] = {&k, &v, &kv->k, &kv->v, &LL, &pos0, &cap};
+  const unsigned g1[3] = {(unsigned)L, (unsigned)kv->B, 1};
+  TRY(rt_cuda_launch(g, &kvk->fn, g1, (unsigned)b->Dh, a1, c));
+  void *a2[] = {&q, &kv->k, &kv->v, &y, &LL, &pos0, &cap};
+  const unsigned g2[3] = {(unsigned)((a->Hq + 3) / 4), (unsigned)L, (unsigned)kv->B};
+  TRY(rt_cuda_launch(g, &att->fn, g2, 128, a2, c));
+  kv->len += L;
+  return SSD_OK;
+}
+
+int rt_cuda_s6(rt_cuda *g, const rt_cuda_op *k, const rt_cuda_s6_args *a, int64_t batch,
+               int64_t L, ssd_ctx *c) {
+  TRY(want(k, CG_OP_S6, "S6 scan", c));
+  TRY(rows_ok(batch, 65535, "S6 batch", c));
+  TRY(rows_ok(L, (int64_t)1 << 40, "S6 length", c));
+  const cg_op_spec *s = &k->spec;
+  const struct {
+    const char *name;
+    bool need;
+    rt_dptr p;
+  } t[] = {{"x", true, a->x},           {"dt", true, a->dt},  {"A", true, a->A},
+           {"B", true, a->B},           {"C", true, a->C},    {"y", true, a->y},
+           {"D", s->has_D, a->D},       {"z", s->has_z, a->z},
+           {"dt_bias", s->has_dt_bias, a->dt_bias}};
+  for (size_t i = 0; i < sizeof t / sizeof *t; i++)
+    if (t[i].need && !t[i].p) return ssd_err(c, SSD_EINVAL, "S6 scan: operand %s missing", t[i].name);
+  long long LL = L;
+  void *args[] = {(void *)&a->x, (void *)&a->dt, (void *)&a->A,       (void *)&a->B,
+                  (void *)&a->C, (void *)&a->D,  (void *)&a->z,       (void *)&a->dt_bias,
+                  (void *)&a->init, (void *)&a->final, (void *)&a->y, &LL};
+  const int64_t threads = s->H * cg_op_s6_tpc(s->N);
+  const unsigned grid[3] = {(unsigned)((threads + CG_OP_S6_THREADS - 1) / CG_OP_S6_THREADS),
+                            (unsigned)batch, 1};
+  return rt_cuda_launch(g, &k->fn, grid, CG_OP_S6_THREADS, args, c);
+}

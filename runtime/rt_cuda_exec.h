@@ -1,0 +1,75 @@
+/* rt_cuda_exec.h: running a model's non-SSD ops on the GPU.
+ *
+ * This layer prepares (generate, compile through the cache, load) the op
+ * kernels of codegen/cg_cuda_ops.h and launches them with checked sizes;
+ * the SSD mixer comes from rt_cuda.h and the GEMMs from rt_cublaslt.h.
+ * Operands are device pointers laid out as the CPU kernels of rt_ops.h and
+ * rt_ssm.h lay them out (which is how tests/cuda_exec checks every kernel
+ * against them); storage types are the spec's (cg_cuda_ops.h).
+ *
+ * Not here yet: the whole-module executor (device memory from the IR's
+ * memory plan, prefill/decode with the state cache on device, CUDA-graph
+ * decode).  These launchers are its building blocks; launches go to the
+ * legacy default stream (rt_cuda_launch), which graph capture cannot use.
+ */
+#ifndef SSD_RT_CUDA_EXEC_H
+#define SSD_RT_CUDA_EXEC_H
+
+#include <stdint.h>
+
+#include "../codegen/cg_cuda_ops.h"
+#include "rt_cuda.h"
+
+typedef struct rt_cuda_op {
+  cg_op_spec spec;
+  rt_cuda_fn fn;
+  char name[96];
+} rt_cuda_op;
+
+int rt_cuda_op_prepare(rt_cuda *g, cg_cache *cc, const cg_op_spec *spec, rt_cuda_op *out,
+                       ssd_ctx *c);
+void rt_cuda_op_release(rt_cuda *g, rt_cuda_op *k);
+
+/* out[n, D] = table[ids[n]]; ids int64.  bad: device int set to 1 when an
+ * id is out of range (those rows become NaN); 0 to skip the flag. */
+int rt_cuda_embed(rt_cuda *g, const rt_cuda_op *k, rt_dptr ids, int64_t n, rt_dptr table,
+                  rt_dptr out, rt_dptr bad, ssd_ctx *c);
+/* r' = h + r (spec.res_in; else r' = h), stored in r if spec.res_out;
+ * y = rmsnorm(r') * w.  rows x D. */
+int rt_cuda_rmsnorm(rt_cuda *g, const rt_cuda_op *k, rt_dptr h, rt_dptr r, rt_dptr w, rt_dptr y,
+                    int64_t rows, ssd_ctx *c);
+/* Gated RMSNorm with spec.G groups (rt_gated_rmsnorm). */
+int rt_cuda_gnorm(rt_cuda *g, const rt_cuda_op *k, rt_dptr x, rt_dptr z, rt_dptr w, rt_dptr y,
+                  int64_t rows, ssd_ctx *c);
+/* Conv over [B, L, C]: state_in (0: zeros) and state_out (0: not kept),
+ * [B, C, K-1] fp32, must be distinct buffers. */
+int rt_cuda_conv(rt_cuda *g, const rt_cuda_op *k, rt_dptr x, rt_dptr w, rt_dptr bias,
+                 rt_dptr state_in, rt_dptr state_out, rt_dptr y, int64_t B, int64_t L,
+                 ssd_ctx *c);
+/* One decode step, x, y: [B, C], state updated in place. */
+int rt_cuda_conv_step(rt_cuda *g, const rt_cuda_op *k, rt_dptr x, rt_dptr w, rt_dptr bias,
+                      rt_dptr state, rt_dptr y, int64_t B, ssd_ctx *c);
+/* The elementwise chain over n elements (n % D == 0); in[0..nin). */
+int rt_cuda_ew(rt_cuda *g, const rt_cuda_op *k, const rt_dptr *in, rt_dptr out, int64_t n,
+               ssd_ctx *c);
+/* A layer's kv cache: [B, Hkv, cap, Dh] fp32 each. */
+typedef struct rt_cuda_kv {
+  rt_dptr k, v;
+  int64_t B, cap, len;
+} rt_cuda_kv;
+/* Rotary on k and append k, v ([B, L, Hkv, Dh]) at positions kv->len..; then
+ * attention of q ([B, L, Hq, Dh]) over the cache into y; kv->len += L.
+ * kvk is the CG_OP_KV kernel, att the CG_OP_ATTN one (same heads). */
+int rt_cuda_attention(rt_cuda *g, const rt_cuda_op *kvk, const rt_cuda_op *att, rt_dptr q,
+                      rt_dptr k, rt_dptr v, rt_cuda_kv *kv, rt_dptr y, int64_t L, ssd_ctx *c);
+
+/* Mamba-1 selective scan; operands as rt_ssm.h with P = 1 (x, dt, z:
+ * [B, L, H]; A: [H, N]; B, C: [B, L, hb|hc, N]; D, dt_bias: [H]).
+ * init/final: [B, H, N] fp32, 0 for none; they may be the same buffer. */
+typedef struct rt_cuda_s6_args {
+  rt_dptr x, dt, A, B, C, D, z, dt_bias, init, final, y;
+} rt_cuda_s6_args;
+int rt_cuda_s6(rt_cuda *g, const rt_cuda_op *k, const rt_cuda_s6_args *a, int64_t batch,
+               int64_t L, ssd_ctx *c);
+
+#endif

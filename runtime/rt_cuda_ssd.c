@@ -1,0 +1,156 @@
+/* rt_cuda_ssd.c: running the SSD mixer's generated kernels.
+ *
+ * prepare = generate source for a spec (codegen/cg_cuda.c), compile it for
+ * this GPU through the kernel cache, load it; the launchers then only check
+ * sizes and pass pointers.  The chunked kernel's grid is one block per
+ * (segment, batch row, head, channel slice); the segment count is chosen here
+ * so that the GPU holds a few blocks per multiprocessor even at batch 1
+ * (codegen/cuda/ssd_chunked.cuh explains the look-back between segments).
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include "rt_cuda.h"
+
+int rt_cuda_ssd_prepare(rt_cuda *g, cg_cache *cc, const cg_ssd_spec *spec, int64_t batch,
+                        rt_cuda_ssd *out, ssd_ctx *c) {
+  memset(out, 0, sizeof *out);
+  out->spec = *spec;
+  if (spec->kind == CG_SSD_CHUNKED && !spec->ps)
+    out->spec.ps = cg_ssd_pick_ps(spec, batch > 0 ? batch : 1, rt_cuda_sms(g));
+  cg_source src;
+  int rc = cg_ssd_source(&out->spec, &src, c);
+  if (rc) return rc;
+  void *cubin = NULL;
+  size_t n = 0;
+  rc = cg_build(cc, &src, rt_cuda_arch(g), &cubin, &n, c);
+  if (rc == SSD_OK) {
+    size_t smem = spec->kind == CG_SSD_CHUNKED ? cg_ssd_smem_bytes(&out->spec) : 0;
+    rc = rt_cuda_load(g, cubin, src.name, smem, &out->fn, c);
+    /* Blocks per SM, from shared memory (1 KB reserved per block); the
+     * chunked kernel's registers (<= 255 x 128 threads) allow two as well. */
+    int per = smem ? (int)((size_t)rt_cuda_smem_per_sm(g) / (smem + 1024)) : 16;
+    out->blocks_per_sm = per < 1 ? 1 : per > 4 ? 4 : per;
+  }
+  memcpy(out->name, src.name, sizeof out->name);
+  free(cubin);
+  cg_source_free(&src);
+  return rc;
+}
+
+void rt_cuda_ssd_release(rt_cuda *g, rt_cuda_ssd *k) {
+  rt_cuda_unload(g, &k->fn);
+  rt_cuda_free(g, k->ws_sync);
+  rt_cuda_free(g, k->ws_state);
+  k->ws_sync = k->ws_state = 0;
+  k->ws_sync_bytes = k->ws_state_bytes = 0;
+}
+
+/* Segments of at least 4 chunks (256 tokens): shorter ones would spend more
+ * on the look-back and the second state pass than they gain. */
+#define MIN_SEG_CHUNKS 4
+
+void rt_cuda_ssd_segments(const rt_cuda *g, const rt_cuda_ssd *k, int64_t batch, int64_t L,
+                          int *nseg, int64_t *seg_chunks) {
+  const int64_t nchunks = (L + CG_SSD_CHUNK - 1) / CG_SSD_CHUNK;
+  const int64_t per_seg = batch * k->spec.H * (k->spec.P / k->spec.ps);
+  /* Four blocks' worth of work per resident slot evens out the tail. */
+  const int64_t want = 4 * (int64_t)rt_cuda_sms(g) * k->blocks_per_sm;
+  int64_t n = (want + per_seg - 1) / per_seg;
+  int64_t most = nchunks / MIN_SEG_CHUNKS;
+  if (n > most) n = most;
+  if (n < 1) n = 1;
+  int64_t sc = (nchunks + n - 1) / n;
+  *seg_chunks = sc;
+  *nseg = (int)((nchunks + sc - 1) / sc);
+}
+
+/* Grow a workspace buffer to at least n bytes (contents lost; zeroed). */
+static int ws_grow(rt_cuda *g, rt_dptr *p, size_t *have, size_t n, ssd_ctx *c) {
+  if (*have >= n) return SSD_OK;
+  rt_cuda_free(g, *p);
+  *p = 0;
+  *have = 0;
+  int rc = rt_cuda_alloc(g, n, p, c);
+  if (rc == SSD_OK) rc = rt_cuda_memset8(g, *p, 0, n, c);
+  if (rc == SSD_OK) *have = n;
+  return rc;
+}
+
+/* Operands the spec says exist must be given, and only those. */
+static int check_args(const cg_ssd_spec *s, const rt_cuda_ssd_args *a, ssd_ctx *c) {
+  const struct {
+    const char *name;
+    bool want;
+    rt_dptr p;
+  } t[] = {{"x", true, a->x},
+           {"B", true, a->B},
+           {"C", true, a->C},
+           {"y", true, a->y},
+           {"dt", s->has_dt, a->dt},
+           {"A", s->has_A, a->A},
+           {"D", s->has_D, a->D},
+           {"z", s->has_z, a->z},
+           {"dt_bias", s->has_dt_bias, a->dt_bias},
+           {"initial state", s->kind == CG_SSD_CHUNKED && s->has_init, a->init},
+           {"state", s->kind == CG_SSD_STEP || s->has_final, a->state}};
+  for (size_t i = 0; i < sizeof t / sizeof *t; i++)
+    if (t[i].want && !t[i].p)
+      return ssd_err(c, SSD_EINVAL, "ssd kernel: operand %s missing", t[i].name);
+  return SSD_OK;
+}
+
+int rt_cuda_ssd_chunked(rt_cuda *g, rt_cuda_ssd *k, const rt_cuda_ssd_args *a, int64_t batch,
+                        int64_t L, ssd_ctx *c) {
+  const cg_ssd_spec *s = &k->spec;
+  if (s->kind != CG_SSD_CHUNKED) return ssd_err(c, SSD_EINVAL, "not a chunked ssd kernel");
+  if (batch < 1 || batch > 65535 || L < 1 || L > ((int64_t)1 << 40))
+    return ssd_err(c, SSD_EINVAL, "ssd: bad batch %lld or length %lld", (long long)batch,
+                   (long long)L);
+  int rc = check_args(s, a, c);
+  if (rc) return rc;
+  int nseg;
+  int64_t seg_chunks;
+  rt_cuda_ssd_segments(g, k, batch, L, &nseg, &seg_chunks);
+  const uint64_t per_seg = (uint64_t)batch * s->H * (s->P / s->ps), blocks = per_seg * nseg;
+  if (blocks >= ((uint64_t)1 << 31))
+    return ssd_err(c, SSD_EINVAL, "ssd: %llu blocks is too many for one launch",
+                   (unsigned long long)blocks);
+  /* Flags are compared with the launch's epoch, so they are never cleared;
+   * a fresh (zeroed) buffer pairs with epochs starting at 1. */
+  size_t sync_bytes = (2 + blocks) * sizeof(uint32_t);
+  size_t state_bytes = nseg > 1 ? (size_t)(nseg - 1) * batch * s->H * s->P * s->N * sizeof(float) : 4;
+  if (k->ws_sync_bytes < sync_bytes) k->epoch = 0;
+  if ((rc = ws_grow(g, &k->ws_sync, &k->ws_sync_bytes, sync_bytes, c)) ||
+      (rc = ws_grow(g, &k->ws_state, &k->ws_state_bytes, state_bytes, c)))
+    return rc;
+  if (++k->epoch == 0) { /* after 2^32 launches: start over from clean flags */
+    if ((rc = rt_cuda_memset8(g, k->ws_sync, 0, k->ws_sync_bytes, c))) return rc;
+    k->epoch = 1;
+  }
+  long long LL = L;
+  int bt = (int)batch, ns = nseg, sc = (int)seg_chunks;
+  unsigned ep = k->epoch;
+  void *args[] = {(void *)&a->x,     (void *)&a->dt,    (void *)&a->A,     (void *)&a->B,
+                  (void *)&a->C,     (void *)&a->D,     (void *)&a->z,     (void *)&a->dt_bias,
+                  (void *)&a->init,  (void *)&a->state, (void *)&a->y,     &LL,
+                  &bt,               &ns,               &sc,               (void *)&k->ws_sync,
+                  (void *)&k->ws_state, &ep};
+  const unsigned grid[3] = {(unsigned)blocks, 1, 1};
+  return rt_cuda_launch(g, &k->fn, grid, 128, args, c); /* NWARPS in ssd_chunked.cuh */
+}
+
+int rt_cuda_ssd_step(rt_cuda *g, const rt_cuda_ssd *k, const rt_cuda_ssd_args *a, int64_t batch,
+                     ssd_ctx *c) {
+  const cg_ssd_spec *s = &k->spec;
+  if (s->kind != CG_SSD_STEP) return ssd_err(c, SSD_EINVAL, "not an ssd step kernel");
+  if (batch < 1 || batch > 65535) return ssd_err(c, SSD_EINVAL, "ssd step: bad batch %lld", (long long)batch);
+  int rc = check_args(s, a, c);
+  if (rc) return rc;
+  void *args[] = {(void *)&a->x, (void *)&a->dt, (void *)&a->A,       (void *)&a->B,
+                  (void *)&a->C, (void *)&a->D,  (void *)&a->z,       (void *)&a->dt_bias,
+                  (void *)&a->state, (void *)&a->y};
+  /* 16 head channels per block: STEP_ROWS in codegen/cuda/ssd_step.cuh */
+  const unsigned grid[3] = {(unsigned)s->H, (unsigned)batch, (unsigned)((s->P + 15) / 16)};
+  return rt_cuda_launch(g, &k->fn, grid, 128, args, c);
+}

@@ -1,0 +1,459 @@
+/* test_ops_gpu.c: every op kernel (cg_cuda_ops.h) and the cuBLASLt GEMM on
+ * the GPU against the CPU kernels (rt_ops.h) and the float64 S6 reference
+ * (rt_ssm.h), each in fp32 storage (tight) and bf16 storage (inputs rounded
+ * to bf16 on the host first, so both sides see the same values).
+ *
+ * Inputs are random normals at realistic scales and model widths; every
+ * output buffer is filled with NaN before the kernel runs, so a kernel that
+ * skips an element fails.  Metric: max|gpu - ref| / max|ref| per output.
+ * Needs a GPU (label gpu); exits 1 on any mismatch or launch error.
+ */
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "../cuda/ssd_gpu_util.h"
+#include "ops_specs.h"
+#include "rt_cublaslt.h"
+#include "rt_cuda_exec.h"
+#include "rt_ops.h"
+#include "rt_ssm.h"
+
+static int fails;
+static rt_cuda *G;
+static cg_cache CC;
+static ssd_ctx C;
+static uint64_t seed = 0x5eed1234abcdull;
+
+#define OK(call)                                                                         \
+  do {                                                                                   \
+    if ((call) != SSD_OK) {                                                              \
+      fprintf(stderr, "%s:%d: %s failed: %s\n", __FILE__, __LINE__, #call, C.msg);       \
+      exit(1);                                                                           \
+    }                                                                                    \
+  } while (0)
+
+/* ---- host/device buffers ------------------------------------------------------------ */
+/* n floats ~ scale N(0,1) + shift, rounded to bf16 if bf. */
+static float *rnd(size_t n, double scale, double shift, int bf) {
+  float *v = malloc(n * sizeof *v);
+  if (!v) exit(1);
+  for (size_t i = 0; i < n; i++) {
+    float x = (float)(scale * gu_normal(&seed) + shift);
+    v[i] = bf ? gu_bf2f(gu_f2bf(x)) : x;
+  }
+  return v;
+}
+static rt_dptr up(const float *v, size_t n, int bf) {
+  size_t es = bf ? 2 : 4;
+  void *h = malloc(n * es);
+  for (size_t i = 0; i < n; i++) {
+    if (bf) ((uint16_t *)h)[i] = gu_f2bf(v[i]);
+    else ((float *)h)[i] = v[i];
+  }
+  rt_dptr d;
+  OK(rt_cuda_alloc(G, n * es, &d, &C));
+  OK(rt_cuda_h2d(G, d, h, n * es, &C));
+  free(h);
+  return d;
+}
+/* A NaN-poisoned output (0xff bytes are NaN in fp32 and bf16). */
+static rt_dptr out_buf(size_t n, int bf) {
+  rt_dptr d;
+  OK(rt_cuda_alloc(G, n * (bf ? 2 : 4), &d, &C));
+  OK(rt_cuda_memset8(G, d, 0xff, n * (bf ? 2 : 4), &C));
+  return d;
+}
+static float *down(rt_dptr d, size_t n, int bf) {
+  OK(rt_cuda_sync(G, &C));
+  float *v = malloc(n * sizeof *v);
+  void *h = malloc(n * (bf ? 2 : 4));
+  OK(rt_cuda_d2h(G, h, d, n * (bf ? 2 : 4), &C));
+  for (size_t i = 0; i < n; i++) v[i] = bf ? gu_bf2f(((uint16_t *)h)[i]) : ((float *)h)[i];
+  free(h);
+  return v;
+}
+/* max|a - ref| / max|ref|; NaN anywhere gives inf. */
+static double rel(const float *a, const float *ref, size_t n) {
+  double md = 0, mr = 0;
+  for (size_t i = 0; i < n; i++) {
+    if (!isfinite(a[i])) return INFINITY;
+    md = fmax(md, fabs((double)a[i] - ref[i]));
+    mr = fmax(mr, fabs((double)ref[i]));
+  }
+  return mr > 0 ? md / mr : md;
+}
+static void report(const char *what, int bf, double err, double tol) {
+  int ok = err <= tol;
+  printf("%-4s %-34s %s rel err %.3g (tol %.0e)\n", ok ? "ok" : "FAIL", what, bf ? "bf16" : "fp32",
+         err, tol);
+  if (!ok) fails++;
+}
+static double tol(int bf) { return bf ? 2e-2 : 2e-5; }
+static float silu(float v) { return v / (1.0f + expf(-v)); }
+
+static rt_cuda_op prep(cg_op_spec s, int bf) {
+  s.in_bf16 = s.out_bf16 = s.w_bf16 = bf;
+  rt_cuda_op k;
+  OK(rt_cuda_op_prepare(G, &CC, &s, &k, &C));
+  return k;
+}
+
+/* ---- the kernels ------------------------------------------------------------------- */
+static void t_embed(int bf) {
+  const int64_t V = 1000, D = 768, n = 77;
+  float *tab = rnd((size_t)(V * D), 0.02, 0, bf), *ref = malloc(n * D * sizeof(float));
+  int64_t ids[77];
+  long long lids[77];
+  for (int i = 0; i < n; i++) ids[i] = lids[i] = (int64_t)(gu_unif(&seed) * V) % V;
+  OK(rt_embed(ids, n, tab, V, D, ref, &C));
+  rt_cuda_op k = prep(os_embed(V, D), bf);
+  rt_dptr dt = up(tab, (size_t)(V * D), bf), did, dout = out_buf((size_t)(n * D), bf), bad;
+  OK(rt_cuda_alloc(G, sizeof lids, &did, &C));
+  OK(rt_cuda_h2d(G, did, lids, sizeof lids, &C));
+  OK(rt_cuda_alloc(G, 4, &bad, &C));
+  OK(rt_cuda_memset8(G, bad, 0, 4, &C));
+  OK(rt_cuda_embed(G, &k, did, n, dt, dout, bad, &C));
+  float *y = down(dout, (size_t)(n * D), bf);
+  report("embedding 1000x768", bf, rel(y, ref, (size_t)(n * D)), 0);
+  /* An out-of-range id: its row is NaN and the flag goes up. */
+  lids[5] = V;
+  OK(rt_cuda_h2d(G, did, lids, sizeof lids, &C));
+  OK(rt_cuda_embed(G, &k, did, n, dt, dout, bad, &C));
+  int flag = 0;
+  OK(rt_cuda_sync(G, &C));
+  OK(rt_cuda_d2h(G, &flag, bad, 4, &C));
+  free(y);
+  y = down(dout, (size_t)(n * D), bf);
+  int ok = flag == 1 && isnan(y[5 * D]) && isfinite(y[4 * D]);
+  printf("%-4s embedding bad id flagged\n", ok ? "ok" : "FAIL");
+  fails += !ok;
+  rt_cuda_free(G, dt), rt_cuda_free(G, did), rt_cuda_free(G, dout), rt_cuda_free(G, bad);
+  rt_cuda_op_release(G, &k);
+  free(tab), free(ref), free(y);
+}
+
+static void t_rmsnorm(int bf, int64_t D) {
+  const int64_t rows = 64;
+  size_t n = (size_t)(rows * D);
+  float *h = rnd(n, 1.0, 0, bf), *r = rnd(n, 1.0, 0, 0), *w = rnd((size_t)D, 0.1, 1.0, bf);
+  float *sum = malloc(n * sizeof(float)), *ref = malloc(n * sizeof(float));
+  for (size_t i = 0; i < n; i++) sum[i] = h[i] + r[i];
+  rt_rmsnorm(sum, rows, D, w, 1e-5, ref);
+  rt_cuda_op k = prep(os_rmsnorm(D, true, true), bf);
+  rt_dptr dh = up(h, n, bf), dr = up(r, n, 0), dw = up(w, (size_t)D, bf), dy = out_buf(n, bf);
+  OK(rt_cuda_rmsnorm(G, &k, dh, dr, dw, dy, rows, &C));
+  float *y = down(dy, n, bf), *r2 = down(dr, n, 0);
+  char what[64];
+  snprintf(what, sizeof what, "add+rmsnorm D=%lld", (long long)D);
+  report(what, bf, rel(y, ref, n), tol(bf));
+  report("  residual out", bf, rel(r2, sum, n), 1e-6);
+  rt_cuda_free(G, dh), rt_cuda_free(G, dr), rt_cuda_free(G, dw), rt_cuda_free(G, dy);
+  rt_cuda_op_release(G, &k);
+  free(h), free(r), free(w), free(sum), free(ref), free(y), free(r2);
+}
+
+static void t_gnorm(int bf, int64_t D, int64_t Gr, bool before) {
+  const int64_t rows = 48;
+  size_t n = (size_t)(rows * D);
+  float *x = rnd(n, 1.0, 0, bf), *z = rnd(n, 1.0, 0, bf), *w = rnd((size_t)D, 0.1, 1.0, bf);
+  float *ref = malloc(n * sizeof(float));
+  rt_gated_rmsnorm(x, z, rows, D, w, 1e-5, Gr, before, ref);
+  rt_cuda_op k = prep(os_gnorm(D, Gr, before), bf);
+  rt_dptr dx = up(x, n, bf), dz = up(z, n, bf), dw = up(w, (size_t)D, bf), dy = out_buf(n, bf);
+  OK(rt_cuda_gnorm(G, &k, dx, dz, dw, dy, rows, &C));
+  float *y = down(dy, n, bf);
+  char what[64];
+  snprintf(what, sizeof what, "gated rmsnorm D=%lld G=%lld %s", (long long)D, (long long)Gr,
+           before ? "before" : "after");
+  report(what, bf, rel(y, ref, n), tol(bf));
+  rt_cuda_free(G, dx), rt_cuda_free(G, dz), rt_cuda_free(G, dw), rt_cuda_free(G, dy);
+  rt_cuda_op_release(G, &k);
+  free(x), free(z), free(w), free(ref), free(y);
+}
+
+/* Prefill over L (from a random state) then 3 decode steps, against rt_conv1d. */
+static void t_conv(int bf) {
+  const int64_t B = 2, L = 300, Ch = 1792, K = 4;
+  size_t n = (size_t)(B * L * Ch), ns = (size_t)(B * Ch * (K - 1));
+  float *x = rnd(n, 1.0, 0, bf), *w = rnd((size_t)(Ch * K), 0.5, 0, bf);
+  float *bias = rnd((size_t)Ch, 0.5, 0, bf), *st = rnd(ns, 1.0, 0, 0);
+  float *ref = malloc(n * sizeof(float)), *cst = malloc(ns * sizeof(float));
+  memcpy(cst, st, ns * sizeof(float));
+  rt_dptr ds_in = up(st, ns, 0);
+  rt_conv1d(x, B, L, Ch, w, K, bias, cst, ref);
+  for (size_t i = 0; i < n; i++) ref[i] = silu(ref[i]);
+  rt_cuda_op k = prep(os_conv(CG_OP_CONV, Ch, K), bf), ks = prep(os_conv(CG_OP_CONV_STEP, Ch, K), bf);
+  rt_dptr dx = up(x, n, bf), dw = up(w, (size_t)(Ch * K), bf), db = up(bias, (size_t)Ch, bf);
+  rt_dptr dy = out_buf(n, bf), ds_out = out_buf(ns, 0);
+  OK(rt_cuda_conv(G, &k, dx, dw, db, ds_in, ds_out, dy, B, L, &C));
+  float *y = down(dy, n, bf), *s2 = down(ds_out, ns, 0);
+  report("conv1d+silu prefill C=1792 K=4", bf, rel(y, ref, n), tol(bf));
+  report("  conv state out", bf, rel(s2, cst, ns), 1e-6);
+  int refused = rt_cuda_conv(G, &k, dx, dw, db, ds_in, ds_in, dy, B, L, &C) == SSD_EINVAL;
+  printf("%-4s conv1d aliased state refused\n", refused ? "ok" : "FAIL");
+  fails += !refused;
+  double err = 0;
+  for (int step = 0; step < 3; step++) {
+    float *xs = rnd((size_t)(B * Ch), 1.0, 0, bf), *ys = malloc(B * Ch * sizeof(float));
+    rt_conv1d(xs, B, 1, Ch, w, K, bias, cst, ys);
+    for (int64_t i = 0; i < B * Ch; i++) ys[i] = silu(ys[i]);
+    rt_dptr dxs = up(xs, (size_t)(B * Ch), bf), dys = out_buf((size_t)(B * Ch), bf);
+    OK(rt_cuda_conv_step(G, &ks, dxs, dw, db, ds_out, dys, B, &C));
+    float *g = down(dys, (size_t)(B * Ch), bf);
+    err = fmax(err, rel(g, ys, (size_t)(B * Ch)));
+    rt_cuda_free(G, dxs), rt_cuda_free(G, dys);
+    free(xs), free(ys), free(g);
+  }
+  free(s2);
+  s2 = down(ds_out, ns, 0);
+  report("conv1d+silu decode steps", bf, err, tol(bf));
+  report("  conv state after steps", bf, rel(s2, cst, ns), 1e-6);
+  rt_cuda_free(G, dx), rt_cuda_free(G, dw), rt_cuda_free(G, db), rt_cuda_free(G, dy);
+  rt_cuda_free(G, ds_in), rt_cuda_free(G, ds_out);
+  rt_cuda_op_release(G, &k), rt_cuda_op_release(G, &ks);
+  free(x), free(w), free(bias), free(st), free(ref), free(cst), free(y), free(s2);
+}
+
+static void t_ew(int bf) {
+  const int64_t rows = 64, cols = 1536;
+  size_t n = (size_t)(rows * cols);
+  float *a = rnd(n, 1.0, 0, bf), *bias = rnd((size_t)cols, 0.5, 0, bf), *g = rnd(n, 1.0, 0, bf);
+  float *ref = malloc(n * sizeof(float));
+  for (size_t i = 0; i < n; i++) ref[i] = silu(a[i] + bias[i % cols]) * g[i];
+  rt_cuda_op k = prep(os_ew(cols), bf);
+  rt_dptr in[3] = {up(a, n, bf), up(bias, (size_t)cols, bf), up(g, n, bf)}, dy = out_buf(n, bf);
+  OK(rt_cuda_ew(G, &k, in, dy, (int64_t)n, &C));
+  float *y = down(dy, n, bf);
+  report("elementwise silu(a + bias) * g", bf, rel(y, ref, n), tol(bf));
+  for (int i = 0; i < 3; i++) rt_cuda_free(G, in[i]);
+  rt_cuda_free(G, dy);
+  rt_cuda_op_release(G, &k);
+  free(a), free(bias), free(g), free(ref), free(y);
+}
+
+/* Prefill of 40 tokens then two single-token steps through the cache. */
+static void t_attn(int bf) {
+  const int64_t B = 2, Hq = 8, Hkv = 2, Dh = 64, rd = 32, Ls[3] = {40, 1, 1};
+  rt_attn_desc d = {.B = B, .Hq = Hq, .Hkv = Hkv, .Dh = Dh, .rotary_dim = rd,
+                    .rope_theta = 10000.0, .causal = true};
+  rt_kv cpu = {.B = B, .Hkv = Hkv, .Dh = Dh};
+  rt_cuda_op kk = prep(os_attn(CG_OP_KV, Hq, Hkv, Dh, rd), bf);
+  rt_cuda_op ka = prep(os_attn(CG_OP_ATTN, Hq, Hkv, Dh, rd), bf);
+  rt_cuda_kv kv = {.B = B, .cap = 64};
+  size_t nc = (size_t)(B * Hkv * kv.cap * Dh);
+  OK(rt_cuda_alloc(G, nc * 4, &kv.k, &C));
+  OK(rt_cuda_alloc(G, nc * 4, &kv.v, &C));
+  for (int s = 0; s < 3; s++) {
+    d.L = Ls[s];
+    size_t nq = (size_t)(B * d.L * Hq * Dh), nk = (size_t)(B * d.L * Hkv * Dh);
+    float *q = rnd(nq, 1.0, 0, bf), *k = rnd(nk, 1.0, 0, bf), *v = rnd(nk, 1.0, 0, bf);
+    float *ref = malloc(nq * sizeof(float));
+    OK(rt_attention(&d, q, k, v, &cpu, ref, &C));
+    rt_dptr dq = up(q, nq, bf), dk = up(k, nk, bf), dv = up(v, nk, bf), dy = out_buf(nq, bf);
+    OK(rt_cuda_attention(G, &kk, &ka, dq, dk, dv, &kv, dy, d.L, &C));
+    float *y = down(dy, nq, bf);
+    report(s == 0 ? "attention GQA+rope prefill 40" : "attention decode step", bf, rel(y, ref, nq),
+           bf ? 2e-2 : 1e-5);
+    rt_cuda_free(G, dq), rt_cuda_free(G, dk), rt_cuda_free(G, dv), rt_cuda_free(G, dy);
+    free(q), free(k), free(v), free(ref), free(y);
+  }
+  rt_cuda_free(G, kv.k), rt_cuda_free(G, kv.v);
+  rt_kv_free(&cpu);
+  rt_cuda_op_release(G, &kk), rt_cuda_op_release(G, &ka);
+}
+
+static double *to64(const float *v, size_t n) {
+  double *d = malloc(n * sizeof *d);
+  for (size_t i = 0; i < n; i++) d[i] = v[i];
+  return d;
+}
+
+/* S6: a prefill of L from zeros, then 2 decode steps (L = 1, init == final),
+ * each against the float64 recurrence continuing from its own state. */
+static void t_s6(int bf, int64_t H, int64_t N) {
+  const int64_t B = 2, L = 333;
+  rt_ssm_desc d = {.s6 = 1, .batch = B, .L = L, .H = H, .P = 1, .N = N, .hx = H, .hb = 1, .hc = 1,
+                   .hdt = H, .has_dt = true, .has_A = true, .has_D = true, .has_z = true,
+                   .has_dt_bias = true, .dt_softplus = true, .A_is_log = true, .dt_min = 0,
+                   .dt_max = INFINITY};
+  float *A = malloc(H * N * sizeof(float));
+  for (int64_t h = 0; h < H; h++)
+    for (int64_t n = 0; n < N; n++) A[h * N + n] = logf((float)(n + 1)); /* mamba's S4D-real init */
+  float *Dp = rnd((size_t)H, 1.0, 0, 0), *dtb = rnd((size_t)H, 0.5, -4.0, 0);
+  double *A64 = to64(A, (size_t)(H * N)), *D64 = to64(Dp, (size_t)H), *b64 = to64(dtb, (size_t)H);
+  double *st64 = calloc((size_t)(B * H * N), sizeof(double));
+  rt_cuda_op k = prep(os_s6(H, N), bf);
+  rt_dptr dA = up(A, (size_t)(H * N), 0), dD = up(Dp, (size_t)H, 0), db = up(dtb, (size_t)H, 0);
+  rt_dptr dst = out_buf((size_t)(B * H * N), 0);
+  for (int s = 0; s < 3; s++) {
+    d.L = s == 0 ? L : 1;
+    size_t nx = (size_t)(B * d.L * H), nb = (size_t)(B * d.L * N);
+    float *x = rnd(nx, 1.0, 0, bf), *dt = rnd(nx, 1.0, 0, bf), *Bm = rnd(nb, 1.0, 0, bf);
+    float *Cm = rnd(nb, 1.0, 0, bf), *z = rnd(nx, 1.0, 0, bf);
+    double *x64 = to64(x, nx), *dt64 = to64(dt, nx), *B64 = to64(Bm, nb), *C64 = to64(Cm, nb);
+    double *z64 = to64(z, nx), *y64 = malloc(nx * sizeof(double));
+    rt_ssm_args64 a = {x64, dt64, A64, B64, C64, D64, z64, b64, st64, y64};
+    OK(rt_ssm_ref_f64(&d, &a, &C));
+    float *ref = malloc(nx * sizeof(float));
+    for (size_t i = 0; i < nx; i++) ref[i] = (float)y64[i];
+    rt_cuda_s6_args g = {up(x, nx, bf), up(dt, nx, bf), dA, up(Bm, nb, bf), up(Cm, nb, bf),
+                         dD, up(z, nx, bf), db, s ? dst : 0, dst, out_buf(nx, bf)};
+    OK(rt_cuda_s6(G, &k, &g, B, d.L, &C));
+    float *y = down(g.y, nx, bf);
+    char what[64];
+    snprintf(what, sizeof what, "S6 scan H=%lld N=%lld %s", (long long)H, (long long)N,
+             s ? "decode step" : "prefill 333");
+    report(what, bf, rel(y, ref, nx), bf ? 2e-2 : 1e-4);
+    rt_cuda_free(G, g.x), rt_cuda_free(G, g.dt), rt_cuda_free(G, g.B), rt_cuda_free(G, g.C);
+    rt_cuda_free(G, g.z), rt_cuda_free(G, g.y);
+    free(x), free(dt), free(Bm), free(Cm), free(z), free(ref), free(y);
+    free(x64), free(dt64), free(B64), free(C64), free(z64), free(y64);
+  }
+  float *sg = down(dst, (size_t)(B * H * N), 0), *sr = malloc(B * H * N * sizeof(float));
+  for (int64_t i = 0; i < B * H * N; i++) sr[i] = (float)st64[i];
+  report("  S6 final state", bf, rel(sg, sr, (size_t)(B * H * N)), bf ? 2e-2 : 1e-4);
+  rt_cuda_free(G, dA), rt_cuda_free(G, dD), rt_cuda_free(G, db), rt_cuda_free(G, dst);
+  rt_cuda_op_release(G, &k);
+  free(A), free(Dp), free(dtb), free(A64), free(D64), free(b64), free(st64), free(sg), free(sr);
+}
+
+/* y = x W^T + bias against rt_linear on the same (rounded) values. */
+static void t_gemm(rt_blas *bl, rt_blas_type ab, rt_blas_type out, int64_t M, int64_t N, int64_t K,
+                   bool bias) {
+  int bf = ab == RT_BLAS_BF16, obf = out == RT_BLAS_BF16;
+  float *x = rnd((size_t)(M * K), 1.0, 0, bf), *W = rnd((size_t)(N * K), 0.02, 0, bf);
+  float *b = bias ? rnd((size_t)N, 0.1, 0, 0) : NULL, *ref = malloc(M * N * sizeof(float));
+  OK(rt_linear(x, M, K, W, N, b, ref, &C));
+  rt_gemm g = {M, N, K, ab, out, up(x, (size_t)(M * K), bf), up(W, (size_t)(N * K), bf),
+               bias ? up(b, (size_t)N, 0) : 0, out_buf((size_t)(M * N), obf)};
+  OK(rt_blas_gemm(bl, &g, &C));
+  OK(rt_blas_gemm(bl, &g, &C)); /* the cached plan */
+  float *y = down(g.y, (size_t)(M * N), obf);
+  char what[64];
+  snprintf(what, sizeof what, "gemm %lldx%lldx%lld%s -> %s", (long long)M, (long long)N,
+           (long long)K, bias ? "+bias" : "", obf ? "bf16" : "fp32");
+  report(what, bf, rel(y, ref, (size_t)(M * N)), obf ? 1e-2 : bf ? 1e-3 : 1e-5);
+  rt_cuda_free(G, g.x), rt_cuda_free(G, g.W), rt_cuda_free(G, g.y);
+  if (g.bias) rt_cuda_free(G, g.bias);
+  free(x), free(W), free(b), free(ref), free(y);
+}
+
+/* --bench: the fused S6 scan at mamba_ssm's anchor shapes (d_inner 5120,
+ * bf16, ../shared/notes/anchors-h100.md) and the bf16 GEMMs of a
+ * mamba2-2.7b layer; median of 10 after 2 warm-ups, CUDA events. */
+static double time_ms(void (*fn)(void *), void *ctx) {
+  float v[10];
+  for (int i = 0; i < 12; i++) {
+    rt_cuda_timer t;
+    OK(rt_cuda_timer_start(G, &t, &C));
+    fn(ctx);
+    float ms;
+    OK(rt_cuda_timer_stop(G, &t, &ms, &C));
+    if (i >= 2) v[i - 2] = ms;
+  }
+  for (int i = 1; i < 10; i++)
+    for (int j = i; j > 0 && v[j] < v[j - 1]; j--) {
+      float x = v[j];
+      v[j] = v[j - 1], v[j - 1] = x;
+    }
+  return 0.5 * (v[4] + v[5]);
+}
+typedef struct {
+  rt_cuda_op *k;
+  rt_cuda_s6_args a;
+  int64_t B, L;
+} s6_run;
+static void run_s6(void *p) {
+  s6_run *r = p;
+  OK(rt_cuda_s6(G, r->k, &r->a, r->B, r->L, &C));
+}
+typedef struct {
+  rt_blas *bl;
+  rt_gemm g;
+} gemm_run;
+static void run_gemm(void *p) {
+  gemm_run *r = p;
+  OK(rt_blas_gemm(r->bl, &r->g, &C));
+}
+static rt_dptr dev_rand(size_t n) {
+  float *v = rnd(n, 1.0, 0, 1);
+  rt_dptr d = up(v, n, 1);
+  free(v);
+  return d;
+}
+static void bench(rt_blas *bl) {
+  const int64_t H = 5120, shapes[4][2] = {{1, 2048}, {1, 8192}, {1, 32768}, {8, 8192}};
+  const int64_t Ns[3] = {16, 64, 128};
+  for (int ni = 0; ni < 3; ni++) {
+    cg_op_spec s = os_s6(H, Ns[ni]);
+    rt_cuda_op k = prep(s, 1);
+    float *A = rnd((size_t)(H * Ns[ni]), 0.5, 0, 0), *Dp = rnd((size_t)H, 1, 0, 0);
+    rt_dptr dA = up(A, (size_t)(H * Ns[ni]), 0), dD = up(Dp, (size_t)H, 0), db = up(Dp, (size_t)H, 0);
+    for (int si = 0; si < 4; si++) {
+      int64_t B = shapes[si][0], L = shapes[si][1];
+      size_t nx = (size_t)(B * L * H), nb = (size_t)(B * L * Ns[ni]);
+      s6_run r = {&k, {dev_rand(nx), dev_rand(nx), dA, dev_rand(nb), dev_rand(nb), dD,
+                       dev_rand(nx), db, 0, 0, out_buf(nx, 1)}, B, L};
+      printf("bench S6 scan d_inner 5120 N=%-3lld %lldx%-6lld %8.3f ms\n", (long long)Ns[ni],
+             (long long)B, (long long)L, time_ms(run_s6, &r));
+      rt_dptr fr[6] = {r.a.x, r.a.dt, r.a.B, r.a.C, r.a.z, r.a.y};
+      for (int i = 0; i < 6; i++) rt_cuda_free(G, fr[i]);
+    }
+    rt_cuda_free(G, dA), rt_cuda_free(G, dD), rt_cuda_free(G, db);
+    rt_cuda_op_release(G, &k);
+    free(A), free(Dp);
+  }
+  /* mamba2-2.7b: in_proj 2560 -> 10576, out_proj 5120 -> 2560, lm_head 2560 -> 50288 */
+  const int64_t gs[3][2] = {{10576, 2560}, {2560, 5120}, {50288, 2560}};
+  const int64_t Ms[3] = {1, 16, 16384};
+  for (int gi = 0; gi < 3; gi++)
+    for (int mi = 0; mi < 3; mi++) {
+      int64_t M = Ms[mi], N = gs[gi][0], K = gs[gi][1];
+      gemm_run r = {bl, {M, N, K, RT_BLAS_BF16, RT_BLAS_F32, dev_rand((size_t)(M * K)),
+                         dev_rand((size_t)(N * K)), 0, out_buf((size_t)(M * N), 0)}};
+      double ms = time_ms(run_gemm, &r);
+      printf("bench gemm bf16 %6lldx%-6lldx%-5lld %8.3f ms  %7.1f TFLOP/s\n", (long long)M,
+             (long long)N, (long long)K, ms, 2.0 * M * N * K / ms / 1e9);
+      rt_cuda_free(G, r.g.x), rt_cuda_free(G, r.g.W), rt_cuda_free(G, r.g.y);
+    }
+}
+
+int main(int argc, char **argv) {
+  ssd_ctx_init(&C);
+  if (rt_cuda_open(&G, 0, &C) != SSD_OK) {
+    fprintf(stderr, "test_ops_gpu: no GPU: %s\n", C.msg);
+    return 1;
+  }
+  OK(cg_cache_open(&CC, NULL, &C));
+  printf("device: %s (%s)\n", rt_cuda_name(G), rt_cuda_arch(G));
+  for (int bf = 0; bf < 2; bf++) {
+    t_embed(bf);
+    t_rmsnorm(bf, 768);
+    t_rmsnorm(bf, 2560);
+    t_gnorm(bf, 1536, 1, false);
+    t_gnorm(bf, 5120, 8, false);
+    t_gnorm(bf, 1536, 4, true);
+    t_conv(bf);
+    t_ew(bf);
+    t_attn(bf);
+    t_s6(bf, 1536, 16);
+    t_s6(bf, 200, 64);
+  }
+  rt_blas *bl;
+  OK(rt_blas_open(G, &bl, &C));
+  t_gemm(bl, RT_BLAS_F32, RT_BLAS_F32, 100, 768, 1536, true);
+  t_gemm(bl, RT_BLAS_BF16, RT_BLAS_F32, 100, 3328, 768, false);
+  t_gemm(bl, RT_BLAS_BF16, RT_BLAS_F32, 7, 768, 1536, true);
+  t_gemm(bl, RT_BLAS_BF16, RT_BLAS_BF16, 256, 1000, 768, false);
+  rt_gemm bad = {4, 4, 4, RT_BLAS_BF16, RT_BLAS_BF16, 1, 1, 1, 1};
+  int refused = rt_blas_gemm(bl, &bad, &C) == SSD_EUNSUPPORTED;
+  printf("%-4s gemm bias with bf16 output refused\n", refused ? "ok" : "FAIL");
+  fails += !refused;
+  if (!fails && argc > 1 && !strcmp(argv[1], "--bench")) bench(bl);
+  rt_blas_close(bl);
+  rt_cuda_close(G);
+  printf("test_ops_gpu: %s (%d failures)\n", fails ? "FAILED" : "passed", fails);
+  return fails ? 1 : 0;
+}
