@@ -1,12 +1,13 @@
 // gm_ops.cuh: the small generic kernels of the whole-model GPU executor
 // (runtime/rt_gpu_model.c): fill, unary ops, broadcasting binary ops and a
 // strided 2-D copy (split, concat, cutting to the last position, growing a
-// KV cache).  Unlike the ops_*.cuh templates nothing is baked in: shapes come
+// KV cache), and a plain attention for head sizes the tuned kernels do not
+// take.  Unlike the ops_*.cuh templates nothing is baked in: shapes come
 // as arguments, so one cubin serves every node of every model.  fp32 only.
 // Self-contained (no prologue); compiled once through cg_build and loaded
 // once per entry point.
 
-// Unary op codes: rt_gpu_model.c's gm_unary_code mirrors this list.
+// Unary op codes: the enum in rt_gpu_model.c mirrors this list.
 #define GM_U_COPY 0
 #define GM_U_SILU 1
 #define GM_U_SOFTPLUS 2
@@ -81,5 +82,79 @@ extern "C" __global__ void gm_copy2d(const float *src, long long sld, float *dst
   GM_FOR(i, rows * cols) {
     const long long r = i / cols, c = i - r * cols;
     dst[r * dld + c] = src[r * sld + c];
+  }
+}
+
+// ---- attention for head sizes the tuned kernels (ops_kv/ops_attn.cuh) do not
+// take (head dim not a multiple of 32): plain fp32, one thread per query row,
+// same math as rt_attention (runtime/rt_ops.c).  KV cache [B, Hkv, cap, Dh].
+#define GM_MAX_DH 256
+
+// Element e (< rd) of head row x after GPT-NeoX rotate-half rotary at pos;
+// angles in double like rt_rope.
+__device__ __forceinline__ float gm_rope(const float *x, int e, int rd, double theta,
+                                         long long pos) {
+  const int half = rd / 2, i = e < half ? e : e - half;
+  const double ang = (double)pos * pow(theta, -2.0 * (double)i / (double)rd);
+  const float cs = (float)cos(ang), sn = (float)sin(ang);
+  return e < half ? x[e] * cs - x[e + half] * sn : x[e] * cs + x[e - half] * sn;
+}
+
+// Rotary on k and append k, v ([B, L, Hkv, Dh]) at positions pos0...
+extern "C" __global__ void gm_kv_append(const float *k, const float *v, float *kc, float *vc,
+                                        long long B, long long L, int Hkv, int Dh, int rd,
+                                        double theta, long long pos0, long long cap) {
+  GM_FOR(i, B * L * Hkv * Dh) {
+    const long long row = i / Dh, bt = row / Hkv;
+    const int e = (int)(i - row * Dh), h = (int)(row - bt * Hkv);
+    const long long b = bt / L, t = bt - b * L;
+    const long long dst = ((b * Hkv + h) * cap + pos0 + t) * Dh + e;
+    kc[dst] = e < rd ? gm_rope(k + row * Dh, e, rd, theta, pos0 + t) : k[i];
+    vc[dst] = v[i];
+  }
+}
+
+// Causal attention of q ([B, L, Hq, Dh], rotary applied here) over the cache
+// holding pos0 + L positions; y [B, L, Hq, Dh].
+extern "C" __global__ void gm_attn(const float *q, const float *kc, const float *vc, float *y,
+                                   long long B, long long L, int Hq, int Hkv, int Dh, int rd,
+                                   double theta, float scale, long long pos0, long long cap) {
+  GM_FOR(i, B * L * Hq) {
+    const long long bt = i / Hq, b = bt / L, t = bt - b * L;
+    const int h = (int)(i - bt * Hq), kh = h / (Hq / Hkv);
+    const long long nvis = pos0 + t + 1;
+    const float *qrow = q + i * Dh;
+    const float *K = kc + (b * Hkv + kh) * cap * Dh, *V = vc + (b * Hkv + kh) * cap * Dh;
+    float qr[GM_MAX_DH], acc[GM_MAX_DH];
+    for (int e = 0; e < Dh; e++) {
+      qr[e] = e < rd ? gm_rope(qrow, e, rd, theta, pos0 + t) : qrow[e];
+      acc[e] = 0.f;
+    }
+    float mx = __int_as_float(0xff800000); // -inf (NVRTC has no math.h macros)
+    for (long long u = 0; u < nvis; u++) {
+      float s = 0.f;
+      for (int e = 0; e < Dh; e++) s += qr[e] * K[u * Dh + e];
+      mx = fmaxf(mx, s * scale);
+    }
+    double sum = 0;
+    for (long long u = 0; u < nvis; u++) {
+      float s = 0.f;
+      for (int e = 0; e < Dh; e++) s += qr[e] * K[u * Dh + e];
+      const float p = expf(s * scale - mx);
+      sum += p;
+      for (int e = 0; e < Dh; e++) acc[e] += p * V[u * Dh + e];
+    }
+    const float inv = (float)(1.0 / sum);
+    for (int e = 0; e < Dh; e++) y[i * Dh + e] = acc[e] * inv;
+  }
+}
+
+// fp32 -> bf16 (round to nearest even; NaN stays NaN), for the bf16 mode's
+// GEMM and chunked-SSD operands.
+extern "C" __global__ void gm_to_bf16(const float *x, unsigned short *y, long long n) {
+  GM_FOR(i, n) {
+    const unsigned u = __float_as_uint(x[i]);
+    y[i] = (u & 0x7fffffffu) > 0x7f800000u ? (unsigned short)0x7fc0
+                                           : (unsigned short)((u + 0x7fffu + ((u >> 16) & 1u)) >> 16);
   }
 }

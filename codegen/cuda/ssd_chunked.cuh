@@ -56,32 +56,50 @@ struct ssd_smem {
 // Where a block works: decoded from its ticket.
 struct ssd_where {
   int seg, b, h, p0, hx, hb, hc, hdt;
-  long long c0, c1; /* chunk range */
-  unsigned flag;    /* this block's flag/state index */
+  long long c0, c1;     /* chunk range */
+  long long xo, bo, co; /* x, B, C offsets of token 0 of this block's (b, head, slice) */
+  unsigned flag;        /* this block's flag/state index */
 };
+
+// Copy Q token rows of VPR 16-byte vectors each (row stride SROW in shared
+// memory, STRIDE elements between tokens in global memory) for tokens t0...
+// Thread i takes vector i % VPR of rows i / VPR + k * 128 / VPR, so when VPR
+// divides the block the loop is unrolled, each thread's column is fixed, and
+// a copy costs a pointer step and a bounds test instead of a chain of 64-bit
+// index products.  Rows past the end read the block's token 0 with zero bytes
+// taken (cp.async zero-fills).
+template <int VPR, long long STRIDE, int SROW>
+__device__ __forceinline__ void ssd_copy_rows(ssd_bf16 *dst, const ssd_bf16 *base, long long t0,
+                                              long long L) {
+  constexpr int NT = NWARPS * 32;
+  if constexpr (NT % VPR == 0) {
+    constexpr int RS = NT / VPR;
+    static_assert(Q % RS == 0, "rows per step must divide the chunk");
+    const int r0 = threadIdx.x / VPR, v = threadIdx.x % VPR;
+    const ssd_bf16 *p = base + (t0 + r0) * STRIDE + v * 8;
+#pragma unroll
+    for (int k = 0; k < Q / RS; k++) {
+      const int r = r0 + k * RS;
+      const bool ok = t0 + r < L;
+      cp_async16(&dst[r * SROW + v * 8], ok ? p : base, ok ? 16 : 0);
+      p += RS * STRIDE;
+    }
+  } else {
+    for (int i = threadIdx.x; i < Q * VPR; i += NT) {
+      const int r = i / VPR, v = i % VPR;
+      const bool ok = t0 + r < L;
+      cp_async16(&dst[r * SROW + v * 8], base + (ok ? t0 + r : 0) * STRIDE + v * 8, ok ? 16 : 0);
+    }
+  }
+}
 
 __device__ __forceinline__ void ssd_load_chunk(ssd_smem &sm, int buf, const ssd_where &wh,
                                                const ssd_bf16 *x, const ssd_bf16 *B,
                                                const ssd_bf16 *C, long long L, long long t0,
                                                bool withC) {
-  const int XV = SSD_PS / 8, BV = SSD_N / 8;
-  for (int i = threadIdx.x; i < Q * XV; i += NWARPS * 32) {
-    int r = i / XV, v = i % XV;
-    long long t = t0 + r;
-    bool ok = t < L;
-    long long tt = ok ? t : 0;
-    const ssd_bf16 *src = x + (((long long)wh.b * L + tt) * SSD_HX + wh.hx) * SSD_P + wh.p0 + v * 8;
-    cp_async16(&sm.x[buf][r * XS + v * 8], src, ok ? 16 : 0);
-  }
-  for (int i = threadIdx.x; i < Q * BV; i += NWARPS * 32) {
-    int r = i / BV, v = i % BV;
-    long long t = t0 + r;
-    bool ok = t < L;
-    long long row = (long long)wh.b * L + (ok ? t : 0);
-    cp_async16(&sm.b[buf][r * BS + v * 8], B + (row * SSD_HB + wh.hb) * SSD_N + v * 8, ok ? 16 : 0);
-    if (withC)
-      cp_async16(&sm.c[buf][r * BS + v * 8], C + (row * SSD_HC + wh.hc) * SSD_N + v * 8, ok ? 16 : 0);
-  }
+  ssd_copy_rows<SSD_PS / 8, (long long)SSD_HX * SSD_P, XS>(sm.x[buf], x + wh.xo, t0, L);
+  ssd_copy_rows<SSD_N / 8, (long long)SSD_HB * SSD_N, BS>(sm.b[buf], B + wh.bo, t0, L);
+  if (withC) ssd_copy_rows<SSD_N / 8, (long long)SSD_HC * SSD_N, BS>(sm.c[buf], C + wh.co, t0, L);
   cp_async_commit();
 }
 
@@ -163,7 +181,7 @@ __device__ __forceinline__ void ssd_chunk_begin(ssd_smem &sm, const ssd_where &w
 
 // Scale the two bf16 halves of a fragment register by w_lo, w_hi.
 __device__ __forceinline__ u32 scale_bf2(u32 v, float lo, float hi) {
-  return pack_bf2(bf2f((ssd_bf16)(v & 0xffff)) * lo, bf2f((ssd_bf16)(v >> 16)) * hi);
+  return pack_bf2(bf2_lo(v) * lo, bf2_hi(v) * hi);
 }
 
 // S = decay S + (x w)^T B for this warp's state tiles.  x^T is loaded
@@ -270,31 +288,37 @@ __device__ __forceinline__ void ssd_chunk_y(ssd_smem &sm, const ssd_where &wh, i
       mma_bf16(Y[j], a, bb);
     }
   }
-  // epilogue: D skip, gate, store
+  // epilogue: D skip, gate, store.  Row-outer, so the row's bounds check and
+  // 64-bit output offset are computed once for its PS / 8 pairs.
+#if SSD_HAS_D && SSD_D_PER_CHANNEL
+  const float *Dp = D + wh.h * SSD_P + wh.p0 + 2 * tg;
+#elif SSD_HAS_D
+  const float Dh = D[wh.h];
+#endif
 #pragma unroll
-  for (int j = 0; j < SSD_PS / 8; j++) {
+  for (int half = 0; half < 2; half++) {
+    const int t = tr + g + half * 8;
+    if (t0 + t >= L) continue;
+    const ssd_bf16 *xr = &xs[t * XS + 2 * tg];
+    const long long orow = (((long long)wh.b * L + t0 + t) * SSD_H + wh.h) * SSD_P + wh.p0 + 2 * tg;
 #pragma unroll
-    for (int half = 0; half < 2; half++) {
-      int t = tr + g + half * 8, pl = j * 8 + 2 * tg;
-      long long tt = t0 + t;
-      if (tt >= L) continue;
+    for (int j = 0; j < SSD_PS / 8; j++) {
       float v0 = Y[j][half * 2], v1 = Y[j][half * 2 + 1];
-      int p = wh.p0 + pl;
 #if SSD_HAS_D
-      u32 xv = *(const u32 *)&xs[t * XS + pl];
+      u32 xv = *(const u32 *)&xr[j * 8];
 #if SSD_D_PER_CHANNEL
-      float D0 = D[wh.h * SSD_P + p], D1 = D[wh.h * SSD_P + p + 1];
+      v0 += Dp[j * 8] * bf2_lo(xv);
+      v1 += Dp[j * 8 + 1] * bf2_hi(xv);
 #else
-      float D0 = D[wh.h], D1 = D0;
+      v0 += Dh * bf2_lo(xv);
+      v1 += Dh * bf2_hi(xv);
 #endif
-      v0 += D0 * bf2f((ssd_bf16)(xv & 0xffff));
-      v1 += D1 * bf2f((ssd_bf16)(xv >> 16));
 #endif
-      long long o = (((long long)wh.b * L + tt) * SSD_H + wh.h) * SSD_P + p;
+      const long long o = orow + j * 8;
 #if SSD_HAS_Z
       u32 zv = *(const u32 *)&z[o];
-      v0 *= ssd_silu(bf2f((ssd_bf16)(zv & 0xffff)));
-      v1 *= ssd_silu(bf2f((ssd_bf16)(zv >> 16)));
+      v0 *= ssd_silu(bf2_lo(zv));
+      v1 *= ssd_silu(bf2_hi(zv));
 #endif
 #if SSD_Y_F32
       *(float2 *)&((float *)y_)[o] = make_float2(v0, v1);
@@ -353,6 +377,9 @@ SSD_KERNEL(const ssd_bf16 *__restrict__ x, const ssd_bf16 *__restrict__ dt,
     wh.c0 = (long long)wh.seg * seg_chunks;
     wh.c1 = wh.c0 + seg_chunks < nchunks ? wh.c0 + seg_chunks : nchunks;
     wh.flag = ticket;
+    wh.xo = ((long long)wh.b * L * SSD_HX + wh.hx) * SSD_P + wh.p0;
+    wh.bo = ((long long)wh.b * L * SSD_HB + wh.hb) * SSD_N;
+    wh.co = ((long long)wh.b * L * SSD_HC + wh.hc) * SSD_N;
   }
   const float A = ssd_A(A_, wh.hdt);
   const long long head_off = ((long long)wh.b * SSD_H + wh.h) * SSD_P * SSD_N;

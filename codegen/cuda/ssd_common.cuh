@@ -19,9 +19,18 @@ __device__ __forceinline__ ssd_bf16 f2bf(float f) {
   return (ssd_bf16)(u >> 16);
 }
 
+// Two floats to a bf16 pair in one instruction (sm_80+: F2FP), round to
+// nearest even like f2bf.  The chunked kernel packs every mma operand it
+// builds in registers through here; f2bf's integer rounding was a large part
+// of its integer-pipe load.  PTX puts the first source in the upper half.
 __device__ __forceinline__ u32 pack_bf2(float lo, float hi) {
-  return (u32)f2bf(lo) | ((u32)f2bf(hi) << 16);
+  u32 r;
+  asm("cvt.rn.bf16x2.f32 %0, %1, %2;\n" : "=r"(r) : "f"(hi), "f"(lo));
+  return r;
 }
+// The halves of a bf16 pair as floats: a shift and a mask, no conversion.
+__device__ __forceinline__ float bf2_lo(u32 v) { return __uint_as_float(v << 16); }
+__device__ __forceinline__ float bf2_hi(u32 v) { return __uint_as_float(v & 0xffff0000u); }
 
 __device__ __forceinline__ float ssd_softplus(float v) { return v > 20.f ? v : log1pf(__expf(v)); }
 __device__ __forceinline__ float ssd_silu(float v) { return v / (1.f + __expf(-v)); }
