@@ -15,14 +15,7 @@
 
 #include "cg_cuda.h"
 
-static int fails;
-#define CHECK(cond)                                                         \
-  do {                                                                      \
-    if (!(cond)) {                                                          \
-      fprintf(stderr, "%s:%d: check failed: %s\n", __FILE__, __LINE__, #cond); \
-      fails++;                                                              \
-    }                                                                       \
-  } while (0)
+#include "../ssd_check.h"
 
 static void payload(unsigned char *p, size_t n, unsigned seed) {
   for (size_t i = 0; i < n; i++) p[i] = (unsigned char)((seed * 2654435761u + i * 40503u) >> 7);

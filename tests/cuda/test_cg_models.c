@@ -22,14 +22,7 @@
 #include "fe.h"
 #include "passes.h"
 
-static int fails;
-#define CHECK(cond)                                                            \
-  do {                                                                         \
-    if (!(cond)) {                                                             \
-      fprintf(stderr, "%s:%d: check failed: %s\n", __FILE__, __LINE__, #cond); \
-      fails++;                                                                 \
-    }                                                                          \
-  } while (0)
+#include "../ssd_check.h"
 
 static cg_ssd_spec all[256];
 static int nall, nmodels, ns6;

@@ -14,14 +14,7 @@
 
 #include "cg_cuda.h"
 
-static int fails;
-#define CHECK(cond)                                                            \
-  do {                                                                         \
-    if (!(cond)) {                                                             \
-      fprintf(stderr, "%s:%d: check failed: %s\n", __FILE__, __LINE__, #cond); \
-      fails++;                                                                 \
-    }                                                                          \
-  } while (0)
+#include "../ssd_check.h"
 
 static cg_ssd_spec base(int64_t H, int64_t P, int64_t N, int64_t G) {
   cg_ssd_spec s = {0};

@@ -12,14 +12,7 @@
 #include "cg_cuda_ops.h"
 #include "ops_specs.h"
 
-static int fails;
-#define CHECK(cond)                                                            \
-  do {                                                                         \
-    if (!(cond)) {                                                             \
-      fprintf(stderr, "%s:%d: check failed: %s\n", __FILE__, __LINE__, #cond); \
-      fails++;                                                                 \
-    }                                                                          \
-  } while (0)
+#include "../ssd_check.h"
 
 static int compile_one(const cg_op_spec *s, const char *arch, ssd_ctx *c) {
   cg_source src;

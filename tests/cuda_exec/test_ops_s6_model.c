@@ -13,14 +13,7 @@
 #include "fe.h"
 #include "passes.h"
 
-static int fails;
-#define CHECK(cond)                                                            \
-  do {                                                                         \
-    if (!(cond)) {                                                             \
-      fprintf(stderr, "%s:%d: check failed: %s\n", __FILE__, __LINE__, #cond); \
-      fails++;                                                                 \
-    }                                                                          \
-  } while (0)
+#include "../ssd_check.h"
 
 int main(int argc, char **argv) {
   if (argc < 2) return 2;

@@ -16,14 +16,7 @@
 
 #include "passes.h"
 
-static int failures;
-#define CHECK(cond)                                                          \
-  do {                                                                       \
-    if (!(cond)) {                                                           \
-      fprintf(stderr, "%s:%d: check failed: %s\n", __FILE__, __LINE__, #cond); \
-      failures++;                                                            \
-    }                                                                        \
-  } while (0)
+#include "../ssd_check.h"
 
 static ssd_src src = {"unit.ssd", "line one\nline two\n", 18};
 static ssd_loc at(int line) { return (ssd_loc){&src, line, 3}; }
@@ -508,7 +501,7 @@ int main(void) {
   test_algsel();
   test_cost_file();
   test_dims();
-  if (failures) fprintf(stderr, "%d check(s) failed\n", failures);
+  if (fails) fprintf(stderr, "%d check(s) failed\n", fails);
   else printf("passes unit: all checks passed\n");
-  return failures ? 1 : 0;
+  return fails ? 1 : 0;
 }

@@ -10,15 +10,7 @@
 
 #include "ssd_base.h"
 
-static int rtio_failures;
-
-#define CHECK(cond)                                                        \
-  do {                                                                     \
-    if (!(cond)) {                                                         \
-      fprintf(stderr, "%s:%d: CHECK failed: %s\n", __FILE__, __LINE__, #cond); \
-      rtio_failures++;                                                     \
-    }                                                                      \
-  } while (0)
+#include "../ssd_check.h"
 
 /* A context whose diagnostics go to a scratch file (tests print the message
  * themselves when an expectation fails). */
@@ -35,7 +27,7 @@ static inline void rtio_ctx(ssd_ctx *c, FILE *sink) {
     if (rc_ != (want) || !strstr((c)->msg, (needle))) {                                      \
       fprintf(stderr, "%s:%d: expected %s containing \"%s\", got %s: %s\n", __FILE__,        \
               __LINE__, ssd_status_name(want), (needle), ssd_status_name(rc_), (c)->msg);    \
-      rtio_failures++;                                                                       \
+      fails++;                                                                       \
     }                                                                                        \
   } while (0)
 
@@ -48,8 +40,8 @@ static inline unsigned long long rtio_rand(unsigned long long *s) {
 }
 
 static inline int rtio_done(const char *name) {
-  if (rtio_failures) {
-    fprintf(stderr, "%s: %d check(s) failed\n", name, rtio_failures);
+  if (fails) {
+    fprintf(stderr, "%s: %d check(s) failed\n", name, fails);
     return 1;
   }
   printf("%s: ok\n", name);

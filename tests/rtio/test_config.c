@@ -36,7 +36,7 @@ static rt_config *load(ssd_arena *a, const char *name) {
   rt_config *cfg = NULL;
   if (rt_config_load(a, path, &cfg, &c)) {
     fprintf(stderr, "cannot load %s: %s\n", name, c.msg);
-    rtio_failures++;
+    fails++;
   }
   return cfg;
 }
@@ -160,7 +160,7 @@ static ir_param *mparam(ir_module *m, const char *name) {
   ir_param *p = ir_module_param(m, name);
   if (!p) {
     fprintf(stderr, "module has no param '%s'\n", name);
-    rtio_failures++;
+    fails++;
   }
   return p;
 }
@@ -171,7 +171,7 @@ static ir_module *toy(ssd_arena *a, const char *json, ssd_ctx *c) {
   rtio_ctx(c, sink);
   if (fe_parse_string(a, "toy.ssd", toy_model, strlen(toy_model), &p, c)) {
     fprintf(stderr, "toy model does not parse: %s\n", c->msg);
-    rtio_failures++;
+    fails++;
     return NULL;
   }
   rt_config *cfg = from_text(a, json, c);
@@ -260,7 +260,7 @@ static int end_to_end(const char *file, rt_config *(*loader)(ssd_arena *, const 
     if (!rc) rc = fe_lower(p, &m, &c);
     if (rc) {
       fprintf(stderr, "%s via %s: %s\n", file, path, c.msg);
-      rtio_failures++;
+      fails++;
     } else {
       ok = 1;
       ir_param w = {0};
@@ -270,7 +270,7 @@ static int end_to_end(const char *file, rt_config *(*loader)(ssd_arena *, const 
       ir_param *d = ir_module_param(m, "d_model");
       if (d && d->i != w.i) {
         fprintf(stderr, "%s: d_model %lld, want %lld\n", file, (long long)d->i, (long long)w.i);
-        rtio_failures++;
+        fails++;
       }
       ir_module_free(m);
     }
@@ -285,7 +285,7 @@ static rt_config *load_path(ssd_arena *a, const char *path) {
   rt_config *cfg = NULL;
   if (rt_config_load(a, path, &cfg, &c)) {
     fprintf(stderr, "cannot load %s: %s\n", path, c.msg);
-    rtio_failures++;
+    fails++;
   }
   return cfg;
 }

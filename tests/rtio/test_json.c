@@ -29,7 +29,7 @@ static void expect_ok(const char *text, rt_json_kind kind) {
   int rc = parse(a, text, strlen(text), &v, &c);
   if (rc || v->kind != kind) {
     fprintf(stderr, "expected %s to parse as %s: %s\n", text, rt_json_kind_name(kind), c.msg);
-    rtio_failures++;
+    fails++;
   }
   ssd_arena_free(a);
 }
@@ -230,7 +230,7 @@ static void test_truncation(void) {
     int rc = parse(a, sample_config, k, &v, &c);
     if (rc != SSD_EFORMAT) {
       fprintf(stderr, "prefix of %zu bytes parsed\n", k);
-      rtio_failures++;
+      fails++;
     }
     ssd_arena_free(a);
   }
@@ -423,12 +423,12 @@ static void test_random(void) {
     int rc = parse(a, t.p, t.n, &v, &c);
     if (rc) {
       fprintf(stderr, "random doc %d failed: %s\n%s\n", iter, c.msg, t.p);
-      rtio_failures++;
+      fails++;
     } else {
       canonical(&got, v);
       if (strcmp(got.p, want.p)) {
         fprintf(stderr, "random doc %d differs:\n%s\nwant %s\ngot  %s\n", iter, t.p, want.p, got.p);
-        rtio_failures++;
+        fails++;
       }
     }
     /* Mutants: flip, delete or insert bytes; the parser must not crash. */
