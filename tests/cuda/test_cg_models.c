@@ -23,6 +23,7 @@
 #include "passes.h"
 
 #include "../ssd_check.h"
+#include "cg_test.h"
 
 static cg_ssd_spec all[256];
 static int nall, nmodels, ns6;
@@ -39,12 +40,8 @@ static void model_specs(const char *path) {
   ssd_ctx c;
   ssd_ctx_init(&c);
   ssd_arena *a = ssd_arena_new();
-  fe_program *p = NULL;
   ir_module *m = NULL;
-  int rc = fe_parse_file(a, path, &p, &c);
-  if (rc == SSD_OK) rc = fe_lower(p, &m, &c);
-  pass_opts po = {.target = "cuda"};
-  if (rc == SSD_OK) rc = pass_run_all(m, &po, &c);
+  int rc = cgt_model(path, a, &m, &c);
   cg_ssd_spec *s = NULL;
   int n = 0, s6 = 0;
   if (rc == SSD_OK) rc = cg_model_kernels(m, &s, &n, &s6, &c);
@@ -146,11 +143,8 @@ int main(int argc, char **argv) {
   if (argc < 2) return fprintf(stderr, "usage: test_cg_models MODELS_DIR\n"), 2;
   ssd_ctx c;
   ssd_ctx_init(&c);
-  if (cg_nvrtc_open(&c) != SSD_OK) {
-    const char *no = getenv("SSDC_NO_CUDA_TOOLKIT");
-    if (no && !strcmp(no, "1")) return printf("no NVRTC and SSDC_NO_CUDA_TOOLKIT=1: skipped\n"), 77;
-    return fprintf(stderr, "test_cg_models: NVRTC is required\n"), 1;
-  }
+  int need = cgt_need_nvrtc("test_cg_models", &c);
+  if (need) return need;
   DIR *d = opendir(argv[1]);
   CHECK(d != NULL);
   char *names[64];

@@ -15,6 +15,7 @@
 #include "cg_cuda.h"
 
 #include "../ssd_check.h"
+#include "../cuda/cg_test.h"
 
 static cg_ssd_spec base(int64_t H, int64_t P, int64_t N, int64_t G) {
   cg_ssd_spec s = {0};
@@ -27,32 +28,14 @@ static cg_ssd_spec base(int64_t H, int64_t P, int64_t N, int64_t G) {
 static int compile_one(const cg_ssd_spec *s, const char *arch, ssd_ctx *c) {
   cg_source src;
   int rc = cg_ssd_source(s, &src, c);
-  if (rc) return rc;
-  void *cubin = NULL;
-  size_t n = 0;
-  rc = cg_nvrtc_compile(&src, arch, &cubin, &n, c);
-  if (rc == SSD_OK && (n < 1000 || memcmp(cubin, "\177ELF", 4) != 0)) {
-    fprintf(stderr, "kernel %s for %s: not an ELF cubin (%zu bytes)\n", src.name, arch, n);
-    rc = SSD_EINTERNAL;
-  }
-  free(cubin);
-  cg_source_free(&src);
-  return rc;
+  return rc ? rc : cgt_compile(&src, arch, 1000, c);
 }
 
 int main(void) {
   ssd_ctx c;
   ssd_ctx_init(&c);
-  if (cg_nvrtc_open(&c) != SSD_OK) {
-    const char *no = getenv("SSDC_NO_CUDA_TOOLKIT");
-    if (no && !strcmp(no, "1")) {
-      printf("test_cg_nvrtc: SSDC_NO_CUDA_TOOLKIT=1 and no NVRTC: skipped\n");
-      return 77;
-    }
-    fprintf(stderr, "test_cg_nvrtc: NVRTC is required (set SSDC_NO_CUDA_TOOLKIT=1 on machines "
-                    "without the CUDA toolkit)\n");
-    return 1;
-  }
+  int need = cgt_need_nvrtc("test_cg_nvrtc", &c);
+  if (need) return need;
   char ver[32];
   CHECK(cg_nvrtc_version(ver, &c) == SSD_OK);
 

@@ -13,35 +13,19 @@
 #include "ops_specs.h"
 
 #include "../ssd_check.h"
+#include "../cuda/cg_test.h"
 
 static int compile_one(const cg_op_spec *s, const char *arch, ssd_ctx *c) {
   cg_source src;
   int rc = cg_op_source(s, &src, c);
-  if (rc) return rc;
-  void *cubin = NULL;
-  size_t n = 0;
-  rc = cg_nvrtc_compile(&src, arch, &cubin, &n, c);
-  if (rc == SSD_OK && (n < 500 || memcmp(cubin, "\177ELF", 4) != 0)) {
-    fprintf(stderr, "kernel %s for %s: not an ELF cubin (%zu bytes)\n", src.name, arch, n);
-    rc = SSD_EINTERNAL;
-  }
-  free(cubin);
-  cg_source_free(&src);
-  return rc;
+  return rc ? rc : cgt_compile(&src, arch, 500, c);
 }
 
 int main(void) {
   ssd_ctx c;
   ssd_ctx_init(&c);
-  if (cg_nvrtc_open(&c) != SSD_OK) {
-    const char *no = getenv("SSDC_NO_CUDA_TOOLKIT");
-    if (no && !strcmp(no, "1")) {
-      printf("test_ops_nvrtc: SSDC_NO_CUDA_TOOLKIT=1 and no NVRTC: skipped\n");
-      return 77;
-    }
-    fprintf(stderr, "test_ops_nvrtc: NVRTC is required (SSDC_NO_CUDA_TOOLKIT=1 skips)\n");
-    return 1;
-  }
+  int need = cgt_need_nvrtc("test_ops_nvrtc", &c);
+  if (need) return need;
   cg_op_spec specs[] = {os_embed(50280, 768),     os_rmsnorm(768, true, true),
                         os_rmsnorm(2560, false, true), os_gnorm(1536, 1, false),
                         os_gnorm(1536, 8, true),  os_conv(CG_OP_CONV, 1792, 4),

@@ -14,26 +14,19 @@
 #include "passes.h"
 
 #include "../ssd_check.h"
+#include "../cuda/cg_test.h"
 
 int main(int argc, char **argv) {
   if (argc < 2) return 2;
   ssd_ctx c;
   ssd_ctx_init(&c);
-  if (cg_nvrtc_open(&c) != SSD_OK) {
-    const char *no = getenv("SSDC_NO_CUDA_TOOLKIT");
-    if (no && !strcmp(no, "1")) return 77;
-    fprintf(stderr, "test_ops_s6_model: NVRTC is required: %s\n", c.msg);
-    return 1;
-  }
+  int need = cgt_need_nvrtc("test_ops_s6_model", &c);
+  if (need) return need;
   char path[4096];
   snprintf(path, sizeof path, "%s/mamba1.ssd", argv[1]);
   ssd_arena *a = ssd_arena_new();
-  fe_program *p = NULL;
   ir_module *m = NULL;
-  int rc = fe_parse_file(a, path, &p, &c);
-  if (rc == SSD_OK) rc = fe_lower(p, &m, &c);
-  pass_opts po = {.target = "cuda"};
-  if (rc == SSD_OK) rc = pass_run_all(m, &po, &c);
+  int rc = cgt_model(path, a, &m, &c);
   CHECK(rc == SSD_OK);
   int ns6 = 0;
   for (const ir_node *n = m && m->main ? m->main->first : NULL; n; n = n->next) {
