@@ -21,10 +21,13 @@
 // epoch, so they need no clearing; the last block to finish resets the
 // ticket counters for the next launch.
 //
-// Warp w (of 4) owns time rows [16w, 16w+16) of the chunk for C B^T and y (the
-// causal mask means warp w needs only the first w+1 column blocks) and a fixed
-// set of state tiles.  Fragment layouts are PTX's mma.m16n8k16: accumulator
-// c0,c1 at (row g, cols 2t, 2t+1), c2,c3 at row g+8.
+// Warp w (of 4) owns time rows [16w, 16w+16) of the chunk for y and a fixed
+// set of state tiles.  The causal C B^T tiles are not split by rows (warp 3
+// would do four times warp 0's share and both barriers wait for it): each warp
+// computes a fixed run of them, masks and decays them, and leaves them in
+// shared memory as the bf16 operand of (L o C B^T) X, which the row owners
+// read after one barrier.  Fragment layouts are PTX's mma.m16n8k16:
+// accumulator c0,c1 at (row g, cols 2t, 2t+1), c2,c3 at row g+8.
 //
 // Generated #defines: SSD_P SSD_PS SSD_N SSD_H SSD_HX SSD_HB SSD_HC SSD_HDT,
 // SSD_HAS_DT SSD_HAS_A SSD_A_IS_LOG SSD_HAS_DT_BIAS SSD_DT_SOFTPLUS SSD_DT_CLAMP
@@ -34,6 +37,7 @@
 #define NWARPS 4
 #define XS (SSD_PS + 8) /* padded smem row strides (16 bytes): no bank conflicts */
 #define BS (SSD_N + 8)
+#define CBS (Q + 8)
 #define MT (SSD_PS / 16)                /* state m16 tiles */
 #define NTW ((SSD_N / 8) * MT / NWARPS) /* state n8 tiles per warp */
 #define PSL (SSD_P / SSD_PS)            /* channel slices per head */
@@ -47,6 +51,10 @@ struct ssd_smem {
   ssd_bf16 b[2][Q * BS];
   ssd_bf16 c[2][Q * BS];
   ssd_bf16 s[SSD_PS * BS];   /* state entering the chunk, bf16 */
+  /* L o C B^T diag(dt) of the chunk, bf16 (lower triangle).  At the anchor
+   * shape (PS 64, N 128) the struct is 115,472 B: still two blocks per SM
+   * (228 KB, 1 KB reserved per block), with 240 B to spare. */
+  ssd_bf16 cb[Q * CBS];
   float cs[Q], dtp[Q], w[Q];
   float decay;               /* exp(cs_last) */
   float seglog;              /* phase 1: sum of the chunks' cs_last */
@@ -216,13 +224,100 @@ __device__ __forceinline__ void ssd_state_update(ssd_smem &sm, int buf, float (*
   }
 }
 
-// y for this warp's 16 rows of chunk ch, written to global memory.
+// The causal C B^T tiles of a chunk: row strip r (rows 16r..16r+15) times
+// column tile j (8 columns) for j <= 2r + 1, 20 in all, numbered row-major.
+// Warp w computes tiles [ssd_cb_first(w), ssd_cb_first(w + 1)).  The split
+// evens out each warp's tensor-core work per chunk at the anchor shape
+// (PS = 64, N = 128: C S^T and the state update cost every warp 128 mma, the
+// (L o CB) X product 8 (w + 1), a tile 8): 192, 184, 192, 184 mma where rows
+// alone gave 152 to 224.  Any split is correct; this one is only tuned.
+__device__ constexpr int ssd_cb_first(int w) {
+  return w <= 0 ? 0 : w == 1 ? 7 : w == 2 ? 12 : w == 3 ? 17 : 20;
+}
+__device__ constexpr int ssd_cb_index(int r, int j) { return r * (r + 1) + j; }
+__device__ constexpr bool ssd_cb_mine(int w, int r, int j) {
+  return ssd_cb_index(r, j) >= ssd_cb_first(w) && ssd_cb_index(r, j) < ssd_cb_first(w + 1);
+}
+
+// Warp W's C B^T tiles, masked (s <= t) and scaled by exp(cs_t - cs_s) dt_s,
+// stored to sm.cb.  W is a template argument so that every ownership and
+// causal test folds at compile time: no divergent-branch scaffolding.
+template <int W>
+__device__ __forceinline__ void ssd_cb_tiles(ssd_smem &sm, int buf) {
+  constexpr int lo = ssd_cb_first(W), nt = ssd_cb_first(W + 1) - lo;
+  const int lane = threadIdx.x & 31, g = lane >> 2, tg = lane & 3;
+  const ssd_bf16 *bs = sm.b[buf], *cs_ = sm.c[buf];
+  float T[nt][4];
+#pragma unroll
+  for (int i = 0; i < nt; i++) T[i][0] = T[i][1] = T[i][2] = T[i][3] = 0.f;
+#pragma unroll
+  for (int kk = 0; kk < SSD_N / 16; kk++) {
+#pragma unroll
+    for (int r = 0; r < Q / 16; r++) {
+      if (ssd_cb_index(r, 2 * r + 1) < lo || ssd_cb_index(r, 0) >= lo + nt) continue;
+      u32 a[4];
+      ldsm_x4(a, &cs_[(16 * r + (lane & 7) + ((lane >> 3) & 1) * 8) * BS + kk * 16 + (lane >> 4) * 8]);
+#pragma unroll
+      for (int j = 0; j <= 2 * r + 1; j++) {
+        if (!ssd_cb_mine(W, r, j)) continue;
+        u32 bb[2];
+        ldsm_x2(bb, &bs[(j * 8 + (lane & 7)) * BS + kk * 16 + ((lane >> 3) & 1) * 8]);
+        mma_bf16(T[ssd_cb_index(r, j) - lo], a, bb);
+      }
+    }
+  }
+#pragma unroll
+  for (int r = 0; r < Q / 16; r++)
+#pragma unroll
+    for (int j = 0; j <= 2 * r + 1; j++) {
+      if (!ssd_cb_mine(W, r, j)) continue;
+      const float *v = T[ssd_cb_index(r, j) - lo];
+      const bool diag = j >= 2 * r; /* only these tiles cross the causal edge */
+      const int s = j * 8 + 2 * tg;
+      const float w0 = sm.dtp[s], w1 = sm.dtp[s + 1], c0 = sm.cs[s], c1 = sm.cs[s + 1];
+#pragma unroll
+      for (int half = 0; half < 2; half++) {
+        const int t = 16 * r + g + half * 8;
+        const float ct = sm.cs[t];
+        const float m0 = !diag || s <= t ? v[2 * half] * __expf(ct - c0) * w0 : 0.f;
+        const float m1 = !diag || s + 1 <= t ? v[2 * half + 1] * __expf(ct - c1) * w1 : 0.f;
+        *(u32 *)&sm.cb[t * CBS + s] = pack_bf2(m0, m1);
+      }
+    }
+}
+
+// Y += (L o C B^T diag(dt)) X for warp W's rows: causal, so column blocks 0..W.
+template <int W>
+__device__ __forceinline__ void ssd_cb_x(const ssd_smem &sm, int buf, float (*Y)[4]) {
+  const int lane = threadIdx.x & 31;
+  const ssd_bf16 *xs = sm.x[buf];
+#pragma unroll
+  for (int kk = 0; kk <= W; kk++) {
+    u32 a[4];
+    ldsm_x4(a, &sm.cb[(W * 16 + (lane & 7) + ((lane >> 3) & 1) * 8) * CBS + kk * 16 + (lane >> 4) * 8]);
+#pragma unroll
+    for (int j = 0; j < SSD_PS / 8; j++) {
+      u32 bb[2];
+      ldsm_x2_t(bb, &xs[(kk * 16 + (lane & 15)) * XS + j * 8]);
+      mma_bf16(Y[j], a, bb);
+    }
+  }
+}
+
+// y for this warp's 16 rows of chunk ch, written to global memory.  Contains
+// a block-wide barrier (the C B^T tiles cross warps): every thread calls it.
 __device__ __forceinline__ void ssd_chunk_y(ssd_smem &sm, const ssd_where &wh, int buf,
                                             long long t0, long long L, const float *D,
                                             const ssd_bf16 *z, void *y_) {
   const int warp = threadIdx.x >> 5, lane = threadIdx.x & 31, g = lane >> 2, tg = lane & 3;
-  const ssd_bf16 *xs = sm.x[buf], *bs = sm.b[buf], *cs_ = sm.c[buf];
+  const ssd_bf16 *xs = sm.x[buf], *cs_ = sm.c[buf];
   const int tr = warp * 16;
+  switch (warp) {
+  case 0: ssd_cb_tiles<0>(sm, buf); break;
+  case 1: ssd_cb_tiles<1>(sm, buf); break;
+  case 2: ssd_cb_tiles<2>(sm, buf); break;
+  default: ssd_cb_tiles<3>(sm, buf); break;
+  }
   float Y[SSD_PS / 8][4];
 #pragma unroll
   for (int j = 0; j < SSD_PS / 8; j++) Y[j][0] = Y[j][1] = Y[j][2] = Y[j][3] = 0.f;
@@ -245,48 +340,12 @@ __device__ __forceinline__ void ssd_chunk_y(ssd_smem &sm, const ssd_where &wh, i
       Y[j][0] *= e0; Y[j][1] *= e0; Y[j][2] *= e1; Y[j][3] *= e1;
     }
   }
-  // intra-chunk: CB = C B^T for columns s <= rows, masked and decayed in registers
-  float CB[Q / 8][4];
-#pragma unroll
-  for (int j = 0; j < Q / 8; j++) CB[j][0] = CB[j][1] = CB[j][2] = CB[j][3] = 0.f;
-#pragma unroll
-  for (int kk = 0; kk < SSD_N / 16; kk++) {
-    u32 a[4];
-    ldsm_x4(a, &cs_[(tr + (lane & 7) + ((lane >> 3) & 1) * 8) * BS + kk * 16 + (lane >> 4) * 8]);
-#pragma unroll
-    for (int j = 0; j < Q / 8; j++) {
-      if (j / 2 > warp) continue;
-      u32 bb[2];
-      ldsm_x2(bb, &bs[(j * 8 + (lane & 7)) * BS + kk * 16 + ((lane >> 3) & 1) * 8]);
-      mma_bf16(CB[j], a, bb);
-    }
-  }
-  {
-    int t_a = tr + g, t_b = tr + g + 8;
-    float ca = sm.cs[t_a], cb = sm.cs[t_b];
-#pragma unroll
-    for (int j = 0; j < Q / 8; j++) {
-      if (j / 2 > warp) continue;
-#pragma unroll
-      for (int e = 0; e < 4; e++) {
-        int s = j * 8 + 2 * tg + (e & 1), t = (e >> 1) ? t_b : t_a;
-        float ct = (e >> 1) ? cb : ca;
-        CB[j][e] = s <= t ? CB[j][e] * __expf(ct - sm.cs[s]) * sm.dtp[s] : 0.f;
-      }
-    }
-  }
-#pragma unroll
-  for (int kk = 0; kk < Q / 16; kk++) {
-    if (kk > warp) continue;
-    u32 a[4] = {pack_bf2(CB[2 * kk][0], CB[2 * kk][1]), pack_bf2(CB[2 * kk][2], CB[2 * kk][3]),
-                pack_bf2(CB[2 * kk + 1][0], CB[2 * kk + 1][1]),
-                pack_bf2(CB[2 * kk + 1][2], CB[2 * kk + 1][3])};
-#pragma unroll
-    for (int j = 0; j < SSD_PS / 8; j++) {
-      u32 bb[2];
-      ldsm_x2_t(bb, &xs[(kk * 16 + (lane & 15)) * XS + j * 8]);
-      mma_bf16(Y[j], a, bb);
-    }
+  __syncthreads(); /* every warp's C B^T tiles are in sm.cb */
+  switch (warp) {
+  case 0: ssd_cb_x<0>(sm, buf, Y); break;
+  case 1: ssd_cb_x<1>(sm, buf, Y); break;
+  case 2: ssd_cb_x<2>(sm, buf, Y); break;
+  default: ssd_cb_x<3>(sm, buf, Y); break;
   }
   // epilogue: D skip, gate, store.  Row-outer, so the row's bounds check and
   // 64-bit output offset are computed once for its PS / 8 pairs.

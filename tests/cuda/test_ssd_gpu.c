@@ -50,6 +50,10 @@ static const tcase cases[] = {
      128, 2, 4, 1, 2, F_MAMBA2 | F_DCH | F_YF32 | F_FINAL, 0},
     {"N=256 ps32", CG_SSD_CHUNKED, 1, 130, 2, 64, 256, 2, 1, 1, 2, F_MAMBA2 | F_FINAL, 32},
     {"N=16 P=32", CG_SSD_CHUNKED, 1, 257, 4, 32, 16, 4, 1, 1, 4, F_MAMBA2 | F_FINAL, 0},
+    /* B and C rows are 6 16-byte vectors: 128 threads do not split evenly,
+     * so ssd_copy_rows takes its general (not unrolled) path. */
+    {"N=48: row copies not dividing the block", CG_SSD_CHUNKED, 2, 1100, 4, 64, 48, 4, 1, 1, 4,
+     F_MAMBA2 | F_Z | F_FINAL, 0},
     {"A given (not log), no softplus, init", CG_SSD_CHUNKED, 1, 700, 4, 64, 128, 4, 1, 1, 4,
      F_DT | F_A | F_D | F_INIT | F_FINAL, 0},
     {"linear attention (no dt, no A)", CG_SSD_CHUNKED, 1, 150, 2, 32, 32, 2, 1, 1, 2, F_FINAL, 0},
