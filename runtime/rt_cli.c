@@ -16,6 +16,7 @@
 #include <time.h>
 
 #include "rt_cuda.h"
+#include "rt_gpu_model.h"
 #include "rt_model.h"
 #include "rt_pool.h"
 #include "rt_safetensors.h"
@@ -81,22 +82,68 @@ static int parse_flags(int argc, char **argv, const flag *fl, int nfl, opts *o, 
   return SSD_OK;
 }
 
-/* cpu and auto run on the CPU (auto: the GPU path is not wired into the
- * model executor yet).  cuda says precisely why it cannot run: no driver or
- * device (from rt_cuda_open), or no whole-model GPU path in this build. */
-static int check_device(const opts *o, ssd_ctx *c) {
+/* Where run and generate execute: cpu is the CPU executor; cuda is the GPU
+ * executor and fails with the driver's own message when there is no GPU;
+ * auto takes the GPU when one opens, quietly, and the CPU otherwise. */
+static int pick_device(const opts *o, bool *gpu, ssd_ctx *c) {
+  const char *d = o->device ? o->device : "auto";
+  *gpu = !strcmp(d, "cuda");
+  if (*gpu || !strcmp(d, "cpu")) return SSD_OK;
+  if (strcmp(d, "auto"))
+    return ssd_err(c, SSD_EINVAL, "--device must be cpu, cuda or auto (got '%s')", d);
+  ssd_ctx quiet;
+  ssd_ctx_init(&quiet);
+  quiet.diag = fopen("/dev/null", "w");
+  if (!quiet.diag) return SSD_OK; /* cannot probe quietly: stay on the CPU */
+  rt_cuda *g = NULL;
+  *gpu = rt_cuda_open(&g, 0, &quiet) == SSD_OK;
+  if (g) rt_cuda_close(g);
+  fclose(quiet.diag);
+  return SSD_OK;
+}
+
+/* Commands that only measure the CPU path (bench) accept cpu and auto. */
+static int check_cpu_device(const opts *o, ssd_ctx *c) {
   const char *d = o->device ? o->device : "auto";
   if (!strcmp(d, "cpu") || !strcmp(d, "auto")) return SSD_OK;
-  if (strcmp(d, "cuda"))
-    return ssd_err(c, SSD_EINVAL, "--device must be cpu, cuda or auto (got '%s')", d);
-  rt_cuda *g = NULL;
-  int rc = rt_cuda_open(&g, 0, c);
-  if (rc) return rc;
-  const char *name = rt_cuda_name(g);
-  rc = ssd_err(c, SSD_EUNSUPPORTED,
-               "--device cuda: found %s, but this ssdc cannot run whole models on the GPU yet "
-               "(use --device cpu or auto)", name ? name : "a GPU");
-  rt_cuda_close(g);
+  if (!strcmp(d, "cuda"))
+    return ssd_err(c, SSD_EUNSUPPORTED, "ssdc bench measures the CPU; the GPU benchmarks are "
+                                        "bench/gpu.sh");
+  return ssd_err(c, SSD_EINVAL, "--device must be cpu, cuda or auto (got '%s')", d);
+}
+
+/* The GPU executor over the module and weights rt_model already holds
+ * (fp32: activations, weights and states in float32). */
+static int open_gpu(const rt_model *m, rt_gpu_model **g, ssd_ctx *c) {
+  rt_weight_fn fn;
+  void *ctx;
+  rt_model_weights(m, &fn, &ctx);
+  return rt_gpu_model_new(rt_model_module(m), fn, ctx, RT_GPU_F32, NULL, g, c);
+}
+
+/* Greedy decoding on the GPU, with the same contract as rt_generate. */
+static int gpu_generate(rt_gpu_model *g, const int64_t *ids, int64_t n, int64_t max_new,
+                        int64_t *out, int64_t *nout, double *tp, double *td, ssd_ctx *c) {
+  *nout = 0;
+  *tp = *td = 0;
+  int rc = rt_gpu_reset(g, 1, c);
+  const int64_t *in = ids;
+  int64_t len = n, tok = 0;
+  double t0 = rt_now();
+  for (int64_t k = 0; !rc && k < max_new; k++) {
+    float *lg = NULL;
+    int64_t V = 0;
+    if ((rc = rt_gpu_decode(g, in, 1, len, true, &lg, &V, c))) break;
+    tok = 0;
+    for (int64_t i = 1; i < V; i++)
+      if (lg[i] > lg[tok]) tok = i;
+    free(lg);
+    out[(*nout)++] = tok;
+    if (k == 0) *tp = rt_now() - t0;
+    in = &tok;
+    len = 1;
+  }
+  *td = rt_now() - t0 - *tp;
   return rc;
 }
 
@@ -124,7 +171,9 @@ static const char run_help[] =
     "Runs the checkpoint in DIR (config.json + model.safetensors, HF layout) on the\n"
     "token ids in IN (tensor `input_ids`, int64 or int32, [batch, length]) and writes\n"
     "the logits (`logits`, float32 [batch, length, vocab]) to OUT atomically.\n"
-    "The model file is chosen from config.json's model_type unless --model-file.\n";
+    "The model file is chosen from config.json's model_type unless --model-file.\n"
+    "--device: cpu; cuda (the GPU executor, float32); auto (default: the GPU when one\n"
+    "opens, else the CPU).\n";
 
 /* The ids of IN: `input_ids`, integer, [B, L] (or [L]), non-empty. */
 static int read_ids(const char *path, int64_t **ids, int64_t *B, int64_t *L, ssd_ctx *c) {
@@ -167,15 +216,20 @@ int rt_cmd_run(int argc, char **argv) {
     ssd_err(&c, SSD_EINVAL, "run needs --model, --input and --output (see ssdc run --help)");
     return 2;
   }
-  if ((rc = check_device(&o, &c)) || (rc = start_pool(&o, &c))) return finish(rc);
+  bool gpu = false;
+  if ((rc = pick_device(&o, &gpu, &c)) || (rc = start_pool(&o, &c))) return finish(rc);
   int64_t *ids = NULL, B = 0, L = 0, V = 0;
   float *logits = NULL;
   rt_model *m = NULL;
+  rt_gpu_model *g = NULL;
   rt_model_opts mo = model_opts(&o);
   rc = read_ids(o.input, &ids, &B, &L, &c);
   if (!rc) rc = rt_model_load(o.model, &mo, &m, &c);
+  if (!rc && gpu) rc = open_gpu(m, &g, &c);
   double t0 = rt_now();
-  if (!rc) {
+  if (!rc && g) {
+    rc = rt_gpu_forward(g, ids, B, L, &logits, &V, &c);
+  } else if (!rc) {
     rt_fwd f = {ids, B, L, NULL, false};
     rc = rt_exec_forward(rt_model_exec(m), &f, &logits, &V, &c);
   }
@@ -190,6 +244,7 @@ int rt_cmd_run(int argc, char **argv) {
             (long long)L, t1 - t0, (double)(B * L) / (t1 - t0));
   free(logits);
   free(ids);
+  rt_gpu_model_free(g);
   rt_model_free(m);
   return finish(rc);
 }
@@ -201,7 +256,7 @@ static const char gen_help[] =
     "                     [--threads N]\n\n"
     "Greedy decoding: prefills the prompt through the state cache, then generates N\n"
     "tokens (default 16) one at a time.  Prints the new ids space-separated on one\n"
-    "line of stdout; timings go to stderr.\n";
+    "line of stdout; timings go to stderr.  --device as for ssdc run.\n";
 
 /* "1,2,3": non-negative integers separated by commas, nothing else. */
 static int parse_ids(const char *s, int64_t **ids, int64_t *n, ssd_ctx *c) {
@@ -255,9 +310,11 @@ int rt_cmd_generate(int argc, char **argv) {
     ssd_err(&c, SSD_EINVAL, "--max-new-tokens must be in [0, 1000000]");
     return 2;
   }
-  int rc = check_device(&o, &c);
+  bool gpu = false;
+  int rc = pick_device(&o, &gpu, &c);
   if (!rc) rc = start_pool(&o, &c);
   if (rc) return finish(rc);
+  rt_gpu_model *g = NULL;
   int64_t *ids = NULL, n = 0, nout = 0;
   int64_t *out = malloc((size_t)(o.max_new + 1) * sizeof(int64_t));
   rt_model *m = NULL;
@@ -265,7 +322,10 @@ int rt_cmd_generate(int argc, char **argv) {
   double tp = 0, td = 0;
   rc = out ? parse_ids(o.prompt, &ids, &n, &c) : ssd_err(&c, SSD_ENOMEM, "out of memory");
   if (!rc) rc = rt_model_load(o.model, &mo, &m, &c);
-  if (!rc) rc = rt_generate(m, ids, n, o.max_new, out, &nout, &tp, &td, &c);
+  if (!rc && gpu) rc = open_gpu(m, &g, &c);
+  if (!rc)
+    rc = g ? gpu_generate(g, ids, n, o.max_new, out, &nout, &tp, &td, &c)
+           : rt_generate(m, ids, n, o.max_new, out, &nout, &tp, &td, &c);
   if (!rc) {
     print_ids(out, nout);
     fprintf(stderr, "ssdc generate: prefill %lld tokens %.3f s; %lld new tokens, decode %.1f tokens/s\n",
@@ -273,6 +333,7 @@ int rt_cmd_generate(int argc, char **argv) {
   }
   free(ids);
   free(out);
+  rt_gpu_model_free(g);
   rt_model_free(m);
   return finish(rc);
 }
@@ -485,7 +546,7 @@ int rt_cmd_bench(int argc, char **argv) {
     ssd_err(&c, SSD_EINVAL, "--decode-tokens must be in [0, 100000]");
     return 2;
   }
-  int rc = check_device(&o, &c);
+  int rc = check_cpu_device(&o, &c);
   if (!rc) rc = start_pool(&o, &c);
   if (rc) return finish(rc);
   char path[4096], outp[4096];

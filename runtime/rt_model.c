@@ -66,6 +66,14 @@ void rt_model_free(rt_model *m) {
 }
 
 const ir_module *rt_model_module(const rt_model *m) { return m->m; }
+
+static const float *ckpt_weight(void *ctx, const ir_node *n);
+static const float *rand_weight_of(void *ctx, const ir_node *n);
+
+void rt_model_weights(const rt_model *m, rt_weight_fn *fn, void **ctx) {
+  *fn = m->w ? ckpt_weight : rand_weight_of;
+  *ctx = m->w ? (void *)m->w : (void *)m;
+}
 rt_exec *rt_model_exec(rt_model *m) { return m->exec; }
 
 /* --set name=value, each applied to the program before lowering. */

@@ -43,6 +43,9 @@ void rt_model_free(rt_model *m);
 
 const ir_module *rt_model_module(const rt_model *m);
 rt_exec *rt_model_exec(rt_model *m);
+/* The weight getter the executor was built with (checkpoint or random), so
+ * another executor (the GPU one) reads the same weights without binding twice. */
+void rt_model_weights(const rt_model *m, rt_weight_fn *fn, void **ctx);
 /* The random model's weight by checkpoint name (tests copy weights between
  * a fused and an unfused build of one model); NULL otherwise. */
 const float *rt_model_weight(const rt_model *m, const char *ckpt);

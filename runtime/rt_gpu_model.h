@@ -1,0 +1,62 @@
+/* rt_gpu_model.h: whole models on the GPU (`--device cuda`).
+ *
+ * The GPU twin of rt_exec.h: it walks the main function of a fully passed
+ * module node by node, giving every value a device buffer sized from its
+ * dims (allocated when its node runs, freed after its last reader), and runs
+ * each node with the GPU building blocks: cuBLASLt GEMMs (rt_cublaslt.h), the
+ * op kernels of rt_cuda_exec.h (embedding, RMSNorm, gated RMSNorm, conv1d,
+ * rotary + KV cache + attention, the S6 scan), the SSD step kernel of
+ * rt_cuda.h, and a few generic kernels of its own (codegen/cuda/gm_ops.cuh:
+ * unary and broadcasting binary elementwise ops, fills, strided copies for
+ * split/concat).  Weights are uploaded once, at creation.
+ *
+ * Precision: RT_GPU_F32 computes in fp32 end to end (exact fp32 GEMMs, the
+ * SSD step kernel run token by token for prefill) and is checked against the
+ * float64 goldens at 1e-4.  RT_GPU_BF16 keeps activations, norms, conv and
+ * states in fp32 but runs the linear layers with bf16 weights and inputs
+ * (fp32 accumulation) and SSD prefill through the chunked kernel on bf16
+ * x, dt, B, C, z (decode steps stay fp32); checked at 2e-2.
+ *
+ * The model keeps one decode state cache on the device (conv states, SSM
+ * states, KV caches, per state slot, as rt_state.h does on the CPU).
+ */
+#ifndef SSD_RT_GPU_MODEL_H
+#define SSD_RT_GPU_MODEL_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "ir.h"
+#include "rt_exec.h"
+
+typedef enum { RT_GPU_F32, RT_GPU_BF16 } rt_gpu_mode;
+
+typedef struct rt_gpu_model rt_gpu_model;
+
+/* Open GPU 0, load the kernels this module needs (through the kernel cache
+ * at cache_dir; NULL: the default) and upload every weight wfn hands out
+ * (the same getter rt_exec_new takes).  Fails with SSD_EDEVICE on a machine
+ * without a driver or GPU. */
+int rt_gpu_model_new(const ir_module *m, rt_weight_fn wfn, void *wctx, rt_gpu_mode mode,
+                     const char *cache_dir, rt_gpu_model **out, ssd_ctx *c);
+void rt_gpu_model_free(rt_gpu_model *g);
+/* "NVIDIA H100 80GB HBM3 (sm_90)", for -v output. */
+const char *rt_gpu_model_device(const rt_gpu_model *g);
+
+/* A stateless full forward of ids [B, L] from position 0.  On success
+ * *logits (malloc'd, the caller frees) holds [B, L, V] and *V the vocabulary. */
+int rt_gpu_forward(rt_gpu_model *g, const int64_t *ids, int64_t B, int64_t L, float **logits,
+                   int64_t *V, ssd_ctx *c);
+
+/* Forget the device decode state and start sequences of batch B. */
+int rt_gpu_reset(rt_gpu_model *g, int64_t B, ssd_ctx *c);
+/* Continue the sequences from the state: prefill (L > 1, or in pieces) or a
+ * decode step (L = 1).  ids [B, L] with the batch of the last reset.
+ * last_only: logits of the last position only ([B, 1, V]).  After a failure
+ * the state is unspecified (reset before reuse). */
+int rt_gpu_decode(rt_gpu_model *g, const int64_t *ids, int64_t B, int64_t L, bool last_only,
+                  float **logits, int64_t *V, ssd_ctx *c);
+/* Tokens consumed since the last reset. */
+int64_t rt_gpu_pos(const rt_gpu_model *g);
+
+#endif
