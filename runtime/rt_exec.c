@@ -9,6 +9,7 @@
  * [batch, seqlen, ...] buffer is cut down to its last position and the rest
  * of the graph (final norm, lm_head) runs at L = 1.
  */
+#include "rt_value.h"
 #include "rt_exec.h"
 
 #include <math.h>
@@ -183,28 +184,12 @@ ir_ssm_form rt_exec_ssm_form(const rt_exec *e, int64_t L, int64_t *chunk) {
 }
 
 /* ---- values ------------------------------------------------------------------ */
-static int64_t numel_of(const vslot *s) {
-  int64_t n = 1;
-  for (int d = 0; d < s->rank; d++) n *= s->shape[d];
-  return n;
-}
+static int64_t numel_of(const vslot *s) { return rt_shape_numel(s->rank, s->shape); }
 
 /* Resolve v's shape at the current binding into its slot. */
 static int resolve(run *r, const ir_value *v, vslot *s) {
-  s->rank = v->rank;
-  for (int d = 0; d < v->rank; d++) {
-    if (ir_dim_eval_rt(r->e->m, v->dims[d], r->f->batch, r->L, &s->shape[d]) ||
-        s->shape[d] < 0) {
-      char buf[128];
-      ir_dim_snprint(buf, sizeof buf, v->dims[d]);
-      return ssd_err(r->c, SSD_EINTERNAL, "cannot size dim %d (%s) of value %%%d", d, buf, v->id);
-    }
-  }
-  int64_t n;
-  if (ir_value_numel(r->e->m, v, r->f->batch, r->L, &n) || n > ((int64_t)1 << 40))
-    return ssd_err(r->c, SSD_EINVAL, "value %%%d is too large for batch %lld x length %lld",
-                   v->id, (long long)r->f->batch, (long long)r->L);
-  return SSD_OK;
+  return rt_value_shape(r->e->m, v, r->f->batch, r->L, (int64_t)1 << 40, &s->rank, s->shape,
+                        r->c);
 }
 
 /* Allocate the buffer of a result (uninitialised). */
@@ -413,9 +398,7 @@ static int op_reshape(run *r, const ir_node *n) {
 
 /* outer and inner extents around axis of a shape. */
 static void around(const vslot *s, int axis, int64_t *outer, int64_t *inner) {
-  *outer = *inner = 1;
-  for (int d = 0; d < axis; d++) *outer *= s->shape[d];
-  for (int d = axis + 1; d < s->rank; d++) *inner *= s->shape[d];
+  rt_shape_around(s->rank, s->shape, axis, outer, inner);
 }
 
 static int op_split(run *r, const ir_node *n) {
@@ -614,10 +597,6 @@ static void release_after(rt_exec *e, const ir_node *n, int idx) {
   }
 }
 
-static bool is_seq_value(const ir_value *v) {
-  return v->rank >= 2 && v->dims[1]->kind == IR_DIM_SYM && v->dims[1]->name &&
-         !strcmp(v->dims[1]->name, "seqlen");
-}
 
 /* Cut every live [batch, seqlen, ...] buffer down to its last position. */
 static int cut_to_last(run *r, int idx) {
@@ -628,7 +607,7 @@ static int cut_to_last(run *r, int idx) {
     for (int k = 0; k < n->nout; k++) {
       const ir_value *v = n->out[k];
       vslot *s = &e->v[v->id];
-      if (!s->f || s->last_use <= idx || !is_seq_value(v)) continue;
+      if (!s->f || s->last_use <= idx || !rt_value_per_position(v)) continue;
       int64_t row = numel_of(s) / (B * L);
       float *nf = malloc((size_t)(B * row) * sizeof(float) + 1);
       if (!nf) return ssd_err(r->c, SSD_ENOMEM, "out of memory");

@@ -13,6 +13,7 @@
  * time a node needs one and kept by spec; specs are zeroed before being
  * filled so that memcmp finds equal ones.  Everything computes in fp32.
  */
+#include "rt_value.h"
 #include "rt_gpu_model.h"
 
 #include <math.h>
@@ -453,25 +454,10 @@ int rt_gpu_reset(rt_gpu_model *g, int64_t B, ssd_ctx *c) {
 }
 
 /* ---- values ----------------------------------------------------------------------- */
-static int64_t numel_of(const gslot *s) {
-  int64_t n = 1;
-  for (int d = 0; d < s->rank; d++) n *= s->shape[d];
-  return n;
-}
+static int64_t numel_of(const gslot *s) { return rt_shape_numel(s->rank, s->shape); }
 
 static int resolve(grun *r, const ir_value *v, gslot *s) {
-  s->rank = v->rank;
-  for (int d = 0; d < v->rank; d++)
-    if (ir_dim_eval_rt(r->g->m, v->dims[d], r->B, r->L, &s->shape[d]) || s->shape[d] < 0) {
-      char buf[128];
-      ir_dim_snprint(buf, sizeof buf, v->dims[d]);
-      return ssd_err(r->c, SSD_EINTERNAL, "cannot size dim %d (%s) of value %%%d", d, buf, v->id);
-    }
-  int64_t n;
-  if (ir_value_numel(r->g->m, v, r->B, r->L, &n) || n > ((int64_t)1 << 36))
-    return ssd_err(r->c, SSD_EINVAL, "value %%%d is too large for batch %lld x length %lld",
-                   v->id, (long long)r->B, (long long)r->L);
-  return SSD_OK;
+  return rt_value_shape(r->g->m, v, r->B, r->L, (int64_t)1 << 36, &s->rank, s->shape, r->c);
 }
 
 static int alloc_out(grun *r, const ir_value *v, rt_dptr *out) {
@@ -702,9 +688,7 @@ static int op_reshape(grun *r, const ir_node *n) {
 }
 
 static void around(const gslot *s, int axis, int64_t *outer, int64_t *inner) {
-  *outer = *inner = 1;
-  for (int d = 0; d < axis; d++) *outer *= s->shape[d];
-  for (int d = axis + 1; d < s->rank; d++) *inner *= s->shape[d];
+  rt_shape_around(s->rank, s->shape, axis, outer, inner);
 }
 
 /* split and concat: each part is an [outer, size * inner] block of the
@@ -985,10 +969,6 @@ static void release_after(rt_gpu_model *g, const ir_node *n, int idx) {
   }
 }
 
-static bool is_seq_value(const ir_value *v) {
-  return v->rank >= 2 && v->dims[1]->kind == IR_DIM_SYM && v->dims[1]->name &&
-         !strcmp(v->dims[1]->name, "seqlen");
-}
 
 /* Cut every live [batch, seqlen, ...] buffer down to its last position. */
 static int cut_to_last(grun *r, int idx) {
@@ -997,7 +977,7 @@ static int cut_to_last(grun *r, int idx) {
     const ir_node *n = g->nodes[i];
     for (int k = 0; k < n->nout; k++) {
       gslot *s = &g->v[n->out[k]->id];
-      if (!s->p || s->last_use <= idx || n->out[k]->dtype != IR_F32 || !is_seq_value(n->out[k]))
+      if (!s->p || s->last_use <= idx || n->out[k]->dtype != IR_F32 || !rt_value_per_position(n->out[k]))
         continue;
       int64_t row = numel_of(s) / (r->B * r->L);
       rt_dptr np;

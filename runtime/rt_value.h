@@ -1,0 +1,23 @@
+/* rt_value.h: what both executors (rt_exec.c on the CPU, rt_gpu_model.c on
+ * the GPU) need to know about an IR value at run time: its concrete shape
+ * once batch and seqlen are bound, its element count, the outer/inner
+ * extents around an axis (split, concat), and whether it is a per-position
+ * activation [batch, seqlen, ...].  Keeping these in one place keeps the two
+ * executors' view of the IR identical. */
+#ifndef SSD_RT_VALUE_H
+#define SSD_RT_VALUE_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "ir.h"
+
+/* Bind batch and seqlen into v's dims (rank and shape[IR_MAX_RANK]).
+ * Values over max_numel elements are refused with a message. */
+int rt_value_shape(const ir_module *m, const ir_value *v, int64_t batch, int64_t seqlen,
+                   int64_t max_numel, int *rank, int64_t *shape, ssd_ctx *c);
+int64_t rt_shape_numel(int rank, const int64_t *shape);
+void rt_shape_around(int rank, const int64_t *shape, int axis, int64_t *outer, int64_t *inner);
+bool rt_value_per_position(const ir_value *v);
+
+#endif
