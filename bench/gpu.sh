@@ -11,6 +11,10 @@
 #   OUT=/some/dir bench/gpu.sh            # tests + benchmarks
 #   GPU_ONLY_TESTS=1 bench/gpu.sh         # tests only
 #   GPU_SANITIZE=1 bench/gpu.sh           # also compute-sanitizer memcheck+racecheck on the tests
+#   SKIP_KERNEL_BENCH=1 bench/gpu.sh      # tests + whole models only, no SSD kernel benchmarks
+# With SSDC_PREBUILT set (and not GPU_ONLY_TESTS) it also benchmarks whole
+# models end to end (`ssdc bench --device cuda`, mamba2-130m and -2.7b shapes)
+# beside mamba_ssm's MambaLMHeadModel, into $OUT/e2e/ and $OUT/gpu-e2e.json.
 # mamba_ssm is read from .peers/ (never committed; see bench/NOTES.md).
 set -uo pipefail
 cd "$(dirname "$0")/.."
@@ -64,6 +68,95 @@ if [ -n "${SSDC_PREBUILT:-}" ]; then
 fi
 [ $fail = 0 ] || { echo "TESTS FAILED: no benchmarks"; exit 1; }
 [ "${GPU_ONLY_TESTS:-0}" = 1 ] && exit 0
+
+# ---- whole models end to end: ssdc bench --device cuda beside mamba_ssm's LM ----
+# Each setting runs under its own timeout so that one slow setting (fp32 SSD
+# prefill is one step launch per token) cannot eat the call; stdout lines are
+# stamped so that the GPU memory samples can be split per benchmark row.
+stamp() { while IFS= read -r l; do printf '%s %s\n' "$(date +%s.%N)" "$l"; done; }
+e2e() { # name seconds ssdc-bench-args...
+  local name=$1 secs=$2; shift 2
+  echo "-- $name: ssdc bench --device cuda $*"
+  timeout "$secs" "$SSDC_PREBUILT/ssdc" bench --device cuda --out "$E/$name.json" "$@" 2>&1 |
+    stamp >"$E/$name.log"
+  local rc=${PIPESTATUS[0]}
+  cut -d' ' -f2- "$E/$name.log"
+  [ "$rc" = 0 ] || echo "$name: exit $rc$([ "$rc" = 124 ] && echo " (timed out after ${secs}s)")"
+}
+memlog() { # sample device memory (MiB) every ~0.2 s until killed
+  while :; do
+    printf '%s %s\n' "$(date +%s.%N)" "$(nvidia-smi --query-gpu=memory.used --format=csv,noheader,nounits | head -1)"
+    sleep 0.2
+  done
+}
+if [ -n "${SSDC_PREBUILT:-}" ] && [ "${GPU_ONLY_TESTS:-0}" != 1 ]; then
+  echo "== end to end" | tee "$OUT/e2e.log"
+  E=$OUT/e2e
+  mkdir -p "$E"
+  {
+    e2e 130m-bf16 60 --dtype bf16
+    e2e 130m-f32 60 --dtype f32 --prefill 1x2048,8x2048
+    e2e 130m-f32-16k 30 --dtype f32 --prefill 1x16384 --decode-batch ""
+    memlog >"$E/mem-2.7b-bf16.log" &
+    mp=$!
+    e2e 2.7b-bf16 160 --dtype bf16 --set d_model=2560 --set n_layer=64
+    kill $mp
+    if [ -f .peers/anchors_section.py ]; then
+      echo "-- mamba_ssm MambaLMHeadModel (anchors lm_mamba2)"
+      SECTIONS=lm_mamba2 OUT=$E PYTHONUNBUFFERED=1 PYTHONPATH=.peers timeout 150 \
+        python3 .peers/anchors_section.py 2>&1 | grep -vE '^ |^[{}]' | tail -20
+    else
+      echo "no .peers/anchors_section.py: mamba_ssm not measured"
+    fi
+  } 2>&1 | tee -a "$OUT/e2e.log"
+  python3 - "$E" "$OUT/gpu-e2e.json" <<'PY' 2>&1 | tee -a "$OUT/e2e.log"
+# Merge the ssdc rows, mamba_ssm's anchors and the memory samples into one JSON.
+import glob, json, os, sys
+E, dst = sys.argv[1], sys.argv[2]
+out = {"ssdc": {}, "mamba_ssm": None, "ratios_ssdc_over_mamba_ssm": {}}
+for f in sorted(glob.glob(os.path.join(E, "*.json"))):
+    if os.path.basename(f) != "anchors.json":
+        out["ssdc"][os.path.basename(f)[:-5]] = json.load(open(f))
+try:
+    a = json.load(open(os.path.join(E, "anchors.json")))
+    out["mamba_ssm"] = {k: a[k] for k in ("device", "torch", "triton", "mamba_ssm_lm_no_causal_conv1d", "errors") if k in a}
+except Exception as e:
+    out["mamba_ssm"] = {"error": repr(e)}
+peer = {r["model"]: r for r in (out["mamba_ssm"] or {}).get("mamba_ssm_lm_no_causal_conv1d", [])}
+for run, d in out["ssdc"].items():
+    p = peer.get("mamba2-" + run.split("-")[0])
+    if not p or "bf16" not in run:
+        continue
+    for r in d["results"]:
+        key = (f"prefill_b{r['batch']}_L{r['L']}_ms" if r["kind"] == "prefill"
+               else f"decode_b{r['batch']}_ms_per_token")
+        mine = r.get("ms", r.get("ms_per_step"))
+        if mine and p.get(key):
+            out["ratios_ssdc_over_mamba_ssm"][f"{run}:{key}"] = round(mine / p[key], 3)
+# peak device memory per 2.7b row: samples between the row's start and end stamps
+try:
+    mem = [tuple(map(float, l.split())) for l in open(os.path.join(E, "mem-2.7b-bf16.log")) if len(l.split()) == 2]
+    lines = [l.split(" ", 1) for l in open(os.path.join(E, "2.7b-bf16.log"))]
+    base = mem[0][1]
+    peaks, t0 = {"before_MiB": base}, float(lines[0][0]) if lines else 0
+    for t, txt in lines:
+        t = float(t)
+        win = [m for s, m in mem if t0 <= s <= t]
+        tag = " ".join(txt.split()[:2])
+        if win:
+            peaks[tag] = max(win)
+        t0 = t
+    peaks["max_MiB"] = max(m for _, m in mem)
+    out["device_memory_used_MiB_2.7b_bf16"] = peaks
+except Exception as e:
+    out["device_memory_used_MiB_2.7b_bf16"] = {"error": repr(e)}
+json.dump(out, open(dst, "w"), indent=1)
+for k, v in out["ratios_ssdc_over_mamba_ssm"].items():
+    print(f"ratio {k}: {v}")
+print("memory (MiB used, device-wide):", out["device_memory_used_MiB_2.7b_bf16"])
+PY
+fi
+[ "${SKIP_KERNEL_BENCH:-0}" = 1 ] && exit 0
 
 echo "== benchmarks"
 $B/bench_ssd_gpu "$OUT/ssdc_gpu.json" 2>&1 | tee "$OUT/bench.log" || { echo "BENCH FAILED"; exit 1; }

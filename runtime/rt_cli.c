@@ -30,6 +30,7 @@
 /* ---- flags ------------------------------------------------------------------- */
 typedef struct opts {
   const char *model, *input, *output, *device, *model_file, *prompt, *out;
+  const char *dtype, *prefill, *decode_b; /* bench --device cuda */
   int64_t max_new, prompt_len, seed, threads;
   const char *sets[MAX_SETS];
   int nsets;
@@ -100,16 +101,6 @@ static int pick_device(const opts *o, bool *gpu, ssd_ctx *c) {
   if (g) rt_cuda_close(g);
   fclose(quiet.diag);
   return SSD_OK;
-}
-
-/* Commands that only measure the CPU path (bench) accept cpu and auto. */
-static int check_cpu_device(const opts *o, ssd_ctx *c) {
-  const char *d = o->device ? o->device : "auto";
-  if (!strcmp(d, "cpu") || !strcmp(d, "auto")) return SSD_OK;
-  if (!strcmp(d, "cuda"))
-    return ssd_err(c, SSD_EUNSUPPORTED, "ssdc bench measures the CPU; the GPU benchmarks are "
-                                        "bench/gpu.sh");
-  return ssd_err(c, SSD_EINVAL, "--device must be cpu, cuda or auto (got '%s')", d);
 }
 
 /* The GPU executor over the module and weights rt_model already holds
@@ -433,17 +424,32 @@ int rt_cmd_demo(int argc, char **argv) {
 /* ---- bench ------------------------------------------------------------------------- */
 static const char bench_help[] =
     "usage: ssdc bench [--out FILE.json] [--decode-tokens N] [--seed S] [--threads N]\n"
-    "                  [--model-file F] [--set NAME=VALUE]...\n\n"
-    "CPU prefill and decode throughput of a mamba2-130m-shaped model with random\n"
-    "weights at L = 1, 128, 2048 (batch 1; prefill computes the last position's\n"
-    "logits, as generation does).  Prints a table and writes JSON to FILE\n"
-    "(default bench/results/cpu-e2e-DATE.json in the source tree).\n";
+    "                  [--model-file F] [--set NAME=VALUE]... [--device cpu|cuda|auto]\n"
+    "                  [--dtype f32|bf16] [--prefill BxL,...] [--decode-batch B,...]\n\n"
+    "Prefill and decode throughput of a mamba2-130m-shaped model (or what the model\n"
+    "file and --set make of it) with random weights; prefill computes the last\n"
+    "position's logits, as generation does.  Prints a table and writes JSON to FILE.\n"
+    "cpu (default; auto is cpu here): L = 1, 128, 2048 at batch 1, decode after each\n"
+    "prefill; default FILE bench/results/cpu-e2e-DATE.json in the source tree.\n"
+    "cuda: the GPU executor in --dtype f32 (default) or bf16; prefill shapes --prefill\n"
+    "(default 1x2048,8x2048,1x16384: median of 3 after a warm-up) and decode steps\n"
+    "after a 128-token prefill at each --decode-batch (default 1,16; --decode-tokens\n"
+    "steps, default 64, after 2 warm-up steps); a shape that fails is recorded with\n"
+    "its error and the rest still run; default FILE gpu-e2e-DATE.json.\n";
 
 typedef struct bench_row {
   int64_t L;
   double prefill_s, decode_tok_s;
   const char *form;
 } bench_row;
+
+/* "2026-11-23" or the like, UTC now, in fmt. */
+static void utc_stamp(char *buf, size_t n, const char *fmt) {
+  time_t now = time(NULL);
+  struct tm tm;
+  gmtime_r(&now, &tm);
+  strftime(buf, n, fmt, &tm);
+}
 
 /* Prefill of L random tokens, best of a few runs, then decode steps. */
 static int bench_one(rt_model *m, int64_t L, int64_t ndecode, bench_row *row, ssd_ctx *c) {
@@ -486,10 +492,7 @@ static int write_bench_json(const char *path, const bench_row *rows, int n, cons
   struct utsname u;
   char host[256] = "unknown", date[32];
   if (!uname(&u)) snprintf(host, sizeof host, "%s %s %s", u.sysname, u.release, u.machine);
-  time_t now = time(NULL);
-  struct tm tm;
-  gmtime_r(&now, &tm);
-  strftime(date, sizeof date, "%Y-%m-%dT%H:%M:%SZ", &tm);
+  utc_stamp(date, sizeof date, "%Y-%m-%dT%H:%M:%SZ");
   char cpu[256] = "unknown";
   FILE *f = fopen("/proc/cpuinfo", "r");
   if (f) {
@@ -533,48 +536,237 @@ static int write_bench_json(const char *path, const bench_row *rows, int n, cons
   return rc;
 }
 
-int rt_cmd_bench(int argc, char **argv) {
-  static const flag fl[] = {FS("--out", out), FI("--decode-tokens", max_new), FI("--seed", seed),
-                            FI("--threads", threads), FS("--model-file", model_file),
-                            {"--set", F_SET, 0}, FS("--device", device)};
-  opts o = {.max_new = 16, .seed = 1};
-  ssd_ctx c;
-  ssd_ctx_init(&c);
-  if (parse_flags(argc, argv, fl, sizeof fl / sizeof *fl, &o, &c)) return 2;
-  if (o.help) return fputs(bench_help, stdout), 0;
-  if (o.max_new < 0 || o.max_new > 100000) {
-    ssd_err(&c, SSD_EINVAL, "--decode-tokens must be in [0, 100000]");
-    return 2;
+/* ---- bench on the GPU ---------------------------------------------------------------- */
+#define GB_MAX 16
+
+typedef struct gpu_row {
+  bool decode;         /* decode steps after a 128-token prefill, else a prefill */
+  int64_t B, L;        /* L: prompt length (decode: steps timed) */
+  double ms;           /* prefill: median ms; decode: ms per step (token per sequence) */
+  char err[2048];      /* why the shape failed (the ctx message); empty when it ran */
+} gpu_row;
+
+/* Parse "1x2048,8x2048" (decode lists: "1,16", L left 0) into rows. */
+static int parse_shapes(const char *s, bool decode, gpu_row *rows, int *n, ssd_ctx *c) {
+  const char *what = decode ? "--decode-batch" : "--prefill";
+  while (*s) {
+    char *end;
+    long long b = strtoll(s, &end, 10), l = 0;
+    if (!decode && *end == 'x') l = strtoll(end + 1, &end, 10);
+    if (b < 1 || b > 4096 || (!decode && (l < 1 || l > (1 << 20))) || (*end && *end != ',') ||
+        *n == GB_MAX)
+      return ssd_err(c, SSD_EINVAL, "%s: bad list '%s' (want %s, at most %d)", what, s,
+                     decode ? "B,B,..." : "BxL,BxL,...", GB_MAX);
+    rows[(*n)++] = (gpu_row){.decode = decode, .B = b, .L = l};
+    s = *end ? end + 1 : end;
   }
-  int rc = check_cpu_device(&o, &c);
-  if (!rc) rc = start_pool(&o, &c);
-  if (rc) return finish(rc);
-  char path[4096], outp[4096];
-  rt_model *m = NULL;
-  rt_model_opts mo = model_opts(&o);
-  rc = rt_model_random(default_model_file(&o, path, sizeof path), &mo, (uint64_t)o.seed, &m, &c);
+  return SSD_OK;
+}
+
+static int cmp_double(const void *a, const void *b) {
+  double x = *(const double *)a, y = *(const double *)b;
+  return (x > y) - (x < y);
+}
+
+/* One continuation of the device state; rt_gpu_decode returns after the
+ * logits reach the host, so the wall clock covers the whole step. */
+static int gpu_step(rt_gpu_model *g, const int64_t *ids, int64_t B, int64_t L, double *s,
+                    ssd_ctx *c) {
+  float *lg = NULL;
+  int64_t V;
+  double t0 = rt_now();
+  int rc = rt_gpu_decode(g, ids, B, L, true, &lg, &V, c);
+  *s = rt_now() - t0;
+  free(lg);
+  return rc;
+}
+
+/* Prefill of B x L random ids from a fresh state: median of 3 after a warm-up. */
+static int gpu_prefill(rt_gpu_model *g, const int64_t *ids, gpu_row *r, ssd_ctx *c) {
+  double t[4];
+  int rc = SSD_OK;
+  for (int k = 0; k < 4 && !rc; k++)
+    if (!(rc = rt_gpu_reset(g, r->B, c))) rc = gpu_step(g, ids, r->B, r->L, &t[k], c);
+  if (!rc) {
+    qsort(t + 1, 3, sizeof *t, cmp_double);
+    r->ms = t[2] * 1e3;
+  }
+  return rc;
+}
+
+/* Decode steps at batch B after a 128-token prefill and 2 warm-up steps. */
+static int gpu_decode_steps(rt_gpu_model *g, const int64_t *ids, gpu_row *r, ssd_ctx *c) {
+  const int64_t P = 128;
+  double t, total = 0;
+  int rc = rt_gpu_reset(g, r->B, c);
+  if (!rc) rc = gpu_step(g, ids, r->B, P, &t, c);
+  for (int64_t k = 0; k < r->L + 2 && !rc; k++) {
+    rc = gpu_step(g, ids + P * r->B + k * r->B, r->B, 1, &t, c);
+    if (k >= 2) total += t;
+  }
+  if (!rc) r->ms = total * 1e3 / (double)r->L;
+  return rc;
+}
+
+/* Run every row; a failure is kept in the row (its message from the ctx)
+ * and the next row starts from a reset state. */
+static void gpu_bench_rows(rt_gpu_model *g, int64_t vocab, gpu_row *rows, int n, int64_t steps) {
+  for (int i = 0; i < n; i++) {
+    gpu_row *r = &rows[i];
+    if (r->decode) r->L = steps;
+    int64_t cnt = r->decode ? r->B * (128 + steps + 2) : r->B * r->L;
+    int64_t *ids = malloc((size_t)cnt * sizeof *ids);
+    ssd_ctx c;
+    ssd_ctx_init(&c);
+    int rc = ids ? SSD_OK : ssd_err(&c, SSD_ENOMEM, "out of memory for %lld ids", (long long)cnt);
+    if (!rc) {
+      random_ids(ids, cnt, vocab, 42 + (uint64_t)i);
+      rc = r->decode ? gpu_decode_steps(g, ids, r, &c) : gpu_prefill(g, ids, r, &c);
+    }
+    free(ids);
+    if (rc) snprintf(r->err, sizeof r->err, "%s", c.msg[0] ? c.msg : "failed");
+    if (r->decode)
+      printf("decode  B=%-3lld %5lld steps %12s", (long long)r->B, (long long)r->L, "");
+    else
+      printf("prefill %lldx%-6lld %24s", (long long)r->B, (long long)r->L, "");
+    if (rc) printf("FAILED: %s\n", r->err);
+    else if (r->decode) printf("%10.3f ms/step %10.1f tok/s\n", r->ms, 1e3 * (double)r->B / r->ms);
+    else printf("%10.3f ms %15.1f tok/s\n", r->ms, 1e3 * (double)(r->B * r->L) / r->ms);
+    fflush(stdout);
+  }
+}
+
+static int write_gpu_json(const char *path, const gpu_row *rows, int n, const rt_model *m,
+                          const rt_gpu_model *g, const char *dtype, ssd_ctx *c) {
+  char date[32];
+  utc_stamp(date, sizeof date, "%Y-%m-%dT%H:%M:%SZ");
+  /* whether decode steps may replay a CUDA graph is rt_gpu_model's choice
+   * (on unless this is "0"; never with attention): record the switch */
+  const char *ge = getenv("SSDC_CUDA_GRAPH");
+  const char *graph_env =
+      !ge ? "unset (graphs on)" : strcmp(ge, "0") ? "set (graphs on)" : "0 (graphs off)";
+  char *buf = NULL;
+  size_t len = 0;
+  FILE *mf = open_memstream(&buf, &len);
+  if (!mf) return ssd_err(c, SSD_ENOMEM, "out of memory");
+  fprintf(mf, "{\n  \"benchmark\": \"gpu-e2e\",\n  \"date\": \"%s\",\n  \"device\": \"%s\",\n"
+              "  \"ssdc_version\": \"%s\",\n  \"model\": \"%s\",\n  \"parameters\": %zu,\n"
+              "  \"dtype\": \"%s\",\n  \"weights\": \"random\",\n  \"prefill_logits\": \"last position\",\n"
+              "  \"decode\": \"rt_gpu_decode per step after a 128-token prefill\",\n"
+              "  \"SSDC_CUDA_GRAPH\": \"%s\",\n"
+              "  \"results\": [\n",
+          date, rt_gpu_model_device(g), SSDC_VERSION, rt_model_module(m)->name,
+          rt_model_param_count(m), dtype, graph_env);
+  for (int i = 0; i < n; i++) {
+    const gpu_row *r = &rows[i];
+    fprintf(mf, "    {\"kind\": \"%s\", \"batch\": %lld, \"%s\": %lld, ", r->decode ? "decode" : "prefill",
+            (long long)r->B, r->decode ? "steps" : "L", (long long)r->L);
+    if (r->err[0]) {
+      fputs("\"error\": \"", mf);
+      for (const char *p = r->err; *p; p++) fputc(*p == '"' || *p == '\\' || *p < ' ' ? '\'' : *p, mf);
+      fputc('"', mf);
+    } else {
+      fprintf(mf, "\"%s\": %.4f", r->decode ? "ms_per_step" : "ms", r->ms);
+    }
+    fprintf(mf, "}%s\n", i + 1 < n ? "," : "");
+  }
+  fprintf(mf, "  ]\n}\n");
+  fclose(mf);
+  int rc = ssd_write_file_atomic(path, buf, len, c);
+  free(buf);
+  return rc;
+}
+
+/* The rows --prefill and --decode-batch ask for (or the defaults). */
+static int gpu_rows(const opts *o, gpu_row *rows, int *n, ssd_ctx *c) {
+  *n = 0;
+  int rc = parse_shapes(o->prefill ? o->prefill : "1x2048,8x2048,1x16384", false, rows, n, c);
+  return rc ? rc : parse_shapes(o->decode_b ? o->decode_b : "1,16", true, rows, n, c);
+}
+
+/* The whole GPU benchmark over a built model: run the rows, write the JSON. */
+static int bench_gpu(rt_model *m, const opts *o, gpu_row *rows, int n, const char *out,
+                     ssd_ctx *c) {
+  bool bf16 = !strcmp(o->dtype, "bf16");
+  int rc;
+  rt_weight_fn fn;
+  void *wctx;
+  rt_model_weights(m, &fn, &wctx);
+  rt_gpu_model *g = NULL;
+  double t0 = rt_now();
+  if ((rc = rt_gpu_model_new(rt_model_module(m), fn, wctx, bf16 ? RT_GPU_BF16 : RT_GPU_F32, NULL,
+                             &g, c)))
+    return rc;
+  printf("%s, %s, %zu parameters, %s (set up in %.1f s)\n", rt_gpu_model_device(g),
+         rt_model_module(m)->name, rt_model_param_count(m), o->dtype, rt_now() - t0);
+  gpu_bench_rows(g, model_vocab(m), rows, n, o->max_new);
+  rc = write_gpu_json(out, rows, n, m, g, o->dtype, c);
+  if (!rc) printf("wrote %s\n", out);
+  rt_gpu_model_free(g);
+  return rc;
+}
+
+/* The CPU table of bench_one rows at L = 1, 128, 2048, and its JSON. */
+static int bench_cpu(rt_model *m, const opts *o, const char *out, ssd_ctx *c) {
   static const int64_t lens[] = {1, 128, 2048};
   bench_row rows[3];
+  int rc = SSD_OK;
   printf("%8s %10s %12s %14s %14s\n", "L", "form", "prefill s", "prefill tok/s", "decode tok/s");
   for (int i = 0; i < 3 && !rc; i++) {
-    rc = bench_one(m, lens[i], o.max_new, &rows[i], &c);
+    rc = bench_one(m, lens[i], o->max_new, &rows[i], c);
     if (!rc)
       printf("%8lld %10s %12.4f %14.1f %14.1f\n", (long long)lens[i], rows[i].form,
              rows[i].prefill_s, (double)lens[i] / rows[i].prefill_s, rows[i].decode_tok_s);
   }
-  if (!rc) {
-    if (!o.out) {
-      char d[16];
-      time_t now = time(NULL);
-      struct tm tm;
-      gmtime_r(&now, &tm);
-      strftime(d, sizeof d, "%Y-%m-%d", &tm);
-      snprintf(outp, sizeof outp, "%s/bench/results/cpu-e2e-%s.json", SSDC_SOURCE_DIR, d);
-      o.out = outp;
-    }
-    rc = write_bench_json(o.out, rows, 3, m, o.max_new, &c);
-    if (!rc) printf("wrote %s\n", o.out);
+  if (!rc) rc = write_bench_json(out, rows, 3, m, o->max_new, c);
+  if (!rc) printf("wrote %s\n", out);
+  return rc;
+}
+
+/* bench's flags that only make sense on one device, checked before any work. */
+static int check_bench_opts(const opts *o, bool gpu, ssd_ctx *c) {
+  const char *d = o->device ? o->device : "auto";
+  if (strcmp(d, "cpu") && strcmp(d, "auto") && strcmp(d, "cuda"))
+    return ssd_err(c, SSD_EINVAL, "--device must be cpu, cuda or auto (got '%s')", d);
+  if (strcmp(o->dtype, "f32") && strcmp(o->dtype, "bf16"))
+    return ssd_err(c, SSD_EINVAL, "--dtype must be f32 or bf16 (got '%s')", o->dtype);
+  if (!gpu && (strcmp(o->dtype, "f32") || o->prefill || o->decode_b))
+    return ssd_err(c, SSD_EINVAL, "--dtype bf16, --prefill and --decode-batch need --device cuda");
+  if (o->max_new < 0 || o->max_new > 100000 || (gpu && o->max_new < 1))
+    return ssd_err(c, SSD_EINVAL, "--decode-tokens must be in [%d, 100000]", gpu ? 1 : 0);
+  return SSD_OK;
+}
+
+int rt_cmd_bench(int argc, char **argv) {
+  static const flag fl[] = {FS("--out", out), FI("--decode-tokens", max_new), FI("--seed", seed),
+                            FI("--threads", threads), FS("--model-file", model_file),
+                            {"--set", F_SET, 0}, FS("--device", device), FS("--dtype", dtype),
+                            FS("--prefill", prefill), FS("--decode-batch", decode_b)};
+  opts o = {.max_new = -1, .seed = 1, .dtype = "f32"};
+  ssd_ctx c;
+  ssd_ctx_init(&c);
+  if (parse_flags(argc, argv, fl, sizeof fl / sizeof *fl, &o, &c)) return 2;
+  if (o.help) return fputs(bench_help, stdout), 0;
+  /* auto stays on the CPU: a benchmark should not change meaning with the machine */
+  bool gpu = o.device && !strcmp(o.device, "cuda");
+  if (o.max_new < 0) o.max_new = gpu ? 64 : 16;
+  gpu_row rows[2 * GB_MAX];
+  int n = 0;
+  if (check_bench_opts(&o, gpu, &c) || (gpu && gpu_rows(&o, rows, &n, &c))) return 2;
+  int rc = start_pool(&o, &c);
+  if (rc) return finish(rc);
+  char path[4096], outp[4096];
+  if (!o.out) {
+    char d[16];
+    utc_stamp(d, sizeof d, "%Y-%m-%d");
+    snprintf(outp, sizeof outp, "%s/bench/results/%s-e2e-%s.json", SSDC_SOURCE_DIR,
+             gpu ? "gpu" : "cpu", d);
+    o.out = outp;
   }
+  rt_model *m = NULL;
+  rt_model_opts mo = model_opts(&o);
+  rc = rt_model_random(default_model_file(&o, path, sizeof path), &mo, (uint64_t)o.seed, &m, &c);
+  if (!rc) rc = gpu ? bench_gpu(m, &o, rows, n, o.out, &c) : bench_cpu(m, &o, o.out, &c);
   rt_model_free(m);
   return finish(rc);
 }
