@@ -229,7 +229,7 @@ int rt_blas_gemm(rt_blas *b, const rt_gemm *g, ssd_ctx *c) {
   LT(b->Matmul(b->h, p->desc, &one, (const void *)(uintptr_t)g->W, p->la,
                (const void *)(uintptr_t)g->x, p->lb, &zero, (const void *)(uintptr_t)g->y, p->ld,
                (void *)(uintptr_t)g->y, p->ld, &p->algo, (void *)(uintptr_t)b->ws,
-               WORKSPACE_BYTES, NULL),
+               WORKSPACE_BYTES, rt_cuda_stream(b->g)),
      "matmul");
   return SSD_OK;
 }

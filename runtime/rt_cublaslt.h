@@ -6,8 +6,10 @@
  *   y[M, N] = x[M, K] . W[N, K]^T (+ bias[N])
  * with x and W both bf16 (fp32 accumulation, y fp32 or bf16) or both fp32
  * (exact fp32 compute, no TF32: the fp32 executor is checked at 1e-4).
- * The bias rides in cuBLASLt's epilogue when y is fp32.  Launches go to the
- * legacy default stream, like rt_cuda_launch, so they order with the kernels.
+ * The bias rides in cuBLASLt's epilogue when y is fp32.  Launches go to
+ * rt_cuda's stream, like rt_cuda_launch, so they order with the kernels;
+ * the workspace is allocated once at open, so a GEMM can be captured into
+ * a CUDA graph (after its shape's plan exists: the first call makes it).
  */
 #ifndef SSD_RT_CUBLASLT_H
 #define SSD_RT_CUBLASLT_H

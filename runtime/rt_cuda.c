@@ -21,6 +21,14 @@ typedef void *CUmodule;
 typedef void *CUfunction;
 typedef void *CUstream;
 typedef void *CUevent;
+typedef void *CUgraph;
+typedef void *CUgraphExec;
+
+/* cuStreamCreate's CU_STREAM_NON_BLOCKING: the stream does not wait on the
+ * legacy default stream, so nothing outside it can order into (or break) a
+ * capture.  CU_STREAM_CAPTURE_MODE_THREAD_LOCAL: only this thread's unsafe
+ * calls (allocation, synchronous copies) fail a capture in progress. */
+enum { STREAM_NON_BLOCKING = 1, CAPTURE_THREAD_LOCAL = 1 };
 
 /* Attribute numbers from cuda.h (stable across releases). */
 enum {
@@ -47,12 +55,8 @@ struct rt_cuda {
   CUresult (*PrimaryCtxRetain)(CUcontext *, CUdevice);
   CUresult (*PrimaryCtxRelease)(CUdevice);
   CUresult (*CtxSetCurrent)(CUcontext);
-  CUresult (*CtxSynchronize)(void);
   CUresult (*MemAlloc)(rt_dptr *, size_t);
   CUresult (*MemFree)(rt_dptr);
-  CUresult (*MemcpyHtoD)(rt_dptr, const void *, size_t);
-  CUresult (*MemcpyDtoH)(void *, rt_dptr, size_t);
-  CUresult (*MemsetD8)(rt_dptr, unsigned char, size_t);
   CUresult (*ModuleLoadData)(CUmodule *, const void *);
   CUresult (*ModuleUnload)(CUmodule);
   CUresult (*ModuleGetFunction)(CUfunction *, CUmodule, const char *);
@@ -65,6 +69,19 @@ struct rt_cuda {
   CUresult (*EventSynchronize)(CUevent);
   CUresult (*EventElapsedTime)(float *, CUevent, CUevent);
   CUresult (*EventDestroy)(CUevent);
+  CUresult (*StreamCreate)(CUstream *, unsigned);
+  CUresult (*StreamDestroy)(CUstream);
+  CUresult (*StreamSynchronize)(CUstream);
+  CUresult (*MemcpyHtoDAsync)(rt_dptr, const void *, size_t, CUstream);
+  CUresult (*MemcpyDtoHAsync)(void *, rt_dptr, size_t, CUstream);
+  CUresult (*MemsetD8Async)(rt_dptr, unsigned char, size_t, CUstream);
+  CUresult (*StreamBeginCapture)(CUstream, int);
+  CUresult (*StreamEndCapture)(CUstream, CUgraph *);
+  CUresult (*GraphInstantiate)(CUgraphExec *, CUgraph, unsigned long long);
+  CUresult (*GraphLaunch)(CUgraphExec, CUstream);
+  CUresult (*GraphExecDestroy)(CUgraphExec);
+  CUresult (*GraphDestroy)(CUgraph);
+  CUstream stream; /* every launch, copy and memset goes here */
 };
 
 static int cu_fail(rt_cuda *g, ssd_ctx *c, const char *what, CUresult r) {
@@ -98,12 +115,8 @@ static int load_syms(rt_cuda *g, ssd_ctx *c) {
       {(void **)&g->PrimaryCtxRetain, "cuDevicePrimaryCtxRetain", NULL},
       {(void **)&g->PrimaryCtxRelease, "cuDevicePrimaryCtxRelease_v2", "cuDevicePrimaryCtxRelease"},
       {(void **)&g->CtxSetCurrent, "cuCtxSetCurrent", NULL},
-      {(void **)&g->CtxSynchronize, "cuCtxSynchronize", NULL},
       {(void **)&g->MemAlloc, "cuMemAlloc_v2", NULL},
       {(void **)&g->MemFree, "cuMemFree_v2", NULL},
-      {(void **)&g->MemcpyHtoD, "cuMemcpyHtoD_v2", NULL},
-      {(void **)&g->MemcpyDtoH, "cuMemcpyDtoH_v2", NULL},
-      {(void **)&g->MemsetD8, "cuMemsetD8_v2", NULL},
       {(void **)&g->ModuleLoadData, "cuModuleLoadData", NULL},
       {(void **)&g->ModuleUnload, "cuModuleUnload", NULL},
       {(void **)&g->ModuleGetFunction, "cuModuleGetFunction", NULL},
@@ -115,6 +128,18 @@ static int load_syms(rt_cuda *g, ssd_ctx *c) {
       {(void **)&g->EventSynchronize, "cuEventSynchronize", NULL},
       {(void **)&g->EventElapsedTime, "cuEventElapsedTime_v2", "cuEventElapsedTime"},
       {(void **)&g->EventDestroy, "cuEventDestroy_v2", NULL},
+      {(void **)&g->StreamCreate, "cuStreamCreate", NULL},
+      {(void **)&g->StreamDestroy, "cuStreamDestroy_v2", NULL},
+      {(void **)&g->StreamSynchronize, "cuStreamSynchronize", NULL},
+      {(void **)&g->MemcpyHtoDAsync, "cuMemcpyHtoDAsync_v2", NULL},
+      {(void **)&g->MemcpyDtoHAsync, "cuMemcpyDtoHAsync_v2", NULL},
+      {(void **)&g->MemsetD8Async, "cuMemsetD8Async", NULL},
+      {(void **)&g->StreamBeginCapture, "cuStreamBeginCapture_v2", NULL},
+      {(void **)&g->StreamEndCapture, "cuStreamEndCapture", NULL},
+      {(void **)&g->GraphInstantiate, "cuGraphInstantiateWithFlags", NULL},
+      {(void **)&g->GraphLaunch, "cuGraphLaunch", NULL},
+      {(void **)&g->GraphExecDestroy, "cuGraphExecDestroy", NULL},
+      {(void **)&g->GraphDestroy, "cuGraphDestroy", NULL},
   };
   for (size_t i = 0; i < sizeof t / sizeof *t; i++) {
     *t[i].slot = sym(g->lib, t[i].a, t[i].b);
@@ -148,6 +173,7 @@ static int open_dev(rt_cuda *g, int ordinal, ssd_ctx *c) {
   snprintf(g->arch, sizeof g->arch, "sm_%d%d", major, minor);
   CU(g->PrimaryCtxRetain(&g->ctx, g->dev), "cuDevicePrimaryCtxRetain");
   CU(g->CtxSetCurrent(g->ctx), "cuCtxSetCurrent");
+  CU(g->StreamCreate(&g->stream, STREAM_NON_BLOCKING), "stream creation (cuStreamCreate)");
   return SSD_OK;
 }
 
@@ -173,6 +199,10 @@ int rt_cuda_open(rt_cuda **out, int ordinal, ssd_ctx *c) {
 
 void rt_cuda_close(rt_cuda *g) {
   if (!g) return;
+  if (g->stream) {
+    g->StreamSynchronize(g->stream);
+    g->StreamDestroy(g->stream);
+  }
   if (g->ctx) g->PrimaryCtxRelease(g->dev);
   if (g->lib) dlclose(g->lib);
   free(g);
@@ -181,6 +211,7 @@ void rt_cuda_close(rt_cuda *g) {
 const char *rt_cuda_name(const rt_cuda *g) { return g->name; }
 const char *rt_cuda_arch(const rt_cuda *g) { return g->arch; }
 int rt_cuda_sms(const rt_cuda *g) { return g->sms; }
+void *rt_cuda_stream(const rt_cuda *g) { return g->stream; }
 int rt_cuda_smem_per_sm(const rt_cuda *g) { return g->smem_per_sm; }
 
 int rt_cuda_alloc(rt_cuda *g, size_t n, rt_dptr *out, ssd_ctx *c) {
@@ -189,22 +220,29 @@ int rt_cuda_alloc(rt_cuda *g, size_t n, rt_dptr *out, ssd_ctx *c) {
   return SSD_OK;
 }
 void rt_cuda_free(rt_cuda *g, rt_dptr p) {
-  if (p) g->MemFree(p);
+  if (!p) return;
+  /* cuMemFree only "may" wait for work in flight; the stream's may still
+   * read p. */
+  g->StreamSynchronize(g->stream);
+  g->MemFree(p);
 }
 int rt_cuda_h2d(rt_cuda *g, rt_dptr dst, const void *src, size_t n, ssd_ctx *c) {
-  CU(g->MemcpyHtoD(dst, src, n), "host-to-device copy");
+  /* From pageable memory the driver stages src before returning, so the
+   * caller may reuse it at once; the copy is ordered on the stream. */
+  CU(g->MemcpyHtoDAsync(dst, src, n, g->stream), "host-to-device copy");
   return SSD_OK;
 }
 int rt_cuda_d2h(rt_cuda *g, void *dst, rt_dptr src, size_t n, ssd_ctx *c) {
-  CU(g->MemcpyDtoH(dst, src, n), "device-to-host copy");
+  CU(g->MemcpyDtoHAsync(dst, src, n, g->stream), "device-to-host copy");
+  CU(g->StreamSynchronize(g->stream), "kernel execution (synchronize)");
   return SSD_OK;
 }
 int rt_cuda_memset8(rt_cuda *g, rt_dptr dst, unsigned char v, size_t n, ssd_ctx *c) {
-  CU(g->MemsetD8(dst, v, n), "memset");
+  CU(g->MemsetD8Async(dst, v, n, g->stream), "memset");
   return SSD_OK;
 }
 int rt_cuda_sync(rt_cuda *g, ssd_ctx *c) {
-  CU(g->CtxSynchronize(), "kernel execution (synchronize)");
+  CU(g->StreamSynchronize(g->stream), "kernel execution (synchronize)");
   return SSD_OK;
 }
 
@@ -235,7 +273,7 @@ void rt_cuda_unload(rt_cuda *g, rt_cuda_fn *f) {
 
 int rt_cuda_launch(rt_cuda *g, const rt_cuda_fn *f, const unsigned grid[3], unsigned block,
                    void **args, ssd_ctx *c) {
-  CU(g->LaunchKernel(f->fn, grid[0], grid[1], grid[2], block, 1, 1, (unsigned)f->smem, NULL, args,
+  CU(g->LaunchKernel(f->fn, grid[0], grid[1], grid[2], block, 1, 1, (unsigned)f->smem, g->stream, args,
                      NULL),
      "kernel launch");
   return SSD_OK;
@@ -245,7 +283,7 @@ int rt_cuda_timer_start(rt_cuda *g, rt_cuda_timer *t, ssd_ctx *c) {
   memset(t, 0, sizeof *t);
   CU(g->EventCreate(&t->start, 0), "event creation");
   CUresult r = g->EventCreate(&t->stop, 0);
-  if (r == 0) r = g->EventRecord(t->start, NULL);
+  if (r == 0) r = g->EventRecord(t->start, g->stream);
   if (r != 0) {
     g->EventDestroy(t->start);
     if (t->stop) g->EventDestroy(t->stop);
@@ -255,11 +293,45 @@ int rt_cuda_timer_start(rt_cuda *g, rt_cuda_timer *t, ssd_ctx *c) {
 }
 
 int rt_cuda_timer_stop(rt_cuda *g, rt_cuda_timer *t, float *ms, ssd_ctx *c) {
-  CUresult r = g->EventRecord(t->stop, NULL);
+  CUresult r = g->EventRecord(t->stop, g->stream);
   if (r == 0) r = g->EventSynchronize(t->stop);
   if (r == 0) r = g->EventElapsedTime(ms, t->start, t->stop);
   g->EventDestroy(t->start);
   g->EventDestroy(t->stop);
   if (r != 0) return cu_fail(g, c, "timing", r);
   return SSD_OK;
+}
+
+/* ---- graphs ------------------------------------------------------------------------ */
+int rt_cuda_capture_begin(rt_cuda *g, ssd_ctx *c) {
+  CU(g->StreamBeginCapture(g->stream, CAPTURE_THREAD_LOCAL), "stream capture (begin)");
+  return SSD_OK;
+}
+
+int rt_cuda_capture_end(rt_cuda *g, rt_cuda_graph *out, ssd_ctx *c) {
+  memset(out, 0, sizeof *out);
+  CU(g->StreamEndCapture(g->stream, &out->graph), "stream capture (end)");
+  CUresult r = g->GraphInstantiate(&out->exec, out->graph, 0);
+  if (r != 0) {
+    rt_cuda_graph_destroy(g, out);
+    return cu_fail(g, c, "graph instantiation", r);
+  }
+  return SSD_OK;
+}
+
+void rt_cuda_capture_abort(rt_cuda *g) {
+  CUgraph gr = NULL;
+  g->StreamEndCapture(g->stream, &gr); /* ends an invalidated capture too */
+  if (gr) g->GraphDestroy(gr);
+}
+
+int rt_cuda_graph_launch(rt_cuda *g, const rt_cuda_graph *gr, ssd_ctx *c) {
+  CU(g->GraphLaunch(gr->exec, g->stream), "graph launch");
+  return SSD_OK;
+}
+
+void rt_cuda_graph_destroy(rt_cuda *g, rt_cuda_graph *gr) {
+  if (gr->exec) g->GraphExecDestroy(gr->exec);
+  if (gr->graph) g->GraphDestroy(gr->graph);
+  memset(gr, 0, sizeof *gr);
 }

@@ -5,6 +5,12 @@
  * on the CPU on machines with no driver; asking for the GPU there fails with a
  * clear SSD_EDEVICE message.  Device pointers are plain uint64_t.  Every call
  * returns a status; the driver's error name travels in the ssd_ctx.
+ *
+ * Everything (launches, copies, memsets, cuBLASLt, timer events) runs in
+ * order on one non-blocking stream created at open, so a sequence of calls
+ * can be captured into a CUDA graph and replayed.  rt_cuda_d2h and
+ * rt_cuda_sync wait for the stream; allocation and freeing are not stream
+ * operations and must not happen while a capture is in progress.
  */
 #ifndef SSD_RT_CUDA_H
 #define SSD_RT_CUDA_H
@@ -25,6 +31,7 @@ const char *rt_cuda_name(const rt_cuda *g); /* "NVIDIA H100 80GB HBM3" */
 const char *rt_cuda_arch(const rt_cuda *g); /* "sm_90" */
 int rt_cuda_sms(const rt_cuda *g);          /* multiprocessors */
 int rt_cuda_smem_per_sm(const rt_cuda *g);  /* shared memory per multiprocessor, bytes */
+void *rt_cuda_stream(const rt_cuda *g);     /* the CUstream all work runs on (for cuBLASLt) */
 
 int rt_cuda_alloc(rt_cuda *g, size_t n, rt_dptr *out, ssd_ctx *c);
 void rt_cuda_free(rt_cuda *g, rt_dptr p);
@@ -50,6 +57,19 @@ typedef struct rt_cuda_timer {
 } rt_cuda_timer;
 int rt_cuda_timer_start(rt_cuda *g, rt_cuda_timer *t, ssd_ctx *c);
 int rt_cuda_timer_stop(rt_cuda *g, rt_cuda_timer *t, float *ms, ssd_ctx *c);
+
+/* CUDA graphs: capture the stream's work between begin and end (no
+ * allocation, free, d2h or sync in between), then replay it with fixed
+ * pointers and kernel arguments.  After a failure inside a capture, abort
+ * it so that the stream runs normally again. */
+typedef struct rt_cuda_graph {
+  void *graph, *exec;
+} rt_cuda_graph;
+int rt_cuda_capture_begin(rt_cuda *g, ssd_ctx *c);
+int rt_cuda_capture_end(rt_cuda *g, rt_cuda_graph *out, ssd_ctx *c); /* and instantiate */
+void rt_cuda_capture_abort(rt_cuda *g);
+int rt_cuda_graph_launch(rt_cuda *g, const rt_cuda_graph *gr, ssd_ctx *c);
+void rt_cuda_graph_destroy(rt_cuda *g, rt_cuda_graph *gr); /* zeroed or destroyed: safe again */
 
 /* ---- the SSD mixer -------------------------------------------------------------- */
 /* A specialized SSD kernel, compiled (through the cache) and loaded. */

@@ -12,6 +12,19 @@
  * Op kernels (cg_cuda_ops.h specs, SSD step specs) are prepared the first
  * time a node needs one and kept by spec; specs are zeroed before being
  * filled so that memcmp finds equal ones.  Everything computes in fp32.
+ *
+ * Decode steps (L == 1 with the state cache) allocate nothing: the first
+ * step at a batch size records every temporary buffer it asks for in a step
+ * arena (gstep), in order, and later steps, whose walk asks for the same
+ * sizes in the same order, get the same buffers back; frees are no-ops
+ * while the arena is on.  With fixed buffers, fixed input ids and output
+ * buffers, and state buffers that stay put between resets of one batch
+ * size, a whole step is a fixed sequence of stream work: the second step is
+ * captured into a CUDA graph and later steps only upload ids, replay it and
+ * read the logits.  Not captured: steps at position 0 (an SSM's INIT seed
+ * is copied in only there), and models with attention, whose KV cache
+ * grows and whose kernels take the position as an argument (their steps
+ * still run from the arena).  $SSDC_CUDA_GRAPH=0 turns graphs off.
  */
 #include "rt_value.h"
 #include "rt_gpu_model.h"
@@ -57,6 +70,23 @@ typedef struct gstate {
   rt_cuda_kv kv;
 } gstate;
 
+/* The decode step's fixed buffers and its graph (see the top of the file). */
+typedef struct gstep {
+  rt_dptr *buf;   /* temporaries in the order the walk asks for them */
+  size_t *bytes;
+  int n, cap, next;
+  bool on;        /* allocations come from (or are recorded into) buf */
+  bool sealed;    /* a whole step was recorded: asking for more is a bug */
+  bool capturing; /* inside a capture: no host reads of device memory */
+  int64_t B;      /* the shape the arena was built for */
+  bool last_only;
+  rt_dptr ids;    /* [B] int64 input ids */
+  rt_dptr out;    /* the logits buffer of the recorded step */
+  int64_t out_n, V;
+  rt_cuda_graph graph;
+  int64_t replays;
+} gstep;
+
 struct rt_gpu_model {
   const ir_module *m;
   rt_weight_fn wfn;
@@ -80,6 +110,8 @@ struct rt_gpu_model {
   int64_t st_batch, pos;
   rt_dptr d_flag; /* the embedding kernel's bad-id flag */
   bool poison;    /* $SSDC_POISON: fill new buffers with NaN */
+  bool graphs;    /* CUDA graphs for decode steps ($SSDC_CUDA_GRAPH != 0, no attention) */
+  gstep step;
   char devname[200];
 };
 
@@ -154,9 +186,66 @@ static int gm_copy(rt_gpu_model *g, rt_dptr src, int64_t sld, rt_dptr dst, int64
 
 static rt_dptr fptr(rt_dptr base, int64_t off) { return base + (rt_dptr)off * sizeof(float); }
 
+/* ---- the step arena ---------------------------------------------------------------- */
+static int arena_push(gstep *s, rt_dptr p, size_t n, ssd_ctx *c) {
+  if (s->n == s->cap) {
+    int cap = s->cap ? s->cap * 2 : 256;
+    rt_dptr *nb = realloc(s->buf, (size_t)cap * sizeof *nb);
+    if (nb) s->buf = nb;
+    size_t *nn = nb ? realloc(s->bytes, (size_t)cap * sizeof *nn) : NULL;
+    if (!nn) return ssd_err(c, SSD_ENOMEM, "out of memory for the decode step's buffers");
+    s->bytes = nn;
+    s->cap = cap;
+  }
+  s->buf[s->n] = p, s->bytes[s->n++] = n;
+  return SSD_OK;
+}
+
+/* A temporary device buffer: a real allocation, or the arena's next one. */
+static int gm_alloc(rt_gpu_model *g, size_t n, rt_dptr *out, ssd_ctx *c) {
+  gstep *s = &g->step;
+  if (!s->on) return rt_cuda_alloc(g->cu, n, out, c);
+  *out = 0;
+  if (s->next < s->n) {
+    if (s->bytes[s->next] != n)
+      return ssd_err(c, SSD_EINTERNAL, "decode step buffer %d: %zu bytes, recorded %zu", s->next,
+                     n, s->bytes[s->next]);
+    *out = s->buf[s->next++];
+    return SSD_OK;
+  }
+  if (s->sealed)
+    return ssd_err(c, SSD_EINTERNAL, "a decode step asked for more buffers than the first one");
+  TRY(rt_cuda_alloc(g->cu, n, out, c));
+  int rc = arena_push(s, *out, n, c);
+  if (rc) {
+    rt_cuda_free(g->cu, *out);
+    *out = 0;
+    return rc;
+  }
+  s->next++;
+  return SSD_OK;
+}
+
+static void gm_free(rt_gpu_model *g, rt_dptr p) {
+  if (!g->step.on) rt_cuda_free(g->cu, p);
+}
+
+/* Drop the arena, its graph and its fixed buffers (batch change, failure, free). */
+static void step_clear(rt_gpu_model *g) {
+  gstep *s = &g->step;
+  rt_cuda_graph_destroy(g->cu, &s->graph);
+  for (int i = 0; i < s->n; i++) rt_cuda_free(g->cu, s->buf[i]);
+  rt_cuda_free(g->cu, s->ids);
+  free(s->buf);
+  free(s->bytes);
+  int64_t replays = s->replays;
+  memset(s, 0, sizeof *s);
+  s->replays = replays;
+}
+
 /* A bf16 copy of n floats at x in a new buffer (*y, the caller frees it). */
 static int gm_bf16_copy(rt_gpu_model *g, rt_dptr x, int64_t n, rt_dptr *y, ssd_ctx *c) {
-  TRY(rt_cuda_alloc(g->cu, (size_t)n * 2 + 4, y, c));
+  TRY(gm_alloc(g, (size_t)n * 2 + 4, y, c));
   long long nn = n;
   void *args[] = {&x, y, &nn};
   return gm_launch(g, &g->k_bf16, n, args, c);
@@ -283,6 +372,7 @@ static int index_nodes(rt_gpu_model *g, ssd_ctx *c) {
       return ssd_err_at(c, n->loc, SSD_EUNSUPPORTED,
                         "the GPU executor needs an elaborated module (found a call)");
     if (is_mixer(n->op)) g->last_mix = i;
+    if (n->op == IR_ATTENTION) g->graphs = false;
     for (int k = 0; k < n->nin; k++)
       if (n->in[k] && n->in[k]->id >= 0 && n->in[k]->id < g->nvals) g->v[n->in[k]->id].last_use = i;
     for (int k = 0; k < n->nout; k++)
@@ -306,6 +396,8 @@ int rt_gpu_model_new(const ir_module *m, rt_weight_fn wfn, void *wctx, rt_gpu_mo
   g->bf16 = mode == RT_GPU_BF16;
   const char *poison = getenv("SSDC_POISON");
   g->poison = poison && *poison && strcmp(poison, "0");
+  const char *graphs = getenv("SSDC_CUDA_GRAPH");
+  g->graphs = !graphs || strcmp(graphs, "0");
   int rc = index_nodes(g, c);
   if (!rc) rc = cg_cache_open(&g->cache, cache_dir, c);
   if (!rc) rc = rt_cuda_open(&g->cu, 0, c);
@@ -335,7 +427,7 @@ static void free_state(rt_gpu_model *g) {
 
 static void release_all(rt_gpu_model *g) {
   for (int i = 0; i < g->nvals; i++) {
-    if (g->v[i].owned) rt_cuda_free(g->cu, g->v[i].p);
+    if (g->v[i].owned) gm_free(g, g->v[i].p);
     g->v[i].p = 0;
     g->v[i].owned = false;
   }
@@ -344,7 +436,9 @@ static void release_all(rt_gpu_model *g) {
 void rt_gpu_model_free(rt_gpu_model *g) {
   if (!g) return;
   if (g->cu) {
+    g->step.on = false;
     if (g->v) release_all(g);
+    step_clear(g);
     free_state(g);
     for (int i = 0; i < g->nw; i++) rt_cuda_free(g->cu, g->w[i].d), rt_cuda_free(g->cu, g->w[i].d16);
     for (int i = 0; i < g->nops; i++) rt_cuda_op_release(g->cu, g->ops[i]);
@@ -443,7 +537,10 @@ static int state_kv(rt_gpu_model *g, int slot, int64_t B, int64_t Hkv, int64_t D
 
 int rt_gpu_reset(rt_gpu_model *g, int64_t B, ssd_ctx *c) {
   if (B <= 0) return ssd_err(c, SSD_EINVAL, "bad batch %lld", (long long)B);
-  if (B != g->st_batch) free_state(g);
+  if (B != g->st_batch) {
+    step_clear(g); /* its graph holds the old state's pointers */
+    free_state(g);
+  }
   g->st_batch = B;
   g->pos = 0;
   for (int i = 0; i < g->nst; i++) {
@@ -467,7 +564,7 @@ static int alloc_out(grun *r, const ir_value *v, rt_dptr *out) {
     return ssd_err(r->c, SSD_EUNSUPPORTED, "the GPU executor computes in f32; value %%%d is %s",
                    v->id, ir_dtype_name(v->dtype));
   size_t n = (size_t)numel_of(s);
-  TRY(rt_cuda_alloc(r->g->cu, n * sizeof(float) + 4, &s->p, r->c));
+  TRY(gm_alloc(r->g, n * sizeof(float) + 4, &s->p, r->c));
   s->owned = true;
   if (r->g->poison) TRY(rt_cuda_memset8(r->g->cu, s->p, 0xff, n * sizeof(float), r->c));
   *out = s->p;
@@ -528,6 +625,7 @@ static int op_embed(grun *r, const ir_node *n) {
   TRY(alloc_out(r, n->out[0], &y));
   TRY(rt_cuda_memset8(r->g->cu, r->g->d_flag, 0, 4, r->c));
   TRY(rt_cuda_embed(r->g->cu, k, ids->p, numel_of(ids), tab->p, y, r->g->d_flag, r->c));
+  if (r->g->step.capturing) return SSD_OK; /* decode_step reads the flag after each replay */
   int bad = 0;
   TRY(rt_cuda_d2h(r->g->cu, &bad, r->g->d_flag, 4, r->c));
   if (bad)
@@ -555,7 +653,7 @@ static int op_linear(grun *r, const ir_node *n) {
   int rc = gm_bf16_copy(r->g, x->p, numel_of(x), &x16, r->c);
   p.ab = RT_BLAS_BF16, p.x = x16, p.W = ent->d16;
   if (!rc) rc = rt_blas_gemm(r->g->blas, &p, r->c);
-  rt_cuda_free(r->g->cu, x16);
+  gm_free(r->g, x16);
   return rc;
 }
 
@@ -604,10 +702,10 @@ static int op_conv(grun *r, const ir_node *n) {
   if (cached) TRY(state_dense(r->g, n->a.state_slot, B * C * (K - 1), &st, r->c));
   if (s.kind == CG_OP_CONV_STEP)
     return rt_cuda_conv_step(r->g->cu, k, x->p, w->p, in_p(r, n, 2), st, y, B, r->c);
-  if (cached) TRY(rt_cuda_alloc(r->g->cu, (size_t)(B * C * (K - 1)) * sizeof(float) + 4, &tmp, r->c));
+  if (cached) TRY(gm_alloc(r->g, (size_t)(B * C * (K - 1)) * sizeof(float) + 4, &tmp, r->c));
   int rc = rt_cuda_conv(r->g->cu, k, x->p, w->p, in_p(r, n, 2), st, tmp, y, B, L, r->c);
   if (!rc && tmp) rc = gm_copy(r->g, tmp, 0, st, 0, 1, B * C * (K - 1), r->c);
-  rt_cuda_free(r->g->cu, tmp);
+  gm_free(r->g, tmp);
   return rc;
 }
 
@@ -670,14 +768,17 @@ static int op_binary(grun *r, const ir_node *n) {
   return gm_launch(r->g, &r->g->k_binary, cnt, args, r->c);
 }
 
+/* Within a decode step nothing is freed until the step ends, so a reshape
+ * (and a split whose pieces are contiguous) can alias its input. */
 static int op_reshape(grun *r, const ir_node *n) {
   gslot *x = in_slot(r, n, 0), *o = &r->g->v[n->out[0]->id];
-  if (x->owned && x->last_use == r->idx) {
+  const bool alias = r->g->step.on;
+  if (alias || (x->owned && x->last_use == r->idx)) {
     TRY(resolve(r, n->out[0], o));
     if (numel_of(o) != numel_of(x))
       return ssd_err_at(r->c, n->loc, SSD_EINTERNAL, "reshape changes the element count");
-    o->p = x->p, o->owned = true;
-    x->p = 0, x->owned = false;
+    o->p = x->p, o->owned = !alias;
+    if (!alias) x->p = 0, x->owned = false;
     return SSD_OK;
   }
   rt_dptr y;
@@ -700,13 +801,17 @@ static int op_split(grun *r, const ir_node *n) {
     return ssd_err_at(r->c, n->loc, SSD_EINTERNAL, "split: bad axis");
   int64_t outer, inner, total = 0;
   around(x, axis, &outer, &inner);
+  const bool alias = r->g->step.on && outer == 1; /* see op_reshape */
   for (int k = 0; k < n->nout; k++) {
     gslot *o = &r->g->v[n->out[k]->id];
     TRY(resolve(r, n->out[k], o));
     int64_t sz = o->shape[axis];
     if (total + sz > x->shape[axis])
       return ssd_err_at(r->c, n->loc, SSD_EINTERNAL, "split sizes do not add up");
-    if (o->last_use >= 0) {
+    /* 256-byte aligned, like an allocation (cuBLASLt's heuristic assumes it) */
+    if (o->last_use >= 0 && alias && (total * inner) % 64 == 0) {
+      o->p = fptr(x->p, total * inner), o->owned = false;
+    } else if (o->last_use >= 0) {
       rt_dptr y;
       TRY(alloc_out(r, n->out[k], &y));
       TRY(gm_copy(r->g, fptr(x->p, total * inner), x->shape[axis] * inner, y, sz * inner, outer,
@@ -749,7 +854,7 @@ static int ssm_state(grun *r, const ir_node *n, int64_t ns, rt_dptr *st, rt_dptr
     TRY(state_dense(r->g, n->a.ssm->state_slot, ns, st, r->c));
     seed = seed && r->g->pos == 0;
   } else {
-    TRY(rt_cuda_alloc(r->g->cu, (size_t)ns * sizeof(float) + 4, tmp, r->c));
+    TRY(gm_alloc(r->g, (size_t)ns * sizeof(float) + 4, tmp, r->c));
     *st = *tmp;
     if (!seed) TRY(rt_cuda_memset8(r->g->cu, *st, 0, (size_t)ns * sizeof(float), r->c));
   }
@@ -793,15 +898,15 @@ static int run_ssd_chunked(grun *r, const ir_node *n, int64_t B, int64_t L, rt_d
     gslot *v = in_slot(r, n, act[i]);
     if (v) rc = gm_bf16_copy(r->g, v->p, numel_of(v), &h[i], r->c);
   }
-  if (!rc) rc = rt_cuda_alloc(r->g->cu, (size_t)ns * sizeof(float) + 4, &fin, r->c);
+  if (!rc) rc = gm_alloc(r->g, (size_t)ns * sizeof(float) + 4, &fin, r->c);
   if (!rc) {
     rt_cuda_ssd_args a = {h[0], h[1], in_p(r, n, IR_SSM_A), h[2], h[3], in_p(r, n, IR_SSM_D),
                           h[4], in_p(r, n, IR_SSM_DT_BIAS), st, fin, y};
     rc = rt_cuda_ssd_chunked(r->g->cu, k, &a, B, L, r->c);
   }
   if (!rc) rc = gm_copy(r->g, fin, 0, st, 0, 1, ns, r->c);
-  for (int i = 0; i < 5; i++) rt_cuda_free(r->g->cu, h[i]);
-  rt_cuda_free(r->g->cu, fin);
+  for (int i = 0; i < 5; i++) gm_free(r->g, h[i]);
+  gm_free(r->g, fin);
   *ran = !rc;
   return rc;
 }
@@ -867,7 +972,7 @@ static int op_ssm(grun *r, const ir_node *n) {
     rc = alloc_out(r, n->out[1], &fin);
     if (!rc) rc = gm_copy(r->g, st, 0, fin, 0, 1, ns, r->c);
   }
-  rt_cuda_free(r->g->cu, tmp);
+  gm_free(r->g, tmp);
   return rc;
 }
 
@@ -962,7 +1067,7 @@ static void release_after(rt_gpu_model *g, const ir_node *n, int idx) {
     gslot *s = &g->v[v->id];
     bool done = k < n->nin ? s->last_use == idx : s->last_use < 0;
     if (done && s->owned) {
-      rt_cuda_free(g->cu, s->p);
+      gm_free(g, s->p);
       s->p = 0;
       s->owned = false;
     }
@@ -981,9 +1086,9 @@ static int cut_to_last(grun *r, int idx) {
         continue;
       int64_t row = numel_of(s) / (r->B * r->L);
       rt_dptr np;
-      TRY(rt_cuda_alloc(g->cu, (size_t)(r->B * row) * sizeof(float) + 4, &np, r->c));
+      TRY(gm_alloc(g, (size_t)(r->B * row) * sizeof(float) + 4, &np, r->c));
       int rc = gm_copy(g, fptr(s->p, (r->L - 1) * row), r->L * row, np, row, r->B, row, r->c);
-      if (s->owned) rt_cuda_free(g->cu, s->p);
+      if (s->owned) gm_free(g, s->p);
       s->p = np, s->owned = true, s->shape[1] = 1;
       if (rc) return rc;
     }
@@ -1045,13 +1150,90 @@ int rt_gpu_forward(rt_gpu_model *g, const int64_t *ids, int64_t B, int64_t L, fl
   return run_module(g, ids, B, L, false, false, logits, V, c);
 }
 
+/* The walk of one decode step over the arena's buffers, captured into the
+ * step's graph when `capture`. */
+static int step_walk(rt_gpu_model *g, int64_t B, bool last_only, bool capture, ssd_ctx *c) {
+  gstep *s = &g->step;
+  grun r = {g, B, 1, s->ids, true, 0, c};
+  const ir_value *result = NULL;
+  s->on = true, s->next = 0;
+  int rc = capture ? rt_cuda_capture_begin(g->cu, c) : SSD_OK;
+  s->capturing = capture && !rc;
+  if (!rc) rc = walk(&r, last_only, &result);
+  if (s->capturing) {
+    if (rc) rt_cuda_capture_abort(g->cu);
+    else rc = rt_cuda_capture_end(g->cu, &s->graph, c);
+    s->capturing = false;
+  }
+  if (!rc && s->sealed && s->next != s->n)
+    rc = ssd_err(c, SSD_EINTERNAL, "a decode step used %d of the first step's %d buffers", s->next,
+                 s->n);
+  if (!rc) {
+    const gslot *o = &g->v[result->id];
+    if (!o->p || (s->sealed && o->p != s->out))
+      rc = ssd_err(c, SSD_EINTERNAL, "the decode step's logits moved");
+    s->out = o->p, s->out_n = numel_of(o), s->V = last_dim(o);
+  }
+  release_all(g); /* arena buffers: only forgotten by the slots */
+  s->on = false;
+  if (!rc) s->sealed = true;
+  return rc;
+}
+
+/* One decode step (L == 1 from the state cache) without allocations: the
+ * first at this shape records the arena, the next at a position > 0 is
+ * captured, and that and later ones replay the graph. */
+static int decode_step(rt_gpu_model *g, const int64_t *ids, int64_t B, bool last_only,
+                       float **logits, int64_t *V, ssd_ctx *c) {
+  gstep *s = &g->step;
+  if (B > 65535) return ssd_err(c, SSD_EINVAL, "input too large: batch %lld", (long long)B);
+  if (s->ids && (s->B != B || s->last_only != last_only)) step_clear(g);
+  if (!s->ids) {
+    TRY(rt_cuda_alloc(g->cu, (size_t)B * sizeof(int64_t), &s->ids, c));
+    s->B = B, s->last_only = last_only;
+  }
+  int rc = rt_cuda_h2d(g->cu, s->ids, ids, (size_t)B * sizeof(int64_t), c);
+  /* A capture runs nothing, so after a failed one (a driver that will not
+   * capture some call) the step can still run uncaptured; graphs stay off
+   * for this model then (rt_gpu_graph_replays shows it). */
+  if (!rc && g->graphs && g->pos > 0 && s->sealed && !s->graph.exec &&
+      step_walk(g, B, last_only, true, c))
+    g->graphs = false;
+  const bool replay = g->graphs && g->pos > 0 && s->graph.exec;
+  if (!rc && !replay) rc = step_walk(g, B, last_only, false, c);
+  if (!rc && replay) {
+    rc = rt_cuda_graph_launch(g->cu, &s->graph, c);
+    s->replays += !rc;
+    int bad = 0;
+    if (!rc) rc = rt_cuda_d2h(g->cu, &bad, g->d_flag, 4, c);
+    if (!rc && bad) rc = ssd_err(c, SSD_EINVAL, "a token id is outside the vocabulary");
+  }
+  if (!rc) {
+    *logits = malloc((size_t)s->out_n * sizeof(float) + 1);
+    if (!*logits) rc = ssd_err(c, SSD_ENOMEM, "out of memory for the logits");
+  }
+  if (!rc) rc = rt_cuda_d2h(g->cu, *logits, s->out, (size_t)s->out_n * sizeof(float), c);
+  if (!rc) rc = rt_cuda_sync(g->cu, c);
+  if (rc) {
+    free(*logits);
+    *logits = NULL;
+    step_clear(g);
+    return rc;
+  }
+  *V = s->V;
+  return SSD_OK;
+}
+
 int rt_gpu_decode(rt_gpu_model *g, const int64_t *ids, int64_t B, int64_t L, bool last_only,
                   float **logits, int64_t *V, ssd_ctx *c) {
   *logits = NULL;
   if (B != g->st_batch)
     return ssd_err(c, SSD_EINVAL, "the GPU state is for batch %lld, input has batch %lld "
                    "(call rt_gpu_reset first)", (long long)g->st_batch, (long long)B);
-  int rc = run_module(g, ids, B, L, true, last_only, logits, V, c);
+  int rc = L == 1 ? decode_step(g, ids, B, last_only, logits, V, c)
+                  : run_module(g, ids, B, L, true, last_only, logits, V, c);
   if (!rc) g->pos += L;
   return rc;
 }
+
+int64_t rt_gpu_graph_replays(const rt_gpu_model *g) { return g->step.replays; }
