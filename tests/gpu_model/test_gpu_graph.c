@@ -1,0 +1,381 @@
+/* test_gpu_graph.c: CUDA-graph decode and the allocation-free decode step
+ * of runtime/rt_gpu_model.c, against the golden fixtures of tests/golden/
+ * (HF transformers in float64; nothing here wrote them).
+ *
+ * usage: test_gpu_graph CASE_DIR...      the checks below, per case
+ *        test_gpu_graph --bench [2.7b]   decode ms/token on random weights of
+ *                                        mamba2-130m's (or 2.7b's) shape
+ *
+ * Per case and precision (fp32, bf16), one executor with graphs off
+ * ($SSDC_CUDA_GRAPH=0) and one with graphs on, every new buffer poisoned:
+ *  - greedy.json's prompt, then argmax decoding one token at a time: the
+ *    tokens agree between the two executors and, in fp32, with the golden
+ *    continuation; every step's logits agree to 1e-6 (replay == uncaptured);
+ *  - graphs were replayed (steps 2.. of each run) on the graph executor of
+ *    a model without attention, never on the other;
+ *  - the same greedy run again after a reset of the same batch gives the
+ *    same logits (the graph and the arena survive a reset);
+ *  - input.safetensors' batch: a prefill of half, then one token per step:
+ *    logits within 1e-4 (fp32) / 2e-2 (bf16) of the golden, and equal
+ *    between the executors (a batch change re-records and re-captures);
+ *  - greedy again at batch 1 (captured again) equals the first run;
+ *  - an id past the vocabulary in a replayed step fails with EINVAL, and
+ *    the executor works again after a reset.
+ * Exits 77 (skip) when there is no GPU driver.
+ */
+#define _POSIX_C_SOURCE 200809L
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "../exec/tx.h"
+#include "rt_gpu_model.h"
+#include "rt_json.h"
+#include "rt_model.h"
+#include "rt_safetensors.h"
+#include "rt_weights.h"
+
+#define MAXTOK 64
+
+static const float *weight_of(void *ctx, const ir_node *n) { return rt_weights_get(ctx, n); }
+
+/* int64 tensor `name` of DIR/file ([B, L]) or float logits ([B, L, V]). */
+static int read_tensor(const char *dir, const char *file, const char *name, int64_t shape[3],
+                       float **f, int64_t **i, ssd_ctx *c) {
+  char path[4096];
+  snprintf(path, sizeof path, "%s/%s", dir, file);
+  rt_safetensors *st;
+  if (rt_st_open(path, &st, c)) return 1;
+  const rt_st_tensor *t = rt_st_find(st, name);
+  int rc = 1;
+  if (t && t->rank >= 2 && t->rank <= 3) {
+    for (int d = 0; d < 3; d++) shape[d] = d < t->rank ? t->shape[d] : 1;
+    if (f && (*f = malloc(t->numel * sizeof(float) + 1))) rc = rt_st_read_f32(t, *f, t->numel, c);
+    if (i && (*i = malloc(t->numel * sizeof(int64_t) + 1))) rc = rt_st_read_i64(t, *i, t->numel, c);
+  }
+  rt_st_close(st);
+  return rc;
+}
+
+static int read_greedy(const char *dir, int64_t *prompt, int *np, int64_t *want, int *nw) {
+  char path[4096];
+  snprintf(path, sizeof path, "%s/greedy.json", dir);
+  ssd_arena *a = ssd_arena_new();
+  ssd_ctx c;
+  ssd_ctx_init(&c);
+  ssd_src *src;
+  rt_json *root;
+  int rc = !a || ssd_read_file(a, path, 1 << 20, &src, &c) ||
+           rt_json_parse(a, path, src->text, src->len, &root, &c);
+  const rt_json *p = rc ? NULL : rt_json_get(root, "prompt");
+  const rt_json *t = rc ? NULL : rt_json_get(root, "new_tokens");
+  if (!rc && (!p || !t || p->kind != RT_JSON_ARRAY || t->kind != RT_JSON_ARRAY ||
+              p->n > MAXTOK || t->n > MAXTOK || p->n < 1 || t->n < 4))
+    rc = 1;
+  for (int k = 0; !rc && k < p->n; k++) prompt[k] = p->items[k]->i;
+  for (int k = 0; !rc && k < t->n; k++) want[k] = t->items[k]->i;
+  if (!rc) *np = p->n, *nw = t->n;
+  ssd_arena_free(a);
+  return rc;
+}
+
+static int64_t argmax(const float *v, int64_t n) {
+  int64_t b = 0;
+  for (int64_t i = 1; i < n; i++)
+    if (v[i] > v[b]) b = i;
+  return b;
+}
+
+static double maxabs(const float *a, const float *b, size_t n) {
+  double m = 0;
+  for (size_t i = 0; i < n; i++) {
+    if (!isfinite(a[i]) || !isfinite(b[i])) return INFINITY;
+    double d = fabs((double)a[i] - b[i]);
+    if (d > m) m = d;
+  }
+  return m;
+}
+
+/* One greedy run: prompt, then nw tokens; tok[k] and the logits of every
+ * step ([nw, V], malloc'd into *lg).  0 on success. */
+static int greedy(rt_gpu_model *g, const int64_t *prompt, int np, int nw, int64_t *tok,
+                  float **lg, int64_t *V, ssd_ctx *c) {
+  *lg = NULL;
+  int rc = rt_gpu_reset(g, 1, c);
+  const int64_t *in = prompt;
+  int64_t n = np;
+  for (int k = 0; !rc && k < nw; k++) {
+    float *l;
+    rc = rt_gpu_decode(g, in, 1, n, true, &l, V, c);
+    if (rc) break;
+    if (!*lg) *lg = tx_poison((size_t)(nw * *V));
+    memcpy(*lg + k * *V, l, (size_t)*V * sizeof(float));
+    tok[k] = argmax(l, *V);
+    free(l);
+    in = &tok[k], n = 1;
+  }
+  return rc;
+}
+
+/* input.safetensors' batch through the cache: prefill [0, L/2), then one
+ * token per step; the logits of every position into all [B, L, V]. */
+static int teacher(rt_gpu_model *g, const int64_t *ids, int64_t B, int64_t L, int64_t V,
+                   float *all, ssd_ctx *c) {
+  int64_t p1 = L / 2 > 0 ? L / 2 : 1;
+  int64_t *piece = malloc((size_t)(B * L) * sizeof *piece + 1);
+  int rc = piece ? rt_gpu_reset(g, B, c) : ssd_err(c, SSD_ENOMEM, "out of memory");
+  for (int64_t t0 = 0; !rc && t0 < L;) {
+    int64_t n = t0 == 0 ? p1 : 1, v;
+    for (int64_t b = 0; b < B; b++) memcpy(piece + b * n, ids + b * L + t0, (size_t)n * sizeof *ids);
+    float *lg;
+    rc = rt_gpu_decode(g, piece, B, n, false, &lg, &v, c);
+    if (rc) break;
+    if (v != V) rc = ssd_err(c, SSD_EINTERNAL, "vocabulary %lld, want %lld", (long long)v, (long long)V);
+    for (int64_t b = 0; !rc && b < B; b++)
+      memcpy(all + (b * L + t0) * V, lg + b * n * V, (size_t)(n * V) * sizeof(float));
+    free(lg);
+    t0 += n;
+  }
+  free(piece);
+  return rc;
+}
+
+typedef struct gcase {
+  const char *name;
+  const ir_module *m;
+  rt_weights *w;
+  int64_t prompt[MAXTOK], want[MAXTOK];
+  int np, nw;
+  int64_t ishape[3], lshape[3];
+  int64_t *ids;
+  float *ref;
+  bool attn;
+} gcase;
+
+/* An executor with graphs on or off (the switch is read at creation). */
+static int make(const gcase *k, rt_gpu_mode mode, bool graphs, rt_gpu_model **g, ssd_ctx *c) {
+  setenv("SSDC_CUDA_GRAPH", graphs ? "1" : "0", 1);
+  return rt_gpu_model_new(k->m, weight_of, k->w, mode, NULL, g, c);
+}
+
+/* Greedy on both executors, twice on the graph one. */
+static void check_greedy(const gcase *k, rt_gpu_model *off, rt_gpu_model *on, bool f32,
+                         const char *label, float **first, int64_t *V) {
+  ssd_ctx c;
+  ssd_ctx_init(&c);
+  int64_t t_off[MAXTOK], t_on[MAXTOK], t_again[MAXTOK];
+  float *l_off = NULL, *l_again = NULL;
+  int64_t r0 = rt_gpu_graph_replays(on);
+  int rc = greedy(off, k->prompt, k->np, k->nw, t_off, &l_off, V, &c);
+  if (!rc) rc = greedy(on, k->prompt, k->np, k->nw, t_on, first, V, &c);
+  int64_t r1 = rt_gpu_graph_replays(on);
+  if (!rc) rc = greedy(on, k->prompt, k->np, k->nw, t_again, &l_again, V, &c);
+  TX_CHECK(!rc, "%s: greedy decode failed: %s", label, c.msg);
+  if (!rc) {
+    int same = 0, gold = 0;
+    for (int i = 0; i < k->nw; i++) same += t_off[i] == t_on[i] && t_on[i] == t_again[i],
+                                     gold += t_on[i] == k->want[i];
+    size_t n = (size_t)(k->nw * *V);
+    double d1 = maxabs(*first, l_off, n), d2 = maxabs(*first, l_again, n);
+    printf("%s: greedy graphs on == off %d/%d, == golden %d/%d; logits |on-off| %.3g, "
+           "|again-on| %.3g; replays %lld + %lld\n",
+           label, same, k->nw, gold, k->nw, d1, d2, (long long)(r1 - r0),
+           (long long)(rt_gpu_graph_replays(on) - r1));
+    TX_CHECK(same == k->nw, "%s: graph and uncaptured greedy tokens differ", label);
+    TX_CHECK(!f32 || gold == k->nw, "%s: greedy differs from the golden", label);
+    TX_CHECK(d1 <= 1e-6 && d2 <= 1e-6, "%s: replayed logits differ", label);
+    /* steps 2.. of a run replay (the first step of a run is the prefill) */
+    int64_t want = k->attn ? 0 : k->nw - 2;
+    TX_CHECK(r1 - r0 == want, "%s: %lld graph replays, want %lld", label, (long long)(r1 - r0),
+             (long long)want);
+    TX_CHECK(rt_gpu_graph_replays(on) - r1 == (k->attn ? 0 : k->nw - 1),
+             "%s: the graph was not reused after a reset", label);
+    TX_CHECK(rt_gpu_graph_replays(off) == 0, "%s: graphs ran with SSDC_CUDA_GRAPH=0", label);
+  }
+  free(l_off);
+  free(l_again);
+}
+
+static void check_case(const gcase *k, rt_gpu_mode mode) {
+  const bool f32 = mode == RT_GPU_F32;
+  char label[256];
+  snprintf(label, sizeof label, "%s %s", k->name, f32 ? "fp32" : "bf16");
+  ssd_ctx c;
+  ssd_ctx_init(&c);
+  rt_gpu_model *off = NULL, *on = NULL;
+  int rc = make(k, mode, false, &off, &c);
+  if (!rc) rc = make(k, mode, true, &on, &c);
+  TX_CHECK(!rc, "%s: setup failed: %s", label, c.msg);
+  float *first = NULL, *a_off = NULL, *a_on = NULL, *again = NULL;
+  int64_t V = 0, B = k->ishape[0], L = k->ishape[1], tok[MAXTOK];
+  if (!rc) check_greedy(k, off, on, f32, label, &first, &V);
+  if (!rc && first && V == k->lshape[2]) {
+    size_t n = (size_t)(B * L * V);
+    a_off = tx_poison(n), a_on = tx_poison(n);
+    rc = teacher(off, k->ids, B, L, V, a_off, &c);
+    if (!rc) rc = teacher(on, k->ids, B, L, V, a_on, &c);
+    TX_CHECK(!rc, "%s: batch %lld decode failed: %s", label, (long long)B, c.msg);
+    if (!rc) {
+      double tol = f32 ? 1e-4 : 2e-2, r = tx_reldiff(a_on, k->ref, n), d = maxabs(a_on, a_off, n);
+      printf("%s: batch %lld prefill+steps vs golden %.3g, |on-off| %.3g\n", label, (long long)B,
+             r, d);
+      TX_CLOSE("graph decode vs golden", r, tol);
+      TX_CHECK(d <= 1e-6, "%s: batch %lld graph logits differ from uncaptured", label, (long long)B);
+    }
+    /* back to batch 1: the arena and the graph are built again */
+    if (!rc) rc = greedy(on, k->prompt, k->np, k->nw, tok, &again, &V, &c);
+    TX_CHECK(!rc, "%s: greedy after a batch change failed: %s", label, c.msg);
+    if (!rc) TX_CHECK(maxabs(first, again, (size_t)(k->nw * V)) <= 1e-6,
+                      "%s: greedy after a batch change differs", label);
+    /* a bad id in a (replayed) step */
+    int64_t bad = V;
+    float *lg = NULL;
+    int64_t v;
+    int brc = rt_gpu_decode(on, &bad, 1, 1, true, &lg, &v, &c);
+    TX_CHECK(brc == SSD_EINVAL && !lg, "%s: an id past the vocabulary in a step gave %d", label, brc);
+    free(lg);
+    free(again);
+    again = NULL;
+    if (!rc) rc = greedy(on, k->prompt, k->np, k->nw, tok, &again, &V, &c);
+    TX_CHECK(!rc && maxabs(first, again, (size_t)(k->nw * V)) <= 1e-6,
+             "%s: greedy after a bad id differs or failed: %s", label, rc ? c.msg : "");
+  }
+  free(first);
+  free(again);
+  free(a_off);
+  free(a_on);
+  rt_gpu_model_free(off);
+  rt_gpu_model_free(on);
+}
+
+/* 0 ok, 77 no GPU, 1 failure to set up. */
+static int run_case(const char *dir) {
+  gcase k;
+  memset(&k, 0, sizeof k);
+  k.name = strrchr(dir, '/') ? strrchr(dir, '/') + 1 : dir;
+  ssd_ctx c;
+  ssd_ctx_init(&c);
+  rt_model_opts o = {0};
+  o.codegen = -1; /* the CPU side only lowers and binds here */
+  rt_model *md = NULL;
+  rt_safetensors *st = NULL;
+  int rc = rt_model_load(dir, &o, &md, &c);
+  if (!rc) rc = rt_st_open_model(dir, &st, &c);
+  if (!rc) rc = rt_weights_bind(rt_model_module(md), st, &k.w, &c);
+  if (!rc) rc = read_tensor(dir, "input.safetensors", "input_ids", k.ishape, NULL, &k.ids, &c);
+  if (!rc) rc = read_tensor(dir, "logits.safetensors", "logits", k.lshape, &k.ref, NULL, &c);
+  if (!rc && read_greedy(dir, k.prompt, &k.np, k.want, &k.nw))
+    rc = ssd_err(&c, SSD_EINVAL, "bad greedy.json");
+  int ret = rc ? 1 : 0;
+  if (!rc) {
+    k.m = rt_model_module(md);
+    for (const ir_node *n = k.m->main->first; n; n = n->next) k.attn |= n->op == IR_ATTENTION;
+    rt_gpu_model *probe = NULL;
+    rc = rt_gpu_model_new(k.m, weight_of, k.w, RT_GPU_F32, NULL, &probe, &c);
+    rt_gpu_model_free(probe);
+    ret = rc == SSD_EDEVICE ? 77 : rc ? 1 : 0;
+  }
+  if (rc) fprintf(stderr, "%s: setup failed: %s\n", k.name, c.msg);
+  if (!rc) {
+    check_case(&k, RT_GPU_F32);
+    check_case(&k, RT_GPU_BF16);
+  }
+  rt_weights_free(k.w);
+  rt_st_close(st);
+  rt_model_free(md);
+  free(k.ids);
+  free(k.ref);
+  return ret;
+}
+
+/* ---- timing ------------------------------------------------------------------------ */
+static double now_s(void) {
+  struct timespec t;
+  clock_gettime(CLOCK_MONOTONIC, &t);
+  return (double)t.tv_sec + 1e-9 * (double)t.tv_nsec;
+}
+
+/* ms per decode step at batch B after an 8-token prefill (host logits copy
+ * included, as a caller sees it); warm-up steps build the arena and graph. */
+static int time_decode(rt_gpu_model *g, int64_t B, int steps, double *ms, ssd_ctx *c) {
+  int64_t ids[16 * 8];
+  for (int i = 0; i < 16 * 8; i++) ids[i] = (i * 7919) % 50000;
+  int rc = rt_gpu_reset(g, B, c);
+  float *lg = NULL;
+  int64_t V;
+  if (!rc) rc = rt_gpu_decode(g, ids, B, 8, true, &lg, &V, c);
+  free(lg);
+  double t0 = 0;
+  for (int s = 0; !rc && s < steps + 3; s++) {
+    if (s == 3) t0 = now_s();
+    rc = rt_gpu_decode(g, ids, B, 1, true, &lg, &V, c);
+    free(lg);
+  }
+  *ms = rc ? 0 : (now_s() - t0) * 1e3 / steps;
+  return rc;
+}
+
+static int bench(const char *label, const char *const *sets, int nsets) {
+  ssd_ctx c;
+  ssd_ctx_init(&c);
+  char path[4096];
+  snprintf(path, sizeof path, "%s/mamba2.ssd", rt_models_dir());
+  rt_model_opts o = {0};
+  o.codegen = -1;
+  o.sets = sets, o.nsets = nsets;
+  rt_model *md = NULL;
+  double t0 = now_s();
+  int rc = rt_model_random(path, &o, 7, &md, &c);
+  if (rc) {
+    fprintf(stderr, "%s: random model: %s\n", label, c.msg);
+    return 1;
+  }
+  printf("%s: random weights in %.1f s\n", label, now_s() - t0);
+  rt_weight_fn wfn;
+  void *wctx;
+  rt_model_weights(md, &wfn, &wctx);
+  static const rt_gpu_mode modes[] = {RT_GPU_BF16, RT_GPU_F32};
+  for (int mi = 0; mi < 2 && !rc; mi++)
+    for (int gi = 0; gi < 2 && !rc; gi++) {
+      rt_gpu_model *g = NULL;
+      setenv("SSDC_CUDA_GRAPH", gi ? "1" : "0", 1);
+      rc = rt_gpu_model_new(rt_model_module(md), wfn, wctx, modes[mi], NULL, &g, &c);
+      static const int64_t Bs[] = {1, 16};
+      for (int bi = 0; bi < 2 && !rc; bi++) {
+        double ms;
+        rc = time_decode(g, Bs[bi], 100, &ms, &c);
+        if (!rc)
+          printf("%s %s graphs %-3s batch %2lld: %.3f ms/token-step (%s)\n", label,
+                 mi ? "fp32" : "bf16", gi ? "on" : "off", (long long)Bs[bi], ms,
+                 rt_gpu_model_device(g));
+      }
+      if (rc) fprintf(stderr, "%s: %s\n", label, c.msg);
+      rt_gpu_model_free(g);
+    }
+  rt_model_free(md);
+  return rc == SSD_EDEVICE ? 77 : rc ? 1 : 0;
+}
+
+int main(int argc, char **argv) {
+  if (argc < 2) {
+    fprintf(stderr, "usage: test_gpu_graph CASE_DIR... | --bench [2.7b]\n");
+    return 2;
+  }
+  if (!strcmp(argv[1], "--bench")) {
+    unsetenv("SSDC_POISON");
+    static const char *const big[] = {"d_model=2560", "n_layer=64"};
+    if (argc > 2 && !strcmp(argv[2], "2.7b")) return bench("mamba2-2.7b", big, 2);
+    return bench("mamba2-130m", NULL, 0);
+  }
+  setenv("SSDC_POISON", "1", 1);
+  for (int i = 1; i < argc; i++) {
+    int rc = run_case(argv[i]);
+    if (rc == 77) return 77;
+    if (rc) tx_failures++;
+  }
+  if (tx_failures) fprintf(stderr, "%d check(s) failed\n", tx_failures);
+  else printf("all GPU graph checks passed\n");
+  return tx_failures ? 1 : 0;
+}
