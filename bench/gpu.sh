@@ -56,10 +56,14 @@ fi
 grep -E "ok |FAIL|passed|device" "$OUT/tests.log" | head -60
 # Whole models and the op kernels need the frontend (flex/bison), which the
 # device image may lack: they come prebuilt from a machine that has it, in
-# SSDC_PREBUILT (ssdc, test_ops_gpu, test_gpu_golden; see bench/prebuild.sh).
+# SSDC_PREBUILT (ssdc, test_ops_gpu, test_gpu_golden, test_gpu_graph; see bench/prebuild.sh).
 if [ -n "${SSDC_PREBUILT:-}" ]; then
   echo "== prebuilt: op kernels, whole models, the CLI on --device cuda" | tee -a "$OUT/tests.log"
   $SSDC_PREBUILT/test_ops_gpu >>"$OUT/tests.log" 2>&1 || { echo "FAILED: test_ops_gpu" | tee -a "$OUT/tests.log"; fail=1; }
+  for c in mamba2_g1 mamba2_g2 mamba2_variants mamba1 bamba; do # CUDA-graph decode == uncaptured == golden
+    $SSDC_PREBUILT/test_gpu_graph tests/golden/$c >>"$OUT/tests.log" 2>&1 ||
+      { echo "FAILED: graph decode $c" | tee -a "$OUT/tests.log"; fail=1; }
+  done
   GM_BIN=$SSDC_PREBUILT/test_gpu_golden OUT=$OUT/gm tests/gpu_model/gpu_run.sh >>"$OUT/tests.log" 2>&1 ||
     { echo "FAILED: whole-model golden tests" | tee -a "$OUT/tests.log"; fail=1; }
   SSDC=$SSDC_PREBUILT/ssdc bench/cli_gpu_check.sh >>"$OUT/tests.log" 2>&1 ||

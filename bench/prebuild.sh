@@ -6,4 +6,4 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 CC=gcc tools/build.sh build
 mkdir -p .prebuilt
-cp build/ssdc build/tests/test_ops_gpu build/tests/test_gpu_golden .prebuilt/
+cp build/ssdc build/tests/test_ops_gpu build/tests/test_gpu_golden build/tests/test_gpu_graph .prebuilt/
