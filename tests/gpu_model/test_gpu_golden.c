@@ -28,58 +28,7 @@
 #include "rt_model.h"
 #include "rt_safetensors.h"
 #include "rt_weights.h"
-
-static const float *weight_of(void *ctx, const ir_node *n) { return rt_weights_get(ctx, n); }
-
-/* Tensor `name` of DIR/file as float or int64 (whichever out is non-NULL). */
-static int read_tensor(const char *dir, const char *file, const char *name, int64_t shape[3],
-                       float **f, int64_t **i, ssd_ctx *c) {
-  char path[4096];
-  snprintf(path, sizeof path, "%s/%s", dir, file);
-  rt_safetensors *st;
-  if (rt_st_open(path, &st, c)) return 1;
-  const rt_st_tensor *t = rt_st_find(st, name);
-  int rc = 1;
-  if (t && t->rank >= 2 && t->rank <= 3) {
-    for (int d = 0; d < 3; d++) shape[d] = d < t->rank ? t->shape[d] : 1;
-    if (f && (*f = malloc(t->numel * sizeof(float) + 1)))
-      rc = rt_st_read_f32(t, *f, t->numel, c);
-    if (i && (*i = malloc(t->numel * sizeof(int64_t) + 1)))
-      rc = rt_st_read_i64(t, *i, t->numel, c);
-  }
-  rt_st_close(st);
-  return rc;
-}
-
-/* greedy.json's prompt and new_tokens. */
-static int read_greedy(const char *dir, int64_t *prompt, int *np, int64_t *want, int *nw) {
-  char path[4096];
-  snprintf(path, sizeof path, "%s/greedy.json", dir);
-  ssd_arena *a = ssd_arena_new();
-  ssd_ctx c;
-  ssd_ctx_init(&c);
-  ssd_src *src;
-  rt_json *root;
-  int rc = !a || ssd_read_file(a, path, 1 << 20, &src, &c) ||
-           rt_json_parse(a, path, src->text, src->len, &root, &c);
-  const rt_json *p = rc ? NULL : rt_json_get(root, "prompt");
-  const rt_json *t = rc ? NULL : rt_json_get(root, "new_tokens");
-  if (!rc && (!p || !t || p->kind != RT_JSON_ARRAY || t->kind != RT_JSON_ARRAY || p->n > 256 ||
-              t->n > 256 || p->n < 1))
-    rc = 1;
-  for (int k = 0; !rc && k < p->n; k++) prompt[k] = p->items[k]->i;
-  for (int k = 0; !rc && k < t->n; k++) want[k] = t->items[k]->i;
-  if (!rc) *np = p->n, *nw = t->n;
-  ssd_arena_free(a);
-  return rc;
-}
-
-static int64_t argmax(const float *v, int64_t n) {
-  int64_t b = 0;
-  for (int64_t i = 1; i < n; i++)
-    if (v[i] > v[b]) b = i;
-  return b;
-}
+#include "golden_io.h"
 
 /* Logits of every position through the cache: [0, p1) then [p1, p2) as
  * prefill pieces, then one token at a time; into out [B, L, V]. */
@@ -118,7 +67,7 @@ static void check_decode(rt_gpu_model *g, const int64_t *ids, int64_t B, int64_t
 }
 
 static void check_greedy(rt_gpu_model *g, const char *dir, const char *name) {
-  int64_t prompt[256], want[256], tok;
+  int64_t prompt[GOLDEN_MAXTOK], want[GOLDEN_MAXTOK], tok;
   int np = 0, nw = 0;
   TX_CHECK(!read_greedy(dir, prompt, &np, want, &nw), "%s: bad greedy.json", name);
   if (tx_failures) return;
