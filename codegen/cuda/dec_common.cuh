@@ -1,0 +1,48 @@
+// dec_common.cuh: helpers for the decode-step kernels (dec_gemv.cuh,
+// dec_mixer.cuh), prepended after ssd_common.cuh by codegen/cg_cuda_dec.c.
+// DEC_Y_BF16 picks y's storage; DEC_IN_F32 the in_proj row's and DEC_W_BF16
+// the conv weights' (mixer only).  Arithmetic is fp32 whatever the storage.
+#if DEC_Y_BF16
+typedef ssd_bf16 dec_y;
+__device__ __forceinline__ float ld_y(const dec_y *p, long long i) { return bf2f(p[i]); }
+__device__ __forceinline__ void st_y(dec_y *p, long long i, float v) { p[i] = f2bf(v); }
+#else
+typedef float dec_y;
+__device__ __forceinline__ float ld_y(const dec_y *p, long long i) { return p[i]; }
+__device__ __forceinline__ void st_y(dec_y *p, long long i, float v) { p[i] = v; }
+#endif
+#if DEC_IN_F32
+typedef float dec_in;
+__device__ __forceinline__ float ld_in(const dec_in *p, long long i) { return p[i]; }
+#else
+typedef ssd_bf16 dec_in;
+__device__ __forceinline__ float ld_in(const dec_in *p, long long i) { return bf2f(p[i]); }
+#endif
+#if DEC_W_BF16
+typedef ssd_bf16 dec_w;
+__device__ __forceinline__ float ld_w(const dec_w *p, long long i) { return bf2f(p[i]); }
+#else
+typedef float dec_w;
+__device__ __forceinline__ float ld_w(const dec_w *p, long long i) { return p[i]; }
+#endif
+
+// Exact expf (not __expf): the fp32 path is held to the float64 reference.
+__device__ __forceinline__ float dec_silu(float v) { return v / (1.f + expf(-v)); }
+
+// 16 bytes of a streamed operand that is read exactly once (the weights):
+// read-only path, no L1 allocation, so L1 keeps what is reused (x).
+__device__ __forceinline__ uint4 ld_stream16(const void *p) {
+  uint4 v;
+  asm("ld.global.nc.L1::no_allocate.v4.u32 {%0,%1,%2,%3}, [%4];\n"
+      : "=r"(v.x), "=r"(v.y), "=r"(v.z), "=r"(v.w)
+      : "l"(p));
+  return v;
+}
+// 16 bytes of a small operand every block rereads (x): read-only, cached.
+__device__ __forceinline__ uint4 ld_keep16(const void *p) {
+  uint4 v;
+  asm("ld.global.nc.v4.u32 {%0,%1,%2,%3}, [%4];\n"
+      : "=r"(v.x), "=r"(v.y), "=r"(v.z), "=r"(v.w)
+      : "l"(p));
+  return v;
+}

@@ -1,0 +1,179 @@
+// dec_gemv.cuh: y[M, N] (+)= x[M, K] . W[N, K]^T (+ bias), M = 1..16, the
+// decode-time GEMM: it is bound by streaming W (bf16, row-major [N, K]) from
+// device memory once, so the design is about bytes in flight, not FLOPs.
+//
+// A block owns DEC_ROWS = 16 rows of W; its DEC_WARPS warps split K into
+// 32-wide slabs (warp w takes slabs w, w + DEC_WARPS, ...).  Per slab each
+// lane loads 16 bytes (8 consecutive k) of row g = lane / 4 and of row g + 8,
+// at k offset 8 (lane % 4): a warp reads 16 rows x 64 bytes per slab.  Those
+// registers ARE the A fragments of two m16n8k16 bf16 mma's: the fragment's
+// logical k index is a permutation of the physical one (lane % 4 = tq owns
+// logical k {2tq, 2tq+1, 2tq+8, 2tq+9}; we let those be physical k 8tq + 4s +
+// {0, 1, 2, 3} for mma s = 0, 1).  A dot product is invariant under a common
+// permutation of k, so x's B fragment is simply the 16 bytes of x row
+// m = lane / 4 at the same k: no shuffles, no shared memory on the way in.
+// Batch rows are the mma's n: one n-tile of 8 for M <= 8, two for M <= 16.
+// DEC_UNROLL slabs are loaded before any is used (8 x 16 bytes per lane in
+// flight for 4), then the warps' partial sums meet in shared memory.
+//
+// Optionally the RMSNorm before the projection is fused in (DEC_NORM 1:
+// x' = x * wn; DEC_NORM 2, mamba_ssm's gated RMSNorm with one group and
+// norm_before_gate = False: x' = x * silu(z) * wn).  Every block reads all of
+// x anyway, so it also sums the squares of x (times silu(z)) per batch row
+// and scales its dot products by rsqrt(mean + eps) at the end: the norm
+// costs no pass and no launch of its own.  x' is rounded to bf16 for the mma
+// before the scale (one scalar per row, applied in fp32).
+//
+// #defines: DEC_M, DEC_N, DEC_K (K % 32 == 0), DEC_X_F32 (x and z fp32,
+// rounded to bf16 on load), DEC_NORM, DEC_EPS, DEC_HAS_BIAS (fp32 [N]),
+// DEC_ACCUM (y += ...),
+// DEC_Y_BF16, DEC_ROWS (16), DEC_WARPS, DEC_UNROLL.  Grid: ceil(N / 16)
+// blocks of DEC_WARPS warps.  Strides ldx, ldy in elements; x rows and W
+// 16-byte aligned.
+#define GV_NT ((DEC_M + 7) / 8)
+#define GV_SLABS (DEC_K / 32)
+#define GV_U DEC_UNROLL
+#define GV_MP (GV_NT * 8 + 1) // padded batch columns of the reduction buffer
+
+#if DEC_X_F32
+typedef float gv_x;
+__device__ __forceinline__ void gv_ld8(const float *p, float f[8]) {
+  const float4 a = *(const float4 *)p, b = *(const float4 *)(p + 4);
+  f[0] = a.x, f[1] = a.y, f[2] = a.z, f[3] = a.w, f[4] = b.x, f[5] = b.y, f[6] = b.z, f[7] = b.w;
+}
+#else
+typedef ssd_bf16 gv_x;
+__device__ __forceinline__ void gv_ld8(const ssd_bf16 *p, float f[8]) {
+  const uint4 v = ld_keep16(p);
+  f[0] = bf2_lo(v.x), f[1] = bf2_hi(v.x), f[2] = bf2_lo(v.y), f[3] = bf2_hi(v.y);
+  f[4] = bf2_lo(v.z), f[5] = bf2_hi(v.z), f[6] = bf2_lo(v.w), f[7] = bf2_hi(v.w);
+}
+#endif
+__device__ __forceinline__ uint4 gv_pack8(const float f[8]) {
+  return make_uint4(pack_bf2(f[0], f[1]), pack_bf2(f[2], f[3]), pack_bf2(f[4], f[5]),
+                    pack_bf2(f[6], f[7]));
+}
+
+// x row m's 8 values at k as a bf16 B fragment (normed: times silu(z) and wn,
+// with their squares before wn added to *ss).
+__device__ __forceinline__ uint4 gv_ldx(const gv_x *x, long long ldx, const gv_x *z,
+                                        long long ldz, const float *wn, int m, int k,
+                                        float *ss) {
+#if DEC_NORM == 0 && !DEC_X_F32
+  (void)z, (void)ldz, (void)wn, (void)ss;
+  return ld_keep16(x + m * ldx + k);
+#else
+  float f[8];
+  gv_ld8(x + m * ldx + k, f);
+#if DEC_NORM == 2
+  float zf[8];
+  gv_ld8(z + m * ldz + k, zf);
+#pragma unroll
+  for (int j = 0; j < 8; j++) f[j] *= dec_silu(zf[j]);
+#else
+  (void)z, (void)ldz;
+#endif
+#if DEC_NORM
+  const float4 wa = *(const float4 *)(wn + k), wb = *(const float4 *)(wn + k + 4);
+  const float w[8] = {wa.x, wa.y, wa.z, wa.w, wb.x, wb.y, wb.z, wb.w};
+#pragma unroll
+  for (int j = 0; j < 8; j++) {
+    *ss += f[j] * f[j];
+    f[j] *= w[j];
+  }
+#else
+  (void)wn, (void)ss;
+#endif
+  return gv_pack8(f);
+#endif
+}
+
+extern "C" __global__ void __launch_bounds__(DEC_WARPS * 32)
+DEC_KERNEL(const gv_x *__restrict__ x, long long ldx, const gv_x *__restrict__ z, long long ldz,
+           const float *__restrict__ wn, const ssd_bf16 *__restrict__ W,
+           const float *__restrict__ bias, dec_y *__restrict__ y, long long ldy) {
+  __shared__ float red[DEC_WARPS][DEC_ROWS][GV_MP];
+  __shared__ float ssred[DEC_WARPS][GV_NT * 8];
+  const int warp = threadIdx.x >> 5, lane = threadIdx.x & 31, g = lane >> 2, tq = lane & 3;
+  const long long row0 = (long long)blockIdx.x * DEC_ROWS;
+  const bool v0 = row0 + g < DEC_N, v1 = row0 + g + 8 < DEC_N;
+  const ssd_bf16 *w0 = W + (v0 ? row0 + g : 0) * DEC_K + tq * 8;
+  const ssd_bf16 *w1 = W + (v1 ? row0 + g + 8 : 0) * DEC_K + tq * 8;
+  const uint4 zero = make_uint4(0u, 0u, 0u, 0u);
+  float acc[GV_NT][4], ss[GV_NT];
+#pragma unroll
+  for (int t = 0; t < GV_NT; t++) acc[t][0] = acc[t][1] = acc[t][2] = acc[t][3] = ss[t] = 0.f;
+
+#pragma unroll 1
+  for (int s0 = warp; s0 < GV_SLABS; s0 += DEC_WARPS * GV_U) {
+    uint4 a0[GV_U], a1[GV_U], bx[GV_U][GV_NT];
+#pragma unroll
+    for (int u = 0; u < GV_U; u++) {
+      // Addresses stay in bounds even where the value is discarded: the
+      // loads are plain asm, which the compiler may speculate.
+      const int s = s0 + u * DEC_WARPS;
+      const bool in = s < GV_SLABS;
+      const int sc = in ? s : GV_SLABS - 1;
+      a0[u] = in && v0 ? ld_stream16(w0 + sc * 32) : zero;
+      a1[u] = in && v1 ? ld_stream16(w1 + sc * 32) : zero;
+#pragma unroll
+      for (int t = 0; t < GV_NT; t++) {
+        const int m = t * 8 + g;
+        bx[u][t] = in && m < DEC_M ? gv_ldx(x, ldx, z, ldz, wn, m, sc * 32 + tq * 8, &ss[t])
+                                   : zero;
+      }
+    }
+#pragma unroll
+    for (int u = 0; u < GV_U; u++) {
+      const u32 A0[4] = {a0[u].x, a1[u].x, a0[u].y, a1[u].y};
+      const u32 A1[4] = {a0[u].z, a1[u].z, a0[u].w, a1[u].w};
+#pragma unroll
+      for (int t = 0; t < GV_NT; t++) {
+        const u32 B0[2] = {bx[u][t].x, bx[u][t].y}, B1[2] = {bx[u][t].z, bx[u][t].w};
+        mma_bf16(acc[t], A0, B0);
+        mma_bf16(acc[t], A1, B1);
+      }
+    }
+  }
+  // acc[t] = D[row g | g + 8][batch 8t + 2tq + {0, 1}]; ss[t]: batch 8t + g,
+  // this lane's k only, so first summed over the group's four lanes.
+#pragma unroll
+  for (int t = 0; t < GV_NT; t++) {
+    const int m = t * 8 + 2 * tq;
+    red[warp][g][m] = acc[t][0];
+    red[warp][g][m + 1] = acc[t][1];
+    red[warp][g + 8][m] = acc[t][2];
+    red[warp][g + 8][m + 1] = acc[t][3];
+#if DEC_NORM
+    float v = ss[t];
+    v += __shfl_xor_sync(0xffffffffu, v, 1);
+    v += __shfl_xor_sync(0xffffffffu, v, 2);
+    if (tq == 0) ssred[warp][t * 8 + g] = v;
+#endif
+  }
+  __syncthreads();
+  for (int i = threadIdx.x; i < DEC_ROWS * DEC_M; i += DEC_WARPS * 32) {
+    const int r = i % DEC_ROWS, m = i / DEC_ROWS;
+    const long long n = row0 + r;
+    if (n >= DEC_N) continue;
+    float v = 0.f;
+#pragma unroll
+    for (int w = 0; w < DEC_WARPS; w++) v += red[w][r][m];
+#if DEC_NORM
+    float sq = 0.f;
+#pragma unroll
+    for (int w = 0; w < DEC_WARPS; w++) sq += ssred[w][m];
+    v *= rsqrtf(sq / (float)DEC_K + (float)DEC_EPS);
+#endif
+#if DEC_HAS_BIAS
+    v += bias[n];
+#else
+    (void)bias;
+#endif
+    const long long o = m * ldy + n;
+#if DEC_ACCUM
+    v += ld_y(y, o);
+#endif
+    st_y(y, o, v);
+  }
+}

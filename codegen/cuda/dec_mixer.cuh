@@ -1,0 +1,176 @@
+// dec_mixer.cuh: the Mamba-2 mixer's decode step in one kernel.  For each
+// sequence b (one token) it reads the in_proj output row in[b] (stride ld
+// elements; xBC at column off_xbc, dt at off_dt, z at off_z) and:
+//   conv:  u_c = silu(bias_c + sum_k<K-1 w[c][k] cs[c][k] + w[c][K-1] xbc_c),
+//          cs[c] shifted left with xbc_c appended (mamba_ssm's order: the
+//          conv runs over x|B|C concatenated, then splits)
+//   SSD:   dt = clamp(softplus(dt + dt_bias)), a = exp(dt A),
+//          s[h][p][:] = a s[h][p][:] + dt x[p] B[:],  y = s C + D x (* silu(z))
+// exactly rt_conv1d + SiLU (rt_ops.h) then rt_ssm_recurrent (rt_ssm.h), L = 1.
+//
+// A block owns DEC_ROWS channels of one head (grid: H * P / DEC_ROWS, batch);
+// each warp updates DEC_ROWS / 4 state rows, a lane MX_VEC-wide pieces of
+// each, loaded before anything else so that the state's DRAM latency (it is
+// most of the bytes) overlaps the conv.  The block computes the conv outputs
+// it needs itself: its x channels and its group's N B and N C channels.  B
+// and C channels (and x channels, when heads share x: hx < H) are read by
+// many blocks, so no block may shift their conv state until all have read
+// it: each block takes a ticket after its reads, and the last block of the
+// sequence, at its end, shifts every shared channel's state and resets the
+// counter to 0 (no block waits, so any grid size is safe, and a CUDA graph
+// can replay the launch).  Channels only this block reads are shifted in place.
+//
+// #defines: SSD_H/P/N/HX/HB/HC/HDT and the dt/A/D options as ssd_common.cuh,
+// DEC_HAS_Z, DEC_CONV_K, DEC_CONV_BIAS, DEC_IN_F32, DEC_W_BF16, DEC_Y_BF16,
+// DEC_ROWS, DEC_THREADS.
+#define MX_WARPS (DEC_THREADS / 32)
+#define MX_RPW (DEC_ROWS / MX_WARPS)
+#define MX_SLICES (SSD_P / DEC_ROWS)
+#define MX_BLOCKS (SSD_H * MX_SLICES)
+#define MX_CONV (SSD_HX * SSD_P + (SSD_HB + SSD_HC) * SSD_N)
+#define MX_XSHARED (SSD_H / SSD_HX > 1)
+#define MX_KM1 (DEC_CONV_K - 1)
+#if SSD_N % 128 == 0
+#define MX_VEC 4
+#else
+#define MX_VEC 1
+#endif
+#define MX_NCH (SSD_N / (32 * MX_VEC))
+
+// One conv channel's step; shifts its state in place when `own`.
+__device__ __forceinline__ float mx_conv(float xr, int ch, float *cs, const dec_w *w,
+                                         const dec_w *bias, bool own) {
+#if DEC_CONV_BIAS
+  float acc = ld_w(bias, ch);
+#else
+  (void)bias;
+  float acc = 0.f;
+#endif
+#if MX_KM1 > 0
+  float st[MX_KM1];
+#pragma unroll
+  for (int k = 0; k < MX_KM1; k++) {
+    st[k] = cs[k];
+    acc += ld_w(w, (long long)ch * DEC_CONV_K + k) * st[k];
+  }
+  if (own) {
+#pragma unroll
+    for (int k = 0; k + 1 < MX_KM1; k++) cs[k] = st[k + 1];
+    cs[MX_KM1 - 1] = xr;
+  }
+#else
+  (void)cs; (void)own;
+#endif
+  acc += ld_w(w, (long long)ch * DEC_CONV_K + MX_KM1) * xr;
+  return dec_silu(acc);
+}
+
+__device__ __forceinline__ void mx_shift(float xr, float *cs) {
+#if MX_KM1 > 0
+#pragma unroll
+  for (int k = 0; k + 1 < MX_KM1; k++) cs[k] = cs[k + 1];
+  cs[MX_KM1 - 1] = xr;
+#else
+  (void)xr; (void)cs;
+#endif
+}
+
+extern "C" __global__ void __launch_bounds__(DEC_THREADS)
+DEC_KERNEL(const dec_in *__restrict__ in, long long ld, long long off_xbc, long long off_dt,
+           long long off_z, const dec_w *__restrict__ conv_w, const dec_w *__restrict__ conv_b,
+           float *__restrict__ conv_state, const float *__restrict__ A_,
+           const float *__restrict__ D, const float *__restrict__ dt_bias,
+           float *__restrict__ state, dec_y *__restrict__ y, long long ldy,
+           unsigned *__restrict__ tickets) {
+  __shared__ float sx[DEC_ROWS], sB[SSD_N], sC[SSD_N];
+  __shared__ int last;
+  const int tid = threadIdx.x, warp = tid >> 5, lane = tid & 31;
+  const int h = blockIdx.x / MX_SLICES, p0 = (blockIdx.x % MX_SLICES) * DEC_ROWS;
+  const long long b = blockIdx.y;
+  const int hx = h / (SSD_H / SSD_HX), hb = h / (SSD_H / SSD_HB);
+  const int hc = h / (SSD_H / SSD_HC), hdt = h / (SSD_H / SSD_HDT);
+  const dec_in *row = in + b * ld;
+
+  float *srow = state + ((b * SSD_H + h) * SSD_P + p0 + warp * MX_RPW) * (long long)SSD_N;
+  float s[MX_RPW][MX_NCH][MX_VEC];
+#pragma unroll
+  for (int r = 0; r < MX_RPW; r++)
+#pragma unroll
+    for (int c = 0; c < MX_NCH; c++) {
+      const float *q = srow + r * SSD_N + (c * 32 + lane) * MX_VEC;
+#if MX_VEC == 4
+      const float4 v = *(const float4 *)q;
+      s[r][c][0] = v.x, s[r][c][1] = v.y, s[r][c][2] = v.z, s[r][c][3] = v.w;
+#else
+      s[r][c][0] = *q;
+#endif
+    }
+
+  const float d = ssd_dt(ld_in(row, off_dt + hdt), hdt, dt_bias);
+  const float a = expf(d * ssd_A(A_, hdt));
+
+  float *cst = conv_state + b * (long long)MX_CONV * MX_KM1;
+  for (int i = tid; i < DEC_ROWS + 2 * SSD_N; i += DEC_THREADS) {
+    int ch;
+    if (i < DEC_ROWS) ch = hx * SSD_P + p0 + i;
+    else if (i < DEC_ROWS + SSD_N) ch = SSD_HX * SSD_P + hb * SSD_N + (i - DEC_ROWS);
+    else ch = SSD_HX * SSD_P + SSD_HB * SSD_N + hc * SSD_N + (i - DEC_ROWS - SSD_N);
+    const float u = mx_conv(ld_in(row, off_xbc + ch), ch, cst + (long long)ch * MX_KM1, conv_w,
+                            conv_b, i < DEC_ROWS && !MX_XSHARED);
+    if (i < DEC_ROWS) sx[i] = u;
+    else if (i < DEC_ROWS + SSD_N) sB[i - DEC_ROWS] = u * d;
+    else sC[i - DEC_ROWS - SSD_N] = u;
+  }
+  __syncthreads(); // this block's reads of shared conv state are done
+  // The ticket's round trip to L2 overlaps the state update: its answer is
+  // only needed at the end.
+  if (tid == 0) {
+    __threadfence();
+    last = atomicAdd(&tickets[b], 1u) == (unsigned)(MX_BLOCKS - 1);
+  }
+
+#pragma unroll
+  for (int r = 0; r < MX_RPW; r++) {
+    const int pl = warp * MX_RPW + r, p = p0 + pl;
+    const float xv = sx[pl];
+    float acc = 0.f;
+#pragma unroll
+    for (int c = 0; c < MX_NCH; c++) {
+      const int n0 = (c * 32 + lane) * MX_VEC;
+#pragma unroll
+      for (int j = 0; j < MX_VEC; j++) {
+        const float v = a * s[r][c][j] + xv * sB[n0 + j];
+        s[r][c][j] = v;
+        acc += v * sC[n0 + j];
+      }
+      float *q = srow + r * SSD_N + n0;
+#if MX_VEC == 4
+      *(float4 *)q = make_float4(s[r][c][0], s[r][c][1], s[r][c][2], s[r][c][3]);
+#else
+      *q = s[r][c][0];
+#endif
+    }
+#pragma unroll
+    for (int o = 16; o > 0; o >>= 1) acc += __shfl_xor_sync(0xffffffffu, acc, o);
+    if (lane == 0) {
+#if SSD_HAS_D
+#if SSD_D_PER_CHANNEL
+      acc += D[h * SSD_P + p] * xv;
+#else
+      acc += D[h] * xv;
+#endif
+#endif
+#if DEC_HAS_Z
+      acc *= dec_silu(ld_in(row, off_z + h * SSD_P + p));
+#endif
+      st_y(y, b * ldy + h * SSD_P + p, acc);
+    }
+  }
+  __syncthreads();
+  if (last) {
+    if (tid == 0) tickets[b] = 0u;
+    for (int ch = (MX_XSHARED ? 0 : SSD_HX * SSD_P) + tid; ch < MX_CONV; ch += DEC_THREADS)
+      mx_shift(ld_in(row, off_xbc + ch), cst + (long long)ch * MX_KM1);
+  }
+  (void)D; (void)off_z;
+}
