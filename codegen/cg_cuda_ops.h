@@ -56,6 +56,8 @@ typedef struct cg_op_spec {
   bool norm_before_gate;     /* GNORM */
   int64_t K;                 /* CONV width */
   bool has_bias, silu;       /* CONV */
+  int64_t ldx, ldz;          /* CONV/CONV_STEP x, GNORM x and z: elements between rows
+                                (tokens) when they are views into wider rows; 0 = D */
   int64_t Hq, Hkv, Dh, rd;   /* KV / ATTN (rd: rotary dims, 0 = none) */
   double theta, scale;       /* rotary base; ATTN scale (0: 1/sqrt(Dh)) */
   int64_t H, N, hb, hc;      /* S6: channels, state, B and C groups */

@@ -227,9 +227,11 @@ int rt_blas_gemm(rt_blas *b, const rt_gemm *g, ssd_ctx *c) {
   }
   const float one = 1.0f, zero = 0.0f;
   LT(b->Matmul(b->h, p->desc, &one, (const void *)(uintptr_t)g->W, p->la,
-               (const void *)(uintptr_t)g->x, p->lb, &zero, (const void *)(uintptr_t)g->y, p->ld,
+               (const void *)(uintptr_t)g->x, p->lb, g->accumulate ? &one : &zero,
+               (const void *)(uintptr_t)g->y, p->ld,
                (void *)(uintptr_t)g->y, p->ld, &p->algo, (void *)(uintptr_t)b->ws,
                WORKSPACE_BYTES, rt_cuda_stream(b->g)),
      "matmul");
+  rt_cuda_note_launch(b->g);
   return SSD_OK;
 }

@@ -3,7 +3,7 @@
  * builds and runs without it and only asking for it fails, clearly.
  *
  * One shape convention, the CPU's (rt_ops.h rt_linear):
- *   y[M, N] = x[M, K] . W[N, K]^T (+ bias[N])
+ *   y[M, N] = x[M, K] . W[N, K]^T (+ bias[N])   (y += ... with accumulate)
  * with x and W both bf16 (fp32 accumulation, y fp32 or bf16) or both fp32
  * (exact fp32 compute, no TF32: the fp32 executor is checked at 1e-4).
  * The bias rides in cuBLASLt's epilogue when y is fp32.  Launches go to
@@ -33,6 +33,7 @@ typedef struct rt_gemm {
   rt_blas_type ab;  /* x and W */
   rt_blas_type out; /* y */
   rt_dptr x, W, bias, y; /* bias fp32 [N] or 0 */
+  bool accumulate;       /* y += x . W^T (+ bias): beta = 1, e.g. a residual add */
 } rt_gemm;
 
 /* Run one GEMM.  Plans (descriptors and the heuristic's algorithm) are kept
