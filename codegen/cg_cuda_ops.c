@@ -81,6 +81,7 @@ int cg_op_check(const cg_op_spec *s, ssd_ctx *c) {
   case CG_OP_EMBED:
     if (!pos_le(s->D, 1 << 20) || !pos_le(s->V, (int64_t)1 << 31))
       return BAD("embedding kernel: bad sizes D=%lld V=%lld", (long long)s->D, (long long)s->V);
+    if (s->w_split && !s->w_bf16) return BAD("embedding kernel: a split table must be bf16");
     return SSD_OK;
   case CG_OP_RMSNORM:
     if (!pos_le(s->D, 256 * 64) || !(s->eps >= 0))
@@ -181,7 +182,8 @@ static void prologue(obuf *b, const cg_op_spec *s) {
             s->in_bf16, s->out_bf16, s->w_bf16);
   switch (s->kind) {
   case CG_OP_EMBED:
-    ob_printf(b, "#define OPS_D %lld\n#define OPS_V %lldLL\n", (long long)s->D, (long long)s->V);
+    ob_printf(b, "#define OPS_D %lld\n#define OPS_V %lldLL\n#define OPS_W_SPLIT %d\n", (long long)s->D,
+              (long long)s->V, s->w_split);
     break;
   case CG_OP_RMSNORM:
     ob_printf(b, "#define OPS_D %lld\n#define OPS_EPS %.17g\n#define OPS_RES_IN %d\n"

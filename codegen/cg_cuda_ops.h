@@ -50,6 +50,7 @@ typedef struct cg_op_spec {
   bool in_bf16, out_bf16, w_bf16;
   int64_t D;                 /* EMBED/RMSNORM/GNORM width; CONV channels; EW columns */
   int64_t V;                 /* EMBED vocabulary */
+  bool w_split;              /* EMBED: bf16 table + bf16 remainder table (needs w_bf16) */
   int64_t G;                 /* GNORM groups */
   double eps;                /* norms */
   bool res_in, res_out;      /* RMSNORM residual */

@@ -92,6 +92,7 @@ typedef struct gslot {
 typedef struct gweight {
   const float *host;
   rt_dptr d, d16; /* fp32; bf16 for a linear weight in bf16 mode (then no fp32 copy) */
+  rt_dptr lo;     /* bf16 remainder (host - d16) of a tied table that an embed reads */
 } gweight;
 
 /* One decode-state slot on the device: a dense state or a KV cache. */
@@ -218,10 +219,17 @@ static int gm_unary(rt_gpu_model *g, int op, rt_dptr x, rt_dptr y, int64_t n, do
 /* dst[r * dld + j] = src[r * sld + j] (elements), fp32 or bf16 each side. */
 static int gm_copy_cvt(rt_gpu_model *g, rt_dptr src, int64_t sld, bool s16, rt_dptr dst,
                        int64_t dld, bool d16, int64_t rows, int64_t cols, ssd_ctx *c) {
+  if (rows <= 0 || cols <= 0) return SSD_OK;
   long long a = sld, b = dld, r = rows, k = cols;
   int si = s16, di = d16;
   void *args[] = {&src, &a, &si, &dst, &b, &di, &r, &k};
-  return gm_launch(g, &g->k_copy, rows * cols, args, c);
+  /* ~4 waves of 256-thread blocks in all; rows over y, columns over x */
+  const int64_t cx = (cols + 255) / 256, want = (int64_t)rt_cuda_sms(g->cu) * 32;
+  const int64_t gy = rows < 65535 ? rows : 65535;
+  int64_t gx = want / gy > 0 ? want / gy : 1;
+  if (gx > cx) gx = cx;
+  const unsigned grid[3] = {(unsigned)gx, (unsigned)gy, 1};
+  return rt_cuda_launch(g->cu, &g->k_copy, grid, 256, args, c);
 }
 /* The same in fp32 (states, KV caches). */
 static int gm_copy(rt_gpu_model *g, rt_dptr src, int64_t sld, rt_dptr dst, int64_t dld,
@@ -348,19 +356,46 @@ static const gweight *weight_ent(const rt_gpu_model *g, const float *host) {
   return NULL;
 }
 
-static bool is_linear_weight(const rt_gpu_model *g, const ir_node *w) {
+/* Whether weight node w is input k of a node of kind op. */
+static bool weight_feeds(const rt_gpu_model *g, const ir_node *w, ir_op op, int k) {
   for (int i = 0; i < g->nnodes; i++)
-    if (g->nodes[i]->op == IR_LINEAR && g->nodes[i]->in[1] && g->nodes[i]->in[1]->def == w)
+    if (g->nodes[i]->op == op && g->nodes[i]->nin > k && g->nodes[i]->in[k] &&
+        g->nodes[i]->in[k]->def == w)
       return true;
   return false;
 }
 
-static int upload_bf16(rt_gpu_model *g, gweight *w, int64_t cnt, ssd_ctx *c) {
+/* Whether host tensor h is the table of some embed node (tied embeddings:
+ * the weight nodes may differ, the tensor is one). */
+static bool tensor_feeds_embed(const rt_gpu_model *g, const float *h) {
+  for (int i = 0; i < g->nnodes; i++) {
+    const ir_node *n = g->nodes[i];
+    if (n->op == IR_EMBED && n->nin > 1 && n->in[1] && n->in[1]->def &&
+        n->in[1]->def->op == IR_WEIGHT && g->wfn(g->wctx, n->in[1]->def) == h)
+      return true;
+  }
+  return false;
+}
+
+static float f32_of_bf16(uint16_t h) {
+  uint32_t u = (uint32_t)h << 16;
+  float f;
+  memcpy(&f, &u, 4);
+  return f;
+}
+
+/* The bf16 copy, and with `lo` the bf16 remainder too: hi + lo is the fp32
+ * value to ~2^-17, so a tied embedding gathers (nearly) fp32 rows for the
+ * residual stream at half of an fp32 copy's memory. */
+static int upload_bf16(rt_gpu_model *g, gweight *w, int64_t cnt, bool lo, ssd_ctx *c) {
   uint16_t *h = malloc((size_t)cnt * 2 + 2);
   if (!h) return ssd_err(c, SSD_ENOMEM, "out of memory converting weights to bf16");
   for (int64_t i = 0; i < cnt; i++) h[i] = bf16_of(w->host[i]);
   int rc = rt_cuda_alloc(g->cu, (size_t)cnt * 2 + 4, &w->d16, c);
   if (!rc) rc = rt_cuda_h2d(g->cu, w->d16, h, (size_t)cnt * 2, c);
+  for (int64_t i = 0; lo && !rc && i < cnt; i++) h[i] = bf16_of(w->host[i] - f32_of_bf16(h[i]));
+  if (lo && !rc) rc = rt_cuda_alloc(g->cu, (size_t)cnt * 2 + 4, &w->lo, c);
+  if (lo && !rc) rc = rt_cuda_h2d(g->cu, w->lo, h, (size_t)cnt * 2, c);
   free(h);
   return rc;
 }
@@ -385,10 +420,10 @@ static int upload_weights(rt_gpu_model *g, ssd_ctx *c) {
       if (!nw) return ssd_err(c, SSD_ENOMEM, "out of memory");
       g->w = nw;
       w = &g->w[g->nw++];
-      *w = (gweight){h, 0, 0};
+      *w = (gweight){h, 0, 0, 0};
     }
-    if (g->bf16 && !w->d16 && is_linear_weight(g, n)) {
-      TRY(upload_bf16(g, w, cnt, c));
+    if (g->bf16 && !w->d16 && weight_feeds(g, n, IR_LINEAR, 1)) {
+      TRY(upload_bf16(g, w, cnt, tensor_feeds_embed(g, h), c));
       rt_cuda_free(g->cu, w->d); /* another node sharing it came first */
       w->d = 0;
     } else if (!w->d && !w->d16) {
@@ -576,7 +611,8 @@ void rt_gpu_model_free(rt_gpu_model *g) {
     if (g->v) release_all(g);
     step_clear(g);
     free_state(g);
-    for (int i = 0; i < g->nw; i++) rt_cuda_free(g->cu, g->w[i].d), rt_cuda_free(g->cu, g->w[i].d16);
+    for (int i = 0; i < g->nw; i++)
+      rt_cuda_free(g->cu, g->w[i].d), rt_cuda_free(g->cu, g->w[i].d16), rt_cuda_free(g->cu, g->w[i].lo);
     for (int i = 0; i < g->nops; i++) rt_cuda_op_release(g->cu, g->ops[i]);
     for (int i = 0; i < g->nssds; i++) rt_cuda_ssd_release(g->cu, g->ssds[i]);
     rt_cuda_unload(g->cu, &g->k_fill);
@@ -845,16 +881,19 @@ static int op_embed(grun *r, const ir_node *n) {
   gslot *ids = in_slot(r, n, 0), *tab = in_slot(r, n, 1);
   if (ids->p != r->ids || tab->rank != 2 || !is_dense(tab))
     return ssd_err_at(r->c, n->loc, SSD_EUNSUPPORTED, "embed of non-input ids or a non-2-D table");
+  rt_dptr lo = 0; /* a tied bf16 table's remainder (upload_bf16) */
+  for (int i = 0; i < r->g->nw && tab->bf16 && !lo; i++)
+    if (r->g->w[i].d16 == tab->p) lo = r->g->w[i].lo;
   cg_op_spec s;
   memset(&s, 0, sizeof s);
   s.kind = CG_OP_EMBED, s.D = tab->shape[1], s.V = tab->shape[0];
-  s.w_bf16 = tab->bf16, s.out_bf16 = r->g->want16[n->out[0]->id];
+  s.w_bf16 = tab->bf16, s.w_split = lo != 0, s.out_bf16 = r->g->want16[n->out[0]->id];
   const rt_cuda_op *k = NULL;
   rt_dptr y;
   TRY(get_op(r->g, &s, &k, r->c));
   TRY(alloc_out(r, n->out[0], s.out_bf16, &y));
   TRY(rt_cuda_memset8(r->g->cu, r->g->d_flag, 0, 4, r->c));
-  TRY(rt_cuda_embed(r->g->cu, k, ids->p, numel_of(ids), tab->p, y, r->g->d_flag, r->c));
+  TRY(rt_cuda_embed(r->g->cu, k, ids->p, numel_of(ids), tab->p, lo, y, r->g->d_flag, r->c));
   if (r->g->step.capturing) return SSD_OK; /* decode_step reads the flag after each replay */
   int bad = 0;
   TRY(rt_cuda_d2h(r->g->cu, &bad, r->g->d_flag, 4, r->c));

@@ -91,20 +91,23 @@ __device__ __forceinline__ float gm_bf2f(unsigned short h) { return __uint_as_fl
 // dst[r * dld + c] = src[r * sld + c] for rows x cols elements, each side
 // fp32 or bf16 (s16, d16): the one copy behind split/concat/cut copies, KV
 // cache growth, and every dense (or dtype-converted) operand made on demand.
+// Rows stride over grid y, columns over grid x (no division per element).
 extern "C" __global__ void gm_copy2d(const void *src, long long sld, int s16, void *dst,
                                      long long dld, int d16, long long rows, long long cols) {
-  GM_FOR(i, rows * cols) {
-    const long long r = i / cols, c = i - r * cols, si = r * sld + c, di = r * dld + c;
-    if (!s16 && !d16) {
-      ((float *)dst)[di] = ((const float *)src)[si];
-    } else if (s16 && d16) {
-      ((unsigned short *)dst)[di] = ((const unsigned short *)src)[si];
-    } else if (s16) {
-      ((float *)dst)[di] = gm_bf2f(((const unsigned short *)src)[si]);
-    } else {
-      ((unsigned short *)dst)[di] = gm_f2bf(((const float *)src)[si]);
+  for (long long r = blockIdx.y; r < rows; r += gridDim.y)
+    for (long long c = blockIdx.x * (long long)blockDim.x + threadIdx.x; c < cols;
+         c += (long long)gridDim.x * blockDim.x) {
+      const long long si = r * sld + c, di = r * dld + c;
+      if (!s16 && !d16) {
+        ((float *)dst)[di] = ((const float *)src)[si];
+      } else if (s16 && d16) {
+        ((unsigned short *)dst)[di] = ((const unsigned short *)src)[si];
+      } else if (s16) {
+        ((float *)dst)[di] = gm_bf2f(((const unsigned short *)src)[si]);
+      } else {
+        ((unsigned short *)dst)[di] = gm_f2bf(((const float *)src)[si]);
+      }
     }
-  }
 }
 
 // ---- attention for head sizes the tuned kernels (ops_kv/ops_attn.cuh) do not

@@ -112,6 +112,35 @@ static rt_cuda_op prep(cg_op_spec s, int bf) {
 }
 
 /* ---- the kernels ------------------------------------------------------------------- */
+/* A tied table kept as bf16 + bf16 remainder gathers fp32 rows to ~2^-17. */
+static void t_embed_split(void) {
+  const int64_t V = 1000, D = 768, n = 77;
+  float *tab = rnd((size_t)(V * D), 0.02, 0, 0), *lo = malloc((size_t)(V * D) * sizeof *lo);
+  float *ref = malloc(n * D * sizeof(float));
+  for (int64_t i = 0; i < V * D; i++) lo[i] = tab[i] - gu_bf2f(gu_f2bf(tab[i]));
+  long long lids[77];
+  int64_t ids[77];
+  for (int i = 0; i < n; i++) ids[i] = lids[i] = (int64_t)(gu_unif(&seed) * V) % V;
+  OK(rt_embed(ids, n, tab, V, D, ref, &C));
+  cg_op_spec s = os_embed(V, D);
+  s.w_bf16 = s.w_split = true;
+  rt_cuda_op k;
+  OK(rt_cuda_op_prepare(G, &CC, &s, &k, &C));
+  rt_dptr dt = up(tab, (size_t)(V * D), 1), dl = up(lo, (size_t)(V * D), 1), did;
+  rt_dptr dout = out_buf((size_t)(n * D), 0);
+  OK(rt_cuda_alloc(G, sizeof lids, &did, &C));
+  OK(rt_cuda_h2d(G, did, lids, sizeof lids, &C));
+  OK(rt_cuda_embed(G, &k, did, n, dt, dl, dout, 0, &C));
+  float *y = down(dout, (size_t)(n * D), 0);
+  report("embedding 1000x768 bf16 hi + lo", 0, rel(y, ref, (size_t)(n * D)), 2e-5);
+  int refused = rt_cuda_embed(G, &k, did, n, dt, 0, dout, 0, &C) == SSD_EINVAL;
+  printf("%-4s embedding split table without its remainder refused\n", refused ? "ok" : "FAIL");
+  fails += !refused;
+  rt_cuda_free(G, dt), rt_cuda_free(G, dl), rt_cuda_free(G, did), rt_cuda_free(G, dout);
+  rt_cuda_op_release(G, &k);
+  free(tab), free(lo), free(ref), free(y);
+}
+
 static void t_embed(int bf) {
   const int64_t V = 1000, D = 768, n = 77;
   float *tab = rnd((size_t)(V * D), 0.02, 0, bf), *ref = malloc(n * D * sizeof(float));
@@ -125,13 +154,13 @@ static void t_embed(int bf) {
   OK(rt_cuda_h2d(G, did, lids, sizeof lids, &C));
   OK(rt_cuda_alloc(G, 4, &bad, &C));
   OK(rt_cuda_memset8(G, bad, 0, 4, &C));
-  OK(rt_cuda_embed(G, &k, did, n, dt, dout, bad, &C));
+  OK(rt_cuda_embed(G, &k, did, n, dt, 0, dout, bad, &C));
   float *y = down(dout, (size_t)(n * D), bf);
   report("embedding 1000x768", bf, rel(y, ref, (size_t)(n * D)), 0);
   /* An out-of-range id: its row is NaN and the flag goes up. */
   lids[5] = V;
   OK(rt_cuda_h2d(G, did, lids, sizeof lids, &C));
-  OK(rt_cuda_embed(G, &k, did, n, dt, dout, bad, &C));
+  OK(rt_cuda_embed(G, &k, did, n, dt, 0, dout, bad, &C));
   int flag = 0;
   OK(rt_cuda_sync(G, &C));
   OK(rt_cuda_d2h(G, &flag, bad, 4, &C));
@@ -467,6 +496,7 @@ int main(int argc, char **argv) {
     t_s6(bf, 1536, 16);
     t_s6(bf, 200, 64);
   }
+  t_embed_split();
   rt_blas *bl;
   OK(rt_blas_open(G, &bl, &C));
   t_gemm(bl, RT_BLAS_F32, RT_BLAS_F32, 100, 768, 1536, true, false);

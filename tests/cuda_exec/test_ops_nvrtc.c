@@ -29,6 +29,12 @@ static cg_op_spec strided(cg_op_spec s, int64_t ldx, int64_t ldz) {
   return s;
 }
 
+static cg_op_spec split_embed(void) {
+  cg_op_spec s = os_embed(50280, 768);
+  s.w_split = true;
+  return s;
+}
+
 static int compile_gm(const char *arch, ssd_ctx *c) {
   const char *tpl = cg_template("gm_ops.cuh");
   if (!tpl) return ssd_err(c, SSD_EINTERNAL, "gm_ops.cuh is not embedded");
@@ -52,7 +58,7 @@ int main(void) {
                         os_attn(CG_OP_ATTN, 32, 8, 128, 0), os_s6(1536, 16), os_s6(64, 128),
                         strided(os_gnorm(1536, 1, false), 1536, 3352),
                         strided(os_conv(CG_OP_CONV, 1792, 4), 3352, 0),
-                        strided(os_conv(CG_OP_CONV_STEP, 1792, 4), 3352, 0)};
+                        strided(os_conv(CG_OP_CONV_STEP, 1792, 4), 3352, 0), split_embed()};
   const int ns = (int)(sizeof specs / sizeof *specs);
   const char *arch[] = {"sm_80", "sm_90"};
   int ok = 0;
@@ -61,6 +67,7 @@ int main(void) {
       for (int a = 0; a < 2; a++) {
         cg_op_spec s = specs[i];
         s.in_bf16 = s.out_bf16 = s.w_bf16 = bf;
+        s.w_bf16 |= s.w_split; /* a split table is bf16 by definition */
         if (compile_one(&s, arch[a], &c) == SSD_OK) ok++;
         else {
           fprintf(stderr, "spec %d (bf16 %d) for %s: %s\n", i, bf, arch[a], c.msg);
@@ -79,7 +86,7 @@ int main(void) {
                       os_attn(CG_OP_ATTN, 8, 2, 48, 0), os_s6(1536, 512),
                       os_conv(CG_OP_CONV, 64, 0), os_ew(16),
                       strided(os_conv(CG_OP_CONV, 1792, 4), 1000, 0),
-                      strided(os_gnorm(1536, 1, false), 0, 1535)};
+                      strided(os_gnorm(1536, 1, false), 0, 1535), split_embed()};
   bad[5].steps[2].arg = 3; /* reads a fourth input of three */
   for (size_t i = 0; i < sizeof bad / sizeof *bad; i++) {
     cg_source src;
