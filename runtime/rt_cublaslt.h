@@ -9,7 +9,9 @@
  * The bias rides in cuBLASLt's epilogue when y is fp32.  Launches go to
  * rt_cuda's stream, like rt_cuda_launch, so they order with the kernels;
  * the workspace is allocated once at open, so a GEMM can be captured into
- * a CUDA graph (after its shape's plan exists: the first call makes it).
+ * a CUDA graph after its shape's plan exists.  The first call at a shape
+ * makes the plan and times the heuristic's candidates on its operands
+ * (waiting for the stream), so it must not run inside a capture.
  */
 #ifndef SSD_RT_CUBLASLT_H
 #define SSD_RT_CUBLASLT_H

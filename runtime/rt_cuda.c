@@ -281,14 +281,14 @@ static int pool_find(const rt_cuda_pool *q, size_t n) {
   return best;
 }
 
-/* Give free blocks back to the driver: all, or those not handed out since
- * the epoch before the current one. */
+/* Give free blocks back to the driver: all, or those not freed in the
+ * current epoch (a block in use is freed again in each epoch it serves). */
 static void pool_release(rt_cuda *g, bool idle_only) {
   rt_cuda_pool *q = &g->pool;
   if (q->nfree) g->StreamSynchronize(g->stream);
   int k = 0;
   for (int i = 0; i < q->nfree; i++) {
-    if (idle_only && q->free[i].epoch + 1 >= q->epoch) {
+    if (idle_only && q->free[i].epoch == q->epoch) {
       q->free[k++] = q->free[i];
       continue;
     }

@@ -45,8 +45,8 @@ void *rt_cuda_stream(const rt_cuda *g);     /* the CUstream all work runs on (fo
 int rt_cuda_alloc(rt_cuda *g, size_t n, rt_dptr *out, ssd_ctx *c);
 void rt_cuda_free(rt_cuda *g, rt_dptr p);
 /* Return free blocks to the driver (after a sync): all of them, or with
- * idle_only those not handed out since the previous trim.  Call between
- * forwards, e.g. to let the pool follow a change of shapes. */
+ * idle_only those not freed since the previous trim (not used in between).
+ * Call between forwards, e.g. to let the pool follow a change of shapes. */
 void rt_cuda_pool_trim(rt_cuda *g, bool idle_only);
 typedef struct rt_cuda_mem_stats {
   size_t held;   /* bytes allocated from the driver (in use + pooled) */

@@ -716,6 +716,7 @@ int rt_gpu_reset(rt_gpu_model *g, int64_t B, ssd_ctx *c) {
   if (B != g->st_batch) {
     step_clear(g); /* its graph holds the old state's pointers */
     free_state(g);
+    rt_cuda_pool_trim(g->cu, false); /* the old batch's states and step buffers fit nothing now */
   }
   g->st_batch = B;
   g->pos = 0;
@@ -1251,21 +1252,49 @@ static const int ssm_in[SA_N] = {IR_SSM_X, IR_SSM_DT, IR_SSM_A, IR_SSM_B,
                                  IR_SSM_C, IR_SSM_D, IR_SSM_Z, IR_SSM_DT_BIAS};
 static bool is_act(int i) { return i == SA_X || i == SA_DT || i == SA_B || i == SA_C || i == SA_Z; }
 
-/* The operands, dense: activations in bf16 when act16, else fp32; A, D,
- * dt_bias always fp32. */
-static int ssm_operands(grun *r, const ir_node *n, bool act16, gin *in) {
+/* The operands.  Activations are read in place where the kernel can take
+ * their layout: token rows ld apart (the SSD specs' ld_x ... ld_z; x, B, C
+ * of the chunked kernel need ld % 8 == 0 for its 16-byte row copies) and,
+ * for the chunked kernel, dt and z in either storage type (dt_f32, z_f32);
+ * else get_in makes dense copies.  act16: x, B, C (and for the step kernel
+ * all activations) in bf16, else fp32.  A, D, dt_bias are fp32.  Fills the
+ * spec's strides and storage flags, which key the kernel. */
+static int ssm_operands(grun *r, const ir_node *n, bool act16, cg_ssd_spec *s, gin *in) {
+  const bool chunked = s && s->kind == CG_SSD_CHUNKED;
+  int64_t width[SA_N] = {0};
+  if (s) {
+    width[SA_X] = s->hx * s->P, width[SA_DT] = s->hdt, width[SA_B] = s->hb * s->N;
+    width[SA_C] = s->hc * s->N, width[SA_Z] = s->H * s->P;
+  }
   int rc = SSD_OK;
   for (int i = 0; i < SA_N; i++) {
     memset(&in[i], 0, sizeof in[i]);
-    if (!rc) rc = get_in(r, in_slot(r, n, ssm_in[i]), is_act(i) ? act16 : 0, 0, false, &in[i]);
+    if (rc) continue;
+    const bool either = chunked && (i == SA_DT || i == SA_Z);
+    const int want = !is_act(i) ? 0 : either ? -1 : act16;
+    const gslot *v = in_slot(r, n, ssm_in[i]);
+    rc = get_in(r, v, want, width[i], false, &in[i]);
+    if (!rc && chunked && (i == SA_X || i == SA_B || i == SA_C) && in[i].ld % 8) {
+      put_in(r->g, &in[i]); /* rows the 16-byte copies cannot take */
+      rc = get_in(r, v, want, 0, false, &in[i]);
+      in[i].ld = width[i];
+    }
   }
-  return rc;
+  if (rc || !s) return rc;
+  const int64_t *w = width;
+  s->ld_x = in[SA_X].ld == w[SA_X] ? 0 : in[SA_X].ld;
+  s->ld_dt = in[SA_DT].ld == w[SA_DT] ? 0 : in[SA_DT].ld;
+  s->ld_b = in[SA_B].ld == w[SA_B] ? 0 : in[SA_B].ld;
+  s->ld_c = in[SA_C].ld == w[SA_C] ? 0 : in[SA_C].ld;
+  s->ld_z = in[SA_Z].ld == w[SA_Z] ? 0 : in[SA_Z].ld;
+  if (chunked) s->dt_f32 = in[SA_DT].p && !in[SA_DT].bf16, s->z_f32 = in[SA_Z].p && !in[SA_Z].bf16;
+  return SSD_OK;
 }
 
-/* bf16-mode prefill: the chunked kernel (bf16 x, dt, B, C, z; fp32 A, D,
- * dt_bias, states; y bf16 or fp32), from the state st and back into it.
- * *ran stays false for shapes the kernel does not take (run_ssd falls back
- * to steps). */
+/* bf16-mode prefill: the chunked kernel (bf16 x, B, C, dt and z in either
+ * type, fp32 A, D, dt_bias, states; y bf16 or fp32), from the state st and
+ * back into it.  *ran stays false for shapes the kernel does not take
+ * (run_ssd falls back to steps). */
 static int run_ssd_chunked(grun *r, const ir_node *n, int64_t B, int64_t L, rt_dptr st, rt_dptr y,
                            bool y16, bool *ran) {
   *ran = false;
@@ -1275,12 +1304,12 @@ static int run_ssd_chunked(grun *r, const ir_node *n, int64_t B, int64_t L, rt_d
   s.y_f32 = !y16;
   s.ps = cg_ssd_pick_ps(&s, B, rt_cuda_sms(r->g->cu));
   if (!s.ps) return SSD_OK;
-  rt_cuda_ssd *k = NULL;
-  TRY(get_ssd(r->g, &s, &k, r->c));
   gin in[SA_N];
   rt_dptr fin = 0;
+  rt_cuda_ssd *k = NULL;
   const int64_t ns = B * s.H * s.P * s.N;
-  int rc = ssm_operands(r, n, true, in);
+  int rc = ssm_operands(r, n, true, &s, in);
+  if (!rc) rc = get_ssd(r->g, &s, &k, r->c);
   if (!rc) rc = gm_alloc(r->g, (size_t)ns * sizeof(float) + 4, &fin, r->c);
   if (!rc) {
     rt_cuda_ssd_args a = {in[SA_X].p, in[SA_DT].p, in[SA_A].p, in[SA_B].p, in[SA_C].p,
@@ -1297,7 +1326,8 @@ static int run_ssd_chunked(grun *r, const ir_node *n, int64_t B, int64_t L, rt_d
 /* SSD with the step kernel, one launch per token (per batch row in a
  * prefill, where a token's operands are not contiguous across rows):
  * decode steps, and fp32 prefill.  In bf16 mode the activations and y are
- * read and written in bf16, as the prefill does. */
+ * read and written in bf16, as the prefill does; operands are read in place
+ * at their token-row strides (a decode step's batch rows). */
 static int run_ssd(grun *r, const ir_node *n, int64_t B, int64_t L, rt_dptr st, rt_dptr y,
                    bool y16) {
   if (r->g->bf16 && L > 1) {
@@ -1309,23 +1339,24 @@ static int run_ssd(grun *r, const ir_node *n, int64_t B, int64_t L, rt_dptr st, 
   TRY(cg_ssd_spec_from_node(n, CG_SSD_STEP, &s, r->c));
   const bool a16 = r->g->bf16;
   s.in_f32 = !a16, s.y_f32 = !y16;
-  rt_cuda_ssd *k = NULL;
-  TRY(get_ssd(r->g, &s, &k, r->c));
   gin in[SA_N];
-  int rc = ssm_operands(r, n, a16, in);
+  rt_cuda_ssd *k = NULL;
+  int rc = ssm_operands(r, n, a16, &s, in);
+  if (!rc) rc = get_ssd(r->g, &s, &k, r->c);
+  const cg_ssd_ld ld = cg_ssd_strides(&s);
   const int64_t H = s.H, P = s.P, N = s.N;
   const int64_t rb = L == 1 ? B : 1, nb = L == 1 ? 1 : B;
   for (int64_t b = 0; b < nb && !rc; b++)
     for (int64_t t = 0; t < L && !rc; t++) {
       int64_t tok = b * L + t;
       rt_cuda_ssd_args a = {
-          eptr(in[SA_X].p, tok * s.hx * P, a16),
-          s.has_dt ? eptr(in[SA_DT].p, tok * s.hdt, a16) : 0,
+          eptr(in[SA_X].p, tok * ld.x, a16),
+          s.has_dt ? eptr(in[SA_DT].p, tok * ld.dt, a16) : 0,
           in[SA_A].p,
-          eptr(in[SA_B].p, tok * s.hb * N, a16),
-          eptr(in[SA_C].p, tok * s.hc * N, a16),
+          eptr(in[SA_B].p, tok * ld.b, a16),
+          eptr(in[SA_C].p, tok * ld.c, a16),
           in[SA_D].p,
-          s.has_z ? eptr(in[SA_Z].p, tok * H * P, a16) : 0,
+          s.has_z ? eptr(in[SA_Z].p, tok * ld.z, a16) : 0,
           in[SA_DTB].p,
           0,
           fptr(st, b * H * P * N),
@@ -1342,7 +1373,7 @@ static int run_s6(grun *r, const ir_node *n, int64_t B, int64_t L, rt_dptr st, r
   const rt_cuda_op *k = NULL;
   TRY(get_op(r->g, &s, &k, r->c));
   gin in[SA_N];
-  int rc = ssm_operands(r, n, false, in);
+  int rc = ssm_operands(r, n, false, NULL, in);
   rt_cuda_s6_args a = {in[SA_X].p, in[SA_DT].p, in[SA_A].p, in[SA_B].p, in[SA_C].p, in[SA_D].p,
                        in[SA_Z].p, in[SA_DTB].p, st, st, y};
   if (!rc) rc = rt_cuda_s6(r->g->cu, k, &a, B, L, r->c);

@@ -112,6 +112,31 @@ static rt_cuda_op prep(cg_op_spec s, int bf) {
 }
 
 /* ---- the kernels ------------------------------------------------------------------- */
+/* The device pool: a freed block comes back for an allocation of about its
+ * size without growing what is held, a much smaller one does not take it,
+ * and trimming gives idle blocks back. */
+static void t_pool(void) {
+  rt_cuda_mem_stats m0, m1, m2, m3;
+  rt_cuda_pool_trim(G, false);
+  rt_cuda_mem(G, &m0);
+  rt_dptr a, b, s;
+  OK(rt_cuda_alloc(G, (size_t)48 << 20, &a, &C));
+  rt_cuda_free(G, a);
+  OK(rt_cuda_alloc(G, ((size_t)48 << 20) - 1000, &b, &C)); /* fits the freed block */
+  OK(rt_cuda_alloc(G, 4096, &s, &C));                     /* too small to pin 48 MiB */
+  rt_cuda_mem(G, &m1);
+  rt_cuda_free(G, b), rt_cuda_free(G, s);
+  rt_cuda_mem(G, &m2);
+  rt_cuda_pool_trim(G, true); /* freed in this epoch: kept */
+  rt_cuda_pool_trim(G, true); /* idle for a whole epoch: returned */
+  rt_cuda_mem(G, &m3);
+  int ok = b == a && s != a && m1.held - m0.held == ((size_t)48 << 20) + 4096 &&
+           m2.pooled == m1.held - m0.held && m3.held == m0.held && m3.peak >= m1.held;
+  printf("%-4s device pool: reuse without growth, best fit, trim (held %zu -> %zu -> %zu)\n",
+         ok ? "ok" : "FAIL", m0.held, m1.held, m3.held);
+  fails += !ok;
+}
+
 /* A tied table kept as bf16 + bf16 remainder gathers fp32 rows to ~2^-17. */
 static void t_embed_split(void) {
   const int64_t V = 1000, D = 768, n = 77;
@@ -497,6 +522,7 @@ int main(int argc, char **argv) {
     t_s6(bf, 200, 64);
   }
   t_embed_split();
+  t_pool();
   rt_blas *bl;
   OK(rt_blas_open(G, &bl, &C));
   t_gemm(bl, RT_BLAS_F32, RT_BLAS_F32, 100, 768, 1536, true, false);
