@@ -7,10 +7,10 @@
  * rt_ssm.h lay them out (which is how tests/cuda_exec checks every kernel
  * against them); storage types are the spec's (cg_cuda_ops.h).
  *
- * Not here yet: the whole-module executor (device memory from the IR's
- * memory plan, prefill/decode with the state cache on device, CUDA-graph
- * decode).  These launchers are its building blocks; launches go to the
- * legacy default stream (rt_cuda_launch), which graph capture cannot use.
+ * These launchers are the building blocks of the whole-model executor
+ * (rt_gpu_model.h); launches go to rt_cuda's one stream (rt_cuda_launch), so
+ * they can be captured into its decode-step graphs.  Conv and gated norm may
+ * read x (and z) as views into wider rows (the spec's ldx, ldz).
  */
 #ifndef SSD_RT_CUDA_EXEC_H
 #define SSD_RT_CUDA_EXEC_H
