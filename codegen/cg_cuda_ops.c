@@ -81,18 +81,25 @@ int cg_op_check(const cg_op_spec *s, ssd_ctx *c) {
   case CG_OP_EMBED:
     if (!pos_le(s->D, 1 << 20) || !pos_le(s->V, (int64_t)1 << 31))
       return BAD("embedding kernel: bad sizes D=%lld V=%lld", (long long)s->D, (long long)s->V);
+    if (s->w_split && !s->w_bf16) return BAD("embedding kernel: a split table must be bf16");
     return SSD_OK;
   case CG_OP_RMSNORM:
     if (!pos_le(s->D, 256 * 64) || !(s->eps >= 0))
       return BAD("rmsnorm kernel: width %lld (at most 16384) or eps bad", (long long)s->D);
     return SSD_OK;
   case CG_OP_GNORM:
+    if ((s->ldx && s->ldx < s->D) || (s->ldz && s->ldz < s->D))
+      return BAD("gated rmsnorm kernel: row strides %lld, %lld below the width %lld",
+                 (long long)s->ldx, (long long)s->ldz, (long long)s->D);
     if (!pos_le(s->G, s->D) || s->D % s->G || s->D / s->G > 256 * 64 || !(s->eps >= 0))
       return BAD("gated rmsnorm kernel: %lld groups do not split width %lld (group <= 16384)",
                  (long long)s->G, (long long)s->D);
     return SSD_OK;
   case CG_OP_CONV:
   case CG_OP_CONV_STEP:
+    if (s->ldx && s->ldx < s->D)
+      return BAD("conv1d kernel: row stride %lld below the channels %lld", (long long)s->ldx,
+                 (long long)s->D);
     if (!pos_le(s->D, 1 << 24) || !pos_le(s->K, 16))
       return BAD("conv1d kernel: channels %lld, width %lld (1..16)", (long long)s->D,
                  (long long)s->K);
@@ -175,7 +182,8 @@ static void prologue(obuf *b, const cg_op_spec *s) {
             s->in_bf16, s->out_bf16, s->w_bf16);
   switch (s->kind) {
   case CG_OP_EMBED:
-    ob_printf(b, "#define OPS_D %lld\n#define OPS_V %lldLL\n", (long long)s->D, (long long)s->V);
+    ob_printf(b, "#define OPS_D %lld\n#define OPS_V %lldLL\n#define OPS_W_SPLIT %d\n", (long long)s->D,
+              (long long)s->V, s->w_split);
     break;
   case CG_OP_RMSNORM:
     ob_printf(b, "#define OPS_D %lld\n#define OPS_EPS %.17g\n#define OPS_RES_IN %d\n"
@@ -184,14 +192,16 @@ static void prologue(obuf *b, const cg_op_spec *s) {
     break;
   case CG_OP_GNORM:
     ob_printf(b, "#define OPS_D %lld\n#define OPS_G %lld\n#define OPS_EPS %.17g\n"
-                 "#define OPS_BEFORE_GATE %d\n",
-              (long long)s->D, (long long)s->G, s->eps, s->norm_before_gate);
+                 "#define OPS_BEFORE_GATE %d\n#define OPS_LDX %lldLL\n#define OPS_LDZ %lldLL\n",
+              (long long)s->D, (long long)s->G, s->eps, s->norm_before_gate,
+              (long long)(s->ldx ? s->ldx : s->D), (long long)(s->ldz ? s->ldz : s->D));
     break;
   case CG_OP_CONV:
   case CG_OP_CONV_STEP:
     ob_printf(b, "#define OPS_C %lld\n#define OPS_K %lld\n#define OPS_HAS_BIAS %d\n"
-                 "#define OPS_SILU %d\n#define OPS_T %d\n",
-              (long long)s->D, (long long)s->K, s->has_bias, s->silu, CG_OP_CONV_T);
+                 "#define OPS_SILU %d\n#define OPS_T %d\n#define OPS_LDX %lldLL\n",
+              (long long)s->D, (long long)s->K, s->has_bias, s->silu, CG_OP_CONV_T,
+              (long long)(s->ldx ? s->ldx : s->D));
     break;
   case CG_OP_EW:
     ob_printf(b, "#define OPS_COLS %lldLL\n", (long long)s->D);

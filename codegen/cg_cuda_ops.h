@@ -50,12 +50,15 @@ typedef struct cg_op_spec {
   bool in_bf16, out_bf16, w_bf16;
   int64_t D;                 /* EMBED/RMSNORM/GNORM width; CONV channels; EW columns */
   int64_t V;                 /* EMBED vocabulary */
+  bool w_split;              /* EMBED: bf16 table + bf16 remainder table (needs w_bf16) */
   int64_t G;                 /* GNORM groups */
   double eps;                /* norms */
   bool res_in, res_out;      /* RMSNORM residual */
   bool norm_before_gate;     /* GNORM */
   int64_t K;                 /* CONV width */
   bool has_bias, silu;       /* CONV */
+  int64_t ldx, ldz;          /* CONV/CONV_STEP x, GNORM x and z: elements between rows
+                                (tokens) when they are views into wider rows; 0 = D */
   int64_t Hq, Hkv, Dh, rd;   /* KV / ATTN (rd: rotary dims, 0 = none) */
   double theta, scale;       /* rotary base; ATTN scale (0: 1/sqrt(Dh)) */
   int64_t H, N, hb, hc;      /* S6: channels, state, B and C groups */

@@ -5,6 +5,13 @@
  * view, so A = W (TRANSA = T), B = x (N), m = N, n = M, k = K and the bias
  * epilogue adds along m.  The few enum values used are cuBLASLt's stable ABI
  * numbers (cublasLt.h, cublas_api.h, library_types.h).
+ *
+ * The heuristic's first algorithm is often not the fastest for the shapes
+ * that matter (a decode step's M = 1 GEMV-like products, prefill's large
+ * in/out projections), so a new plan times the heuristic's top candidates
+ * on the call's own operands (into a scratch output) and keeps the fastest.
+ * The choice is remembered per process and shape: two executors of one
+ * model (graphs on and off, say) then compute bitwise the same.
  */
 #define _GNU_SOURCE
 #include "rt_cublaslt.h"
@@ -36,6 +43,8 @@ enum {
 };
 #define WORKSPACE_BYTES ((size_t)32 << 20)
 #define MAX_PLANS 64
+#define TUNE_CANDIDATES 8 /* heuristic results timed per new shape */
+#define TUNE_RUNS 3       /* timed runs per candidate, after one untimed */
 
 typedef struct plan {
   int64_t M, N, K;
@@ -151,8 +160,75 @@ void rt_blas_close(rt_blas *b) {
 
 static int dtype(rt_blas_type t) { return t == RT_BLAS_BF16 ? R_16BF : R_32F; }
 
-/* Descriptors, layouts and the heuristic's first algorithm for one shape.
- * The bias pointer is set per call; its presence changes the epilogue. */
+/* One matmul with plan p's descriptors and algorithm a: y (+)= x W^T. */
+static blas_status lt_run(rt_blas *b, const plan *p, const lt_algo *a, rt_dptr x, rt_dptr W,
+                          rt_dptr y, bool accumulate) {
+  const float one = 1.0f, zero = 0.0f;
+  return b->Matmul(b->h, p->desc, &one, (const void *)(uintptr_t)W, p->la,
+                   (const void *)(uintptr_t)x, p->lb, accumulate ? &one : &zero,
+                   (const void *)(uintptr_t)y, p->ld, (void *)(uintptr_t)y, p->ld, a,
+                   (void *)(uintptr_t)b->ws, WORKSPACE_BYTES, rt_cuda_stream(b->g));
+}
+
+/* The process-wide choices (see the top of the file).  The executor is
+ * single-threaded; a full table only means later shapes are not shared. */
+typedef struct tuned {
+  int64_t M, N, K;
+  rt_blas_type ab, out;
+  bool bias;
+  lt_algo algo;
+} tuned;
+static tuned tuned_tab[256];
+static int ntuned;
+
+static tuned *tuned_find(const plan *p) {
+  for (int i = 0; i < ntuned; i++) {
+    tuned *t = &tuned_tab[i];
+    if (t->M == p->M && t->N == p->N && t->K == p->K && t->ab == p->ab && t->out == p->out &&
+        t->bias == p->bias)
+      return t;
+  }
+  return NULL;
+}
+
+/* Milliseconds for TUNE_RUNS runs of candidate a into the scratch y; < 0
+ * when it fails to run. */
+static float tune_time(rt_blas *b, const plan *p, const lt_algo *a, const rt_gemm *g, rt_dptr y,
+                       ssd_ctx *c) {
+  if (lt_run(b, p, a, g->x, g->W, y, false)) return -1.f;
+  rt_cuda_timer t;
+  if (rt_cuda_timer_start(b->g, &t, c)) return -1.f;
+  blas_status s = 0;
+  for (int i = 0; i < TUNE_RUNS && !s; i++) s = lt_run(b, p, a, g->x, g->W, y, false);
+  float ms = -1.f;
+  if (rt_cuda_timer_stop(b->g, &t, &ms, c) || s) return -1.f;
+  return ms;
+}
+
+/* p->algo: the remembered choice for this shape, else the fastest of the
+ * heuristic's n candidates h (the first if none could be timed). */
+static int plan_tune(rt_blas *b, const rt_gemm *g, plan *p, const lt_heur *h, int n, ssd_ctx *c) {
+  const tuned *t = tuned_find(p);
+  p->algo = t ? t->algo : h[0].algo;
+  if (t || n < 2) return SSD_OK;
+  rt_dptr y = 0;
+  const size_t ybytes = (size_t)(p->M * p->N) * (p->out == RT_BLAS_BF16 ? 2 : 4);
+  int rc = rt_cuda_alloc(b->g, ybytes, &y, c);
+  float best = -1.f;
+  for (int i = 0; i < n && !rc; i++) {
+    if (h[i].state != 0 || h[i].workspace > WORKSPACE_BYTES) continue;
+    const float ms = tune_time(b, p, &h[i].algo, g, y, c);
+    if (ms >= 0.f && (best < 0.f || ms < best)) best = ms, p->algo = h[i].algo;
+  }
+  rt_cuda_free(b->g, y);
+  if (rc) return rc;
+  if (ntuned < (int)(sizeof tuned_tab / sizeof *tuned_tab))
+    tuned_tab[ntuned++] = (tuned){p->M, p->N, p->K, p->ab, p->out, p->bias, p->algo};
+  return SSD_OK;
+}
+
+/* Descriptors, layouts and the algorithm (plan_tune) for one shape.  The
+ * bias pointer is set per call; its presence changes the epilogue. */
 static int plan_make(rt_blas *b, const rt_gemm *g, plan *p, ssd_ctx *c) {
   p->M = g->M, p->N = g->N, p->K = g->K, p->ab = g->ab, p->out = g->out, p->bias = g->bias != 0;
   const int opT = OP_T, opN = OP_N, epi = p->bias ? EPI_BIAS : EPI_DEFAULT;
@@ -171,16 +247,16 @@ static int plan_make(rt_blas *b, const rt_gemm *g, plan *p, ssd_ctx *c) {
   LT(b->PrefCreate(&pref), "preference");
   size_t ws = WORKSPACE_BYTES;
   blas_status s = b->PrefSet(pref, PREF_MAX_WORKSPACE, &ws, sizeof ws);
-  lt_heur h;
+  lt_heur h[TUNE_CANDIDATES];
   int n = 0;
-  if (s == 0) s = b->Heuristic(b->h, p->desc, p->la, p->lb, p->ld, p->ld, pref, 1, &h, &n);
+  if (s == 0)
+    s = b->Heuristic(b->h, p->desc, p->la, p->lb, p->ld, p->ld, pref, TUNE_CANDIDATES, h, &n);
   b->PrefDestroy(pref);
   if (s) return lt_fail(b, c, "algorithm heuristic", s);
   if (n < 1)
     return ssd_err(c, SSD_EUNSUPPORTED, "cuBLASLt has no algorithm for a %lldx%lldx%lld GEMM",
                    (long long)g->M, (long long)g->N, (long long)g->K);
-  p->algo = h.algo;
-  return SSD_OK;
+  return plan_tune(b, g, p, h, n, c);
 }
 
 static int plan_get(rt_blas *b, const rt_gemm *g, plan **out, ssd_ctx *c) {
@@ -225,11 +301,7 @@ int rt_blas_gemm(rt_blas *b, const rt_gemm *g, ssd_ctx *c) {
     void *bp = (void *)(uintptr_t)g->bias;
     LT(b->DescSet(p->desc, DESC_BIAS_POINTER, &bp, sizeof bp), "set bias");
   }
-  const float one = 1.0f, zero = 0.0f;
-  LT(b->Matmul(b->h, p->desc, &one, (const void *)(uintptr_t)g->W, p->la,
-               (const void *)(uintptr_t)g->x, p->lb, &zero, (const void *)(uintptr_t)g->y, p->ld,
-               (void *)(uintptr_t)g->y, p->ld, &p->algo, (void *)(uintptr_t)b->ws,
-               WORKSPACE_BYTES, rt_cuda_stream(b->g)),
-     "matmul");
+  LT(lt_run(b, p, &p->algo, g->x, g->W, g->y, g->accumulate), "matmul");
+  rt_cuda_note_launch(b->g);
   return SSD_OK;
 }

@@ -3,13 +3,15 @@
  * builds and runs without it and only asking for it fails, clearly.
  *
  * One shape convention, the CPU's (rt_ops.h rt_linear):
- *   y[M, N] = x[M, K] . W[N, K]^T (+ bias[N])
+ *   y[M, N] = x[M, K] . W[N, K]^T (+ bias[N])   (y += ... with accumulate)
  * with x and W both bf16 (fp32 accumulation, y fp32 or bf16) or both fp32
  * (exact fp32 compute, no TF32: the fp32 executor is checked at 1e-4).
  * The bias rides in cuBLASLt's epilogue when y is fp32.  Launches go to
  * rt_cuda's stream, like rt_cuda_launch, so they order with the kernels;
  * the workspace is allocated once at open, so a GEMM can be captured into
- * a CUDA graph (after its shape's plan exists: the first call makes it).
+ * a CUDA graph after its shape's plan exists.  The first call at a shape
+ * makes the plan and times the heuristic's candidates on its operands
+ * (waiting for the stream), so it must not run inside a capture.
  */
 #ifndef SSD_RT_CUBLASLT_H
 #define SSD_RT_CUBLASLT_H
@@ -33,6 +35,7 @@ typedef struct rt_gemm {
   rt_blas_type ab;  /* x and W */
   rt_blas_type out; /* y */
   rt_dptr x, W, bias, y; /* bias fp32 [N] or 0 */
+  bool accumulate;       /* y += x . W^T (+ bias): beta = 1, e.g. a residual add */
 } rt_gemm;
 
 /* Run one GEMM.  Plans (descriptors and the heuristic's algorithm) are kept

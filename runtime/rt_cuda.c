@@ -10,6 +10,7 @@
 #include "rt_cuda.h"
 
 #include <dlfcn.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -40,6 +41,31 @@ enum {
   FUNC_ATTR_MAX_DYN_SMEM = 8,
   FUNC_ATTR_SMEM_CARVEOUT = 9,
 };
+
+/* ---- the device memory pool ------------------------------------------------------
+ * cuMemFree may wait for the device, and an executor frees hundreds of
+ * buffers per forward; so freed blocks stay here, by size, and the next
+ * allocation that fits takes one back without touching the driver.  All
+ * work runs in order on the one stream, so a block freed after the launches
+ * that read it and handed to later launches is never used by both at once.
+ * Only rt_cuda_pool_trim and rt_cuda_close (and an allocation the driver
+ * refuses: trim, then retry) give memory back, after a sync. */
+typedef struct pool_blk {
+  rt_dptr p;
+  size_t n;
+  unsigned epoch; /* the pool epoch in which it was last handed out */
+} pool_blk;
+typedef struct rt_cuda_pool {
+  pool_blk *free; /* blocks ready for reuse */
+  int nfree, cap;
+  unsigned epoch;
+  size_t held;    /* bytes allocated from the driver, in use or free */
+  size_t peak;    /* most bytes held at once since the last peak reset */
+  size_t in_use;  /* bytes handed out and not freed */
+  struct { rt_dptr p; size_t n; } *live; /* handed-out blocks, for their sizes at free */
+  int nlive, livecap;
+} rt_cuda_pool;
+
 
 struct rt_cuda {
   void *lib;
@@ -82,7 +108,10 @@ struct rt_cuda {
   CUresult (*GraphExecDestroy)(CUgraphExec);
   CUresult (*GraphDestroy)(CUgraph);
   CUstream stream; /* every launch, copy and memset goes here */
+  rt_cuda_pool pool;
+  uint64_t launches;
 };
+
 
 static int cu_fail(rt_cuda *g, ssd_ctx *c, const char *what, CUresult r) {
   const char *name = NULL;
@@ -95,6 +124,8 @@ static int cu_fail(rt_cuda *g, ssd_ctx *c, const char *what, CUresult r) {
     CUresult r_ = (call);                               \
     if (r_ != 0) return cu_fail(g, c, what, r_);        \
   } while (0)
+
+static void pool_release(rt_cuda *g, bool idle_only);
 
 /* First of the names that the library has (newer drivers add _v2 symbols). */
 static void *sym(void *lib, const char *a, const char *b) {
@@ -201,8 +232,12 @@ void rt_cuda_close(rt_cuda *g) {
   if (!g) return;
   if (g->stream) {
     g->StreamSynchronize(g->stream);
+    pool_release(g, false);
+    /* blocks never freed by their owners (a leak elsewhere) go with the context */
     g->StreamDestroy(g->stream);
   }
+  free(g->pool.free);
+  free(g->pool.live);
   if (g->ctx) g->PrimaryCtxRelease(g->dev);
   if (g->lib) dlclose(g->lib);
   free(g);
@@ -214,18 +249,123 @@ int rt_cuda_sms(const rt_cuda *g) { return g->sms; }
 void *rt_cuda_stream(const rt_cuda *g) { return g->stream; }
 int rt_cuda_smem_per_sm(const rt_cuda *g) { return g->smem_per_sm; }
 
-int rt_cuda_alloc(rt_cuda *g, size_t n, rt_dptr *out, ssd_ctx *c) {
-  *out = 0;
-  CU(g->MemAlloc(out, n ? n : 1), "device allocation");
+/* Sizes are rounded so that buffers of nearly equal sizes share blocks:
+ * to 512 bytes below 1 MiB, to 1 MiB below 64 MiB, to 2 MiB beyond. */
+static size_t pool_round(size_t n) {
+  const size_t a = n < ((size_t)1 << 20) ? 512 : n < ((size_t)64 << 20) ? (size_t)1 << 20 : (size_t)2 << 20;
+  return (n + a - 1) / a * a;
+}
+
+static int live_push(rt_cuda *g, rt_dptr p, size_t n, ssd_ctx *c) {
+  rt_cuda_pool *q = &g->pool;
+  if (q->nlive == q->livecap) {
+    int cap = q->livecap ? q->livecap * 2 : 1024;
+    void *nl = realloc(q->live, (size_t)cap * sizeof *q->live);
+    if (!nl) return ssd_err(c, SSD_ENOMEM, "out of memory for the device pool");
+    q->live = nl;
+    q->livecap = cap;
+  }
+  q->live[q->nlive].p = p, q->live[q->nlive++].n = n;
+  q->in_use += n;
   return SSD_OK;
 }
+
+/* The smallest free block of at least n bytes and at most n + n/4 (so a
+ * small buffer cannot pin a large block), or -1. */
+static int pool_find(const rt_cuda_pool *q, size_t n) {
+  int best = -1;
+  for (int i = 0; i < q->nfree; i++) {
+    size_t m = q->free[i].n;
+    if (m >= n && m <= n + n / 4 && (best < 0 || m < q->free[best].n)) best = i;
+  }
+  return best;
+}
+
+/* Give free blocks back to the driver: all, or those not freed in the
+ * current epoch (a block in use is freed again in each epoch it serves). */
+static void pool_release(rt_cuda *g, bool idle_only) {
+  rt_cuda_pool *q = &g->pool;
+  if (q->nfree) g->StreamSynchronize(g->stream);
+  int k = 0;
+  for (int i = 0; i < q->nfree; i++) {
+    if (idle_only && q->free[i].epoch == q->epoch) {
+      q->free[k++] = q->free[i];
+      continue;
+    }
+    g->MemFree(q->free[i].p);
+    q->held -= q->free[i].n;
+  }
+  q->nfree = k;
+}
+
+int rt_cuda_alloc(rt_cuda *g, size_t n, rt_dptr *out, ssd_ctx *c) {
+  rt_cuda_pool *q = &g->pool;
+  *out = 0;
+  n = pool_round(n ? n : 1);
+  int i = pool_find(q, n);
+  if (i >= 0) {
+    pool_blk b = q->free[i];
+    int rc = live_push(g, b.p, b.n, c);
+    if (rc) return rc;
+    q->free[i] = q->free[--q->nfree];
+    *out = b.p;
+    return SSD_OK;
+  }
+  CUresult r = g->MemAlloc(out, n);
+  if (r == 2 && q->nfree) { /* out of memory: the pool's idle blocks first */
+    pool_release(g, false);
+    r = g->MemAlloc(out, n);
+  }
+  if (r != 0) {
+    *out = 0;
+    return cu_fail(g, c, "device allocation", r);
+  }
+  int rc = live_push(g, *out, n, c);
+  if (rc) {
+    g->MemFree(*out);
+    *out = 0;
+    return rc;
+  }
+  q->held += n;
+  if (q->held > q->peak) q->peak = q->held;
+  return SSD_OK;
+}
+
 void rt_cuda_free(rt_cuda *g, rt_dptr p) {
   if (!p) return;
-  /* cuMemFree only "may" wait for work in flight; the stream's may still
-   * read p. */
-  g->StreamSynchronize(g->stream);
-  g->MemFree(p);
+  rt_cuda_pool *q = &g->pool;
+  int i = q->nlive - 1; /* temporaries sit at the end, weights at the start */
+  while (i >= 0 && q->live[i].p != p) i--;
+  if (i < 0) return; /* not ours: a bug elsewhere, but freeing it could corrupt the pool */
+  size_t n = q->live[i].n;
+  q->live[i] = q->live[--q->nlive];
+  q->in_use -= n;
+  if (q->nfree == q->cap) {
+    int cap = q->cap ? q->cap * 2 : 256;
+    pool_blk *nf = realloc(q->free, (size_t)cap * sizeof *nf);
+    if (!nf) { /* cannot keep it: give it back the slow way */
+      g->StreamSynchronize(g->stream);
+      g->MemFree(p);
+      q->held -= n;
+      return;
+    }
+    q->free = nf;
+    q->cap = cap;
+  }
+  q->free[q->nfree++] = (pool_blk){p, n, q->epoch};
 }
+
+void rt_cuda_pool_trim(rt_cuda *g, bool idle_only) {
+  pool_release(g, idle_only);
+  g->pool.epoch++;
+}
+
+void rt_cuda_mem(const rt_cuda *g, rt_cuda_mem_stats *s) {
+  s->held = g->pool.held, s->peak = g->pool.peak, s->in_use = g->pool.in_use;
+  s->pooled = s->held - s->in_use;
+}
+void rt_cuda_mem_reset_peak(rt_cuda *g) { g->pool.peak = g->pool.held; }
+
 int rt_cuda_h2d(rt_cuda *g, rt_dptr dst, const void *src, size_t n, ssd_ctx *c) {
   /* From pageable memory the driver stages src before returning, so the
    * caller may reuse it at once; the copy is ordered on the stream. */
@@ -239,6 +379,7 @@ int rt_cuda_d2h(rt_cuda *g, void *dst, rt_dptr src, size_t n, ssd_ctx *c) {
 }
 int rt_cuda_memset8(rt_cuda *g, rt_dptr dst, unsigned char v, size_t n, ssd_ctx *c) {
   CU(g->MemsetD8Async(dst, v, n, g->stream), "memset");
+  g->launches++;
   return SSD_OK;
 }
 int rt_cuda_sync(rt_cuda *g, ssd_ctx *c) {
@@ -276,8 +417,11 @@ int rt_cuda_launch(rt_cuda *g, const rt_cuda_fn *f, const unsigned grid[3], unsi
   CU(g->LaunchKernel(f->fn, grid[0], grid[1], grid[2], block, 1, 1, (unsigned)f->smem, g->stream, args,
                      NULL),
      "kernel launch");
+  g->launches++;
   return SSD_OK;
 }
+uint64_t rt_cuda_launches(const rt_cuda *g) { return g->launches; }
+void rt_cuda_note_launch(rt_cuda *g) { g->launches++; }
 
 int rt_cuda_timer_start(rt_cuda *g, rt_cuda_timer *t, ssd_ctx *c) {
   memset(t, 0, sizeof *t);

@@ -10,11 +10,13 @@
  * order on one non-blocking stream created at open, so a sequence of calls
  * can be captured into a CUDA graph and replayed.  rt_cuda_d2h and
  * rt_cuda_sync wait for the stream; allocation and freeing are not stream
- * operations and must not happen while a capture is in progress.
+ * operations and must not happen while a capture is in progress.  Device
+ * memory is pooled (see rt_cuda_alloc).
  */
 #ifndef SSD_RT_CUDA_H
 #define SSD_RT_CUDA_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -33,8 +35,27 @@ int rt_cuda_sms(const rt_cuda *g);          /* multiprocessors */
 int rt_cuda_smem_per_sm(const rt_cuda *g);  /* shared memory per multiprocessor, bytes */
 void *rt_cuda_stream(const rt_cuda *g);     /* the CUstream all work runs on (for cuBLASLt) */
 
+/* Device memory comes from a pool: rt_cuda_free keeps the block for the
+ * next allocation of about its size, without waiting for the device (all
+ * work is in stream order, so later work never overlaps the block's earlier
+ * readers), and never calls the driver.  Memory goes back to the driver at
+ * close, on rt_cuda_pool_trim, and when an allocation fails (the pool is
+ * emptied, then the allocation retried once).  Neither allocates during a
+ * capture when a fitting block is free, but callers must not rely on it. */
 int rt_cuda_alloc(rt_cuda *g, size_t n, rt_dptr *out, ssd_ctx *c);
 void rt_cuda_free(rt_cuda *g, rt_dptr p);
+/* Return free blocks to the driver (after a sync): all of them, or with
+ * idle_only those not freed since the previous trim (not used in between).
+ * Call between forwards, e.g. to let the pool follow a change of shapes. */
+void rt_cuda_pool_trim(rt_cuda *g, bool idle_only);
+typedef struct rt_cuda_mem_stats {
+  size_t held;   /* bytes allocated from the driver (in use + pooled) */
+  size_t in_use; /* bytes handed out */
+  size_t pooled; /* bytes free in the pool */
+  size_t peak;   /* most bytes held at once since the last reset */
+} rt_cuda_mem_stats;
+void rt_cuda_mem(const rt_cuda *g, rt_cuda_mem_stats *s);
+void rt_cuda_mem_reset_peak(rt_cuda *g);
 int rt_cuda_h2d(rt_cuda *g, rt_dptr dst, const void *src, size_t n, ssd_ctx *c);
 int rt_cuda_d2h(rt_cuda *g, void *dst, rt_dptr src, size_t n, ssd_ctx *c);
 int rt_cuda_memset8(rt_cuda *g, rt_dptr dst, unsigned char v, size_t n, ssd_ctx *c);
@@ -50,6 +71,11 @@ int rt_cuda_load(rt_cuda *g, const void *cubin, const char *name, size_t smem, r
 void rt_cuda_unload(rt_cuda *g, rt_cuda_fn *f);
 int rt_cuda_launch(rt_cuda *g, const rt_cuda_fn *f, const unsigned grid[3], unsigned block,
                    void **args, ssd_ctx *c);
+/* Work items put on the stream so far (kernel launches, memsets, and what
+ * others report with rt_cuda_note_launch, e.g. cuBLASLt matmuls): for
+ * counting the kernels of a decode step. */
+uint64_t rt_cuda_launches(const rt_cuda *g);
+void rt_cuda_note_launch(rt_cuda *g);
 
 /* Device-side timing (CUDA events) for benchmarks: ms between two marks. */
 typedef struct rt_cuda_timer {

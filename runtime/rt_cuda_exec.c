@@ -49,10 +49,12 @@ static int rows_ok(int64_t rows, int64_t hi, const char *what, ssd_ctx *c) {
   } while (0)
 
 int rt_cuda_embed(rt_cuda *g, const rt_cuda_op *k, rt_dptr ids, int64_t n, rt_dptr table,
-                  rt_dptr out, rt_dptr bad, ssd_ctx *c) {
+                  rt_dptr table_lo, rt_dptr out, rt_dptr bad, ssd_ctx *c) {
   TRY(want(k, CG_OP_EMBED, "embedding", c));
   TRY(rows_ok(n, INT32_MAX, "embedding", c));
-  void *args[] = {&ids, &table, &out, &bad};
+  if (k->spec.w_split != (table_lo != 0))
+    return ssd_err(c, SSD_EINVAL, "embedding: a split table needs its remainder, and only it");
+  void *args[] = {&ids, &table, &table_lo, &out, &bad};
   const unsigned grid[3] = {(unsigned)n, 1, 1};
   return rt_cuda_launch(g, &k->fn, grid, 128, args, c);
 }

@@ -7,10 +7,10 @@
  * rt_ssm.h lay them out (which is how tests/cuda_exec checks every kernel
  * against them); storage types are the spec's (cg_cuda_ops.h).
  *
- * Not here yet: the whole-module executor (device memory from the IR's
- * memory plan, prefill/decode with the state cache on device, CUDA-graph
- * decode).  These launchers are its building blocks; launches go to the
- * legacy default stream (rt_cuda_launch), which graph capture cannot use.
+ * These launchers are the building blocks of the whole-model executor
+ * (rt_gpu_model.h); launches go to rt_cuda's one stream (rt_cuda_launch), so
+ * they can be captured into its decode-step graphs.  Conv and gated norm may
+ * read x (and z) as views into wider rows (the spec's ldx, ldz).
  */
 #ifndef SSD_RT_CUDA_EXEC_H
 #define SSD_RT_CUDA_EXEC_H
@@ -30,10 +30,11 @@ int rt_cuda_op_prepare(rt_cuda *g, cg_cache *cc, const cg_op_spec *spec, rt_cuda
                        ssd_ctx *c);
 void rt_cuda_op_release(rt_cuda *g, rt_cuda_op *k);
 
-/* out[n, D] = table[ids[n]]; ids int64.  bad: device int set to 1 when an
- * id is out of range (those rows become NaN); 0 to skip the flag. */
+/* out[n, D] = table[ids[n]] (+ table_lo[ids[n]] with spec.w_split; else
+ * table_lo is 0); ids int64.  bad: device int set to 1 when an id is out of
+ * range (those rows become NaN); 0 to skip the flag. */
 int rt_cuda_embed(rt_cuda *g, const rt_cuda_op *k, rt_dptr ids, int64_t n, rt_dptr table,
-                  rt_dptr out, rt_dptr bad, ssd_ctx *c);
+                  rt_dptr table_lo, rt_dptr out, rt_dptr bad, ssd_ctx *c);
 /* r' = h + r (spec.res_in; else r' = h), stored in r if spec.res_out;
  * y = rmsnorm(r') * w.  rows x D. */
 int rt_cuda_rmsnorm(rt_cuda *g, const rt_cuda_op *k, rt_dptr h, rt_dptr r, rt_dptr w, rt_dptr y,

@@ -1,17 +1,34 @@
 /* rt_gpu_model.c: the whole-model GPU executor (see rt_gpu_model.h).
  *
  * It mirrors rt_exec.c's interpreter: one pass over main's nodes per call,
- * every value id a slot with its device buffer and resolved shape, buffers
- * allocated when the defining node runs and freed after their last reader,
- * reshape stealing its input's buffer when it is the last reader, and for
- * last_only the live [batch, seqlen, ...] buffers cut to the last position
- * after the last sequence-mixing node.  Keeping the structure of the CPU
- * interpreter is deliberate: the two are checked against the same goldens
- * and a difference in walking order would be a second source of bugs.
+ * every value id a slot with its resolved shape and device storage, storage
+ * released after the value's last reader, and for last_only the live
+ * [batch, seqlen, ...] values cut to the last position after the last
+ * sequence-mixing node.  Keeping the structure of the CPU interpreter is
+ * deliberate: the two are checked against the same goldens and a difference
+ * in walking order would be a second source of bugs.
  *
- * Op kernels (cg_cuda_ops.h specs, SSD step specs) are prepared the first
- * time a node needs one and kept by spec; specs are zeroed before being
- * filled so that memcmp finds equal ones.  Everything computes in fp32.
+ * Storage (gslot): a value is rows of W elements, ld apart, fp32 or bf16,
+ * inside a reference-counted block (gblock), so split along the last axis,
+ * reshape, a silu fused into the conv before it and an add folded into the
+ * GEMM before it are views, not copies.  Kernels that read strided rows
+ * (conv, gated norm) take the stride baked into their spec; every other
+ * operand goes through get_in, which hands out the stored form when it fits
+ * and a dense, converted copy when it does not.  Device memory comes from
+ * rt_cuda's pool, so a free costs nothing.
+ *
+ * Precision (fp32 mode: everything fp32).  bf16 mode decides once per
+ * module (plan_dtypes) which values are stored in bf16: those whose every
+ * reader takes bf16 (GEMM inputs, conv, norms, the SSD's activations),
+ * looking through views.  So norms write bf16 for the GEMMs after them, the
+ * in_proj GEMM writes bf16 for conv, gate and dt, the conv writes bf16 for
+ * the SSD, the SSD writes bf16 for the gated norm; GEMMs that feed the
+ * residual stream, and logits, stay fp32 (plan_fusions lets them add into
+ * the residual with beta = 1 where it dies at that add).
+ *
+ * Op kernels (cg_cuda_ops.h specs, SSD specs) are prepared the first time a
+ * node needs one and kept by spec; specs are zeroed before being filled so
+ * that memcmp finds equal ones.
  *
  * Decode steps (L == 1 with the state cache) allocate nothing: the first
  * step at a batch size records every temporary buffer it asks for in a step
@@ -48,9 +65,25 @@ typedef struct gm_bshape {
   int rank;
 } gm_bshape;
 
+/* A value's device storage.  Its elements are rows of W contiguous elements,
+ * ld apart (W == numel: dense), fp32 or bf16.  The memory belongs to a
+ * block (gblock), which counts the slots still using it: the value it was
+ * allocated for until its last reader ran, plus every live view of it
+ * (split pieces, reshapes, a fused silu, an add folded into a GEMM); it is
+ * freed when the count reaches 0.  Weights, the input ids and state
+ * buffers have no block (blk -1). */
+typedef struct gblock {
+  rt_dptr base;
+  int refs;
+} gblock;
+
 typedef struct gslot {
   rt_dptr p;
-  bool owned;
+  int blk;
+  bool bf16;
+  bool folded;  /* a linear's result already added into its residual (see fold_add) */
+  bool silu;    /* a conv output with the silu of its sole reader applied (silu_fused) */
+  int64_t W, ld;
   int rank;
   int64_t shape[IR_MAX_RANK];
   int last_use; /* index of the last node reading it; -1 unused */
@@ -58,7 +91,8 @@ typedef struct gslot {
 
 typedef struct gweight {
   const float *host;
-  rt_dptr d, d16; /* fp32; bf16 copy of a linear weight in bf16 mode (else 0) */
+  rt_dptr d, d16; /* fp32; bf16 for a linear weight in bf16 mode (then no fp32 copy) */
+  rt_dptr lo;     /* bf16 remainder (host - d16) of a tied table that an embed reads */
 } gweight;
 
 /* One decode-state slot on the device: a dense state or a KV cache. */
@@ -85,6 +119,7 @@ typedef struct gstep {
   int64_t out_n, V;
   rt_cuda_graph graph;
   int64_t replays;
+  int64_t kernels; /* stream work items of the last walked step */
 } gstep;
 
 struct rt_gpu_model {
@@ -103,8 +138,14 @@ struct rt_gpu_model {
   int nops;
   rt_cuda_ssd **ssds;
   int nssds;
-  rt_cuda_fn k_fill, k_unary, k_binary, k_copy, k_kv, k_attn, k_bf16;
+  rt_cuda_fn k_fill, k_unary, k_binary, k_copy, k_kv, k_attn;
   bool bf16;      /* RT_GPU_BF16 */
+  gblock *blk;    /* nvals + 1 of them: a live block has a live slot */
+  int *blk_free, nblk_free; /* unused block ids */
+  bool *want16;   /* per value: every reader takes bf16 (bf16 mode), see plan_dtypes */
+  int *fold_add;  /* per node: for a linear, the add it folds into (-1: none) */
+  bool *silu_fused; /* per node: a conv whose sole reader is a silu, run inside it */
+  bool mem_log;   /* $SSDC_GPU_MEM: device memory after each forward, to stderr */
   gstate *st;
   int nst;
   int64_t st_batch, pos;
@@ -149,7 +190,6 @@ static int gm_load(rt_gpu_model *g, ssd_ctx *c) {
   if (!rc) rc = rt_cuda_load(g->cu, cubin, "gm_copy2d", 0, &g->k_copy, c);
   if (!rc) rc = rt_cuda_load(g->cu, cubin, "gm_kv_append", 0, &g->k_kv, c);
   if (!rc) rc = rt_cuda_load(g->cu, cubin, "gm_attn", 0, &g->k_attn, c);
-  if (!rc) rc = rt_cuda_load(g->cu, cubin, "gm_to_bf16", 0, &g->k_bf16, c);
   free(cubin);
   cg_source_free(&s);
   return rc;
@@ -176,15 +216,31 @@ static int gm_unary(rt_gpu_model *g, int op, rt_dptr x, rt_dptr y, int64_t n, do
   return gm_launch(g, &g->k_unary, n, args, c);
 }
 
-/* dst[r * dld + j] = src[r * sld + j], in floats. */
+/* dst[r * dld + j] = src[r * sld + j] (elements), fp32 or bf16 each side. */
+static int gm_copy_cvt(rt_gpu_model *g, rt_dptr src, int64_t sld, bool s16, rt_dptr dst,
+                       int64_t dld, bool d16, int64_t rows, int64_t cols, ssd_ctx *c) {
+  if (rows <= 0 || cols <= 0) return SSD_OK;
+  long long a = sld, b = dld, r = rows, k = cols;
+  int si = s16, di = d16;
+  void *args[] = {&src, &a, &si, &dst, &b, &di, &r, &k};
+  /* ~4 waves of 256-thread blocks in all; rows over y, columns over x */
+  const int64_t cx = (cols + 255) / 256, want = (int64_t)rt_cuda_sms(g->cu) * 32;
+  const int64_t gy = rows < 65535 ? rows : 65535;
+  int64_t gx = want / gy > 0 ? want / gy : 1;
+  if (gx > cx) gx = cx;
+  const unsigned grid[3] = {(unsigned)gx, (unsigned)gy, 1};
+  return rt_cuda_launch(g->cu, &g->k_copy, grid, 256, args, c);
+}
+/* The same in fp32 (states, KV caches). */
 static int gm_copy(rt_gpu_model *g, rt_dptr src, int64_t sld, rt_dptr dst, int64_t dld,
                    int64_t rows, int64_t cols, ssd_ctx *c) {
-  long long a = sld, b = dld, r = rows, k = cols;
-  void *args[] = {&src, &a, &dst, &b, &r, &k};
-  return gm_launch(g, &g->k_copy, rows * cols, args, c);
+  return gm_copy_cvt(g, src, sld, false, dst, dld, false, rows, cols, c);
 }
 
 static rt_dptr fptr(rt_dptr base, int64_t off) { return base + (rt_dptr)off * sizeof(float); }
+static rt_dptr eptr(rt_dptr base, int64_t off, bool bf16) {
+  return base + (rt_dptr)off * (bf16 ? 2u : 4u);
+}
 
 /* ---- the step arena ---------------------------------------------------------------- */
 static int arena_push(gstep *s, rt_dptr p, size_t n, ssd_ctx *c) {
@@ -238,17 +294,9 @@ static void step_clear(rt_gpu_model *g) {
   rt_cuda_free(g->cu, s->ids);
   free(s->buf);
   free(s->bytes);
-  int64_t replays = s->replays;
+  int64_t replays = s->replays, kernels = s->kernels;
   memset(s, 0, sizeof *s);
-  s->replays = replays;
-}
-
-/* A bf16 copy of n floats at x in a new buffer (*y, the caller frees it). */
-static int gm_bf16_copy(rt_gpu_model *g, rt_dptr x, int64_t n, rt_dptr *y, ssd_ctx *c) {
-  TRY(gm_alloc(g, (size_t)n * 2 + 4, y, c));
-  long long nn = n;
-  void *args[] = {&x, y, &nn};
-  return gm_launch(g, &g->k_bf16, n, args, c);
+  s->replays = replays, s->kernels = kernels;
 }
 
 /* Host fp32 -> bf16, the same rounding as gm_to_bf16. */
@@ -307,31 +355,55 @@ static const gweight *weight_ent(const rt_gpu_model *g, const float *host) {
     if (g->w[i].host == host) return &g->w[i];
   return NULL;
 }
-static rt_dptr weight_dev(const rt_gpu_model *g, const float *host) {
-  const gweight *w = weight_ent(g, host);
-  return w ? w->d : 0;
-}
 
-static bool is_linear_weight(const rt_gpu_model *g, const ir_node *w) {
+/* Whether weight node w is input k of a node of kind op. */
+static bool weight_feeds(const rt_gpu_model *g, const ir_node *w, ir_op op, int k) {
   for (int i = 0; i < g->nnodes; i++)
-    if (g->nodes[i]->op == IR_LINEAR && g->nodes[i]->in[1] && g->nodes[i]->in[1]->def == w)
+    if (g->nodes[i]->op == op && g->nodes[i]->nin > k && g->nodes[i]->in[k] &&
+        g->nodes[i]->in[k]->def == w)
       return true;
   return false;
 }
 
-static int upload_bf16(rt_gpu_model *g, gweight *w, int64_t cnt, ssd_ctx *c) {
+/* Whether host tensor h is the table of some embed node (tied embeddings:
+ * the weight nodes may differ, the tensor is one). */
+static bool tensor_feeds_embed(const rt_gpu_model *g, const float *h) {
+  for (int i = 0; i < g->nnodes; i++) {
+    const ir_node *n = g->nodes[i];
+    if (n->op == IR_EMBED && n->nin > 1 && n->in[1] && n->in[1]->def &&
+        n->in[1]->def->op == IR_WEIGHT && g->wfn(g->wctx, n->in[1]->def) == h)
+      return true;
+  }
+  return false;
+}
+
+static float f32_of_bf16(uint16_t h) {
+  uint32_t u = (uint32_t)h << 16;
+  float f;
+  memcpy(&f, &u, 4);
+  return f;
+}
+
+/* The bf16 copy, and with `lo` the bf16 remainder too: hi + lo is the fp32
+ * value to ~2^-17, so a tied embedding gathers (nearly) fp32 rows for the
+ * residual stream at half of an fp32 copy's memory. */
+static int upload_bf16(rt_gpu_model *g, gweight *w, int64_t cnt, bool lo, ssd_ctx *c) {
   uint16_t *h = malloc((size_t)cnt * 2 + 2);
   if (!h) return ssd_err(c, SSD_ENOMEM, "out of memory converting weights to bf16");
   for (int64_t i = 0; i < cnt; i++) h[i] = bf16_of(w->host[i]);
   int rc = rt_cuda_alloc(g->cu, (size_t)cnt * 2 + 4, &w->d16, c);
   if (!rc) rc = rt_cuda_h2d(g->cu, w->d16, h, (size_t)cnt * 2, c);
+  for (int64_t i = 0; lo && !rc && i < cnt; i++) h[i] = bf16_of(w->host[i] - f32_of_bf16(h[i]));
+  if (lo && !rc) rc = rt_cuda_alloc(g->cu, (size_t)cnt * 2 + 4, &w->lo, c);
+  if (lo && !rc) rc = rt_cuda_h2d(g->cu, w->lo, h, (size_t)cnt * 2, c);
   free(h);
   return rc;
 }
 
 /* Weight nodes sharing a checkpoint tensor (tied embeddings) share one host
- * buffer and so one device copy; the bf16 copy is made when any of them
- * feeds a linear layer. */
+ * buffer and so one device copy.  In bf16 mode a tensor that feeds a linear
+ * layer lives on the device in bf16 only (the embedding gathers bf16 rows;
+ * any other reader gets an fp32 copy on demand, see get_in). */
 static int upload_weights(rt_gpu_model *g, ssd_ctx *c) {
   for (int i = 0; i < g->nnodes; i++) {
     const ir_node *n = g->nodes[i];
@@ -348,11 +420,16 @@ static int upload_weights(rt_gpu_model *g, ssd_ctx *c) {
       if (!nw) return ssd_err(c, SSD_ENOMEM, "out of memory");
       g->w = nw;
       w = &g->w[g->nw++];
-      *w = (gweight){h, 0, 0};
+      *w = (gweight){h, 0, 0, 0};
+    }
+    if (g->bf16 && !w->d16 && weight_feeds(g, n, IR_LINEAR, 1)) {
+      TRY(upload_bf16(g, w, cnt, tensor_feeds_embed(g, h), c));
+      rt_cuda_free(g->cu, w->d); /* another node sharing it came first */
+      w->d = 0;
+    } else if (!w->d && !w->d16) {
       TRY(rt_cuda_alloc(g->cu, (size_t)cnt * sizeof(float) + 4, &w->d, c));
       TRY(rt_cuda_h2d(g->cu, w->d, h, (size_t)cnt * sizeof(float), c));
     }
-    if (g->bf16 && !w->d16 && is_linear_weight(g, n)) TRY(upload_bf16(g, w, cnt, c));
   }
   return SSD_OK;
 }
@@ -364,7 +441,11 @@ static int index_nodes(rt_gpu_model *g, ssd_ctx *c) {
   g->nodes = calloc((size_t)g->nnodes + 1, sizeof *g->nodes);
   g->v = calloc((size_t)g->nvals + 1, sizeof *g->v);
   if (!g->nodes || !g->v) return ssd_err(c, SSD_ENOMEM, "out of memory for the GPU executor");
-  for (int i = 0; i < g->nvals; i++) g->v[i].last_use = -1;
+  g->blk = calloc((size_t)g->nvals + 1, sizeof *g->blk);
+  g->blk_free = calloc((size_t)g->nvals + 1, sizeof *g->blk_free);
+  if (!g->blk || !g->blk_free) return ssd_err(c, SSD_ENOMEM, "out of memory for the GPU executor");
+  for (int i = 0; i <= g->nvals; i++) g->blk_free[g->nblk_free++] = g->nvals - i;
+  for (int i = 0; i < g->nvals; i++) g->v[i].last_use = -1, g->v[i].blk = -1;
   int i = 0;
   for (const ir_node *n = g->m->main->first; n; n = n->next, i++) {
     g->nodes[i] = n;
@@ -380,6 +461,88 @@ static int index_nodes(rt_gpu_model *g, ssd_ctx *c) {
         return ssd_err(c, SSD_EINTERNAL, "value id %d out of range", n->out[k]->id);
   }
   return SSD_OK;
+}
+
+/* ---- the plan: storage types and fusions, fixed per module -------------------------- */
+static int nreaders(const rt_gpu_model *g, const ir_value *v) {
+  int k = 0;
+  for (int i = 0; i < g->nnodes; i++)
+    for (int j = 0; j < g->nodes[i]->nin; j++) k += g->nodes[i]->in[j] == v;
+  return k;
+}
+
+/* Whether node n can read input k in bf16 (converting what it must itself). */
+static bool takes_bf16(const rt_gpu_model *g, const ir_node *n, int k) {
+  switch (n->op) {
+  case IR_LINEAR: return k == 0 && n->in[1] && n->in[1]->def && n->in[1]->def->op == IR_WEIGHT &&
+                         g->bf16;
+  case IR_CONV1D: case IR_RMSNORM: return k == 0;
+  case IR_GATED_RMSNORM: return k <= 1;
+  case IR_SSM:
+    return n->a.ssm && n->a.ssm->kind != IR_SSM_S6 &&
+           (k == IR_SSM_X || k == IR_SSM_DT || k == IR_SSM_B || k == IR_SSM_C || k == IR_SSM_Z);
+  default: return false;
+  }
+}
+
+/* Ops that pass their input's storage through as views. */
+static bool is_view_op(const rt_gpu_model *g, int i) {
+  const ir_node *n = g->nodes[i];
+  if (n->op == IR_SPLIT || n->op == IR_RESHAPE) return true;
+  return n->op == IR_SILU && n->in[0]->def && n->in[0]->def->op == IR_CONV1D &&
+         nreaders(g, n->in[0]) == 1;
+}
+
+/* want16[v]: produce v in bf16, because every reader takes bf16 (through
+ * views).  Decided backwards, so a view op's outputs are settled before it.
+ * In fp32 mode nothing is bf16. */
+static void plan_dtypes(rt_gpu_model *g) {
+  bool *ok = g->want16;
+  int *nr = calloc((size_t)g->nvals + 1, sizeof *nr);
+  for (int i = 0; i < g->nvals; i++) ok[i] = g->bf16;
+  for (int i = 0; i < g->nnodes; i++)
+    for (int j = 0; j < g->nodes[i]->nin; j++)
+      if (g->nodes[i]->in[j] && nr) nr[g->nodes[i]->in[j]->id]++;
+  for (int i = g->nnodes - 1; i >= 0; i--) {
+    const ir_node *n = g->nodes[i];
+    bool view_ok = false;
+    if (is_view_op(g, i)) {
+      view_ok = true;
+      for (int k = 0; k < n->nout; k++)
+        if (!nr || (nr[n->out[k]->id] > 0 && !ok[n->out[k]->id])) view_ok = false;
+    }
+    for (int k = 0; k < n->nin; k++)
+      if (n->in[k] && !(view_ok || takes_bf16(g, n, k))) ok[n->in[k]->id] = false;
+  }
+  for (int i = 0; i < g->nvals; i++) ok[i] = ok[i] && nr && nr[i] > 0;
+  free(nr);
+}
+
+/* A linear whose result is only added to a residual that dies at that add,
+ * with nothing reading the residual in between, accumulates into the
+ * residual's buffer (beta = 1) and the add becomes a view (fold_add; the
+ * sizes and the residual's storage are checked again when it runs). */
+static void plan_fusions(rt_gpu_model *g) {
+  for (int i = 0; i < g->nnodes; i++) {
+    const ir_node *n = g->nodes[i];
+    g->fold_add[i] = -1;
+    g->silu_fused[i] = n->op == IR_CONV1D && g->v[n->out[0]->id].last_use >= 0 &&
+                       is_view_op(g, g->v[n->out[0]->id].last_use);
+    if (n->op != IR_LINEAR || nreaders(g, n->out[0]) != 1) continue;
+    int j = g->v[n->out[0]->id].last_use;
+    if (j <= i || g->nodes[j]->op != IR_ADD || g->nodes[j]->nin != 2) continue;
+    const ir_node *a = g->nodes[j];
+    const ir_value *res = a->in[0] == n->out[0] ? a->in[1] : a->in[0];
+    if (!res || res == n->out[0] || g->v[res->id].last_use != j) continue;
+    bool operand = false; /* y += x W^T must not write what it reads */
+    for (int q = 0; q < n->nin; q++) operand |= n->in[q] == res;
+    if (operand) continue;
+    if (g->last_mix >= i && g->last_mix < j) continue; /* cut_to_last runs in between */
+    bool read_between = false;
+    for (int k = i + 1; k < j && !read_between; k++)
+      for (int q = 0; q < g->nodes[k]->nin; q++) read_between |= g->nodes[k]->in[q] == res;
+    if (!read_between) g->fold_add[i] = j;
+  }
 }
 
 int rt_gpu_model_new(const ir_module *m, rt_weight_fn wfn, void *wctx, rt_gpu_mode mode,
@@ -398,13 +561,24 @@ int rt_gpu_model_new(const ir_module *m, rt_weight_fn wfn, void *wctx, rt_gpu_mo
   g->poison = poison && *poison && strcmp(poison, "0");
   const char *graphs = getenv("SSDC_CUDA_GRAPH");
   g->graphs = !graphs || strcmp(graphs, "0");
+  const char *mem = getenv("SSDC_GPU_MEM");
+  g->mem_log = mem && *mem && strcmp(mem, "0");
   int rc = index_nodes(g, c);
+  if (!rc) {
+    g->want16 = calloc((size_t)g->nvals + 1, sizeof *g->want16);
+    g->fold_add = calloc((size_t)g->nnodes + 1, sizeof *g->fold_add);
+    g->silu_fused = calloc((size_t)g->nnodes + 1, sizeof *g->silu_fused);
+    if (!g->want16 || !g->fold_add || !g->silu_fused)
+      rc = ssd_err(c, SSD_ENOMEM, "out of memory for the GPU executor");
+  }
+  if (!rc) plan_dtypes(g), plan_fusions(g);
   if (!rc) rc = cg_cache_open(&g->cache, cache_dir, c);
   if (!rc) rc = rt_cuda_open(&g->cu, 0, c);
   if (!rc) rc = rt_blas_open(g->cu, &g->blas, c);
   if (!rc) rc = gm_load(g, c);
   if (!rc) rc = rt_cuda_alloc(g->cu, 16, &g->d_flag, c);
   if (!rc) rc = upload_weights(g, c);
+  if (!rc) rt_cuda_pool_trim(g->cu, false);
   if (rc) {
     rt_gpu_model_free(g);
     return rc;
@@ -425,12 +599,9 @@ static void free_state(rt_gpu_model *g) {
   g->nst = 0;
 }
 
+static void drop(rt_gpu_model *g, gslot *s);
 static void release_all(rt_gpu_model *g) {
-  for (int i = 0; i < g->nvals; i++) {
-    if (g->v[i].owned) gm_free(g, g->v[i].p);
-    g->v[i].p = 0;
-    g->v[i].owned = false;
-  }
+  for (int i = 0; i < g->nvals; i++) drop(g, &g->v[i]);
 }
 
 void rt_gpu_model_free(rt_gpu_model *g) {
@@ -440,7 +611,8 @@ void rt_gpu_model_free(rt_gpu_model *g) {
     if (g->v) release_all(g);
     step_clear(g);
     free_state(g);
-    for (int i = 0; i < g->nw; i++) rt_cuda_free(g->cu, g->w[i].d), rt_cuda_free(g->cu, g->w[i].d16);
+    for (int i = 0; i < g->nw; i++)
+      rt_cuda_free(g->cu, g->w[i].d), rt_cuda_free(g->cu, g->w[i].d16), rt_cuda_free(g->cu, g->w[i].lo);
     for (int i = 0; i < g->nops; i++) rt_cuda_op_release(g->cu, g->ops[i]);
     for (int i = 0; i < g->nssds; i++) rt_cuda_ssd_release(g->cu, g->ssds[i]);
     rt_cuda_unload(g->cu, &g->k_fill);
@@ -449,7 +621,6 @@ void rt_gpu_model_free(rt_gpu_model *g) {
     rt_cuda_unload(g->cu, &g->k_copy);
     rt_cuda_unload(g->cu, &g->k_kv);
     rt_cuda_unload(g->cu, &g->k_attn);
-    rt_cuda_unload(g->cu, &g->k_bf16);
     rt_cuda_free(g->cu, g->d_flag);
   }
   for (int i = 0; i < g->nops; i++) free(g->ops[i]);
@@ -461,6 +632,11 @@ void rt_gpu_model_free(rt_gpu_model *g) {
   free(g->w);
   free(g->nodes);
   free(g->v);
+  free(g->want16);
+  free(g->blk);
+  free(g->blk_free);
+  free(g->fold_add);
+  free(g->silu_fused);
   free(g);
 }
 
@@ -540,6 +716,7 @@ int rt_gpu_reset(rt_gpu_model *g, int64_t B, ssd_ctx *c) {
   if (B != g->st_batch) {
     step_clear(g); /* its graph holds the old state's pointers */
     free_state(g);
+    rt_cuda_pool_trim(g->cu, false); /* the old batch's states and step buffers fit nothing now */
   }
   g->st_batch = B;
   g->pos = 0;
@@ -552,41 +729,129 @@ int rt_gpu_reset(rt_gpu_model *g, int64_t B, ssd_ctx *c) {
 
 /* ---- values ----------------------------------------------------------------------- */
 static int64_t numel_of(const gslot *s) { return rt_shape_numel(s->rank, s->shape); }
+static size_t esz(bool bf16) { return bf16 ? 2u : 4u; }
+static bool is_dense(const gslot *s) { return s->W == s->ld || numel_of(s) <= s->W; }
 
 static int resolve(grun *r, const ir_value *v, gslot *s) {
   return rt_value_shape(r->g->m, v, r->B, r->L, (int64_t)1 << 36, &s->rank, s->shape, r->c);
 }
 
-static int alloc_out(grun *r, const ir_value *v, rt_dptr *out) {
+/* Give up s's reference to its block (freed with the last one). */
+static void drop(rt_gpu_model *g, gslot *s) {
+  if (s->blk >= 0 && g->blk) {
+    gblock *b = &g->blk[s->blk];
+    if (--b->refs == 0) {
+      gm_free(g, b->base);
+      b->base = 0;
+      g->blk_free[g->nblk_free++] = s->blk;
+    }
+  }
+  s->blk = -1, s->p = 0, s->folded = false, s->silu = false;
+}
+
+/* s (without a block) takes the new allocation p as its block. */
+static int adopt(grun *r, gslot *s, rt_dptr p) {
+  if (!r->g->nblk_free) {
+    gm_free(r->g, p);
+    return ssd_err(r->c, SSD_EINTERNAL, "more live device blocks than values");
+  }
+  s->blk = r->g->blk_free[--r->g->nblk_free];
+  r->g->blk[s->blk] = (gblock){p, 1};
+  s->p = p;
+  return SSD_OK;
+}
+
+/* A new dense block for value v, fp32 or bf16. */
+static int alloc_out(grun *r, const ir_value *v, bool bf16, rt_dptr *out) {
   gslot *s = &r->g->v[v->id];
   TRY(resolve(r, v, s));
   if (v->dtype != IR_F32)
     return ssd_err(r->c, SSD_EUNSUPPORTED, "the GPU executor computes in f32; value %%%d is %s",
                    v->id, ir_dtype_name(v->dtype));
-  size_t n = (size_t)numel_of(s);
-  TRY(gm_alloc(r->g, n * sizeof(float) + 4, &s->p, r->c));
-  s->owned = true;
-  if (r->g->poison) TRY(rt_cuda_memset8(r->g->cu, s->p, 0xff, n * sizeof(float), r->c));
+  const size_t n = (size_t)numel_of(s);
+  rt_dptr p;
+  if (s->p) drop(r->g, s); /* a value is written once per walk; never leak */
+  TRY(gm_alloc(r->g, n * esz(bf16) + 4, &p, r->c));
+  TRY(adopt(r, s, p));
+  s->bf16 = bf16, s->folded = s->silu = false;
+  s->W = s->ld = n ? (int64_t)n : 1;
+  if (r->g->poison) TRY(rt_cuda_memset8(r->g->cu, s->p, 0xff, n * esz(bf16), r->c)); /* NaN in both */
   *out = s->p;
   return SSD_OK;
+}
+
+/* o (shape resolved) becomes a view of src's block: rows of W elements, ld apart, from p. */
+static void make_view(rt_gpu_model *g, gslot *o, const gslot *src, rt_dptr p, int64_t W,
+                      int64_t ld) {
+  o->p = p, o->blk = src->blk, o->bf16 = src->bf16, o->W = W, o->ld = ld;
+  o->folded = false, o->silu = src->silu;
+  if (o->blk >= 0) g->blk[o->blk].refs++;
 }
 
 static gslot *in_slot(grun *r, const ir_node *n, int k) {
   return k < n->nin && n->in[k] ? &r->g->v[n->in[k]->id] : NULL;
 }
-static rt_dptr in_p(grun *r, const ir_node *n, int k) {
-  gslot *s = in_slot(r, n, k);
-  return s ? s->p : 0;
-}
 static int64_t last_dim(const gslot *s) { return s->rank ? s->shape[s->rank - 1] : 1; }
+
+/* An operand as a kernel takes it.  want: 0 fp32, 1 bf16, -1 either; row > 0:
+ * the kernel reads rows of `row` elements at any stride (ld), else it needs
+ * dense storage; align: a 256-byte aligned start (cuBLASLt plans assume it;
+ * otherwise 16 bytes, for kernels' vector loads).
+ * When the stored form does not fit, a converted dense copy is made in tmp
+ * (put_in frees it): the one place where layouts and dtypes are reconciled. */
+typedef struct gin {
+  rt_dptr p, tmp;
+  int64_t ld;
+  bool bf16;
+} gin;
+
+static int get_in(grun *r, const gslot *s, int want, int64_t row, bool align, gin *in) {
+  memset(in, 0, sizeof *in);
+  if (!s) return SSD_OK;
+  const int64_t n = numel_of(s);
+  const bool type_ok = want < 0 || want == (int)s->bf16, al_ok = s->p % (align ? 256 : 16) == 0;
+  if (type_ok && al_ok && (is_dense(s) || (row > 0 && s->W == row))) {
+    in->p = s->p, in->bf16 = s->bf16;
+    in->ld = is_dense(s) ? (row > 0 ? row : n) : s->ld;
+    return SSD_OK;
+  }
+  const bool bf = want < 0 ? s->bf16 : want == 1;
+  const int64_t W = is_dense(s) ? (n ? n : 1) : s->W;
+  if (n % W)
+    return ssd_err(r->c, SSD_EINTERNAL, "operand of %lld elements is not whole rows of %lld",
+                   (long long)n, (long long)W);
+  TRY(gm_alloc(r->g, (size_t)n * esz(bf) + 4, &in->tmp, r->c));
+  in->p = in->tmp, in->bf16 = bf, in->ld = row > 0 ? row : n;
+  return gm_copy_cvt(r->g, s->p, is_dense(s) ? W : s->ld, s->bf16, in->tmp, W, bf, n / W, W, r->c);
+}
+static void put_in(rt_gpu_model *g, gin *in) {
+  gm_free(g, in->tmp);
+  in->tmp = 0;
+}
+
+/* Several operands of node n at once (k[i] < 0: none), freed together. */
+static int get_ins(grun *r, const ir_node *n, const int *k, int cnt, int want, gin *in) {
+  int rc = SSD_OK;
+  for (int i = 0; i < cnt; i++) {
+    memset(&in[i], 0, sizeof in[i]);
+    if (!rc && k[i] >= 0) rc = get_in(r, in_slot(r, n, k[i]), want, 0, false, &in[i]);
+  }
+  return rc;
+}
+static void put_ins(rt_gpu_model *g, gin *in, int cnt) {
+  for (int i = 0; i < cnt; i++) put_in(g, &in[i]);
+}
 
 /* ---- ops -------------------------------------------------------------------------- */
 static int op_weight(grun *r, const ir_node *n) {
   gslot *s = &r->g->v[n->out[0]->id];
   TRY(resolve(r, n->out[0], s));
   const float *h = r->g->wfn(r->g->wctx, n);
-  s->p = h ? weight_dev(r->g, h) : 0;
-  s->owned = false;
+  const gweight *w = h ? weight_ent(r->g, h) : NULL;
+  s->p = w ? (w->d16 ? w->d16 : w->d) : 0;
+  s->bf16 = w && w->d16;
+  s->blk = -1, s->folded = s->silu = false;
+  s->W = s->ld = numel_of(s) ? numel_of(s) : 1;
   if (!s->p)
     return ssd_err_at(r->c, n->loc, SSD_EINTERNAL, "weight '%s' is not bound",
                       n->a.ckpt ? n->a.ckpt : "?");
@@ -602,29 +867,34 @@ static int op_input(grun *r, const ir_node *n) {
     return ssd_err_at(r->c, n->loc, SSD_EINTERNAL, "input '%s' is not [batch, seqlen]",
                       n->a.name ? n->a.name : "?");
   s->p = r->ids;
-  s->owned = false;
+  s->blk = -1, s->bf16 = s->folded = s->silu = false;
+  s->W = s->ld = numel_of(s);
   return SSD_OK;
 }
 
 static int op_const(grun *r, const ir_node *n) {
   rt_dptr y;
-  TRY(alloc_out(r, n->out[0], &y));
+  TRY(alloc_out(r, n->out[0], false, &y));
   return gm_fill(r->g, y, (float)n->a.scalar, numel_of(&r->g->v[n->out[0]->id]), r->c);
 }
 
 static int op_embed(grun *r, const ir_node *n) {
   gslot *ids = in_slot(r, n, 0), *tab = in_slot(r, n, 1);
-  if (ids->p != r->ids || tab->rank != 2)
+  if (ids->p != r->ids || tab->rank != 2 || !is_dense(tab))
     return ssd_err_at(r->c, n->loc, SSD_EUNSUPPORTED, "embed of non-input ids or a non-2-D table");
+  rt_dptr lo = 0; /* a tied bf16 table's remainder (upload_bf16) */
+  for (int i = 0; i < r->g->nw && tab->bf16 && !lo; i++)
+    if (r->g->w[i].d16 == tab->p) lo = r->g->w[i].lo;
   cg_op_spec s;
   memset(&s, 0, sizeof s);
   s.kind = CG_OP_EMBED, s.D = tab->shape[1], s.V = tab->shape[0];
+  s.w_bf16 = tab->bf16, s.w_split = lo != 0, s.out_bf16 = r->g->want16[n->out[0]->id];
   const rt_cuda_op *k = NULL;
   rt_dptr y;
   TRY(get_op(r->g, &s, &k, r->c));
-  TRY(alloc_out(r, n->out[0], &y));
+  TRY(alloc_out(r, n->out[0], s.out_bf16, &y));
   TRY(rt_cuda_memset8(r->g->cu, r->g->d_flag, 0, 4, r->c));
-  TRY(rt_cuda_embed(r->g->cu, k, ids->p, numel_of(ids), tab->p, y, r->g->d_flag, r->c));
+  TRY(rt_cuda_embed(r->g->cu, k, ids->p, numel_of(ids), tab->p, lo, y, r->g->d_flag, r->c));
   if (r->g->step.capturing) return SSD_OK; /* decode_step reads the flag after each replay */
   int bad = 0;
   TRY(rt_cuda_d2h(r->g->cu, &bad, r->g->d_flag, 4, r->c));
@@ -634,58 +904,90 @@ static int op_embed(grun *r, const ir_node *n) {
   return SSD_OK;
 }
 
+/* The residual a linear may accumulate into (plan_fusions), when its storage
+ * allows it now: fp32, dense, the only user of its block, of the result's size. */
+static gslot *fold_target(grun *r, const ir_node *n, int64_t numel) {
+  const int j = r->g->fold_add[r->idx];
+  if (j < 0) return NULL;
+  const ir_node *a = r->g->nodes[j];
+  gslot *res = &r->g->v[(a->in[0] == n->out[0] ? a->in[1] : a->in[0])->id];
+  if (res->bf16 || !is_dense(res) || res->blk < 0 || r->g->blk[res->blk].refs != 1 ||
+      numel_of(res) != numel || !res->p || res->p % 256)
+    return NULL;
+  return res;
+}
+
 static int op_linear(grun *r, const ir_node *n) {
-  gslot *x = in_slot(r, n, 0), *w = in_slot(r, n, 1);
+  gslot *x = in_slot(r, n, 0), *w = in_slot(r, n, 1), *o = &r->g->v[n->out[0]->id];
   int64_t K = last_dim(x);
   if (w->rank != 2 || w->shape[1] != K)
     return ssd_err_at(r->c, n->loc, SSD_EINTERNAL, "linear: weight does not match input");
-  rt_dptr y;
-  TRY(alloc_out(r, n->out[0], &y));
-  rt_gemm p = {K ? numel_of(x) / K : 0, w->shape[0], K, RT_BLAS_F32, RT_BLAS_F32,
-               x->p, w->p, in_p(r, n, 2), y};
-  if (p.M == 0 || p.N == 0) return SSD_OK;
-  const gweight *ent = NULL;
-  for (int i = 0; i < r->g->nw && !ent; i++)
-    if (r->g->w[i].d == w->p && r->g->w[i].d16) ent = &r->g->w[i];
-  if (!ent) return rt_blas_gemm(r->g->blas, &p, r->c);
-  /* bf16 mode: bf16 operands, fp32 accumulation and result */
-  rt_dptr x16 = 0;
-  int rc = gm_bf16_copy(r->g, x->p, numel_of(x), &x16, r->c);
-  p.ab = RT_BLAS_BF16, p.x = x16, p.W = ent->d16;
-  if (!rc) rc = rt_blas_gemm(r->g->blas, &p, r->c);
-  gm_free(r->g, x16);
+  const bool w16 = w->bf16;
+  const int64_t M = K ? numel_of(x) / K : 0, N = w->shape[0];
+  gin xi, wi, bi;
+  int rc = get_in(r, x, w16, 0, true, &xi);
+  if (!rc) rc = get_in(r, w, w16, 0, true, &wi);
+  if (!rc) rc = get_in(r, in_slot(r, n, 2), 0, 0, false, &bi);
+  rt_gemm p = {M, N, K, w16 ? RT_BLAS_BF16 : RT_BLAS_F32, RT_BLAS_F32, xi.p, wi.p, bi.p, 0, false};
+  gslot *res = rc ? NULL : fold_target(r, n, M * N);
+  if (!rc && res) { /* y += x W^T into the residual; the add becomes a view */
+    rc = resolve(r, n->out[0], o);
+    o->p = res->p, o->blk = -1, o->bf16 = false, o->folded = true, o->silu = false;
+    o->W = o->ld = M * N;
+    p.y = res->p, p.accumulate = true;
+  } else if (!rc) {
+    const bool o16 = r->g->want16[n->out[0]->id] && w16 && !bi.p;
+    p.out = o16 ? RT_BLAS_BF16 : RT_BLAS_F32;
+    rc = alloc_out(r, n->out[0], o16, &p.y);
+  }
+  if (!rc && M > 0 && N > 0) rc = rt_blas_gemm(r->g->blas, &p, r->c);
+  put_in(r->g, &xi), put_in(r->g, &wi), put_in(r->g, &bi);
   return rc;
 }
 
 static int op_norm(grun *r, const ir_node *n) {
-  gslot *x = in_slot(r, n, 0);
+  gslot *x = in_slot(r, n, 0), *z = in_slot(r, n, 1);
   int64_t D = last_dim(x), rows = D ? numel_of(x) / D : 0;
   cg_op_spec s;
   memset(&s, 0, sizeof s);
   s.D = D, s.eps = n->a.eps;
   if (n->op == IR_LAYERNORM)
     return ssd_err_at(r->c, n->loc, SSD_EUNSUPPORTED, "no GPU kernel for layernorm yet");
-  if (n->op == IR_RMSNORM && !in_p(r, n, 1))
+  if (n->op == IR_RMSNORM && !in_slot(r, n, 1))
     return ssd_err_at(r->c, n->loc, SSD_EUNSUPPORTED, "the GPU rmsnorm needs a weight");
-  if (n->op == IR_GATED_RMSNORM && (!in_p(r, n, 1) || !in_p(r, n, 2)))
+  if (n->op == IR_GATED_RMSNORM && (!in_slot(r, n, 1) || !in_slot(r, n, 2)))
     return ssd_err_at(r->c, n->loc, SSD_EUNSUPPORTED, "the GPU gated rmsnorm needs a gate and a weight");
-  s.kind = n->op == IR_RMSNORM ? CG_OP_RMSNORM : CG_OP_GNORM;
-  if (s.kind == CG_OP_GNORM) {
+  const bool gated = n->op == IR_GATED_RMSNORM;
+  s.kind = gated ? CG_OP_GNORM : CG_OP_RMSNORM;
+  if (gated) {
     s.G = n->a.ngroups > 0 ? n->a.ngroups : 1;
     s.norm_before_gate = n->a.norm_before_gate;
   }
+  /* the gated kernel reads x and z in one storage type: bf16 if either is */
+  const int want = gated ? (int)(x->bf16 || z->bf16) : -1;
+  gin xi, zi, wi;
+  int rc = get_in(r, x, want, gated ? D : 0, false, &xi);
+  memset(&zi, 0, sizeof zi);
+  if (!rc && gated) rc = get_in(r, z, want, D, false, &zi);
+  if (!rc) rc = get_in(r, in_slot(r, n, gated ? 2 : 1), -1, 0, false, &wi);
+  s.in_bf16 = xi.bf16, s.w_bf16 = wi.bf16, s.out_bf16 = r->g->want16[n->out[0]->id];
+  if (gated) s.ldx = xi.ld == D ? 0 : xi.ld, s.ldz = zi.ld == D ? 0 : zi.ld;
   const rt_cuda_op *k = NULL;
   rt_dptr y;
-  TRY(get_op(r->g, &s, &k, r->c));
-  TRY(alloc_out(r, n->out[0], &y));
-  if (rows == 0) return SSD_OK;
-  if (s.kind == CG_OP_RMSNORM) return rt_cuda_rmsnorm(r->g->cu, k, x->p, 0, in_p(r, n, 1), y, rows, r->c);
-  return rt_cuda_gnorm(r->g->cu, k, x->p, in_p(r, n, 1), in_p(r, n, 2), y, rows, r->c);
+  if (!rc) rc = get_op(r->g, &s, &k, r->c);
+  if (!rc) rc = alloc_out(r, n->out[0], s.out_bf16, &y);
+  if (!rc && rows > 0)
+    rc = gated ? rt_cuda_gnorm(r->g->cu, k, xi.p, zi.p, wi.p, y, rows, r->c)
+               : rt_cuda_rmsnorm(r->g->cu, k, xi.p, 0, wi.p, y, rows, r->c);
+  put_in(r->g, &xi), put_in(r->g, &zi), put_in(r->g, &wi);
+  return rc;
 }
 
 /* A decode step with a cache updates the state in place (CONV_STEP); longer
  * pieces read the state and write the new one to a scratch buffer (the
- * prefill kernel needs them distinct), copied back after. */
+ * prefill kernel needs them distinct), copied back after.  x may be a view
+ * into wider rows (the in_proj output); a silu that only reads the result
+ * runs inside the kernel (plan_fusions). */
 static int op_conv(grun *r, const ir_node *n) {
   gslot *x = in_slot(r, n, 0), *w = in_slot(r, n, 1);
   if (x->rank != 3) return ssd_err_at(r->c, n->loc, SSD_EINTERNAL, "conv1d input is not [B, L, C]");
@@ -694,18 +996,30 @@ static int op_conv(grun *r, const ir_node *n) {
   cg_op_spec s;
   memset(&s, 0, sizeof s);
   s.kind = cached && L == 1 ? CG_OP_CONV_STEP : CG_OP_CONV;
-  s.D = C, s.K = K, s.has_bias = in_p(r, n, 2) != 0;
+  s.D = C, s.K = K, s.has_bias = in_slot(r, n, 2) != NULL;
+  s.silu = r->g->silu_fused[r->idx];
+  gin xi, wi[2];
+  static const int wk[] = {1, 2};
+  int rc = get_in(r, x, -1, C, false, &xi);
+  if (!rc) rc = get_ins(r, n, wk, 2, 0, wi);
+  else memset(wi, 0, sizeof wi);
+  s.in_bf16 = xi.bf16, s.ldx = xi.ld == C ? 0 : xi.ld;
+  s.out_bf16 = r->g->want16[n->out[0]->id];
   const rt_cuda_op *k = NULL;
   rt_dptr y, st = 0, tmp = 0;
-  TRY(get_op(r->g, &s, &k, r->c));
-  TRY(alloc_out(r, n->out[0], &y));
-  if (cached) TRY(state_dense(r->g, n->a.state_slot, B * C * (K - 1), &st, r->c));
-  if (s.kind == CG_OP_CONV_STEP)
-    return rt_cuda_conv_step(r->g->cu, k, x->p, w->p, in_p(r, n, 2), st, y, B, r->c);
-  if (cached) TRY(gm_alloc(r->g, (size_t)(B * C * (K - 1)) * sizeof(float) + 4, &tmp, r->c));
-  int rc = rt_cuda_conv(r->g->cu, k, x->p, w->p, in_p(r, n, 2), st, tmp, y, B, L, r->c);
-  if (!rc && tmp) rc = gm_copy(r->g, tmp, 0, st, 0, 1, B * C * (K - 1), r->c);
-  gm_free(r->g, tmp);
+  if (!rc) rc = get_op(r->g, &s, &k, r->c);
+  if (!rc) rc = alloc_out(r, n->out[0], s.out_bf16, &y);
+  if (!rc) r->g->v[n->out[0]->id].silu = s.silu;
+  if (!rc && cached) rc = state_dense(r->g, n->a.state_slot, B * C * (K - 1), &st, r->c);
+  if (!rc && s.kind == CG_OP_CONV_STEP) {
+    rc = rt_cuda_conv_step(r->g->cu, k, xi.p, wi[0].p, wi[1].p, st, y, B, r->c);
+  } else if (!rc) {
+    if (cached) rc = gm_alloc(r->g, (size_t)(B * C * (K - 1)) * sizeof(float) + 4, &tmp, r->c);
+    if (!rc) rc = rt_cuda_conv(r->g->cu, k, xi.p, wi[0].p, wi[1].p, st, tmp, y, B, L, r->c);
+    if (!rc && tmp) rc = gm_copy(r->g, tmp, 0, st, 0, 1, B * C * (K - 1), r->c);
+    gm_free(r->g, tmp);
+  }
+  put_in(r->g, &xi), put_ins(r->g, wi, 2);
   return rc;
 }
 
@@ -724,16 +1038,26 @@ static int unary_code(const ir_node *n) {
 }
 
 static int op_unary(grun *r, const ir_node *n) {
-  gslot *x = in_slot(r, n, 0);
+  gslot *x = in_slot(r, n, 0), *o = &r->g->v[n->out[0]->id];
   if (n->op == IR_CAST && n->out[0]->dtype != IR_F32)
     return ssd_err_at(r->c, n->loc, SSD_EUNSUPPORTED, "the GPU executor casts only to f32 (got %s)",
                       ir_dtype_name(n->out[0]->dtype));
+  if (n->op == IR_SILU && x->silu) { /* applied by the conv kernel */
+    TRY(resolve(r, n->out[0], o));
+    make_view(r->g, o, x, x->p, x->W, x->ld);
+    o->silu = false;
+    return SSD_OK;
+  }
+  gin xi;
   rt_dptr y;
-  TRY(alloc_out(r, n->out[0], &y));
+  TRY(get_in(r, x, 0, 0, false, &xi));
+  int rc = alloc_out(r, n->out[0], false, &y);
   int64_t cnt = numel_of(x);
-  if (numel_of(&r->g->v[n->out[0]->id]) != cnt)
-    return ssd_err_at(r->c, n->loc, SSD_EINTERNAL, "elementwise op changes size");
-  return gm_unary(r->g, unary_code(n), x->p, y, cnt, n->a.lo, n->a.hi, r->c);
+  if (!rc && numel_of(o) != cnt)
+    rc = ssd_err_at(r->c, n->loc, SSD_EINTERNAL, "elementwise op changes size");
+  if (!rc) rc = gm_unary(r->g, unary_code(n), xi.p, y, cnt, n->a.lo, n->a.hi, r->c);
+  put_in(r->g, &xi);
+  return rc;
 }
 
 /* Strides of input s right-aligned against the output's rank (0 where broadcast). */
@@ -752,40 +1076,63 @@ static int bcast_strides(const gslot *s, const gslot *o, long long *st) {
 
 static int op_binary(grun *r, const ir_node *n) {
   static const int map[] = {[IR_ADD] = 0, [IR_SUB] = 1, [IR_MUL] = 2, [IR_DIV] = 3};
-  gslot *a = in_slot(r, n, 0), *b = in_slot(r, n, 1);
-  rt_dptr y;
-  TRY(alloc_out(r, n->out[0], &y));
-  gslot *o = &r->g->v[n->out[0]->id];
-  gm_bshape s;
-  memset(&s, 0, sizeof s);
-  if (o->rank > GM_MAX_RANK || o->rank < 1 || bcast_strides(a, o, s.sa) || bcast_strides(b, o, s.sb))
-    return ssd_err_at(r->c, n->loc, SSD_EINTERNAL, "elementwise operands do not broadcast");
-  s.rank = o->rank;
-  for (int d = 0; d < o->rank; d++) s.shape[d] = o->shape[d];
-  long long cnt = numel_of(o);
-  int op = map[n->op];
-  void *args[] = {&a->p, &b->p, &y, &cnt, &op, &s};
-  return gm_launch(r->g, &r->g->k_binary, cnt, args, r->c);
-}
-
-/* Within a decode step nothing is freed until the step ends, so a reshape
- * (and a split whose pieces are contiguous) can alias its input. */
-static int op_reshape(grun *r, const ir_node *n) {
-  gslot *x = in_slot(r, n, 0), *o = &r->g->v[n->out[0]->id];
-  const bool alias = r->g->step.on;
-  if (alias || (x->owned && x->last_use == r->idx)) {
+  gslot *a = in_slot(r, n, 0), *b = in_slot(r, n, 1), *o = &r->g->v[n->out[0]->id];
+  if (a->folded || b->folded) { /* the linear already added itself into the other */
+    gslot *res = a->folded ? b : a;
     TRY(resolve(r, n->out[0], o));
-    if (numel_of(o) != numel_of(x))
-      return ssd_err_at(r->c, n->loc, SSD_EINTERNAL, "reshape changes the element count");
-    o->p = x->p, o->owned = !alias;
-    if (!alias) x->p = 0, x->owned = false;
+    if (numel_of(o) != numel_of(res))
+      return ssd_err_at(r->c, n->loc, SSD_EINTERNAL, "folded add changes size");
+    make_view(r->g, o, res, res->p, res->W, res->ld);
     return SSD_OK;
   }
+  gin in[2];
+  static const int ks[] = {0, 1};
+  int rc = get_ins(r, n, ks, 2, 0, in);
+  rt_dptr y = 0;
+  if (!rc) rc = alloc_out(r, n->out[0], false, &y);
+  gm_bshape s;
+  memset(&s, 0, sizeof s);
+  if (!rc && (o->rank > GM_MAX_RANK || o->rank < 1 || bcast_strides(a, o, s.sa) ||
+              bcast_strides(b, o, s.sb)))
+    rc = ssd_err_at(r->c, n->loc, SSD_EINTERNAL, "elementwise operands do not broadcast");
+  if (!rc) {
+    s.rank = o->rank;
+    for (int d = 0; d < o->rank; d++) s.shape[d] = o->shape[d];
+    long long cnt = numel_of(o);
+    int op = map[n->op];
+    void *args[] = {&in[0].p, &in[1].p, &y, &cnt, &op, &s};
+    rc = gm_launch(r->g, &r->g->k_binary, cnt, args, r->c);
+  }
+  put_ins(r->g, in, 2);
+  return rc;
+}
+
+/* o gets x's elements as a new dense block of x's storage type. */
+static int materialize(grun *r, const gslot *x, const ir_value *ov) {
   rt_dptr y;
-  TRY(alloc_out(r, n->out[0], &y));
+  TRY(alloc_out(r, ov, x->bf16, &y));
+  const int64_t n = numel_of(x), W = is_dense(x) ? (n ? n : 1) : x->W;
+  return gm_copy_cvt(r->g, x->p, is_dense(x) ? W : x->ld, x->bf16, y, W, x->bf16, n / W, W, r->c);
+}
+
+/* Reshape is a view: dense input, or rows that stay whole (the output's
+ * trailing dimensions make up exactly a row); else a dense copy. */
+static int op_reshape(grun *r, const ir_node *n) {
+  gslot *x = in_slot(r, n, 0), *o = &r->g->v[n->out[0]->id];
+  TRY(resolve(r, n->out[0], o));
   if (numel_of(o) != numel_of(x))
     return ssd_err_at(r->c, n->loc, SSD_EINTERNAL, "reshape changes the element count");
-  return gm_copy(r->g, x->p, 0, y, 0, 1, numel_of(x), r->c);
+  if (is_dense(x)) {
+    make_view(r->g, o, x, x->p, numel_of(o) ? numel_of(o) : 1, numel_of(o) ? numel_of(o) : 1);
+    return SSD_OK;
+  }
+  int64_t suffix = 1;
+  for (int d = o->rank - 1; d >= 0 && suffix < x->W; d--) suffix *= o->shape[d];
+  if (suffix == x->W) {
+    make_view(r->g, o, x, x->p, x->W, x->ld);
+    return SSD_OK;
+  }
+  return materialize(r, x, n->out[0]);
 }
 
 static void around(const gslot *s, int axis, int64_t *outer, int64_t *inner) {
@@ -793,7 +1140,9 @@ static void around(const gslot *s, int axis, int64_t *outer, int64_t *inner) {
 }
 
 /* split and concat: each part is an [outer, size * inner] block of the
- * whole's [outer, total * inner] rows, at column offset off * inner. */
+ * whole's [outer, total * inner] rows, at column offset off * inner.  Split
+ * makes views (rows of size * inner, ld apart) when the whole is dense or
+ * already rows of total * inner; else it copies each part out of a dense copy. */
 static int op_split(grun *r, const ir_node *n) {
   gslot *x = in_slot(r, n, 0);
   int axis = n->a.axis < 0 ? x->rank + n->a.axis : n->a.axis;
@@ -801,32 +1150,41 @@ static int op_split(grun *r, const ir_node *n) {
     return ssd_err_at(r->c, n->loc, SSD_EINTERNAL, "split: bad axis");
   int64_t outer, inner, total = 0;
   around(x, axis, &outer, &inner);
-  const bool alias = r->g->step.on && outer == 1; /* see op_reshape */
-  for (int k = 0; k < n->nout; k++) {
+  const int64_t whole = x->shape[axis] * inner;
+  const bool view = is_dense(x) || x->W == whole;
+  gin xi;
+  memset(&xi, 0, sizeof xi);
+  if (!view) TRY(get_in(r, x, x->bf16, 0, false, &xi));
+  int rc = SSD_OK;
+  for (int k = 0; k < n->nout && !rc; k++) {
     gslot *o = &r->g->v[n->out[k]->id];
-    TRY(resolve(r, n->out[k], o));
+    if ((rc = resolve(r, n->out[k], o))) break;
     int64_t sz = o->shape[axis];
-    if (total + sz > x->shape[axis])
-      return ssd_err_at(r->c, n->loc, SSD_EINTERNAL, "split sizes do not add up");
-    /* 256-byte aligned, like an allocation (cuBLASLt's heuristic assumes it) */
-    if (o->last_use >= 0 && alias && (total * inner) % 64 == 0) {
-      o->p = fptr(x->p, total * inner), o->owned = false;
+    if (total + sz > x->shape[axis]) {
+      rc = ssd_err_at(r->c, n->loc, SSD_EINTERNAL, "split sizes do not add up");
+      break;
+    }
+    if (o->last_use >= 0 && view) {
+      const int64_t ld = is_dense(x) ? whole : x->ld, W = sz * inner;
+      make_view(r->g, o, x, eptr(x->p, total * inner, x->bf16), W, outer == 1 ? W : ld);
     } else if (o->last_use >= 0) {
       rt_dptr y;
-      TRY(alloc_out(r, n->out[k], &y));
-      TRY(gm_copy(r->g, fptr(x->p, total * inner), x->shape[axis] * inner, y, sz * inner, outer,
-                  sz * inner, r->c));
+      rc = alloc_out(r, n->out[k], x->bf16, &y);
+      if (!rc)
+        rc = gm_copy_cvt(r->g, eptr(xi.p, total * inner, x->bf16), whole, x->bf16, y, sz * inner,
+                         x->bf16, outer, sz * inner, r->c);
     }
     total += sz;
   }
-  if (total != x->shape[axis])
-    return ssd_err_at(r->c, n->loc, SSD_EINTERNAL, "split sizes do not add up");
-  return SSD_OK;
+  put_in(r->g, &xi);
+  if (!rc && total != x->shape[axis])
+    rc = ssd_err_at(r->c, n->loc, SSD_EINTERNAL, "split sizes do not add up");
+  return rc;
 }
 
 static int op_concat(grun *r, const ir_node *n) {
   rt_dptr y;
-  TRY(alloc_out(r, n->out[0], &y));
+  TRY(alloc_out(r, n->out[0], false, &y));
   gslot *o = &r->g->v[n->out[0]->id];
   int axis = n->a.axis < 0 ? o->rank + n->a.axis : n->a.axis;
   if (axis < 0 || axis >= o->rank)
@@ -834,11 +1192,16 @@ static int op_concat(grun *r, const ir_node *n) {
   int64_t outer, inner, off = 0;
   around(o, axis, &outer, &inner);
   for (int k = 0; k < n->nin; k++) {
-    int64_t sz = in_slot(r, n, k)->shape[axis];
+    gslot *x = in_slot(r, n, k);
+    int64_t sz = x->shape[axis];
     if (off + sz > o->shape[axis])
       return ssd_err_at(r->c, n->loc, SSD_EINTERNAL, "concat sizes do not add up");
-    TRY(gm_copy(r->g, in_p(r, n, k), sz * inner, fptr(y, off * inner), o->shape[axis] * inner,
-                outer, sz * inner, r->c));
+    gin xi;
+    TRY(get_in(r, x, -1, sz * inner, false, &xi));
+    int rc = gm_copy_cvt(r->g, xi.p, xi.ld, xi.bf16, fptr(y, off * inner), o->shape[axis] * inner,
+                         false, outer, sz * inner, r->c);
+    put_in(r->g, &xi);
+    TRY(rc);
     off += sz;
   }
   return SSD_OK;
@@ -858,7 +1221,13 @@ static int ssm_state(grun *r, const ir_node *n, int64_t ns, rt_dptr *st, rt_dptr
     *st = *tmp;
     if (!seed) TRY(rt_cuda_memset8(r->g->cu, *st, 0, (size_t)ns * sizeof(float), r->c));
   }
-  if (seed) TRY(gm_copy(r->g, in_p(r, n, IR_SSM_INIT), 0, *st, 0, 1, ns, r->c));
+  if (seed) {
+    gin ii;
+    TRY(get_in(r, in_slot(r, n, IR_SSM_INIT), 0, 0, false, &ii));
+    int rc = gm_copy(r->g, ii.p, 0, *st, 0, 1, ns, r->c);
+    put_in(r->g, &ii);
+    TRY(rc);
+  }
   return SSD_OK;
 }
 
@@ -877,73 +1246,125 @@ static bool chunked_spec(const ir_node *n, cg_ssd_spec *s) {
   return rc == SSD_OK;
 }
 
-/* bf16-mode prefill: the chunked kernel (bf16 x, dt, B, C, z; fp32 A, D,
- * dt_bias, states and y), from the state st and back into it.  *ran stays
- * false for shapes the kernel does not take (run_ssd falls back to steps). */
+/* The SSM operands in the order of rt_cuda_ssd_args / rt_cuda_s6_args. */
+enum { SA_X, SA_DT, SA_A, SA_B, SA_C, SA_D, SA_Z, SA_DTB, SA_N };
+static const int ssm_in[SA_N] = {IR_SSM_X, IR_SSM_DT, IR_SSM_A, IR_SSM_B,
+                                 IR_SSM_C, IR_SSM_D, IR_SSM_Z, IR_SSM_DT_BIAS};
+static bool is_act(int i) { return i == SA_X || i == SA_DT || i == SA_B || i == SA_C || i == SA_Z; }
+
+/* The operands.  Activations are read in place where the kernel can take
+ * their layout: token rows ld apart (the SSD specs' ld_x ... ld_z; x, B, C
+ * of the chunked kernel need ld % 8 == 0 for its 16-byte row copies) and,
+ * for the chunked kernel, dt and z in either storage type (dt_f32, z_f32);
+ * else get_in makes dense copies.  act16: x, B, C (and for the step kernel
+ * all activations) in bf16, else fp32.  A, D, dt_bias are fp32.  Fills the
+ * spec's strides and storage flags, which key the kernel. */
+static int ssm_operands(grun *r, const ir_node *n, bool act16, cg_ssd_spec *s, gin *in) {
+  const bool chunked = s && s->kind == CG_SSD_CHUNKED;
+  int64_t width[SA_N] = {0};
+  if (s) {
+    width[SA_X] = s->hx * s->P, width[SA_DT] = s->hdt, width[SA_B] = s->hb * s->N;
+    width[SA_C] = s->hc * s->N, width[SA_Z] = s->H * s->P;
+  }
+  int rc = SSD_OK;
+  for (int i = 0; i < SA_N; i++) {
+    memset(&in[i], 0, sizeof in[i]);
+    if (rc) continue;
+    const bool either = chunked && (i == SA_DT || i == SA_Z);
+    const int want = !is_act(i) ? 0 : either ? -1 : act16;
+    const gslot *v = in_slot(r, n, ssm_in[i]);
+    rc = get_in(r, v, want, width[i], false, &in[i]);
+    if (!rc && chunked && (i == SA_X || i == SA_B || i == SA_C) && in[i].ld % 8) {
+      put_in(r->g, &in[i]); /* rows the 16-byte copies cannot take */
+      rc = get_in(r, v, want, 0, false, &in[i]);
+      in[i].ld = width[i];
+    }
+  }
+  if (rc || !s) return rc;
+  const int64_t *w = width;
+  s->ld_x = in[SA_X].ld == w[SA_X] ? 0 : in[SA_X].ld;
+  s->ld_dt = in[SA_DT].ld == w[SA_DT] ? 0 : in[SA_DT].ld;
+  s->ld_b = in[SA_B].ld == w[SA_B] ? 0 : in[SA_B].ld;
+  s->ld_c = in[SA_C].ld == w[SA_C] ? 0 : in[SA_C].ld;
+  s->ld_z = in[SA_Z].ld == w[SA_Z] ? 0 : in[SA_Z].ld;
+  if (chunked) s->dt_f32 = in[SA_DT].p && !in[SA_DT].bf16, s->z_f32 = in[SA_Z].p && !in[SA_Z].bf16;
+  return SSD_OK;
+}
+
+/* bf16-mode prefill: the chunked kernel (bf16 x, B, C, dt and z in either
+ * type, fp32 A, D, dt_bias, states; y bf16 or fp32), from the state st and
+ * back into it.  *ran stays false for shapes the kernel does not take
+ * (run_ssd falls back to steps). */
 static int run_ssd_chunked(grun *r, const ir_node *n, int64_t B, int64_t L, rt_dptr st, rt_dptr y,
-                           bool *ran) {
+                           bool y16, bool *ran) {
   *ran = false;
   cg_ssd_spec s;
   if (!chunked_spec(n, &s)) return SSD_OK;
-  s.has_init = s.has_final = s.y_f32 = true;
+  s.has_init = s.has_final = true;
+  s.y_f32 = !y16;
   s.ps = cg_ssd_pick_ps(&s, B, rt_cuda_sms(r->g->cu));
   if (!s.ps) return SSD_OK;
+  gin in[SA_N];
+  rt_dptr fin = 0;
   rt_cuda_ssd *k = NULL;
-  TRY(get_ssd(r->g, &s, &k, r->c));
-  static const int act[] = {IR_SSM_X, IR_SSM_DT, IR_SSM_B, IR_SSM_C, IR_SSM_Z};
-  rt_dptr h[5] = {0}, fin = 0;
   const int64_t ns = B * s.H * s.P * s.N;
-  int rc = SSD_OK;
-  for (int i = 0; i < 5 && !rc; i++) {
-    gslot *v = in_slot(r, n, act[i]);
-    if (v) rc = gm_bf16_copy(r->g, v->p, numel_of(v), &h[i], r->c);
-  }
+  int rc = ssm_operands(r, n, true, &s, in);
+  if (!rc) rc = get_ssd(r->g, &s, &k, r->c);
   if (!rc) rc = gm_alloc(r->g, (size_t)ns * sizeof(float) + 4, &fin, r->c);
   if (!rc) {
-    rt_cuda_ssd_args a = {h[0], h[1], in_p(r, n, IR_SSM_A), h[2], h[3], in_p(r, n, IR_SSM_D),
-                          h[4], in_p(r, n, IR_SSM_DT_BIAS), st, fin, y};
+    rt_cuda_ssd_args a = {in[SA_X].p, in[SA_DT].p, in[SA_A].p, in[SA_B].p, in[SA_C].p,
+                          in[SA_D].p, in[SA_Z].p, in[SA_DTB].p, st, fin, y};
     rc = rt_cuda_ssd_chunked(r->g->cu, k, &a, B, L, r->c);
   }
   if (!rc) rc = gm_copy(r->g, fin, 0, st, 0, 1, ns, r->c);
-  for (int i = 0; i < 5; i++) gm_free(r->g, h[i]);
+  put_ins(r->g, in, SA_N);
   gm_free(r->g, fin);
   *ran = !rc;
   return rc;
 }
 
-/* SSD in fp32: the step kernel, one launch per token (per batch row in a
- * prefill, where a token's operands are not contiguous across rows). */
-static int run_ssd(grun *r, const ir_node *n, int64_t B, int64_t L, rt_dptr st, rt_dptr y) {
+/* SSD with the step kernel, one launch per token (per batch row in a
+ * prefill, where a token's operands are not contiguous across rows):
+ * decode steps, and fp32 prefill.  In bf16 mode the activations and y are
+ * read and written in bf16, as the prefill does; operands are read in place
+ * at their token-row strides (a decode step's batch rows). */
+static int run_ssd(grun *r, const ir_node *n, int64_t B, int64_t L, rt_dptr st, rt_dptr y,
+                   bool y16) {
   if (r->g->bf16 && L > 1) {
     bool ran;
-    TRY(run_ssd_chunked(r, n, B, L, st, y, &ran));
+    TRY(run_ssd_chunked(r, n, B, L, st, y, y16, &ran));
     if (ran) return SSD_OK;
   }
   cg_ssd_spec s;
   TRY(cg_ssd_spec_from_node(n, CG_SSD_STEP, &s, r->c));
-  s.in_f32 = s.y_f32 = true;
+  const bool a16 = r->g->bf16;
+  s.in_f32 = !a16, s.y_f32 = !y16;
+  gin in[SA_N];
   rt_cuda_ssd *k = NULL;
-  TRY(get_ssd(r->g, &s, &k, r->c));
+  int rc = ssm_operands(r, n, a16, &s, in);
+  if (!rc) rc = get_ssd(r->g, &s, &k, r->c);
+  const cg_ssd_ld ld = cg_ssd_strides(&s);
   const int64_t H = s.H, P = s.P, N = s.N;
   const int64_t rb = L == 1 ? B : 1, nb = L == 1 ? 1 : B;
-  for (int64_t b = 0; b < nb; b++)
-    for (int64_t t = 0; t < L; t++) {
+  for (int64_t b = 0; b < nb && !rc; b++)
+    for (int64_t t = 0; t < L && !rc; t++) {
       int64_t tok = b * L + t;
       rt_cuda_ssd_args a = {
-          fptr(in_p(r, n, IR_SSM_X), tok * s.hx * P),
-          s.has_dt ? fptr(in_p(r, n, IR_SSM_DT), tok * s.hdt) : 0,
-          in_p(r, n, IR_SSM_A),
-          fptr(in_p(r, n, IR_SSM_B), tok * s.hb * N),
-          fptr(in_p(r, n, IR_SSM_C), tok * s.hc * N),
-          in_p(r, n, IR_SSM_D),
-          s.has_z ? fptr(in_p(r, n, IR_SSM_Z), tok * H * P) : 0,
-          in_p(r, n, IR_SSM_DT_BIAS),
+          eptr(in[SA_X].p, tok * ld.x, a16),
+          s.has_dt ? eptr(in[SA_DT].p, tok * ld.dt, a16) : 0,
+          in[SA_A].p,
+          eptr(in[SA_B].p, tok * ld.b, a16),
+          eptr(in[SA_C].p, tok * ld.c, a16),
+          in[SA_D].p,
+          s.has_z ? eptr(in[SA_Z].p, tok * ld.z, a16) : 0,
+          in[SA_DTB].p,
           0,
           fptr(st, b * H * P * N),
-          fptr(y, tok * H * P)};
-      TRY(rt_cuda_ssd_step(r->g->cu, k, &a, rb, r->c));
+          eptr(y, tok * H * P, y16)};
+      rc = rt_cuda_ssd_step(r->g->cu, k, &a, rb, r->c);
     }
-  return SSD_OK;
+  put_ins(r->g, in, SA_N);
+  return rc;
 }
 
 static int run_s6(grun *r, const ir_node *n, int64_t B, int64_t L, rt_dptr st, rt_dptr y) {
@@ -951,10 +1372,13 @@ static int run_s6(grun *r, const ir_node *n, int64_t B, int64_t L, rt_dptr st, r
   TRY(cg_op_s6_from_node(n, &s, r->c));
   const rt_cuda_op *k = NULL;
   TRY(get_op(r->g, &s, &k, r->c));
-  rt_cuda_s6_args a = {in_p(r, n, IR_SSM_X), in_p(r, n, IR_SSM_DT), in_p(r, n, IR_SSM_A),
-                       in_p(r, n, IR_SSM_B), in_p(r, n, IR_SSM_C), in_p(r, n, IR_SSM_D),
-                       in_p(r, n, IR_SSM_Z), in_p(r, n, IR_SSM_DT_BIAS), st, st, y};
-  return rt_cuda_s6(r->g->cu, k, &a, B, L, r->c);
+  gin in[SA_N];
+  int rc = ssm_operands(r, n, false, NULL, in);
+  rt_cuda_s6_args a = {in[SA_X].p, in[SA_DT].p, in[SA_A].p, in[SA_B].p, in[SA_C].p, in[SA_D].p,
+                       in[SA_Z].p, in[SA_DTB].p, st, st, y};
+  if (!rc) rc = rt_cuda_s6(r->g->cu, k, &a, B, L, r->c);
+  put_ins(r->g, in, SA_N);
+  return rc;
 }
 
 static int op_ssm(grun *r, const ir_node *n) {
@@ -963,13 +1387,14 @@ static int op_ssm(grun *r, const ir_node *n) {
   if (!sa || x->rank != 4)
     return ssd_err_at(r->c, n->loc, SSD_EINTERNAL, "ssm node without attributes or [B,L,h,P] x");
   int64_t B = x->shape[0], L = x->shape[1], ns = B * sa->H * sa->P * sa->N;
+  const bool s6 = sa->kind == IR_SSM_S6, y16 = !s6 && r->g->want16[n->out[0]->id];
   rt_dptr y, st, tmp;
-  TRY(alloc_out(r, n->out[0], &y));
+  TRY(alloc_out(r, n->out[0], y16, &y));
   int rc = ssm_state(r, n, ns, &st, &tmp);
-  if (!rc) rc = sa->kind == IR_SSM_S6 ? run_s6(r, n, B, L, st, y) : run_ssd(r, n, B, L, st, y);
+  if (!rc) rc = s6 ? run_s6(r, n, B, L, st, y) : run_ssd(r, n, B, L, st, y, y16);
   if (!rc && n->nout > 1 && r->g->v[n->out[1]->id].last_use >= 0) {
     rt_dptr fin;
-    rc = alloc_out(r, n->out[1], &fin);
+    rc = alloc_out(r, n->out[1], false, &fin);
     if (!rc) rc = gm_copy(r->g, st, 0, fin, 0, 1, ns, r->c);
   }
   gm_free(r->g, tmp);
@@ -1021,15 +1446,19 @@ static int op_attention(grun *r, const ir_node *n) {
   int64_t B = q->shape[0], L = q->shape[1];
   rt_cuda_kv scratch = {0, 0, B, 0, 0}, *kv = &scratch;
   rt_dptr y;
-  int rc = alloc_out(r, n->out[0], &y);
+  gin in[3];
+  static const int ks[] = {0, 1, 2};
+  int rc = get_ins(r, n, ks, 3, 0, in);
+  if (!rc) rc = alloc_out(r, n->out[0], false, &y);
   if (!rc && r->use_state && at->state_slot >= 0)
     rc = state_kv(r->g, at->state_slot, B, s.Hkv, s.Dh, L, &kv, r->c);
   else if (!rc)
     rc = kv_grow(r->g, kv, s.Hkv, s.Dh, L, r->c);
   if (!rc && tuned)
-    rc = rt_cuda_attention(r->g->cu, kk, ka, q->p, in_p(r, n, 1), in_p(r, n, 2), kv, y, L, r->c);
+    rc = rt_cuda_attention(r->g->cu, kk, ka, in[0].p, in[1].p, in[2].p, kv, y, L, r->c);
   else if (!rc)
-    rc = gm_attention(r->g, &s, q->p, in_p(r, n, 1), in_p(r, n, 2), kv, y, L, r->c);
+    rc = gm_attention(r->g, &s, in[0].p, in[1].p, in[2].p, kv, y, L, r->c);
+  put_ins(r->g, in, 3);
   rt_cuda_free(r->g->cu, scratch.k);
   rt_cuda_free(r->g->cu, scratch.v);
   return rc;
@@ -1059,23 +1488,19 @@ static int run_node(grun *r, const ir_node *n) {
                     ir_op_name(n->op));
 }
 
-/* Free device buffers whose last reader was node idx, and unread results. */
+/* Drop the references of values whose last reader was node idx, and of unread results. */
 static void release_after(rt_gpu_model *g, const ir_node *n, int idx) {
   for (int k = 0; k < n->nin + n->nout; k++) {
     const ir_value *v = k < n->nin ? n->in[k] : n->out[k - n->nin];
     if (!v) continue;
     gslot *s = &g->v[v->id];
     bool done = k < n->nin ? s->last_use == idx : s->last_use < 0;
-    if (done && s->owned) {
-      gm_free(g, s->p);
-      s->p = 0;
-      s->owned = false;
-    }
+    if (done && s->p) drop(g, s);
   }
 }
 
-
-/* Cut every live [batch, seqlen, ...] buffer down to its last position. */
+/* Cut every live [batch, seqlen, ...] value down to its last position (a new
+ * dense block each, in its storage type). */
 static int cut_to_last(grun *r, int idx) {
   rt_gpu_model *g = r->g;
   for (int i = 0; i <= idx; i++) {
@@ -1084,13 +1509,20 @@ static int cut_to_last(grun *r, int idx) {
       gslot *s = &g->v[n->out[k]->id];
       if (!s->p || s->last_use <= idx || n->out[k]->dtype != IR_F32 || !rt_value_per_position(n->out[k]))
         continue;
-      int64_t row = numel_of(s) / (r->B * r->L);
+      const int64_t row = numel_of(s) / (r->B * r->L);
+      const bool bf = s->bf16;
+      gin si;
+      TRY(get_in(r, s, bf, row, false, &si)); /* rows of one position, ld apart */
       rt_dptr np;
-      TRY(gm_alloc(g, (size_t)(r->B * row) * sizeof(float) + 4, &np, r->c));
-      int rc = gm_copy(g, fptr(s->p, (r->L - 1) * row), r->L * row, np, row, r->B, row, r->c);
-      if (s->owned) gm_free(g, s->p);
-      s->p = np, s->owned = true, s->shape[1] = 1;
+      int rc = gm_alloc(g, (size_t)(r->B * row) * esz(bf) + 4, &np, r->c);
+      if (!rc)
+        rc = gm_copy_cvt(g, eptr(si.p, (r->L - 1) * si.ld, bf), r->L * si.ld, bf, np, row, bf, r->B,
+                         row, r->c);
+      put_in(g, &si);
       if (rc) return rc;
+      drop(g, s);
+      TRY(adopt(r, s, np));
+      s->bf16 = bf, s->W = s->ld = r->B * row, s->shape[1] = 1;
     }
   }
   r->L = 1;
@@ -1111,6 +1543,17 @@ static int walk(grun *r, bool last_only, const ir_value **result) {
   return SSD_OK;
 }
 
+/* $SSDC_GPU_MEM: the pool's peak over the forward that just ended (weights
+ * included), then a fresh peak for the next. */
+static void mem_report(rt_gpu_model *g, int64_t B, int64_t L) {
+  if (!g->mem_log) return;
+  rt_cuda_mem_stats m;
+  rt_cuda_mem(g->cu, &m);
+  fprintf(stderr, "ssdc gpu mem: forward %lldx%lld peak %.1f MiB (held now %.1f MiB, %.1f MiB pooled)\n",
+          (long long)B, (long long)L, m.peak / 1048576.0, m.held / 1048576.0, m.pooled / 1048576.0);
+  rt_cuda_mem_reset_peak(g->cu);
+}
+
 static int run_module(rt_gpu_model *g, const int64_t *ids, int64_t B, int64_t L, bool use_state,
                       bool last_only, float **logits, int64_t *V, ssd_ctx *c) {
   *logits = NULL;
@@ -1126,6 +1569,8 @@ static int run_module(rt_gpu_model *g, const int64_t *ids, int64_t B, int64_t L,
   if (!rc) rc = rt_cuda_h2d(g->cu, r.ids, ids, idbytes, c);
   const ir_value *result = NULL;
   if (!rc) rc = walk(&r, last_only, &result);
+  gin out;
+  memset(&out, 0, sizeof out);
   if (!rc) {
     gslot *s = &g->v[result->id];
     size_t n = (size_t)numel_of(s);
@@ -1133,8 +1578,10 @@ static int run_module(rt_gpu_model *g, const int64_t *ids, int64_t B, int64_t L,
     *logits = malloc(n * sizeof(float) + 1);
     if (!*logits) rc = ssd_err(c, SSD_ENOMEM, "out of memory for the logits");
     else if (!s->p) rc = ssd_err(c, SSD_EINTERNAL, "the output was not computed");
-    else rc = rt_cuda_d2h(g->cu, *logits, s->p, n * sizeof(float), c);
+    else rc = get_in(&r, s, 0, 0, false, &out);
+    if (!rc) rc = rt_cuda_d2h(g->cu, *logits, out.p, n * sizeof(float), c);
   }
+  put_in(g, &out);
   if (!rc) rc = rt_cuda_sync(g->cu, c);
   if (rc) {
     free(*logits);
@@ -1142,6 +1589,8 @@ static int run_module(rt_gpu_model *g, const int64_t *ids, int64_t B, int64_t L,
   }
   release_all(g);
   rt_cuda_free(g->cu, r.ids);
+  mem_report(g, B, L);
+  rt_cuda_pool_trim(g->cu, true); /* blocks this forward did not need */
   return rc;
 }
 
@@ -1157,6 +1606,7 @@ static int step_walk(rt_gpu_model *g, int64_t B, bool last_only, bool capture, s
   grun r = {g, B, 1, s->ids, true, 0, c};
   const ir_value *result = NULL;
   s->on = true, s->next = 0;
+  const uint64_t k0 = rt_cuda_launches(g->cu);
   int rc = capture ? rt_cuda_capture_begin(g->cu, c) : SSD_OK;
   s->capturing = capture && !rc;
   if (!rc) rc = walk(&r, last_only, &result);
@@ -1165,12 +1615,15 @@ static int step_walk(rt_gpu_model *g, int64_t B, bool last_only, bool capture, s
     else rc = rt_cuda_capture_end(g->cu, &s->graph, c);
     s->capturing = false;
   }
+  s->kernels = (int64_t)(rt_cuda_launches(g->cu) - k0);
   if (!rc && s->sealed && s->next != s->n)
     rc = ssd_err(c, SSD_EINTERNAL, "a decode step used %d of the first step's %d buffers", s->next,
                  s->n);
   if (!rc) {
     const gslot *o = &g->v[result->id];
-    if (!o->p || (s->sealed && o->p != s->out))
+    if (o->bf16 || !is_dense(o))
+      rc = ssd_err(c, SSD_EINTERNAL, "the decode step's logits are not dense fp32");
+    else if (!o->p || (s->sealed && o->p != s->out))
       rc = ssd_err(c, SSD_EINTERNAL, "the decode step's logits moved");
     s->out = o->p, s->out_n = numel_of(o), s->V = last_dim(o);
   }
@@ -1237,3 +1690,4 @@ int rt_gpu_decode(rt_gpu_model *g, const int64_t *ids, int64_t B, int64_t L, boo
 }
 
 int64_t rt_gpu_graph_replays(const rt_gpu_model *g) { return g->step.replays; }
+int64_t rt_gpu_step_kernels(const rt_gpu_model *g) { return g->step.kernels; }

@@ -1,8 +1,9 @@
 /* rt_gpu_model.h: whole models on the GPU (`--device cuda`).
  *
  * The GPU twin of rt_exec.h: it walks the main function of a fully passed
- * module node by node, giving every value a device buffer sized from its
- * dims (allocated when its node runs, freed after its last reader), and runs
+ * module node by node, giving every value device storage sized from its
+ * dims (allocated when its node runs, or a view of its input's; released
+ * after its last reader), and runs
  * each node with the GPU building blocks: cuBLASLt GEMMs (rt_cublaslt.h), the
  * op kernels of rt_cuda_exec.h (embedding, RMSNorm, gated RMSNorm, conv1d,
  * rotary + KV cache + attention, the S6 scan), the SSD step kernel of
@@ -12,10 +13,15 @@
  *
  * Precision: RT_GPU_F32 computes in fp32 end to end (exact fp32 GEMMs, the
  * SSD step kernel run token by token for prefill) and is checked against the
- * float64 goldens at 1e-4.  RT_GPU_BF16 keeps activations, norms, conv and
- * states in fp32 but runs the linear layers with bf16 weights and inputs
- * (fp32 accumulation) and SSD prefill through the chunked kernel on bf16
- * x, dt, B, C, z (decode steps stay fp32); checked at 2e-2.
+ * float64 goldens at 1e-4.  RT_GPU_BF16 keeps linear-layer weights on the
+ * device in bf16 only, runs GEMMs on bf16 operands (fp32 accumulation),
+ * stores activations between GEMMs, conv, SSD and norms in bf16 where every
+ * reader takes bf16, keeps the residual stream, norms' math, states and
+ * logits in fp32, and runs SSD prefill through the chunked kernel; checked
+ * at 2e-2.
+ *
+ * Device memory is pooled (rt_cuda.h); $SSDC_GPU_MEM=1 prints the pool's
+ * peak (weights included) after every forward to stderr.
  *
  * The model keeps one decode state cache on the device (conv states, SSM
  * states, KV caches, per state slot, as rt_state.h does on the CPU).
@@ -63,5 +69,8 @@ int64_t rt_gpu_pos(const rt_gpu_model *g);
  * replay (not for models with attention; $SSDC_CUDA_GRAPH=0 turns graphs
  * off).  How many steps were replayed graphs, over the model's life. */
 int64_t rt_gpu_graph_replays(const rt_gpu_model *g);
+/* Kernels (launches, memsets, GEMMs) that the last walked decode step put on
+ * the stream, the step's graph being that sequence; 0 before any step. */
+int64_t rt_gpu_step_kernels(const rt_gpu_model *g);
 
 #endif

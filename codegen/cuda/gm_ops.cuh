@@ -1,9 +1,11 @@
 // gm_ops.cuh: the small generic kernels of the whole-model GPU executor
 // (runtime/rt_gpu_model.c): fill, unary ops, broadcasting binary ops and a
-// strided 2-D copy (split, concat, cutting to the last position, growing a
-// KV cache), and a plain attention for head sizes the tuned kernels do not
-// take.  Unlike the ops_*.cuh templates nothing is baked in: shapes come
-// as arguments, so one cubin serves every node of every model.  fp32 only.
+// strided 2-D copy that also converts between fp32 and bf16 (split/concat
+// copies, cutting to the last position, growing a KV cache, dense or
+// converted operands), and a plain attention for head sizes the tuned
+// kernels do not take.  Unlike the ops_*.cuh templates nothing is baked in:
+// shapes come as arguments, so one cubin serves every node of every model.
+// fp32 except the copy.
 // Self-contained (no prologue); compiled once through cg_build and loaded
 // once per entry point.
 
@@ -77,12 +79,35 @@ extern "C" __global__ void gm_binary(const float *a, const float *b, float *y, l
 }
 
 // dst[r * dld + c] = src[r * sld + c] for rows x cols (offsets applied by the host).
-extern "C" __global__ void gm_copy2d(const float *src, long long sld, float *dst, long long dld,
-                                     long long rows, long long cols) {
-  GM_FOR(i, rows * cols) {
-    const long long r = i / cols, c = i - r * cols;
-    dst[r * dld + c] = src[r * sld + c];
-  }
+// fp32 <-> bf16 (round to nearest even; NaN stays NaN), as rt_gpu_model's
+// host-side bf16_of.
+__device__ __forceinline__ unsigned short gm_f2bf(float f) {
+  const unsigned u = __float_as_uint(f);
+  return (u & 0x7fffffffu) > 0x7f800000u ? (unsigned short)0x7fc0
+                                         : (unsigned short)((u + 0x7fffu + ((u >> 16) & 1u)) >> 16);
+}
+__device__ __forceinline__ float gm_bf2f(unsigned short h) { return __uint_as_float((unsigned)h << 16); }
+
+// dst[r * dld + c] = src[r * sld + c] for rows x cols elements, each side
+// fp32 or bf16 (s16, d16): the one copy behind split/concat/cut copies, KV
+// cache growth, and every dense (or dtype-converted) operand made on demand.
+// Rows stride over grid y, columns over grid x (no division per element).
+extern "C" __global__ void gm_copy2d(const void *src, long long sld, int s16, void *dst,
+                                     long long dld, int d16, long long rows, long long cols) {
+  for (long long r = blockIdx.y; r < rows; r += gridDim.y)
+    for (long long c = blockIdx.x * (long long)blockDim.x + threadIdx.x; c < cols;
+         c += (long long)gridDim.x * blockDim.x) {
+      const long long si = r * sld + c, di = r * dld + c;
+      if (!s16 && !d16) {
+        ((float *)dst)[di] = ((const float *)src)[si];
+      } else if (s16 && d16) {
+        ((unsigned short *)dst)[di] = ((const unsigned short *)src)[si];
+      } else if (s16) {
+        ((float *)dst)[di] = gm_bf2f(((const unsigned short *)src)[si]);
+      } else {
+        ((unsigned short *)dst)[di] = gm_f2bf(((const float *)src)[si]);
+      }
+    }
 }
 
 // ---- attention for head sizes the tuned kernels (ops_kv/ops_attn.cuh) do not
@@ -146,15 +171,5 @@ extern "C" __global__ void gm_attn(const float *q, const float *kc, const float 
     }
     const float inv = (float)(1.0 / sum);
     for (int e = 0; e < Dh; e++) y[i * Dh + e] = acc[e] * inv;
-  }
-}
-
-// fp32 -> bf16 (round to nearest even; NaN stays NaN), for the bf16 mode's
-// GEMM and chunked-SSD operands.
-extern "C" __global__ void gm_to_bf16(const float *x, unsigned short *y, long long n) {
-  GM_FOR(i, n) {
-    const unsigned u = __float_as_uint(x[i]);
-    y[i] = (u & 0x7fffffffu) > 0x7f800000u ? (unsigned short)0x7fc0
-                                           : (unsigned short)((u + 0x7fffu + ((u >> 16) & 1u)) >> 16);
   }
 }

@@ -1,7 +1,8 @@
 // ops_conv.cuh: causal depthwise conv1d (+ bias, + SiLU), the Mamba input
 // conv, over a whole sequence.  x, y: [B, L, C]; w: [C, K]; state_in,
 // state_out: [B, C, K-1] fp32, the K-1 inputs before x and after it.
-// #defines: OPS_C, OPS_K, OPS_HAS_BIAS, OPS_SILU, OPS_T (steps per thread).
+// #defines: OPS_C, OPS_K, OPS_HAS_BIAS, OPS_SILU, OPS_T (steps per thread),
+// OPS_LDX (elements between x's tokens: > OPS_C when x is a view into wider rows).
 // Grid (ceil(C/128), ceil(L/T), B): a thread slides its K-wide window over T
 // steps of one channel, so reads stay coalesced across channels.  The state
 // is written to a separate buffer (the launcher refuses aliasing): the block
@@ -17,7 +18,7 @@ OPS_KERNEL(const ops_in *__restrict__ x, const ops_w *__restrict__ w,
 #pragma unroll
   for (int k = 0; k < OPS_K; k++) wk[k] = ld_w(w, c * OPS_K + k);
   // in(s): input at position s; s < 0 reads the state
-#define CONV_IN(s) ((s) >= 0 ? ld_in(x, ((b * L + (s)) * OPS_C) + c)                  \
+#define CONV_IN(s) ((s) >= 0 ? ld_in(x, ((b * L + (s)) * OPS_LDX) + c)                  \
                              : (state_in ? state_in[(b * OPS_C + c) * (OPS_K - 1) + OPS_K - 1 + (s)] \
                                          : 0.f))
 #pragma unroll
@@ -29,7 +30,7 @@ OPS_KERNEL(const ops_in *__restrict__ x, const ops_w *__restrict__ w,
   (void)bias;
 #endif
   for (long long t = t0; t < t0 + OPS_T && t < L; t++) {
-    win[OPS_K - 1] = ld_in(x, (b * L + t) * OPS_C + c);
+    win[OPS_K - 1] = ld_in(x, (b * L + t) * OPS_LDX + c);
     float acc = bc;
 #pragma unroll
     for (int k = 0; k < OPS_K; k++) acc += wk[k] * win[k];

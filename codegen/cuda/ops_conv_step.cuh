@@ -1,7 +1,8 @@
 // ops_conv_step.cuh: one decode step of the causal conv1d (+ bias, + SiLU)
 // with its state updated in place (mamba_ssm's causal_conv1d_update).
-// x, y: [B, C]; state: [B, C, K-1] fp32.  One thread per (b, c) owns its
-// state row, so reading and shifting it in place is race-free.
+// x, y: [B, C] (x's rows OPS_LDX apart); state: [B, C, K-1] fp32.  One thread
+// per (b, c) owns its state row, so reading and shifting it in place is
+// race-free.
 extern "C" __global__ void __launch_bounds__(128)
 OPS_KERNEL(const ops_in *__restrict__ x, const ops_w *__restrict__ w,
            const ops_w *__restrict__ bias, float *__restrict__ state, ops_out *__restrict__ y) {
@@ -9,7 +10,7 @@ OPS_KERNEL(const ops_in *__restrict__ x, const ops_w *__restrict__ w,
   if (c >= OPS_C) return;
   const long long b = blockIdx.y;
   float *st = state + (b * OPS_C + c) * (OPS_K - 1);
-  const float xv = ld_in(x, b * OPS_C + c);
+  const float xv = ld_in(x, b * OPS_LDX + c);
 #if OPS_HAS_BIAS
   float acc = ld_w(bias, c);
 #else

@@ -1,7 +1,9 @@
 // ops_gnorm.cuh: mamba_ssm's RMSNormGated with groups.  Per group of
 // GS = D / G channels: norm_before_gate=0 normalizes x * silu(z) and scales
 // by w; =1 normalizes x, scales by w, then multiplies by silu(z).
-// #defines: OPS_D, OPS_G, OPS_EPS, OPS_BEFORE_GATE.  Grid (G, rows).
+// #defines: OPS_D, OPS_G, OPS_EPS, OPS_BEFORE_GATE, OPS_LDX / OPS_LDZ (elements
+// between rows of x / z, >= OPS_D: either may be a view into wider rows).
+// Grid (G, rows).
 #define OPS_THREADS 256
 #define OPS_GS (OPS_D / OPS_G)
 #define OPS_PER ((OPS_GS + OPS_THREADS - 1) / OPS_THREADS)
@@ -11,6 +13,8 @@ OPS_KERNEL(const ops_in *__restrict__ x, const ops_in *__restrict__ z,
   __shared__ float red[32];
   const int g = blockIdx.x;
   const long long base = (long long)blockIdx.y * OPS_D + g * OPS_GS;
+  const long long bx = (long long)blockIdx.y * OPS_LDX + g * OPS_GS;
+  const long long bz = (long long)blockIdx.y * OPS_LDZ + g * OPS_GS;
   float v[OPS_PER], gate[OPS_PER];
   float ss = 0.f;
 #pragma unroll
@@ -18,11 +22,11 @@ OPS_KERNEL(const ops_in *__restrict__ x, const ops_in *__restrict__ z,
     const int d = threadIdx.x + j * OPS_THREADS;
     v[j] = gate[j] = 0.f;
     if (d < OPS_GS) {
-      gate[j] = ops_silu(ld_in(z, base + d));
+      gate[j] = ops_silu(ld_in(z, bz + d));
 #if OPS_BEFORE_GATE
-      v[j] = ld_in(x, base + d);
+      v[j] = ld_in(x, bx + d);
 #else
-      v[j] = ld_in(x, base + d) * gate[j];
+      v[j] = ld_in(x, bx + d) * gate[j];
 #endif
       ss += v[j] * v[j];
     }

@@ -58,6 +58,17 @@ static rt_dptr up(const float *v, size_t n, int bf) {
   free(h);
   return d;
 }
+/* rows x D values as rows ld apart (ld >= D), the gaps NaN: a kernel reading
+ * a view into wider rows (cg_op_spec ldx/ldz) must skip them. */
+static rt_dptr up_rows(const float *v, int64_t rows, int64_t D, int64_t ld, int bf) {
+  float *w = malloc((size_t)(rows * ld) * sizeof *w);
+  if (!w) exit(1);
+  for (int64_t r = 0; r < rows; r++)
+    for (int64_t j = 0; j < ld; j++) w[r * ld + j] = j < D ? v[r * D + j] : NAN;
+  rt_dptr d = up(w, (size_t)(rows * ld), bf);
+  free(w);
+  return d;
+}
 /* A NaN-poisoned output (0xff bytes are NaN in fp32 and bf16). */
 static rt_dptr out_buf(size_t n, int bf) {
   rt_dptr d;
@@ -101,6 +112,60 @@ static rt_cuda_op prep(cg_op_spec s, int bf) {
 }
 
 /* ---- the kernels ------------------------------------------------------------------- */
+/* The device pool: a freed block comes back for an allocation of about its
+ * size without growing what is held, a much smaller one does not take it,
+ * and trimming gives idle blocks back. */
+static void t_pool(void) {
+  rt_cuda_mem_stats m0, m1, m2, m3;
+  rt_cuda_pool_trim(G, false);
+  rt_cuda_mem(G, &m0);
+  rt_dptr a, b, s;
+  OK(rt_cuda_alloc(G, (size_t)48 << 20, &a, &C));
+  rt_cuda_free(G, a);
+  OK(rt_cuda_alloc(G, ((size_t)48 << 20) - 1000, &b, &C)); /* fits the freed block */
+  OK(rt_cuda_alloc(G, 4096, &s, &C));                     /* too small to pin 48 MiB */
+  rt_cuda_mem(G, &m1);
+  rt_cuda_free(G, b), rt_cuda_free(G, s);
+  rt_cuda_mem(G, &m2);
+  rt_cuda_pool_trim(G, true); /* freed in this epoch: kept */
+  rt_cuda_pool_trim(G, true); /* idle for a whole epoch: returned */
+  rt_cuda_mem(G, &m3);
+  int ok = b == a && s != a && m1.held - m0.held == ((size_t)48 << 20) + 4096 &&
+           m2.pooled == m1.held - m0.held && m3.held == m0.held && m3.peak >= m1.held;
+  printf("%-4s device pool: reuse without growth, best fit, trim (held %zu -> %zu -> %zu)\n",
+         ok ? "ok" : "FAIL", m0.held, m1.held, m3.held);
+  fails += !ok;
+}
+
+/* A tied table kept as bf16 + bf16 remainder gathers fp32 rows to ~2^-17. */
+static void t_embed_split(void) {
+  const int64_t V = 1000, D = 768, n = 77;
+  float *tab = rnd((size_t)(V * D), 0.02, 0, 0), *lo = malloc((size_t)(V * D) * sizeof *lo);
+  float *ref = malloc(n * D * sizeof(float));
+  for (int64_t i = 0; i < V * D; i++) lo[i] = tab[i] - gu_bf2f(gu_f2bf(tab[i]));
+  long long lids[77];
+  int64_t ids[77];
+  for (int i = 0; i < n; i++) ids[i] = lids[i] = (int64_t)(gu_unif(&seed) * V) % V;
+  OK(rt_embed(ids, n, tab, V, D, ref, &C));
+  cg_op_spec s = os_embed(V, D);
+  s.w_bf16 = s.w_split = true;
+  rt_cuda_op k;
+  OK(rt_cuda_op_prepare(G, &CC, &s, &k, &C));
+  rt_dptr dt = up(tab, (size_t)(V * D), 1), dl = up(lo, (size_t)(V * D), 1), did;
+  rt_dptr dout = out_buf((size_t)(n * D), 0);
+  OK(rt_cuda_alloc(G, sizeof lids, &did, &C));
+  OK(rt_cuda_h2d(G, did, lids, sizeof lids, &C));
+  OK(rt_cuda_embed(G, &k, did, n, dt, dl, dout, 0, &C));
+  float *y = down(dout, (size_t)(n * D), 0);
+  report("embedding 1000x768 bf16 hi + lo", 0, rel(y, ref, (size_t)(n * D)), 2e-5);
+  int refused = rt_cuda_embed(G, &k, did, n, dt, 0, dout, 0, &C) == SSD_EINVAL;
+  printf("%-4s embedding split table without its remainder refused\n", refused ? "ok" : "FAIL");
+  fails += !refused;
+  rt_cuda_free(G, dt), rt_cuda_free(G, dl), rt_cuda_free(G, did), rt_cuda_free(G, dout);
+  rt_cuda_op_release(G, &k);
+  free(tab), free(lo), free(ref), free(y);
+}
+
 static void t_embed(int bf) {
   const int64_t V = 1000, D = 768, n = 77;
   float *tab = rnd((size_t)(V * D), 0.02, 0, bf), *ref = malloc(n * D * sizeof(float));
@@ -114,13 +179,13 @@ static void t_embed(int bf) {
   OK(rt_cuda_h2d(G, did, lids, sizeof lids, &C));
   OK(rt_cuda_alloc(G, 4, &bad, &C));
   OK(rt_cuda_memset8(G, bad, 0, 4, &C));
-  OK(rt_cuda_embed(G, &k, did, n, dt, dout, bad, &C));
+  OK(rt_cuda_embed(G, &k, did, n, dt, 0, dout, bad, &C));
   float *y = down(dout, (size_t)(n * D), bf);
   report("embedding 1000x768", bf, rel(y, ref, (size_t)(n * D)), 0);
   /* An out-of-range id: its row is NaN and the flag goes up. */
   lids[5] = V;
   OK(rt_cuda_h2d(G, did, lids, sizeof lids, &C));
-  OK(rt_cuda_embed(G, &k, did, n, dt, dout, bad, &C));
+  OK(rt_cuda_embed(G, &k, did, n, dt, 0, dout, bad, &C));
   int flag = 0;
   OK(rt_cuda_sync(G, &C));
   OK(rt_cuda_d2h(G, &flag, bad, 4, &C));
@@ -154,28 +219,33 @@ static void t_rmsnorm(int bf, int64_t D) {
   free(h), free(r), free(w), free(sum), free(ref), free(y), free(r2);
 }
 
-static void t_gnorm(int bf, int64_t D, int64_t Gr, bool before) {
+/* ldx, ldz > 0: x and z are views into wider rows (the in_proj output). */
+static void t_gnorm(int bf, int64_t D, int64_t Gr, bool before, int64_t ldx, int64_t ldz) {
   const int64_t rows = 48;
   size_t n = (size_t)(rows * D);
   float *x = rnd(n, 1.0, 0, bf), *z = rnd(n, 1.0, 0, bf), *w = rnd((size_t)D, 0.1, 1.0, bf);
   float *ref = malloc(n * sizeof(float));
   rt_gated_rmsnorm(x, z, rows, D, w, 1e-5, Gr, before, ref);
-  rt_cuda_op k = prep(os_gnorm(D, Gr, before), bf);
-  rt_dptr dx = up(x, n, bf), dz = up(z, n, bf), dw = up(w, (size_t)D, bf), dy = out_buf(n, bf);
+  cg_op_spec sp = os_gnorm(D, Gr, before);
+  sp.ldx = ldx, sp.ldz = ldz;
+  rt_cuda_op k = prep(sp, bf);
+  rt_dptr dx = up_rows(x, rows, D, ldx ? ldx : D, bf), dz = up_rows(z, rows, D, ldz ? ldz : D, bf);
+  rt_dptr dw = up(w, (size_t)D, bf), dy = out_buf(n, bf);
   OK(rt_cuda_gnorm(G, &k, dx, dz, dw, dy, rows, &C));
   float *y = down(dy, n, bf);
-  char what[64];
-  snprintf(what, sizeof what, "gated rmsnorm D=%lld G=%lld %s", (long long)D, (long long)Gr,
-           before ? "before" : "after");
+  char what[80];
+  snprintf(what, sizeof what, "gated rmsnorm D=%lld G=%lld %s%s", (long long)D, (long long)Gr,
+           before ? "before" : "after", ldx || ldz ? " strided x, z" : "");
   report(what, bf, rel(y, ref, n), tol(bf));
   rt_cuda_free(G, dx), rt_cuda_free(G, dz), rt_cuda_free(G, dw), rt_cuda_free(G, dy);
   rt_cuda_op_release(G, &k);
   free(x), free(z), free(w), free(ref), free(y);
 }
 
-/* Prefill over L (from a random state) then 3 decode steps, against rt_conv1d. */
-static void t_conv(int bf) {
-  const int64_t B = 2, L = 300, Ch = 1792, K = 4;
+/* Prefill over L (from a random state) then 3 decode steps, against rt_conv1d;
+ * ldx > 0: x is a view into rows of ldx (the in_proj output). */
+static void t_conv(int bf, int64_t ldx) {
+  const int64_t B = 2, L = 300, Ch = 1792, K = 4, ld = ldx ? ldx : Ch;
   size_t n = (size_t)(B * L * Ch), ns = (size_t)(B * Ch * (K - 1));
   float *x = rnd(n, 1.0, 0, bf), *w = rnd((size_t)(Ch * K), 0.5, 0, bf);
   float *bias = rnd((size_t)Ch, 0.5, 0, bf), *st = rnd(ns, 1.0, 0, 0);
@@ -184,12 +254,15 @@ static void t_conv(int bf) {
   rt_dptr ds_in = up(st, ns, 0);
   rt_conv1d(x, B, L, Ch, w, K, bias, cst, ref);
   for (size_t i = 0; i < n; i++) ref[i] = silu(ref[i]);
-  rt_cuda_op k = prep(os_conv(CG_OP_CONV, Ch, K), bf), ks = prep(os_conv(CG_OP_CONV_STEP, Ch, K), bf);
-  rt_dptr dx = up(x, n, bf), dw = up(w, (size_t)(Ch * K), bf), db = up(bias, (size_t)Ch, bf);
+  cg_op_spec sp = os_conv(CG_OP_CONV, Ch, K), ss = os_conv(CG_OP_CONV_STEP, Ch, K);
+  sp.ldx = ss.ldx = ldx;
+  rt_cuda_op k = prep(sp, bf), ks = prep(ss, bf);
+  rt_dptr dx = up_rows(x, B * L, Ch, ld, bf), dw = up(w, (size_t)(Ch * K), bf), db = up(bias, (size_t)Ch, bf);
   rt_dptr dy = out_buf(n, bf), ds_out = out_buf(ns, 0);
   OK(rt_cuda_conv(G, &k, dx, dw, db, ds_in, ds_out, dy, B, L, &C));
   float *y = down(dy, n, bf), *s2 = down(ds_out, ns, 0);
-  report("conv1d+silu prefill C=1792 K=4", bf, rel(y, ref, n), tol(bf));
+  report(ldx ? "conv1d+silu prefill C=1792 K=4, strided x" : "conv1d+silu prefill C=1792 K=4", bf,
+         rel(y, ref, n), tol(bf));
   report("  conv state out", bf, rel(s2, cst, ns), 1e-6);
   int refused = rt_cuda_conv(G, &k, dx, dw, db, ds_in, ds_in, dy, B, L, &C) == SSD_EINVAL;
   printf("%-4s conv1d aliased state refused\n", refused ? "ok" : "FAIL");
@@ -199,7 +272,7 @@ static void t_conv(int bf) {
     float *xs = rnd((size_t)(B * Ch), 1.0, 0, bf), *ys = malloc(B * Ch * sizeof(float));
     rt_conv1d(xs, B, 1, Ch, w, K, bias, cst, ys);
     for (int64_t i = 0; i < B * Ch; i++) ys[i] = silu(ys[i]);
-    rt_dptr dxs = up(xs, (size_t)(B * Ch), bf), dys = out_buf((size_t)(B * Ch), bf);
+    rt_dptr dxs = up_rows(xs, B, Ch, ld, bf), dys = out_buf((size_t)(B * Ch), bf);
     OK(rt_cuda_conv_step(G, &ks, dxs, dw, db, ds_out, dys, B, &C));
     float *g = down(dys, (size_t)(B * Ch), bf);
     err = fmax(err, rel(g, ys, (size_t)(B * Ch)));
@@ -319,25 +392,29 @@ static void t_s6(int bf, int64_t H, int64_t N) {
   free(A), free(Dp), free(dtb), free(A64), free(D64), free(b64), free(st64), free(sg), free(sr);
 }
 
-/* y = x W^T + bias against rt_linear on the same (rounded) values. */
+/* y = x W^T + bias against rt_linear on the same (rounded) values; acc: y
+ * starts as a random residual r and the GEMM adds into it (y = r + x W^T + b). */
 static void t_gemm(rt_blas *bl, rt_blas_type ab, rt_blas_type out, int64_t M, int64_t N, int64_t K,
-                   bool bias) {
+                   bool bias, bool acc) {
   int bf = ab == RT_BLAS_BF16, obf = out == RT_BLAS_BF16;
   float *x = rnd((size_t)(M * K), 1.0, 0, bf), *W = rnd((size_t)(N * K), 0.02, 0, bf);
   float *b = bias ? rnd((size_t)N, 0.1, 0, 0) : NULL, *ref = malloc(M * N * sizeof(float));
+  float *res = acc ? rnd((size_t)(M * N), 1.0, 0, obf) : NULL;
   OK(rt_linear(x, M, K, W, N, b, ref, &C));
+  for (int64_t i = 0; acc && i < M * N; i++) ref[i] += res[i];
   rt_gemm g = {M, N, K, ab, out, up(x, (size_t)(M * K), bf), up(W, (size_t)(N * K), bf),
-               bias ? up(b, (size_t)N, 0) : 0, out_buf((size_t)(M * N), obf)};
+               bias ? up(b, (size_t)N, 0) : 0,
+               acc ? up(res, (size_t)(M * N), obf) : out_buf((size_t)(M * N), obf), acc};
+  if (!acc) OK(rt_blas_gemm(bl, &g, &C)); /* twice: the second uses the cached plan */
   OK(rt_blas_gemm(bl, &g, &C));
-  OK(rt_blas_gemm(bl, &g, &C)); /* the cached plan */
   float *y = down(g.y, (size_t)(M * N), obf);
   char what[64];
-  snprintf(what, sizeof what, "gemm %lldx%lldx%lld%s -> %s", (long long)M, (long long)N,
-           (long long)K, bias ? "+bias" : "", obf ? "bf16" : "fp32");
+  snprintf(what, sizeof what, "gemm %lldx%lldx%lld%s%s -> %s", (long long)M, (long long)N,
+           (long long)K, bias ? "+bias" : "", acc ? " accumulate" : "", obf ? "bf16" : "fp32");
   report(what, bf, rel(y, ref, (size_t)(M * N)), obf ? 1e-2 : bf ? 1e-3 : 1e-5);
   rt_cuda_free(G, g.x), rt_cuda_free(G, g.W), rt_cuda_free(G, g.y);
   if (g.bias) rt_cuda_free(G, g.bias);
-  free(x), free(W), free(b), free(ref), free(y);
+  free(x), free(W), free(b), free(ref), free(y), free(res);
 }
 
 /* --bench: the fused S6 scan at mamba_ssm's anchor shapes (d_inner 5120,
@@ -412,7 +489,7 @@ static void bench(rt_blas *bl) {
     for (int mi = 0; mi < 3; mi++) {
       int64_t M = Ms[mi], N = gs[gi][0], K = gs[gi][1];
       gemm_run r = {bl, {M, N, K, RT_BLAS_BF16, RT_BLAS_F32, dev_rand((size_t)(M * K)),
-                         dev_rand((size_t)(N * K)), 0, out_buf((size_t)(M * N), 0)}};
+                         dev_rand((size_t)(N * K)), 0, out_buf((size_t)(M * N), 0), false}};
       double ms = time_ms(run_gemm, &r);
       printf("bench gemm bf16 %6lldx%-6lldx%-5lld %8.3f ms  %7.1f TFLOP/s\n", (long long)M,
              (long long)N, (long long)K, ms, 2.0 * M * N * K / ms / 1e9);
@@ -432,22 +509,29 @@ int main(int argc, char **argv) {
     t_embed(bf);
     t_rmsnorm(bf, 768);
     t_rmsnorm(bf, 2560);
-    t_gnorm(bf, 1536, 1, false);
-    t_gnorm(bf, 5120, 8, false);
-    t_gnorm(bf, 1536, 4, true);
-    t_conv(bf);
+    t_gnorm(bf, 1536, 1, false, 0, 0);
+    t_gnorm(bf, 5120, 8, false, 0, 0);
+    t_gnorm(bf, 1536, 4, true, 0, 0);
+    t_gnorm(bf, 1536, 1, false, 1536, 3352); /* mamba2-130m: y dense, z in the in_proj rows */
+    t_gnorm(bf, 1536, 4, true, 1600, 3352);
+    t_conv(bf, 0);
+    t_conv(bf, 3352); /* xBC inside the in_proj output */
     t_ew(bf);
     t_attn(bf);
     t_s6(bf, 1536, 16);
     t_s6(bf, 200, 64);
   }
+  t_embed_split();
+  t_pool();
   rt_blas *bl;
   OK(rt_blas_open(G, &bl, &C));
-  t_gemm(bl, RT_BLAS_F32, RT_BLAS_F32, 100, 768, 1536, true);
-  t_gemm(bl, RT_BLAS_BF16, RT_BLAS_F32, 100, 3328, 768, false);
-  t_gemm(bl, RT_BLAS_BF16, RT_BLAS_F32, 7, 768, 1536, true);
-  t_gemm(bl, RT_BLAS_BF16, RT_BLAS_BF16, 256, 1000, 768, false);
-  rt_gemm bad = {4, 4, 4, RT_BLAS_BF16, RT_BLAS_BF16, 1, 1, 1, 1};
+  t_gemm(bl, RT_BLAS_F32, RT_BLAS_F32, 100, 768, 1536, true, false);
+  t_gemm(bl, RT_BLAS_BF16, RT_BLAS_F32, 100, 3328, 768, false, false);
+  t_gemm(bl, RT_BLAS_BF16, RT_BLAS_F32, 7, 768, 1536, true, false);
+  t_gemm(bl, RT_BLAS_BF16, RT_BLAS_BF16, 256, 1000, 768, false, false);
+  t_gemm(bl, RT_BLAS_BF16, RT_BLAS_F32, 300, 768, 1536, false, true); /* out_proj + residual */
+  t_gemm(bl, RT_BLAS_F32, RT_BLAS_F32, 33, 768, 1536, true, true);
+  rt_gemm bad = {4, 4, 4, RT_BLAS_BF16, RT_BLAS_BF16, 1, 1, 1, 1, false};
   int refused = rt_blas_gemm(bl, &bad, &C) == SSD_EUNSUPPORTED;
   printf("%-4s gemm bias with bf16 output refused\n", refused ? "ok" : "FAIL");
   fails += !refused;

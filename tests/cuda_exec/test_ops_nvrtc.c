@@ -1,6 +1,8 @@
 /* test_ops_nvrtc.c: every op-kernel template (codegen/cuda/ops_*.cuh,
  * s6_scan.cuh) compiles through NVRTC for sm_80 and sm_90, in fp32 and bf16
- * storage, and bad specs are refused with a message.
+ * storage (conv and gated norm also reading strided rows), the whole-model
+ * executor's generic kernels (gm_ops.cuh) compile, and bad specs are refused
+ * with a message.
  *
  * Needs libnvrtc, no GPU.  Without NVRTC it fails unless
  * SSDC_NO_CUDA_TOOLKIT=1 (then exits 77: skipped), like tests/cuda.
@@ -21,6 +23,28 @@ static int compile_one(const cg_op_spec *s, const char *arch, ssd_ctx *c) {
   return rc ? rc : cgt_compile(&src, arch, 500, c);
 }
 
+/* Strided-row variants: x (and z) views into the in_proj output's rows. */
+static cg_op_spec strided(cg_op_spec s, int64_t ldx, int64_t ldz) {
+  s.ldx = ldx, s.ldz = ldz;
+  return s;
+}
+
+static cg_op_spec split_embed(void) {
+  cg_op_spec s = os_embed(50280, 768);
+  s.w_split = true;
+  return s;
+}
+
+static int compile_gm(const char *arch, ssd_ctx *c) {
+  const char *tpl = cg_template("gm_ops.cuh");
+  if (!tpl) return ssd_err(c, SSD_EINTERNAL, "gm_ops.cuh is not embedded");
+  const size_t len = strlen(tpl) + 1;
+  cg_source src = {"gm_ops", malloc(len)};
+  if (!src.src) return ssd_err(c, SSD_ENOMEM, "out of memory");
+  memcpy(src.src, tpl, len);
+  return cgt_compile(&src, arch, 500, c);
+}
+
 int main(void) {
   ssd_ctx c;
   ssd_ctx_init(&c);
@@ -31,7 +55,10 @@ int main(void) {
                         os_gnorm(1536, 8, true),  os_conv(CG_OP_CONV, 1792, 4),
                         os_conv(CG_OP_CONV_STEP, 1792, 4), os_ew(1536),
                         os_attn(CG_OP_KV, 8, 2, 64, 32), os_attn(CG_OP_ATTN, 8, 2, 64, 32),
-                        os_attn(CG_OP_ATTN, 32, 8, 128, 0), os_s6(1536, 16), os_s6(64, 128)};
+                        os_attn(CG_OP_ATTN, 32, 8, 128, 0), os_s6(1536, 16), os_s6(64, 128),
+                        strided(os_gnorm(1536, 1, false), 1536, 3352),
+                        strided(os_conv(CG_OP_CONV, 1792, 4), 3352, 0),
+                        strided(os_conv(CG_OP_CONV_STEP, 1792, 4), 3352, 0), split_embed()};
   const int ns = (int)(sizeof specs / sizeof *specs);
   const char *arch[] = {"sm_80", "sm_90"};
   int ok = 0;
@@ -40,6 +67,7 @@ int main(void) {
       for (int a = 0; a < 2; a++) {
         cg_op_spec s = specs[i];
         s.in_bf16 = s.out_bf16 = s.w_bf16 = bf;
+        s.w_bf16 |= s.w_split; /* a split table is bf16 by definition */
         if (compile_one(&s, arch[a], &c) == SSD_OK) ok++;
         else {
           fprintf(stderr, "spec %d (bf16 %d) for %s: %s\n", i, bf, arch[a], c.msg);
@@ -47,11 +75,18 @@ int main(void) {
         }
       }
   CHECK(ok == ns * 4);
+  for (int a = 0; a < 2; a++)
+    if (compile_gm(arch[a], &c) != SSD_OK) {
+      fprintf(stderr, "gm_ops.cuh for %s: %s\n", arch[a], c.msg);
+      fails++;
+    }
 
   /* Bad specs: refused before NVRTC, with a message naming the problem. */
   cg_op_spec bad[] = {os_gnorm(1536, 7, false), os_attn(CG_OP_ATTN, 8, 3, 64, 0),
                       os_attn(CG_OP_ATTN, 8, 2, 48, 0), os_s6(1536, 512),
-                      os_conv(CG_OP_CONV, 64, 0), os_ew(16)};
+                      os_conv(CG_OP_CONV, 64, 0), os_ew(16),
+                      strided(os_conv(CG_OP_CONV, 1792, 4), 1000, 0),
+                      strided(os_gnorm(1536, 1, false), 0, 1535), split_embed()};
   bad[5].steps[2].arg = 3; /* reads a fourth input of three */
   for (size_t i = 0; i < sizeof bad / sizeof *bad; i++) {
     cg_source src;

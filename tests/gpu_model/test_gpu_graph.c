@@ -134,9 +134,9 @@ static void check_greedy(const gcase *k, rt_gpu_model *off, rt_gpu_model *on, bo
     size_t n = (size_t)(k->nw * *V);
     double d1 = maxabs(*first, l_off, n), d2 = maxabs(*first, l_again, n);
     printf("%s: greedy graphs on == off %d/%d, == golden %d/%d; logits |on-off| %.3g, "
-           "|again-on| %.3g; replays %lld + %lld\n",
+           "|again-on| %.3g; replays %lld + %lld; %lld kernels per decode step\n",
            label, same, k->nw, gold, k->nw, d1, d2, (long long)(r1 - r0),
-           (long long)(rt_gpu_graph_replays(on) - r1));
+           (long long)(rt_gpu_graph_replays(on) - r1), (long long)rt_gpu_step_kernels(off));
     TX_CHECK(same == k->nw, "%s: graph and uncaptured greedy tokens differ", label);
     TX_CHECK(!f32 || gold == k->nw, "%s: greedy differs from the golden", label);
     TX_CHECK(d1 <= 1e-6 && d2 <= 1e-6, "%s: replayed logits differ", label);
@@ -301,9 +301,9 @@ static int bench(const char *label, const char *const *sets, int nsets) {
         double ms;
         rc = time_decode(g, Bs[bi], 100, &ms, &c);
         if (!rc)
-          printf("%s %s graphs %-3s batch %2lld: %.3f ms/token-step (%s)\n", label,
-                 mi ? "fp32" : "bf16", gi ? "on" : "off", (long long)Bs[bi], ms,
-                 rt_gpu_model_device(g));
+          printf("%s %s graphs %-3s batch %2lld: %.3f ms/token-step, %lld kernels/step (%s)\n",
+                 label, mi ? "fp32" : "bf16", gi ? "on" : "off", (long long)Bs[bi], ms,
+                 (long long)rt_gpu_step_kernels(g), rt_gpu_model_device(g));
       }
       if (rc) fprintf(stderr, "%s: %s\n", label, c.msg);
       rt_gpu_model_free(g);
