@@ -9,7 +9,7 @@
 # the whole CMake project: the device image may lack flex/bison, and the GPU
 # path needs nothing from the frontend.  Usage (repo root, on the device):
 #   OUT=/some/dir bench/gpu.sh            # tests + benchmarks
-#   GPU_ONLY_TESTS=1 bench/gpu.sh         # tests only
+#   GPU_ONLY_TESTS=1 bench/gpu.sh         # tests only (DEC_NO_BENCH=0: also the decode-kernel bench)
 #   GPU_SANITIZE=1 bench/gpu.sh           # also compute-sanitizer memcheck+racecheck on the tests
 #   SKIP_KERNEL_BENCH=1 bench/gpu.sh      # tests + whole models only, no SSD kernel benchmarks
 # With SSDC_PREBUILT set (and not GPU_ONLY_TESTS) it also benchmarks whole
@@ -53,7 +53,10 @@ if [ "${GPU_SANITIZE:-0}" = 1 ] && command -v compute-sanitizer >/dev/null; then
     tail -3 "$OUT/sanitize-$tool.log"
   done
 fi
-grep -E "ok |FAIL|passed|device" "$OUT/tests.log" | head -60
+# The decode-step kernels (GEMV, fused mixer) build and test from sources too.
+DEC_NO_BENCH=${DEC_NO_BENCH:-1} OUT=$OUT/dec tests/cuda_dec/dec_gpu.sh >>"$OUT/tests.log" 2>&1 ||
+  { echo "FAILED: decode kernels (tests/cuda_dec/dec_gpu.sh)" | tee -a "$OUT/tests.log"; fail=1; }
+grep -E "ok |FAIL|passed|device|failures" "$OUT/tests.log" | head -80
 # Whole models and the op kernels need the frontend (flex/bison), which the
 # device image may lack: they come prebuilt from a machine that has it, in
 # SSDC_PREBUILT (ssdc, test_ops_gpu, test_gpu_golden, test_gpu_graph; see bench/prebuild.sh).
