@@ -90,6 +90,45 @@ static bool ps_valid(const cg_ssd_spec *s, int ps) {
          s->N * ps <= 8192;
 }
 
+cg_ssd_ld cg_ssd_strides(const cg_ssd_spec *s) {
+  cg_ssd_ld d = {s->hx * s->P, s->hdt, s->hb * s->N, s->hc * s->N, s->H * s->P};
+  if (s->ld_x) d.x = s->ld_x;
+  if (s->ld_dt) d.dt = s->ld_dt;
+  if (s->ld_b) d.b = s->ld_b;
+  if (s->ld_c) d.c = s->ld_c;
+  if (s->ld_z) d.z = s->ld_z;
+  return d;
+}
+
+/* A row stride must hold the operand's heads; the chunked kernel copies x,
+ * B and C rows in 16-byte pieces, so theirs must also keep rows 16-byte
+ * aligned (8 bf16).  Strides of absent operands are not checked. */
+static int check_ld(const char *name, int64_t ld, int64_t width, int64_t align, ssd_ctx *c) {
+  if (ld < 0 || ld > ((int64_t)1 << 31))
+    return ssd_err(c, SSD_EINVAL, "ssd kernel: %s row stride %lld out of range", name, (long long)ld);
+  if (ld && ld < width)
+    return ssd_err(c, SSD_EINVAL, "ssd kernel: %s row stride %lld is narrower than its %lld columns",
+                   name, (long long)ld, (long long)width);
+  if (ld % align)
+    return ssd_err(c, SSD_EUNSUPPORTED,
+                   "chunked CUDA kernel: %s row stride %lld is not a multiple of %lld elements "
+                   "(it reads %s rows with 16-byte copies)",
+                   name, (long long)ld, (long long)align, name);
+  return SSD_OK;
+}
+
+static int check_strides(const cg_ssd_spec *s, ssd_ctx *c) {
+  const int64_t a = s->kind == CG_SSD_CHUNKED ? 8 : 1; /* bf16 elements per 16 bytes */
+  int rc;
+  if ((rc = check_ld("x", s->ld_x, s->hx * s->P, a, c)) ||
+      (rc = check_ld("B", s->ld_b, s->hb * s->N, a, c)) ||
+      (rc = check_ld("C", s->ld_c, s->hc * s->N, a, c)))
+    return rc;
+  if (s->has_dt && (rc = check_ld("dt", s->ld_dt, s->hdt, 1, c))) return rc;
+  if (s->has_z && (rc = check_ld("z", s->ld_z, s->H * s->P, 1, c))) return rc;
+  return SSD_OK;
+}
+
 int cg_ssd_check(const cg_ssd_spec *s, ssd_ctx *c) {
   if (s->H <= 0 || s->P <= 0 || s->N <= 0 || s->H > 65535 || s->P > 4096 || s->N > 4096)
     return ssd_err(c, SSD_EINVAL, "ssd kernel: bad sizes H=%lld P=%lld N=%lld", (long long)s->H,
@@ -99,9 +138,16 @@ int cg_ssd_check(const cg_ssd_spec *s, ssd_ctx *c) {
     if (hs[i] <= 0 || s->H % hs[i])
       return ssd_err(c, SSD_EINVAL, "ssd kernel: operand heads %lld do not divide H=%lld",
                      (long long)hs[i], (long long)s->H);
-  if (s->kind == CG_SSD_STEP) return SSD_OK;
+  int rc = check_strides(s, c);
+  if (rc) return rc;
+  if (s->kind == CG_SSD_STEP) {
+    if (s->dt_f32 || s->z_f32)
+      return ssd_err(c, SSD_EINVAL, "ssd step kernel: fp32 inputs are set by in_f32, not dt_f32/z_f32");
+    return SSD_OK;
+  }
   if (s->in_f32)
-    return ssd_err(c, SSD_EUNSUPPORTED, "the chunked CUDA kernel takes bf16 x, dt, B, C, z");
+    return ssd_err(c, SSD_EUNSUPPORTED,
+                   "the chunked CUDA kernel takes bf16 x, B, C (dt and z may be fp32: dt_f32, z_f32)");
   if (s->N % 16 || s->N > 256 || s->P % 16)
     return ssd_err(c, SSD_EUNSUPPORTED,
                    "the chunked CUDA kernel needs d_state %% 16 == 0 and <= 256 and headdim %% 16 "
@@ -142,6 +188,10 @@ static void prologue(sbuf *b, const cg_ssd_spec *s) {
   sb_printf(b, "#define SSD_HX %lld\n#define SSD_HB %lld\n#define SSD_HC %lld\n#define SSD_HDT %lld\n",
             (long long)s->hx, (long long)s->hb, (long long)s->hc, (long long)s->hdt);
   if (s->kind == CG_SSD_CHUNKED) sb_printf(b, "#define SSD_PS %d\n", s->ps);
+  const cg_ssd_ld ld = cg_ssd_strides(s);
+  sb_printf(b, "#define SSD_LD_X %lld\n#define SSD_LD_DT %lld\n#define SSD_LD_B %lld\n"
+            "#define SSD_LD_C %lld\n#define SSD_LD_Z %lld\n", (long long)ld.x, (long long)ld.dt,
+            (long long)ld.b, (long long)ld.c, (long long)ld.z);
   const struct {
     const char *name;
     bool v;
@@ -151,6 +201,7 @@ static void prologue(sbuf *b, const cg_ssd_spec *s) {
                {"HAS_D", s->has_D},         {"D_PER_CHANNEL", s->D_per_channel},
                {"HAS_Z", s->has_z},         {"HAS_INIT", s->has_init},
                {"HAS_FINAL", s->has_final}, {"IN_F32", s->in_f32},
+               {"DT_F32", s->dt_f32},       {"Z_F32", s->z_f32},
                {"Y_F32", s->y_f32}};
   for (size_t i = 0; i < sizeof flags / sizeof *flags; i++)
     sb_printf(b, "#define SSD_%s %d\n", flags[i].name, flags[i].v ? 1 : 0);

@@ -35,10 +35,26 @@ typedef struct cg_ssd_spec {
   double dt_min, dt_max;
   bool has_D, D_per_channel, has_z;
   bool has_init, has_final; /* CHUNKED: initial state in, final state out */
-  bool in_f32;              /* STEP: x, dt, B, C, z in fp32 (CHUNKED: always bf16) */
+  bool in_f32;              /* STEP: x, dt, B, C, z in fp32 (CHUNKED: see dt_f32, z_f32) */
+  bool dt_f32, z_f32;       /* CHUNKED: dt / z in fp32 (x, B, C stay bf16) */
   bool y_f32;               /* y in fp32 rather than bf16 */
   int ps;                   /* CHUNKED: head channels per block; 0 = let cg pick */
+  /* Token-row strides in elements (0 = dense: hx*P, hdt, hb*N, hc*N, H*P).
+   * Element (b, t, head, i) of an operand is at base[(b*L + t)*ld + head*width
+   * + i], so x, B, C can be column slices of the conv output [T, conv_dim] and
+   * dt, z slices of the in_proj output [T, d_in_proj] without a copy (for
+   * STEP a token row is a batch row).  y stays dense.  CHUNKED reads x, B, C
+   * with 16-byte copies: ld_x, ld_b, ld_c must be multiples of 8 and the
+   * base pointers 16-byte aligned (cg_ssd_check and the launcher say so);
+   * an odd ld_z makes it read z one element at a time. */
+  int64_t ld_x, ld_dt, ld_b, ld_c, ld_z;
 } cg_ssd_spec;
+
+/* The token-row strides a spec's kernel uses (its ld_* with 0 made dense). */
+typedef struct cg_ssd_ld {
+  int64_t x, dt, b, c, z;
+} cg_ssd_ld;
+cg_ssd_ld cg_ssd_strides(const cg_ssd_spec *s);
 
 /* The chunk length the chunked kernel is written for. */
 #define CG_SSD_CHUNK 64

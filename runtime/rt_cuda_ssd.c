@@ -100,6 +100,29 @@ static int check_args(const cg_ssd_spec *s, const rt_cuda_ssd_args *a, ssd_ctx *
   return SSD_OK;
 }
 
+/* The chunked kernel reads x, B, C rows with 16-byte cp.async (their row
+ * strides are checked by cg_ssd_check), z and y in element pairs unless z's
+ * stride is odd, dt one element at a time: the base pointers must allow that.
+ * A misaligned slice would otherwise be a device fault, not a message. */
+static int check_align(const cg_ssd_spec *s, const rt_cuda_ssd_args *a, ssd_ctx *c) {
+  const uint64_t zel = s->z_f32 ? 4 : 2, zpair = cg_ssd_strides(s).z % 2 ? zel : 2 * zel;
+  const struct {
+    const char *name;
+    rt_dptr p;
+    uint64_t align;
+  } t[] = {{"x", a->x, 16},
+           {"B", a->B, 16},
+           {"C", a->C, 16},
+           {"dt", a->dt, s->dt_f32 ? 4 : 2},
+           {"z", a->z, zpair},
+           {"y", a->y, s->y_f32 ? 8 : 4}};
+  for (size_t i = 0; i < sizeof t / sizeof *t; i++)
+    if (t[i].p % t[i].align)
+      return ssd_err(c, SSD_EINVAL, "ssd chunked kernel: operand %s at 0x%llx is not %llu-byte aligned",
+                     t[i].name, (unsigned long long)t[i].p, (unsigned long long)t[i].align);
+  return SSD_OK;
+}
+
 int rt_cuda_ssd_chunked(rt_cuda *g, rt_cuda_ssd *k, const rt_cuda_ssd_args *a, int64_t batch,
                         int64_t L, ssd_ctx *c) {
   const cg_ssd_spec *s = &k->spec;
@@ -108,6 +131,7 @@ int rt_cuda_ssd_chunked(rt_cuda *g, rt_cuda_ssd *k, const rt_cuda_ssd_args *a, i
     return ssd_err(c, SSD_EINVAL, "ssd: bad batch %lld or length %lld", (long long)batch,
                    (long long)L);
   int rc = check_args(s, a, c);
+  if (rc == SSD_OK) rc = check_align(s, a, c);
   if (rc) return rc;
   int nseg;
   int64_t seg_chunks;

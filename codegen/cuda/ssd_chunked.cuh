@@ -32,7 +32,11 @@
 // Generated #defines: SSD_P SSD_PS SSD_N SSD_H SSD_HX SSD_HB SSD_HC SSD_HDT,
 // SSD_HAS_DT SSD_HAS_A SSD_A_IS_LOG SSD_HAS_DT_BIAS SSD_DT_SOFTPLUS SSD_DT_CLAMP
 // SSD_DT_MIN SSD_DT_MAX SSD_HAS_D SSD_D_PER_CHANNEL SSD_HAS_Z SSD_HAS_INIT
-// SSD_HAS_FINAL SSD_Y_F32 SSD_KERNEL (the entry point's name).
+// SSD_HAS_FINAL SSD_Y_F32 SSD_KERNEL (the entry point's name), SSD_DT_F32 and
+// SSD_Z_F32 (dt, z in fp32 rather than bf16), and the operands' token-row
+// strides in elements SSD_LD_X SSD_LD_DT SSD_LD_B SSD_LD_C SSD_LD_Z (dense
+// ones unless x, B, C, dt, z are column slices of wider rows; cg_ssd_check
+// keeps x, B, C rows 16-byte aligned for cp.async).
 #define Q 64
 #define NWARPS 4
 #define XS (SSD_PS + 8) /* padded smem row strides (16 bytes): no bank conflicts */
@@ -45,6 +49,38 @@
 #if SSD_PS % 16 || SSD_P % SSD_PS || SSD_N % 16 || ((SSD_N / 8) * MT) % NWARPS
 #error "unsupported SSD tile shape"
 #endif
+#if SSD_LD_X % 8 || SSD_LD_B % 8 || SSD_LD_C % 8
+#error "x, B, C row strides must keep 16-byte alignment"
+#endif
+
+#if SSD_DT_F32
+typedef float ssd_dt_in;
+__device__ __forceinline__ float dt2f(float v) { return v; }
+#else
+typedef ssd_bf16 ssd_dt_in;
+__device__ __forceinline__ float dt2f(ssd_bf16 v) { return bf2f(v); }
+#endif
+#if SSD_Z_F32
+typedef float ssd_z_in;
+__device__ __forceinline__ float z2f(float v) { return v; }
+#else
+typedef ssd_bf16 ssd_z_in;
+__device__ __forceinline__ float z2f(ssd_bf16 v) { return bf2f(v); }
+#endif
+
+// The gate pair z[o], z[o + 1] as floats.  o is even relative to the row (P
+// is a multiple of 16), so one 4- or 8-byte load serves when the row stride is
+// even; an odd stride (in_proj widths with an odd head count) takes two.
+__device__ __forceinline__ float2 ssd_z_pair(const ssd_z_in *z, long long o) {
+#if SSD_LD_Z % 2
+  return make_float2(z2f(z[o]), z2f(z[o + 1]));
+#elif SSD_Z_F32
+  return *(const float2 *)&z[o];
+#else
+  const u32 v = *(const u32 *)&z[o];
+  return make_float2(bf2_lo(v), bf2_hi(v));
+#endif
+}
 
 struct ssd_smem {
   ssd_bf16 x[2][Q * XS];
@@ -66,6 +102,7 @@ struct ssd_where {
   int seg, b, h, p0, hx, hb, hc, hdt;
   long long c0, c1;     /* chunk range */
   long long xo, bo, co; /* x, B, C offsets of token 0 of this block's (b, head, slice) */
+  long long zo;         /* z offset of token 0 of (b, head, slice) */
   unsigned flag;        /* this block's flag/state index */
 };
 
@@ -105,9 +142,9 @@ __device__ __forceinline__ void ssd_load_chunk(ssd_smem &sm, int buf, const ssd_
                                                const ssd_bf16 *x, const ssd_bf16 *B,
                                                const ssd_bf16 *C, long long L, long long t0,
                                                bool withC) {
-  ssd_copy_rows<SSD_PS / 8, (long long)SSD_HX * SSD_P, XS>(sm.x[buf], x + wh.xo, t0, L);
-  ssd_copy_rows<SSD_N / 8, (long long)SSD_HB * SSD_N, BS>(sm.b[buf], B + wh.bo, t0, L);
-  if (withC) ssd_copy_rows<SSD_N / 8, (long long)SSD_HC * SSD_N, BS>(sm.c[buf], C + wh.co, t0, L);
+  ssd_copy_rows<SSD_PS / 8, (long long)SSD_LD_X, XS>(sm.x[buf], x + wh.xo, t0, L);
+  ssd_copy_rows<SSD_N / 8, (long long)SSD_LD_B, BS>(sm.b[buf], B + wh.bo, t0, L);
+  if (withC) ssd_copy_rows<SSD_N / 8, (long long)SSD_LD_C, BS>(sm.c[buf], C + wh.co, t0, L);
   cp_async_commit();
 }
 
@@ -141,14 +178,14 @@ __device__ __forceinline__ void ssd_scan_chunk(ssd_smem &sm, const float raw[2],
   }
 }
 
-__device__ __forceinline__ void ssd_load_dt(float raw[2], const ssd_bf16 *dt, long long L,
+__device__ __forceinline__ void ssd_load_dt(float raw[2], const ssd_dt_in *dt, long long L,
                                             long long t0, int b, int hdt) {
   int lane = threadIdx.x & 31;
 #pragma unroll
   for (int k = 0; k < 2; k++) {
     long long t = t0 + 2 * lane + k;
 #if SSD_HAS_DT
-    raw[k] = t < L ? bf2f(dt[((long long)b * L + t) * SSD_HDT + hdt]) : 0.f;
+    raw[k] = t < L ? dt2f(dt[((long long)b * L + t) * SSD_LD_DT + hdt]) : 0.f;
 #else
     (void)dt; (void)b; (void)hdt;
     raw[k] = 1.f;
@@ -161,7 +198,7 @@ __device__ __forceinline__ void ssd_load_dt(float raw[2], const ssd_bf16 *dt, lo
 // Ends with the block synchronized and sm.cs/dtp/w/decay (and s) valid.
 __device__ __forceinline__ void ssd_chunk_begin(ssd_smem &sm, const ssd_where &wh, long long ch,
                                                 float dtraw[2], const ssd_bf16 *x,
-                                                const ssd_bf16 *dt, const ssd_bf16 *B,
+                                                const ssd_dt_in *dt, const ssd_bf16 *B,
                                                 const ssd_bf16 *C, const float *dt_bias,
                                                 float A, long long L, bool withC,
                                                 const float (*S)[4]) {
@@ -308,7 +345,7 @@ __device__ __forceinline__ void ssd_cb_x(const ssd_smem &sm, int buf, float (*Y)
 // a block-wide barrier (the C B^T tiles cross warps): every thread calls it.
 __device__ __forceinline__ void ssd_chunk_y(ssd_smem &sm, const ssd_where &wh, int buf,
                                             long long t0, long long L, const float *D,
-                                            const ssd_bf16 *z, void *y_) {
+                                            const ssd_z_in *z, void *y_) {
   const int warp = threadIdx.x >> 5, lane = threadIdx.x & 31, g = lane >> 2, tg = lane & 3;
   const ssd_bf16 *xs = sm.x[buf], *cs_ = sm.c[buf];
   const int tr = warp * 16;
@@ -360,6 +397,9 @@ __device__ __forceinline__ void ssd_chunk_y(ssd_smem &sm, const ssd_where &wh, i
     if (t0 + t >= L) continue;
     const ssd_bf16 *xr = &xs[t * XS + 2 * tg];
     const long long orow = (((long long)wh.b * L + t0 + t) * SSD_H + wh.h) * SSD_P + wh.p0 + 2 * tg;
+#if SSD_HAS_Z
+    const long long zrow = wh.zo + (t0 + t) * (long long)SSD_LD_Z + 2 * tg;
+#endif
 #pragma unroll
     for (int j = 0; j < SSD_PS / 8; j++) {
       float v0 = Y[j][half * 2], v1 = Y[j][half * 2 + 1];
@@ -375,9 +415,9 @@ __device__ __forceinline__ void ssd_chunk_y(ssd_smem &sm, const ssd_where &wh, i
 #endif
       const long long o = orow + j * 8;
 #if SSD_HAS_Z
-      u32 zv = *(const u32 *)&z[o];
-      v0 *= ssd_silu(bf2_lo(zv));
-      v1 *= ssd_silu(bf2_hi(zv));
+      const float2 zv = ssd_z_pair(z, zrow + j * 8);
+      v0 *= ssd_silu(zv.x);
+      v1 *= ssd_silu(zv.y);
 #endif
 #if SSD_Y_F32
       *(float2 *)&((float *)y_)[o] = make_float2(v0, v1);
@@ -407,10 +447,10 @@ __device__ __forceinline__ void ssd_st_release(unsigned *p, unsigned v) {
 }
 
 extern "C" __global__ void __launch_bounds__(NWARPS * 32)
-SSD_KERNEL(const ssd_bf16 *__restrict__ x, const ssd_bf16 *__restrict__ dt,
+SSD_KERNEL(const ssd_bf16 *__restrict__ x, const ssd_dt_in *__restrict__ dt,
            const float *__restrict__ A_, const ssd_bf16 *__restrict__ B,
            const ssd_bf16 *__restrict__ C, const float *__restrict__ D,
-           const ssd_bf16 *__restrict__ z, const float *__restrict__ dt_bias,
+           const ssd_z_in *__restrict__ z, const float *__restrict__ dt_bias,
            const float *__restrict__ init, float *__restrict__ final_state, void *__restrict__ y_,
            long long L, int batch, int nseg, int seg_chunks, unsigned *__restrict__ ws_sync,
            float *__restrict__ ws_state, unsigned epoch) {
@@ -436,9 +476,11 @@ SSD_KERNEL(const ssd_bf16 *__restrict__ x, const ssd_bf16 *__restrict__ dt,
     wh.c0 = (long long)wh.seg * seg_chunks;
     wh.c1 = wh.c0 + seg_chunks < nchunks ? wh.c0 + seg_chunks : nchunks;
     wh.flag = ticket;
-    wh.xo = ((long long)wh.b * L * SSD_HX + wh.hx) * SSD_P + wh.p0;
-    wh.bo = ((long long)wh.b * L * SSD_HB + wh.hb) * SSD_N;
-    wh.co = ((long long)wh.b * L * SSD_HC + wh.hc) * SSD_N;
+    const long long row0 = (long long)wh.b * L; /* token row of (b, t = 0) */
+    wh.xo = row0 * SSD_LD_X + (long long)wh.hx * SSD_P + wh.p0;
+    wh.bo = row0 * SSD_LD_B + (long long)wh.hb * SSD_N;
+    wh.co = row0 * SSD_LD_C + (long long)wh.hc * SSD_N;
+    wh.zo = row0 * SSD_LD_Z + (long long)wh.h * SSD_P + wh.p0;
   }
   const float A = ssd_A(A_, wh.hdt);
   const long long head_off = ((long long)wh.b * SSD_H + wh.h) * SSD_P * SSD_N;

@@ -9,7 +9,8 @@
 // batch 1 spreads over several blocks per multiprocessor.
 //
 // Generated #defines as ssd_chunked.cuh (no SSD_PS), plus SSD_IN_F32 (inputs
-// x, dt, B, C, z are fp32 rather than bf16) and SSD_Y_F32.
+// x, dt, B, C, z are fp32 rather than bf16) and SSD_Y_F32.  The SSD_LD_*
+// strides are per batch row here (the step's token rows); y is dense.
 #if SSD_IN_F32
 typedef float ssd_in;
 __device__ __forceinline__ float in2f(float v) { return v; }
@@ -32,20 +33,20 @@ SSD_KERNEL(const ssd_in *__restrict__ x, const ssd_in *__restrict__ dt,
   const int hx = h / (SSD_H / SSD_HX), hb = h / (SSD_H / SSD_HB);
   const int hc = h / (SSD_H / SSD_HC), hdt = h / (SSD_H / SSD_HDT);
 #if SSD_HAS_DT
-  const float d = ssd_dt(in2f(dt[b * SSD_HDT + hdt]), hdt, dt_bias);
+  const float d = ssd_dt(in2f(dt[(long long)b * SSD_LD_DT + hdt]), hdt, dt_bias);
 #else
   (void)dt;
   const float d = ssd_dt(1.f, hdt, dt_bias);
 #endif
   const float a = __expf(d * ssd_A(A_, hdt));
   for (int n = threadIdx.x; n < SSD_N; n += STEP_WARPS * 32) {
-    sB[n] = in2f(B[(b * SSD_HB + hb) * SSD_N + n]) * d;
-    sC[n] = in2f(C[(b * SSD_HC + hc) * SSD_N + n]);
+    sB[n] = in2f(B[(long long)b * SSD_LD_B + hb * SSD_N + n]) * d;
+    sC[n] = in2f(C[(long long)b * SSD_LD_C + hc * SSD_N + n]);
   }
   __syncthreads();
   const int pend = (blockIdx.z + 1) * STEP_ROWS < SSD_P ? (blockIdx.z + 1) * STEP_ROWS : SSD_P;
   for (int p = blockIdx.z * STEP_ROWS + warp; p < pend; p += STEP_WARPS) {
-    const float xv = in2f(x[(b * SSD_HX + hx) * SSD_P + p]);
+    const float xv = in2f(x[(long long)b * SSD_LD_X + hx * SSD_P + p]);
     float *s = state + (((long long)b * SSD_H + h) * SSD_P + p) * SSD_N;
     float acc = 0.f;
 #if SSD_N % 128 == 0
@@ -77,7 +78,7 @@ SSD_KERNEL(const ssd_in *__restrict__ x, const ssd_in *__restrict__ dt,
 #endif
       long long o = ((long long)b * SSD_H + h) * SSD_P + p;
 #if SSD_HAS_Z
-      acc *= ssd_silu(in2f(z[o]));
+      acc *= ssd_silu(in2f(z[(long long)b * SSD_LD_Z + h * SSD_P + p]));
 #endif
 #if SSD_Y_F32
       ((float *)y_)[o] = acc;
