@@ -42,11 +42,20 @@
 #define XS (SSD_PS + 8) /* padded smem row strides (16 bytes): no bank conflicts */
 #define BS (SSD_N + 8)
 #define CBS (Q + 8)
-#define MT (SSD_PS / 16)                /* state m16 tiles */
-#define NTW ((SSD_N / 8) * MT / NWARPS) /* state n8 tiles per warp */
+#define MT (SSD_PS / 16) /* state m16 tiles */
+// The state [PS x N] is split over a WM x (NWARPS / WM) grid of warps: warp
+// w owns MTW m16 tiles from (w % WM) * MTW and NTN n8 tiles from (w / WM) *
+// NTN.  Two m16 tiles per warp (at PS = 64) let each B fragment loaded from
+// shared memory feed two mma, a third less ldmatrix traffic in the state
+// update than one m16 tile across all of N.
+#define WM (MT >= 2 ? 2 : 1)
+#define MTW (MT / WM)                        /* m16 state tiles per warp */
+#define NTN ((SSD_N / 8) / (NWARPS / WM))    /* n8 state tiles per warp */
+#define NTW (MTW * NTN)                      /* state tiles per warp (registers: NTW x 4) */
 #define PSL (SSD_P / SSD_PS)            /* channel slices per head */
 
-#if SSD_PS % 16 || SSD_P % SSD_PS || SSD_N % 16 || ((SSD_N / 8) * MT) % NWARPS
+#if SSD_PS % 16 || SSD_P % SSD_PS || SSD_N % 16 || ((SSD_N / 8) * MT) % NWARPS || \
+    MT % WM || (SSD_N / 8) % (NWARPS / WM)
 #error "unsupported SSD tile shape"
 #endif
 #if SSD_LD_X % 8 || SSD_LD_B % 8 || SSD_LD_C % 8
@@ -80,6 +89,24 @@ __device__ __forceinline__ float2 ssd_z_pair(const ssd_z_in *z, long long o) {
   const u32 v = *(const u32 *)&z[o];
   return make_float2(bf2_lo(v), bf2_hi(v));
 #endif
+}
+
+// State tile j of this warp: its m16 row tile (head channels) and n8 column
+// tile (state index).
+__device__ __forceinline__ int ssd_st_m(int warp, int j) { return (warp % WM) * MTW + j / NTN; }
+__device__ __forceinline__ int ssd_st_n(int warp, int j) { return (warp / WM) * NTN + j % NTN; }
+
+// B operands of two adjacent n8 tiles in one ldmatrix.x4 (lanes 16-31 name
+// the second tile's rows): half the ldmatrix instructions of two .x2.
+__device__ __forceinline__ void ldsm_pair(u32 b0[2], u32 b1[2], const void *p) {
+  u32 r[4];
+  ldsm_x4(r, p);
+  b0[0] = r[0], b0[1] = r[1], b1[0] = r[2], b1[1] = r[3];
+}
+__device__ __forceinline__ void ldsm_pair_t(u32 b0[2], u32 b1[2], const void *p) {
+  u32 r[4];
+  ldsm_x4_t(r, p);
+  b0[0] = r[0], b0[1] = r[1], b1[0] = r[2], b1[1] = r[3];
 }
 
 struct ssd_smem {
@@ -213,10 +240,9 @@ __device__ __forceinline__ void ssd_chunk_begin(ssd_smem &sm, const ssd_where &w
     if (ch + 1 < wh.c1) ssd_load_dt(dtraw, dt, L, t0 + Q, wh.b, wh.hdt);
   }
   if (S) { /* the state entering the chunk, as a bf16 operand for C S^T */
-    const int smt = warp % MT, nt0 = (warp / MT) * NTW;
 #pragma unroll
     for (int j = 0; j < NTW; j++) {
-      int p = smt * 16 + g, n = (nt0 + j) * 8 + 2 * tg;
+      int p = ssd_st_m(warp, j) * 16 + g, n = ssd_st_n(warp, j) * 8 + 2 * tg;
       *(u32 *)&sm.s[p * BS + n] = pack_bf2(S[j][0], S[j][1]);
       *(u32 *)&sm.s[(p + 8) * BS + n] = pack_bf2(S[j][2], S[j][3]);
     }
@@ -233,9 +259,10 @@ __device__ __forceinline__ u32 scale_bf2(u32 v, float lo, float hi) {
 // transposed by ldmatrix and scaled by w in registers: fragment register 0/1
 // hold k = 2t, 2t+1 of rows g, g+8 and registers 2/3 hold k + 8, so each
 // thread needs four w values per k-step (no x*w pass through shared memory).
+// Each B fragment serves the warp's MTW m16 tiles; B comes two n8 tiles per
+// ldmatrix where NTN allows.
 __device__ __forceinline__ void ssd_state_update(ssd_smem &sm, int buf, float (*S)[4]) {
   const int warp = threadIdx.x >> 5, lane = threadIdx.x & 31, tg = lane & 3;
-  const int smt = warp % MT, nt0 = (warp / MT) * NTW;
   const ssd_bf16 *bs = sm.b[buf], *xs = sm.x[buf];
   float dec = sm.decay;
 #pragma unroll
@@ -244,19 +271,30 @@ __device__ __forceinline__ void ssd_state_update(ssd_smem &sm, int buf, float (*
   }
 #pragma unroll
   for (int kk = 0; kk < Q / 16; kk++) {
-    u32 a[4];
-    ldsm_x4_t(a, &xs[(kk * 16 + (lane & 7) + (lane >> 4) * 8) * XS + smt * 16 + ((lane >> 3) & 1) * 8]);
     const int k0 = kk * 16 + 2 * tg;
     const float w0 = sm.w[k0], w1 = sm.w[k0 + 1], w8 = sm.w[k0 + 8], w9 = sm.w[k0 + 9];
-    a[0] = scale_bf2(a[0], w0, w1);
-    a[1] = scale_bf2(a[1], w0, w1);
-    a[2] = scale_bf2(a[2], w8, w9);
-    a[3] = scale_bf2(a[3], w8, w9);
+    u32 a[MTW][4];
 #pragma unroll
-    for (int j = 0; j < NTW; j++) {
-      u32 bb[2];
-      ldsm_x2_t(bb, &bs[(kk * 16 + (lane & 15)) * BS + (nt0 + j) * 8]);
-      mma_bf16(S[j], a, bb);
+    for (int mi = 0; mi < MTW; mi++) {
+      const int smt = ssd_st_m(warp, mi * NTN);
+      ldsm_x4_t(a[mi], &xs[(kk * 16 + (lane & 7) + (lane >> 4) * 8) * XS + smt * 16 + ((lane >> 3) & 1) * 8]);
+      a[mi][0] = scale_bf2(a[mi][0], w0, w1);
+      a[mi][1] = scale_bf2(a[mi][1], w0, w1);
+      a[mi][2] = scale_bf2(a[mi][2], w8, w9);
+      a[mi][3] = scale_bf2(a[mi][3], w8, w9);
+    }
+    const ssd_bf16 *brow = &bs[(kk * 16 + (lane & 15)) * BS];
+#pragma unroll
+    for (int ni = 0; ni < NTN; ni += 2) {
+      const int nt = ssd_st_n(warp, ni);
+      u32 b0[2], b1[2];
+      if (ni + 1 < NTN) ldsm_pair_t(b0, b1, &brow[(nt + (lane >> 4)) * 8]);
+      else ldsm_x2_t(b0, &brow[nt * 8]);
+#pragma unroll
+      for (int mi = 0; mi < MTW; mi++) {
+        mma_bf16(S[mi * NTN + ni], a[mi], b0);
+        if (ni + 1 < NTN) mma_bf16(S[mi * NTN + ni + 1], a[mi], b1);
+      }
     }
   }
 }
@@ -333,10 +371,11 @@ __device__ __forceinline__ void ssd_cb_x(const ssd_smem &sm, int buf, float (*Y)
     u32 a[4];
     ldsm_x4(a, &sm.cb[(W * 16 + (lane & 7) + ((lane >> 3) & 1) * 8) * CBS + kk * 16 + (lane >> 4) * 8]);
 #pragma unroll
-    for (int j = 0; j < SSD_PS / 8; j++) {
-      u32 bb[2];
-      ldsm_x2_t(bb, &xs[(kk * 16 + (lane & 15)) * XS + j * 8]);
-      mma_bf16(Y[j], a, bb);
+    for (int j = 0; j < SSD_PS / 8; j += 2) { /* PS % 16 == 0: column tiles in pairs */
+      u32 b0[2], b1[2];
+      ldsm_pair_t(b0, b1, &xs[(kk * 16 + (lane & 15)) * XS + (j + (lane >> 4)) * 8]);
+      mma_bf16(Y[j], a, b0);
+      mma_bf16(Y[j + 1], a, b1);
     }
   }
 }
@@ -364,10 +403,11 @@ __device__ __forceinline__ void ssd_chunk_y(ssd_smem &sm, const ssd_where &wh, i
     u32 a[4];
     ldsm_x4(a, &cs_[(tr + (lane & 7) + ((lane >> 3) & 1) * 8) * BS + kk * 16 + (lane >> 4) * 8]);
 #pragma unroll
-    for (int j = 0; j < SSD_PS / 8; j++) {
-      u32 bb[2];
-      ldsm_x2(bb, &sm.s[(j * 8 + (lane & 7)) * BS + kk * 16 + ((lane >> 3) & 1) * 8]);
-      mma_bf16(Y[j], a, bb);
+    for (int j = 0; j < SSD_PS / 8; j += 2) {
+      u32 b0[2], b1[2];
+      ldsm_pair(b0, b1, &sm.s[((j + (lane >> 4)) * 8 + (lane & 7)) * BS + kk * 16 + ((lane >> 3) & 1) * 8]);
+      mma_bf16(Y[j], a, b0);
+      mma_bf16(Y[j + 1], a, b1);
     }
   }
   {
@@ -432,8 +472,7 @@ __device__ __forceinline__ void ssd_chunk_y(ssd_smem &sm, const ssd_where &wh, i
 // Offset of element e of state tile j (this thread's fragment) in a [P, N] head state.
 __device__ __forceinline__ long long ssd_state_off(int p0, int j, int e) {
   const int warp = threadIdx.x >> 5, lane = threadIdx.x & 31, g = lane >> 2, tg = lane & 3;
-  const int smt = warp % MT, nt0 = (warp / MT) * NTW;
-  int p = p0 + smt * 16 + g + (e >> 1) * 8, n = (nt0 + j) * 8 + 2 * tg + (e & 1);
+  int p = p0 + ssd_st_m(warp, j) * 16 + g + (e >> 1) * 8, n = ssd_st_n(warp, j) * 8 + 2 * tg + (e & 1);
   return (long long)p * SSD_N + n;
 }
 
