@@ -30,9 +30,10 @@ int rt_cuda_ssd_prepare(rt_cuda *g, cg_cache *cc, const cg_ssd_spec *spec, int64
     size_t smem = spec->kind == CG_SSD_CHUNKED ? cg_ssd_smem_bytes(&out->spec) : 0;
     rc = rt_cuda_load(g, cubin, src.name, smem, &out->fn, c);
     /* Blocks per SM, from shared memory (1 KB reserved per block); the
-     * chunked kernel's registers (<= 255 x 128 threads) allow two as well. */
+     * chunked kernel's __launch_bounds__(128, 3) keeps its registers within
+     * three blocks, so shared memory is the limit. */
     int per = smem ? (int)((size_t)rt_cuda_smem_per_sm(g) / (smem + 1024)) : 16;
-    out->blocks_per_sm = per < 1 ? 1 : per > 4 ? 4 : per;
+    out->blocks_per_sm = per < 1 ? 1 : per > 3 ? 3 : per;
   }
   memcpy(out->name, src.name, sizeof out->name);
   free(cubin);
@@ -60,10 +61,12 @@ void rt_cuda_ssd_release(rt_cuda *g, rt_cuda_ssd *k) {
  * measured (bench/NOTES.md, "SSD kernel, session 2").  So each candidate
  * segment length is played out block by block in that order, and the
  * shortest makespan wins.  Costs are in phase-3 chunks, fitted on H100 to
- * the sweep in bench/results/gpu-ssd-2026-11-23-s2-sweep.json (mean error
- * 4%, and the pick within 2% of the best measured point at all 8 shapes). */
+ * the sweeps in bench/results/gpu-ssd-2026-11-23-s2-sweep*.json: with two
+ * blocks per SM (sweep-v9) and three (sweep-v10) every pick is the best
+ * measured point or within 4% of it at all 12 swept shapes. */
 #define SIM_P1 0.5      /* a phase-1 chunk (state update only) */
-#define SIM_BLOCK 2.0   /* a block's fixed cost: start, look-back, publish, drain */
+#define SIM_BLOCK 2.0   /* a block's fixed cost: start, first copies, drain */
+#define SIM_LINK 1.0    /* a look-back link: publish, acquire, read the state */
 #define SIM_ROUNDS 8    /* segmentations of more rounds of blocks are not tried */
 
 /* Binary min-heap of slot free times. */
@@ -93,7 +96,7 @@ static double sim_launch(int64_t per_seg, int64_t nchunks, int64_t sc, int slots
     for (int64_t r = 0; r < per_seg; r++) {
       const double start = slot_free[0];
       double t = start + SIM_BLOCK + (s < nseg - 1 ? c * SIM_P1 : 0);
-      if (s > 0 && pub[r] > t) t = pub[r]; /* look-back: the previous segment's state */
+      if (s > 0 && pub[r] + SIM_LINK > t) t = pub[r] + SIM_LINK; /* the previous segment's state */
       pub[r] = t;
       const double e = t + c;
       if (e > end) end = e;
