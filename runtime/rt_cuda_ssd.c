@@ -61,9 +61,11 @@ void rt_cuda_ssd_release(rt_cuda *g, rt_cuda_ssd *k) {
  * measured (bench/NOTES.md, "SSD kernel, session 2").  So each candidate
  * segment length is played out block by block in that order, and the
  * shortest makespan wins.  Costs are in phase-3 chunks, fitted on H100 to
- * the sweeps in bench/results/gpu-ssd-2026-11-23-s2-sweep*.json: with two
- * blocks per SM (sweep-v9) and three (sweep-v10) every pick is the best
- * measured point or within 4% of it at all 12 swept shapes. */
+ * the sweeps in bench/results/gpu-ssd-2026-11-23-s2-sweep*.json: with three
+ * blocks per SM (this kernel on H100, sweep-v10) every pick was timed and is
+ * the best point or within 4% of it at all 12 swept shapes; with two
+ * (sweep-v9, the double-buffered kernel) they are the best measured point
+ * or within 2% of it at all but 1x4K, where the pick was not timed. */
 #define SIM_P1 0.5      /* a phase-1 chunk (state update only) */
 #define SIM_BLOCK 2.0   /* a block's fixed cost: start, first copies, drain */
 #define SIM_LINK 1.0    /* a look-back link: publish, acquire, read the state */
