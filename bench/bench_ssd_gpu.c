@@ -10,6 +10,11 @@
  *
  * Floors printed beside each time: bytes (x, dt, B, C read once, y written
  * once) over the measured-elsewhere 2.93 TB/s copy ceiling.
+ *
+ * `bench_ssd_gpu OUT.json sweep` instead times the chunked kernel at a few
+ * shapes for each of a list of segment lengths
+ * (through $SSDC_SSD_SEG_CHUNKS, runtime/rt_cuda_ssd.c), the data behind the
+ * runtime's segment policy.
  */
 #define _GNU_SOURCE
 #include <stdio.h>
@@ -86,11 +91,16 @@ static cg_ssd_spec mamba2_spec(cg_ssd_kind kind, int ps) {
   return s;
 }
 
-static int bench_chunked(bench *b, FILE *js) {
-  static const int64_t shapes[][2] = {{1, 512},   {1, 1024},  {1, 2048},  {1, 4096},
-                                      {1, 8192},  {1, 16384}, {1, 32768}, {1, 65536},
-                                      {1, 131072}, {8, 8192}, {32, 2048}};
-  const int64_t maxtok = 131072;
+#define MAXTOK 131072
+
+static void chunked_args_free(bench *b, rt_cuda_ssd_args *a) {
+  rt_dptr *p[] = {&a->x, &a->dt, &a->B, &a->C, &a->y, &a->A, &a->D, &a->dt_bias};
+  for (size_t i = 0; i < sizeof p / sizeof *p; i++) rt_cuda_free(b->g, *p[i]), *p[i] = 0;
+}
+
+/* Random anchor-shape operands for MAXTOK tokens (all freed on failure). */
+static int chunked_args(bench *b, rt_cuda_ssd_args *ap) {
+  const int64_t maxtok = MAXTOK;
   rt_cuda_ssd_args a = {0};
   int rc;
   if ((rc = rt_cuda_alloc(b->g, maxtok * BH * BP * 2, &a.x, &b->c)) ||
@@ -100,12 +110,41 @@ static int bench_chunked(bench *b, FILE *js) {
       (rc = rt_cuda_alloc(b->g, maxtok * BH * BP * 2, &a.y, &b->c)) ||
       (rc = rt_cuda_alloc(b->g, BH * 4, &a.A, &b->c)) || (rc = rt_cuda_alloc(b->g, BH * 4, &a.D, &b->c)) ||
       (rc = rt_cuda_alloc(b->g, BH * 4, &a.dt_bias, &b->c)))
-    return rc;
+    goto fail;
   if ((rc = fill(b, a.x, maxtok * BH * BP, 1, 0, 0)) || (rc = fill(b, a.dt, maxtok * BH, 1, 0, 0)) ||
       (rc = fill(b, a.B, maxtok * BN, 1, 0, 0)) || (rc = fill(b, a.C, maxtok * BN, 1, 0, 0)) ||
       (rc = fill(b, a.A, BH, 0.8f, -3.f, 1)) || (rc = fill(b, a.D, BH, 1, 0, 1)) ||
       (rc = fill(b, a.dt_bias, BH, 1, -4, 1)) || (rc = rt_cuda_sync(b->g, &b->c)))
-    return rc;
+    goto fail;
+  *ap = a;
+  return SSD_OK;
+fail:
+  chunked_args_free(b, &a);
+  return rc;
+}
+
+/* One timed point: the kernel for ps, the segmentation the runtime picks
+ * (or $SSDC_SSD_SEG_CHUNKS forces). */
+static int chunked_point(bench *b, const rt_cuda_ssd_args *a, int64_t bt, int64_t L, int ps,
+                         int *nseg, float *ms) {
+  cg_ssd_spec s = mamba2_spec(CG_SSD_CHUNKED, ps);
+  rt_cuda_ssd k;
+  int rc = rt_cuda_ssd_prepare(b->g, &b->cc, &s, bt, &k, &b->c);
+  if (rc) return rc;
+  int64_t segc;
+  rt_cuda_ssd_segments(b->g, &k, bt, L, nseg, &segc);
+  rc = time_ssd(b, &k, a, bt, L, ms);
+  rt_cuda_ssd_release(b->g, &k);
+  return rc;
+}
+
+static int bench_chunked(bench *b, FILE *js) {
+  static const int64_t shapes[][2] = {{1, 512},   {1, 1024},  {1, 2048},  {1, 4096},
+                                      {1, 8192},  {1, 16384}, {1, 32768}, {1, 65536},
+                                      {1, 131072}, {8, 8192}, {32, 2048}};
+  rt_cuda_ssd_args a;
+  int rc = chunked_args(b, &a);
+  if (rc) return rc;
   fprintf(js, "  \"ssd_chunked_h80_p64_n128_g1_bf16\": [\n");
   printf("%-10s %6s %4s %5s %10s %10s %10s\n", "batch x L", "ps", "", "segs", "ms", "Mtok/s", "floor ms");
   int first = 1;
@@ -117,16 +156,9 @@ static int bench_chunked(bench *b, FILE *js) {
     int sweep = (bt == 1 && L == 16384) || (bt == 8 && L == 8192);
     for (int ps = 16; ps <= 64; ps *= 2) {
       if (ps != pick && !sweep) continue;
-      cg_ssd_spec s = mamba2_spec(CG_SSD_CHUNKED, ps);
-      rt_cuda_ssd k;
-      if ((rc = rt_cuda_ssd_prepare(b->g, &b->cc, &s, bt, &k, &b->c))) return rc;
       float ms = 0;
       int nseg;
-      int64_t segc;
-      rt_cuda_ssd_segments(b->g, &k, bt, L, &nseg, &segc);
-      rc = time_ssd(b, &k, &a, bt, L, &ms);
-      rt_cuda_ssd_release(b->g, &k);
-      if (rc) return rc;
+      if ((rc = chunked_point(b, &a, bt, L, ps, &nseg, &ms))) break;
       double tok = (double)(bt * L);
       double floor_ms = tok * (2.0 * BH * BP * 2 + 2.0 * BH + 2.0 * BN * 2) / (COPY_TBPS * 1e9);
       printf("%3lldx%-6lld %6d %4s %5d %10.4f %10.1f %10.4f\n", (long long)bt, (long long)L, ps,
@@ -137,11 +169,51 @@ static int bench_chunked(bench *b, FILE *js) {
               nseg, ms, tok / ms / 1e3, floor_ms);
       first = 0;
     }
+    if (rc) break;
   }
   fprintf(js, "\n  ],\n");
-  rt_dptr *p[] = {&a.x, &a.dt, &a.B, &a.C, &a.y, &a.A, &a.D, &a.dt_bias};
-  for (size_t i = 0; i < sizeof p / sizeof *p; i++) rt_cuda_free(b->g, *p[i]);
-  return SSD_OK;
+  chunked_args_free(b, &a);
+  return rc;
+}
+
+/* Segment lengths at the shapes the policy must get right. */
+static int bench_sweep(bench *b, FILE *js) {
+  static const int64_t shapes[][2] = {{1, 512},   {1, 1024},  {1, 2048},   {1, 4096},
+                                      {1, 8192},  {1, 16384}, {1, 32768},  {1, 65536},
+                                      {1, 131072}, {4, 16384}, {8, 8192}, {32, 2048}};
+  static const int segc[] = {0, 1, 2, 3, 4, 6, 8, 12, 16, 24, 32, 48, 64, 96, 128, 160, 256, 512};
+  rt_cuda_ssd_args a;
+  int rc = chunked_args(b, &a);
+  if (rc) return rc;
+  fprintf(js, "  \"sweep\": [\n");
+  printf("%-10s %4s %8s %5s %10s\n", "batch x L", "ps", "seg_ch", "segs", "ms");
+  int first = 1;
+  for (size_t i = 0; i < sizeof shapes / sizeof *shapes && rc == SSD_OK; i++) {
+    const int64_t bt = shapes[i][0], L = shapes[i][1], nch = (L + CG_SSD_CHUNK - 1) / CG_SSD_CHUNK;
+    const cg_ssd_spec s0 = mamba2_spec(CG_SSD_CHUNKED, 0);
+    const int ps = cg_ssd_pick_ps(&s0, bt, rt_cuda_sms(b->g)); /* narrower slices never won */
+    for (size_t j = 0; j < sizeof segc / sizeof *segc && rc == SSD_OK; j++) {
+      if (segc[j] > nch || (segc[j] && nch / segc[j] > 80)) continue; /* 0: the policy */
+      char v[24];
+      snprintf(v, sizeof v, "%d", segc[j]);
+      if (segc[j]) setenv("SSDC_SSD_SEG_CHUNKS", v, 1);
+      else unsetenv("SSDC_SSD_SEG_CHUNKS");
+      float ms = 0;
+      int nseg = 0;
+      rc = chunked_point(b, &a, bt, L, ps, &nseg, &ms);
+      if (rc) break;
+      printf("%3lldx%-6lld %4d %8s %5d %10.4f\n", (long long)bt, (long long)L, ps,
+             segc[j] ? v : "policy", nseg, ms);
+      fprintf(js, "%s    {\"batch\": %lld, \"L\": %lld, \"ps\": %d, \"seg_chunks\": %d, "
+                  "\"segments\": %d, \"ms\": %.5f}",
+              first ? "" : ",\n", (long long)bt, (long long)L, ps, segc[j], nseg, ms);
+      first = 0;
+    }
+  }
+  unsetenv("SSDC_SSD_SEG_CHUNKS");
+  fprintf(js, "\n  ]\n");
+  chunked_args_free(b, &a);
+  return rc;
 }
 
 /* Decode: mamba_ssm's anchor is selective_state_update with an fp32 state. */
@@ -193,6 +265,11 @@ static int bench_step(bench *b, FILE *js) {
 int main(int argc, char **argv) {
   bench b = {0};
   ssd_ctx_init(&b.c);
+  const int sweep = argc > 2 && strcmp(argv[2], "sweep") == 0;
+  if (argc > 3 || (argc > 2 && !sweep)) {
+    fprintf(stderr, "usage: bench_ssd_gpu [OUT.json [sweep]]\n");
+    return 2;
+  }
   FILE *js = argc > 1 ? fopen(argv[1], "w") : stdout;
   if (!js) return 1;
   int rc = rt_cuda_open(&b.g, 0, &b.c);
@@ -210,9 +287,9 @@ int main(int argc, char **argv) {
     printf("device: %s (%s, %d SMs)\n", rt_cuda_name(b.g), rt_cuda_arch(b.g), rt_cuda_sms(b.g));
     fprintf(js, "{\n  \"device\": \"%s\",\n  \"arch\": \"%s\",\n  \"date\": \"%s\",\n",
             rt_cuda_name(b.g), rt_cuda_arch(b.g), date);
-    rc = bench_chunked(&b, js);
+    rc = sweep ? bench_sweep(&b, js) : bench_chunked(&b, js);
   }
-  if (rc == SSD_OK) rc = bench_step(&b, js);
+  if (rc == SSD_OK && !sweep) rc = bench_step(&b, js);
   if (rc == SSD_OK) fprintf(js, "}\n");
   if (js != stdout) fclose(js);
   if (b.fill.module) rt_cuda_unload(b.g, &b.fill);

@@ -176,8 +176,9 @@ int cg_ssd_pick_ps(const cg_ssd_spec *s, int64_t batch, int sms) {
 
 size_t cg_ssd_smem_bytes(const cg_ssd_spec *s) {
   size_t Q = CG_SSD_CHUNK, xs = (size_t)s->ps + 8, bs = (size_t)s->N + 8;
-  /* struct ssd_smem in codegen/cuda/ssd_chunked.cuh */
-  size_t n = 2 * (2 * Q * xs + 4 * Q * bs + (size_t)s->ps * bs + Q * (Q + 8)) + (3 * Q + 2) * 4 + 4;
+  /* struct ssd_smem in codegen/cuda/ssd_chunked.cuh: bf16 x, B, C tiles,
+   * state operand and C B^T tile, then the scan's floats */
+  size_t n = 2 * (Q * xs + 2 * Q * bs + (size_t)s->ps * bs + Q * (Q + 8)) + (3 * Q + 2) * 4 + 4;
   return (n + 15) & ~(size_t)15;
 }
 

@@ -6,6 +6,8 @@
  * (segment, batch row, head, channel slice); the segment count is chosen here
  * so that the GPU holds a few blocks per multiprocessor even at batch 1
  * (codegen/cuda/ssd_chunked.cuh explains the look-back between segments).
+ * $SSDC_SSD_SEG_CHUNKS=n forces n chunks per segment (tuning and benchmarks:
+ * bench/bench_ssd_gpu.c sweeps it; unset, the policy below decides).
  */
 #include <stdlib.h>
 #include <string.h>
@@ -28,9 +30,10 @@ int rt_cuda_ssd_prepare(rt_cuda *g, cg_cache *cc, const cg_ssd_spec *spec, int64
     size_t smem = spec->kind == CG_SSD_CHUNKED ? cg_ssd_smem_bytes(&out->spec) : 0;
     rc = rt_cuda_load(g, cubin, src.name, smem, &out->fn, c);
     /* Blocks per SM, from shared memory (1 KB reserved per block); the
-     * chunked kernel's registers (<= 255 x 128 threads) allow two as well. */
+     * chunked kernel's __launch_bounds__(128, 3) keeps its registers within
+     * three blocks, so shared memory is the limit. */
     int per = smem ? (int)((size_t)rt_cuda_smem_per_sm(g) / (smem + 1024)) : 16;
-    out->blocks_per_sm = per < 1 ? 1 : per > 4 ? 4 : per;
+    out->blocks_per_sm = per < 1 ? 1 : per > 3 ? 3 : per;
   }
   memcpy(out->name, src.name, sizeof out->name);
   free(cubin);
@@ -46,21 +49,135 @@ void rt_cuda_ssd_release(rt_cuda *g, rt_cuda_ssd *k) {
   k->ws_sync_bytes = k->ws_state_bytes = 0;
 }
 
-/* Segments of at least 4 chunks (256 tokens): shorter ones would spend more
- * on the look-back and the second state pass than they gain. */
-#define MIN_SEG_CHUNKS 4
+/* ---- how many segments ------------------------------------------------------------
+ * A launch is blocks in ticket order (segment-major) taking the resident
+ * slots (SMs x blocks per SM) as they free up.  A block of segment s < last
+ * runs phase 1 over its chunks, waits for segment s - 1's state of the same
+ * (batch, head, slice), publishes, and runs phase 3; the last segment skips
+ * phase 1.  More segments mean more blocks to fill the machine but more
+ * phase-1 work, and where the last round of blocks falls matters as much as
+ * the count: the old rule (about four rounds) put 1x16K..1x128K on 4.24
+ * rounds and 8x8K on two segments, 4-8% slower than the best counts
+ * measured (bench/NOTES.md, "SSD kernel, session 2").  So each candidate
+ * segment length is played out block by block in that order, and the
+ * shortest makespan wins.  Costs are in phase-3 chunks, fitted on H100 to
+ * the sweeps in bench/results/gpu-ssd-2026-11-23-s2-sweep*.json: with three
+ * blocks per SM (this kernel on H100, sweep-v10) every pick was timed and is
+ * the best point or within 4% of it at all 12 swept shapes; with two
+ * (sweep-v9, the double-buffered kernel) they are the best measured point
+ * or within 2% of it at all but 1x4K, where the pick was not timed. */
+#define SIM_P1 0.5      /* a phase-1 chunk (state update only) */
+#define SIM_BLOCK 2.0   /* a block's fixed cost: start, first copies, drain */
+#define SIM_LINK 1.0    /* a look-back link: publish, acquire, read the state */
+#define SIM_ROUNDS 8    /* segmentations of more rounds of blocks are not tried */
+
+/* Binary min-heap of slot free times. */
+static double heap_pop_push(double *h, int n, double v) {
+  const double top = h[0];
+  int i = 0;
+  for (;;) {
+    int c = 2 * i + 1;
+    if (c >= n) break;
+    if (c + 1 < n && h[c + 1] < h[c]) c++;
+    if (h[c] >= v) break;
+    h[i] = h[c];
+    i = c;
+  }
+  h[i] = v;
+  return top;
+}
+
+/* Makespan of one segmentation; pub holds per_seg doubles, slot_free slots. */
+static double sim_launch(int64_t per_seg, int64_t nchunks, int64_t sc, int slots, double *slot_free,
+                         double *pub) {
+  const int64_t nseg = (nchunks + sc - 1) / sc;
+  double end = 0;
+  for (int i = 0; i < slots; i++) slot_free[i] = 0;
+  for (int64_t s = 0; s < nseg; s++) {
+    const double c = (double)(s < nseg - 1 ? sc : nchunks - s * sc);
+    for (int64_t r = 0; r < per_seg; r++) {
+      const double start = slot_free[0];
+      double t = start + SIM_BLOCK + (s < nseg - 1 ? c * SIM_P1 : 0);
+      if (s > 0 && pub[r] + SIM_LINK > t) t = pub[r] + SIM_LINK; /* the previous segment's state */
+      pub[r] = t;
+      const double e = t + c;
+      if (e > end) end = e;
+      heap_pop_push(slot_free, slots, e);
+    }
+  }
+  return end;
+}
+
+/* Candidate segment lengths: 1, 2, 3, 4, 6, 8, 12 ... (powers of two and
+ * their halfway points) and nchunks / k for k = 1..16. */
+static int64_t candidate(int i, int64_t nchunks) {
+  if (i < 16) return (nchunks + i) / (i + 1);
+  const int j = i - 16;
+  const int64_t p = (int64_t)1 << (j / 2);
+  return j % 2 ? p + p / 2 : p;
+}
+
+static void pick_segments(int64_t per_seg, int64_t nchunks, int slots, int64_t *seg_chunks) {
+  /* One segment: equal blocks in whole rounds. */
+  double best = (double)((per_seg + slots - 1) / slots) * (SIM_BLOCK + (double)nchunks);
+  *seg_chunks = nchunks;
+  if (nchunks < 2 || 2 * per_seg > (int64_t)SIM_ROUNDS * slots) return;
+  double *slot_free = malloc((size_t)slots * sizeof *slot_free);
+  double *pub = malloc((size_t)per_seg * sizeof *pub);
+  for (int i = 0; slot_free && pub && i < 16 + 2 * 62; i++) {
+    const int64_t sc = candidate(i, nchunks);
+    if (sc < 1 || sc >= nchunks) {
+      if (i >= 16 && sc >= nchunks) break; /* the ladder has passed nchunks */
+      continue;
+    }
+    const int64_t nseg = (nchunks + sc - 1) / sc;
+    if (nseg * per_seg > (int64_t)SIM_ROUNDS * slots) continue;
+    const double t = sim_launch(per_seg, nchunks, sc, slots, slot_free, pub);
+    if (t < best) best = t, *seg_chunks = sc;
+  }
+  free(slot_free);
+  free(pub);
+}
+
+/* The pick depends only on (blocks per segment, chunks, slots); a model's
+ * layers repeat the same few, so each thread keeps its last picks. */
+typedef struct {
+  int64_t per_seg, nchunks, sc;
+  int slots;
+} seg_memo;
+#define SEG_MEMO 8
+static _Thread_local seg_memo memo[SEG_MEMO];
+static _Thread_local int memo_next;
+
+static int64_t seg_chunks_for(int64_t per_seg, int64_t nchunks, int slots) {
+  for (int i = 0; i < SEG_MEMO; i++)
+    if (memo[i].sc && memo[i].per_seg == per_seg && memo[i].nchunks == nchunks && memo[i].slots == slots)
+      return memo[i].sc;
+  int64_t sc;
+  pick_segments(per_seg, nchunks, slots, &sc);
+  memo[memo_next] = (seg_memo){per_seg, nchunks, sc, slots};
+  memo_next = (memo_next + 1) % SEG_MEMO;
+  return sc;
+}
+
+/* $SSDC_SSD_SEG_CHUNKS as a positive count, else 0. */
+static int64_t forced_seg_chunks(void) {
+  const char *e = getenv("SSDC_SSD_SEG_CHUNKS");
+  char *end = NULL;
+  long long v = e && *e ? strtoll(e, &end, 10) : 0;
+  return end && *end == '\0' && v > 0 ? (int64_t)v : 0;
+}
 
 void rt_cuda_ssd_segments(const rt_cuda *g, const rt_cuda_ssd *k, int64_t batch, int64_t L,
                           int *nseg, int64_t *seg_chunks) {
   const int64_t nchunks = (L + CG_SSD_CHUNK - 1) / CG_SSD_CHUNK;
-  const int64_t per_seg = batch * k->spec.H * (k->spec.P / k->spec.ps);
-  /* Four blocks' worth of work per resident slot evens out the tail. */
-  const int64_t want = 4 * (int64_t)rt_cuda_sms(g) * k->blocks_per_sm;
-  int64_t n = (want + per_seg - 1) / per_seg;
-  int64_t most = nchunks / MIN_SEG_CHUNKS;
-  if (n > most) n = most;
-  if (n < 1) n = 1;
-  int64_t sc = (nchunks + n - 1) / n;
+  const int64_t forced = forced_seg_chunks();
+  int64_t sc;
+  if (forced && (nchunks + forced - 1) / forced <= 65535)
+    sc = forced < nchunks ? forced : nchunks;
+  else
+    sc = seg_chunks_for(batch * k->spec.H * (k->spec.P / k->spec.ps), nchunks,
+                        rt_cuda_sms(g) * k->blocks_per_sm);
   *seg_chunks = sc;
   *nseg = (int)((nchunks + sc - 1) / sc);
 }

@@ -6,8 +6,13 @@
 // state S [PS x N] in tensor-core accumulator registers.  Per chunk of Q = 64:
 //   y   = diag(exp(cs)) C S^T  +  (L o C B^T) diag(dt) X  + D x   (then * silu(z))
 //   S  <- exp(cs_last) S  +  (X diag(w))^T B,   w_t = exp(cs_last - cs_t) dt_t
-// Only x, dt, B, C are read and y written: C B^T never leaves the chip, and the
-// next chunk's x/B/C arrive by cp.async while this one computes.
+// Only x, dt, B, C are read and y written: C B^T never leaves the chip.  The
+// x, B, C tiles are single-buffered (71 KB of shared memory at the anchor
+// shape, so three blocks = 12 warps share an SM; double buffers took 115 KB
+// and allowed two): the next chunk's C is copied as soon as the last C read
+// is behind a barrier (its copy overlaps (L o CB) X, the output and the state
+// update), x and B once the state update is done; while a block waits for
+// them the SM's other blocks compute.
 //
 // Segments give a long sequence more parallelism than batch * heads * slices
 // blocks.  A block first runs the state update alone over its segment (phase
@@ -42,11 +47,20 @@
 #define XS (SSD_PS + 8) /* padded smem row strides (16 bytes): no bank conflicts */
 #define BS (SSD_N + 8)
 #define CBS (Q + 8)
-#define MT (SSD_PS / 16)                /* state m16 tiles */
-#define NTW ((SSD_N / 8) * MT / NWARPS) /* state n8 tiles per warp */
+#define MT (SSD_PS / 16) /* state m16 tiles */
+// The state [PS x N] is split over a WM x (NWARPS / WM) grid of warps: warp
+// w owns MTW m16 tiles from (w % WM) * MTW and NTN n8 tiles from (w / WM) *
+// NTN.  Two m16 tiles per warp (at PS = 64) let each B fragment loaded from
+// shared memory feed two mma, a third less ldmatrix traffic in the state
+// update than one m16 tile across all of N.
+#define WM (MT >= 2 ? 2 : 1)
+#define MTW (MT / WM)                        /* m16 state tiles per warp */
+#define NTN ((SSD_N / 8) / (NWARPS / WM))    /* n8 state tiles per warp */
+#define NTW (MTW * NTN)                      /* state tiles per warp (registers: NTW x 4) */
 #define PSL (SSD_P / SSD_PS)            /* channel slices per head */
 
-#if SSD_PS % 16 || SSD_P % SSD_PS || SSD_N % 16 || ((SSD_N / 8) * MT) % NWARPS
+#if SSD_PS % 16 || SSD_P % SSD_PS || SSD_N % 16 || ((SSD_N / 8) * MT) % NWARPS || \
+    MT % WM || (SSD_N / 8) % (NWARPS / WM)
 #error "unsupported SSD tile shape"
 #endif
 #if SSD_LD_X % 8 || SSD_LD_B % 8 || SSD_LD_C % 8
@@ -82,14 +96,32 @@ __device__ __forceinline__ float2 ssd_z_pair(const ssd_z_in *z, long long o) {
 #endif
 }
 
+// State tile j of this warp: its m16 row tile (head channels) and n8 column
+// tile (state index).
+__device__ __forceinline__ int ssd_st_m(int warp, int j) { return (warp % WM) * MTW + j / NTN; }
+__device__ __forceinline__ int ssd_st_n(int warp, int j) { return (warp / WM) * NTN + j % NTN; }
+
+// B operands of two adjacent n8 tiles in one ldmatrix.x4 (lanes 16-31 name
+// the second tile's rows): half the ldmatrix instructions of two .x2.
+__device__ __forceinline__ void ldsm_pair(u32 b0[2], u32 b1[2], const void *p) {
+  u32 r[4];
+  ldsm_x4(r, p);
+  b0[0] = r[0], b0[1] = r[1], b1[0] = r[2], b1[1] = r[3];
+}
+__device__ __forceinline__ void ldsm_pair_t(u32 b0[2], u32 b1[2], const void *p) {
+  u32 r[4];
+  ldsm_x4_t(r, p);
+  b0[0] = r[0], b0[1] = r[1], b1[0] = r[2], b1[1] = r[3];
+}
+
 struct ssd_smem {
-  ssd_bf16 x[2][Q * XS];
-  ssd_bf16 b[2][Q * BS];
-  ssd_bf16 c[2][Q * BS];
+  ssd_bf16 x[Q * XS];
+  ssd_bf16 b[Q * BS];
+  ssd_bf16 c[Q * BS];
   ssd_bf16 s[SSD_PS * BS];   /* state entering the chunk, bf16 */
   /* L o C B^T diag(dt) of the chunk, bf16 (lower triangle).  At the anchor
-   * shape (PS 64, N 128) the struct is 115,472 B: still two blocks per SM
-   * (228 KB, 1 KB reserved per block), with 240 B to spare. */
+   * shape (PS 64, N 128) the struct is 71,440 B: three blocks per SM (228
+   * KB, 1 KB reserved per block); registers (168) allow three as well. */
   ssd_bf16 cb[Q * CBS];
   float cs[Q], dtp[Q], w[Q];
   float decay;               /* exp(cs_last) */
@@ -138,13 +170,17 @@ __device__ __forceinline__ void ssd_copy_rows(ssd_bf16 *dst, const ssd_bf16 *bas
   }
 }
 
-__device__ __forceinline__ void ssd_load_chunk(ssd_smem &sm, int buf, const ssd_where &wh,
-                                               const ssd_bf16 *x, const ssd_bf16 *B,
-                                               const ssd_bf16 *C, long long L, long long t0,
-                                               bool withC) {
-  ssd_copy_rows<SSD_PS / 8, (long long)SSD_LD_X, XS>(sm.x[buf], x + wh.xo, t0, L);
-  ssd_copy_rows<SSD_N / 8, (long long)SSD_LD_B, BS>(sm.b[buf], B + wh.bo, t0, L);
-  if (withC) ssd_copy_rows<SSD_N / 8, (long long)SSD_LD_C, BS>(sm.c[buf], C + wh.co, t0, L);
+// The chunk's x and B tiles (one cp.async group).
+__device__ __forceinline__ void ssd_load_xb(ssd_smem &sm, const ssd_where &wh, const ssd_bf16 *x,
+                                            const ssd_bf16 *B, long long L, long long t0) {
+  ssd_copy_rows<SSD_PS / 8, (long long)SSD_LD_X, XS>(sm.x, x + wh.xo, t0, L);
+  ssd_copy_rows<SSD_N / 8, (long long)SSD_LD_B, BS>(sm.b, B + wh.bo, t0, L);
+  cp_async_commit();
+}
+// The chunk's C tile (one cp.async group).
+__device__ __forceinline__ void ssd_load_c(ssd_smem &sm, const ssd_where &wh, const ssd_bf16 *C,
+                                           long long L, long long t0) {
+  ssd_copy_rows<SSD_N / 8, (long long)SSD_LD_C, BS>(sm.c, C + wh.co, t0, L);
   cp_async_commit();
 }
 
@@ -194,34 +230,36 @@ __device__ __forceinline__ void ssd_load_dt(float raw[2], const ssd_dt_in *dt, l
   }
 }
 
-// Start chunk ch: its tiles have landed; prefetch the next; scan dt.
-// Ends with the block synchronized and sm.cs/dtp/w/decay (and s) valid.
-__device__ __forceinline__ void ssd_chunk_begin(ssd_smem &sm, const ssd_where &wh, long long ch,
-                                                float dtraw[2], const ssd_bf16 *x,
-                                                const ssd_dt_in *dt, const ssd_bf16 *B,
-                                                const ssd_bf16 *C, const float *dt_bias,
-                                                float A, long long L, bool withC,
-                                                const float (*S)[4]) {
+// Prepare chunk ch while its tiles are in flight: warp 0 scans its dt (raw
+// values in dtraw) and loads the next chunk's; with S given, every warp
+// stores the state entering the chunk as the bf16 operand of C S^T.  The
+// caller has passed a barrier after every read of the last chunk's cs, dtp,
+// w, decay and s, and passes one before anything reads these.
+__device__ __forceinline__ void ssd_chunk_prep(ssd_smem &sm, const ssd_where &wh, long long ch,
+                                               float dtraw[2], const ssd_dt_in *dt,
+                                               const float *dt_bias, float A, long long L,
+                                               const float (*S)[4]) {
   const int warp = threadIdx.x >> 5, lane = threadIdx.x & 31, g = lane >> 2, tg = lane & 3;
-  const int buf = (int)((ch - wh.c0) & 1);
   const long long t0 = ch * Q;
-  cp_async_wait_all();
-  __syncthreads(); /* this chunk's tiles landed; the last chunk's readers are done */
-  if (ch + 1 < wh.c1) ssd_load_chunk(sm, buf ^ 1, wh, x, B, C, L, t0 + Q, withC);
   if (warp == 0) {
     ssd_scan_chunk(sm, dtraw, t0, L, wh.hdt, dt_bias, A);
     if (ch + 1 < wh.c1) ssd_load_dt(dtraw, dt, L, t0 + Q, wh.b, wh.hdt);
   }
-  if (S) { /* the state entering the chunk, as a bf16 operand for C S^T */
-    const int smt = warp % MT, nt0 = (warp / MT) * NTW;
+  if (S) {
 #pragma unroll
     for (int j = 0; j < NTW; j++) {
-      int p = smt * 16 + g, n = (nt0 + j) * 8 + 2 * tg;
+      int p = ssd_st_m(warp, j) * 16 + g, n = ssd_st_n(warp, j) * 8 + 2 * tg;
       *(u32 *)&sm.s[p * BS + n] = pack_bf2(S[j][0], S[j][1]);
       *(u32 *)&sm.s[(p + 8) * BS + n] = pack_bf2(S[j][2], S[j][3]);
     }
   }
-  __syncthreads(); /* cs, dtp, w and s ready */
+}
+
+// Wait for this thread's copies, then for every thread's: the chunk's tiles
+// and its prep are visible to the block.
+__device__ __forceinline__ void ssd_chunk_ready() {
+  cp_async_wait_all();
+  __syncthreads();
 }
 
 // Scale the two bf16 halves of a fragment register by w_lo, w_hi.
@@ -233,10 +271,11 @@ __device__ __forceinline__ u32 scale_bf2(u32 v, float lo, float hi) {
 // transposed by ldmatrix and scaled by w in registers: fragment register 0/1
 // hold k = 2t, 2t+1 of rows g, g+8 and registers 2/3 hold k + 8, so each
 // thread needs four w values per k-step (no x*w pass through shared memory).
-__device__ __forceinline__ void ssd_state_update(ssd_smem &sm, int buf, float (*S)[4]) {
+// Each B fragment serves the warp's MTW m16 tiles; B comes two n8 tiles per
+// ldmatrix where NTN allows.
+__device__ __forceinline__ void ssd_state_update(ssd_smem &sm, float (*S)[4]) {
   const int warp = threadIdx.x >> 5, lane = threadIdx.x & 31, tg = lane & 3;
-  const int smt = warp % MT, nt0 = (warp / MT) * NTW;
-  const ssd_bf16 *bs = sm.b[buf], *xs = sm.x[buf];
+  const ssd_bf16 *bs = sm.b, *xs = sm.x;
   float dec = sm.decay;
 #pragma unroll
   for (int j = 0; j < NTW; j++) {
@@ -244,19 +283,30 @@ __device__ __forceinline__ void ssd_state_update(ssd_smem &sm, int buf, float (*
   }
 #pragma unroll
   for (int kk = 0; kk < Q / 16; kk++) {
-    u32 a[4];
-    ldsm_x4_t(a, &xs[(kk * 16 + (lane & 7) + (lane >> 4) * 8) * XS + smt * 16 + ((lane >> 3) & 1) * 8]);
     const int k0 = kk * 16 + 2 * tg;
     const float w0 = sm.w[k0], w1 = sm.w[k0 + 1], w8 = sm.w[k0 + 8], w9 = sm.w[k0 + 9];
-    a[0] = scale_bf2(a[0], w0, w1);
-    a[1] = scale_bf2(a[1], w0, w1);
-    a[2] = scale_bf2(a[2], w8, w9);
-    a[3] = scale_bf2(a[3], w8, w9);
+    u32 a[MTW][4];
 #pragma unroll
-    for (int j = 0; j < NTW; j++) {
-      u32 bb[2];
-      ldsm_x2_t(bb, &bs[(kk * 16 + (lane & 15)) * BS + (nt0 + j) * 8]);
-      mma_bf16(S[j], a, bb);
+    for (int mi = 0; mi < MTW; mi++) {
+      const int smt = ssd_st_m(warp, mi * NTN);
+      ldsm_x4_t(a[mi], &xs[(kk * 16 + (lane & 7) + (lane >> 4) * 8) * XS + smt * 16 + ((lane >> 3) & 1) * 8]);
+      a[mi][0] = scale_bf2(a[mi][0], w0, w1);
+      a[mi][1] = scale_bf2(a[mi][1], w0, w1);
+      a[mi][2] = scale_bf2(a[mi][2], w8, w9);
+      a[mi][3] = scale_bf2(a[mi][3], w8, w9);
+    }
+    const ssd_bf16 *brow = &bs[(kk * 16 + (lane & 15)) * BS];
+#pragma unroll
+    for (int ni = 0; ni < NTN; ni += 2) {
+      const int nt = ssd_st_n(warp, ni);
+      u32 b0[2], b1[2];
+      if (ni + 1 < NTN) ldsm_pair_t(b0, b1, &brow[(nt + (lane >> 4)) * 8]);
+      else ldsm_x2_t(b0, &brow[nt * 8]);
+#pragma unroll
+      for (int mi = 0; mi < MTW; mi++) {
+        mma_bf16(S[mi * NTN + ni], a[mi], b0);
+        if (ni + 1 < NTN) mma_bf16(S[mi * NTN + ni + 1], a[mi], b1);
+      }
     }
   }
 }
@@ -280,10 +330,10 @@ __device__ constexpr bool ssd_cb_mine(int w, int r, int j) {
 // stored to sm.cb.  W is a template argument so that every ownership and
 // causal test folds at compile time: no divergent-branch scaffolding.
 template <int W>
-__device__ __forceinline__ void ssd_cb_tiles(ssd_smem &sm, int buf) {
+__device__ __forceinline__ void ssd_cb_tiles(ssd_smem &sm) {
   constexpr int lo = ssd_cb_first(W), nt = ssd_cb_first(W + 1) - lo;
   const int lane = threadIdx.x & 31, g = lane >> 2, tg = lane & 3;
-  const ssd_bf16 *bs = sm.b[buf], *cs_ = sm.c[buf];
+  const ssd_bf16 *bs = sm.b, *cs_ = sm.c;
   float T[nt][4];
 #pragma unroll
   for (int i = 0; i < nt; i++) T[i][0] = T[i][1] = T[i][2] = T[i][3] = 0.f;
@@ -325,35 +375,38 @@ __device__ __forceinline__ void ssd_cb_tiles(ssd_smem &sm, int buf) {
 
 // Y += (L o C B^T diag(dt)) X for warp W's rows: causal, so column blocks 0..W.
 template <int W>
-__device__ __forceinline__ void ssd_cb_x(const ssd_smem &sm, int buf, float (*Y)[4]) {
+__device__ __forceinline__ void ssd_cb_x(const ssd_smem &sm, float (*Y)[4]) {
   const int lane = threadIdx.x & 31;
-  const ssd_bf16 *xs = sm.x[buf];
+  const ssd_bf16 *xs = sm.x;
 #pragma unroll
   for (int kk = 0; kk <= W; kk++) {
     u32 a[4];
     ldsm_x4(a, &sm.cb[(W * 16 + (lane & 7) + ((lane >> 3) & 1) * 8) * CBS + kk * 16 + (lane >> 4) * 8]);
 #pragma unroll
-    for (int j = 0; j < SSD_PS / 8; j++) {
-      u32 bb[2];
-      ldsm_x2_t(bb, &xs[(kk * 16 + (lane & 15)) * XS + j * 8]);
-      mma_bf16(Y[j], a, bb);
+    for (int j = 0; j < SSD_PS / 8; j += 2) { /* PS % 16 == 0: column tiles in pairs */
+      u32 b0[2], b1[2];
+      ldsm_pair_t(b0, b1, &xs[(kk * 16 + (lane & 15)) * XS + (j + (lane >> 4)) * 8]);
+      mma_bf16(Y[j], a, b0);
+      mma_bf16(Y[j + 1], a, b1);
     }
   }
 }
 
 // y for this warp's 16 rows of chunk ch, written to global memory.  Contains
 // a block-wide barrier (the C B^T tiles cross warps): every thread calls it.
-__device__ __forceinline__ void ssd_chunk_y(ssd_smem &sm, const ssd_where &wh, int buf,
-                                            long long t0, long long L, const float *D,
-                                            const ssd_z_in *z, void *y_) {
+// Past that barrier nothing reads C any more, so the next chunk's C copy
+// (C_next, 0 for none) starts there.
+__device__ __forceinline__ void ssd_chunk_y(ssd_smem &sm, const ssd_where &wh, long long t0,
+                                            long long L, const float *D, const ssd_z_in *z,
+                                            void *y_, const ssd_bf16 *C_next) {
   const int warp = threadIdx.x >> 5, lane = threadIdx.x & 31, g = lane >> 2, tg = lane & 3;
-  const ssd_bf16 *xs = sm.x[buf], *cs_ = sm.c[buf];
+  const ssd_bf16 *xs = sm.x, *cs_ = sm.c;
   const int tr = warp * 16;
   switch (warp) {
-  case 0: ssd_cb_tiles<0>(sm, buf); break;
-  case 1: ssd_cb_tiles<1>(sm, buf); break;
-  case 2: ssd_cb_tiles<2>(sm, buf); break;
-  default: ssd_cb_tiles<3>(sm, buf); break;
+  case 0: ssd_cb_tiles<0>(sm); break;
+  case 1: ssd_cb_tiles<1>(sm); break;
+  case 2: ssd_cb_tiles<2>(sm); break;
+  default: ssd_cb_tiles<3>(sm); break;
   }
   float Y[SSD_PS / 8][4];
 #pragma unroll
@@ -364,10 +417,11 @@ __device__ __forceinline__ void ssd_chunk_y(ssd_smem &sm, const ssd_where &wh, i
     u32 a[4];
     ldsm_x4(a, &cs_[(tr + (lane & 7) + ((lane >> 3) & 1) * 8) * BS + kk * 16 + (lane >> 4) * 8]);
 #pragma unroll
-    for (int j = 0; j < SSD_PS / 8; j++) {
-      u32 bb[2];
-      ldsm_x2(bb, &sm.s[(j * 8 + (lane & 7)) * BS + kk * 16 + ((lane >> 3) & 1) * 8]);
-      mma_bf16(Y[j], a, bb);
+    for (int j = 0; j < SSD_PS / 8; j += 2) {
+      u32 b0[2], b1[2];
+      ldsm_pair(b0, b1, &sm.s[((j + (lane >> 4)) * 8 + (lane & 7)) * BS + kk * 16 + ((lane >> 3) & 1) * 8]);
+      mma_bf16(Y[j], a, b0);
+      mma_bf16(Y[j + 1], a, b1);
     }
   }
   {
@@ -377,12 +431,13 @@ __device__ __forceinline__ void ssd_chunk_y(ssd_smem &sm, const ssd_where &wh, i
       Y[j][0] *= e0; Y[j][1] *= e0; Y[j][2] *= e1; Y[j][3] *= e1;
     }
   }
-  __syncthreads(); /* every warp's C B^T tiles are in sm.cb */
+  __syncthreads(); /* every warp's C B^T tiles are in sm.cb; C is read no more */
+  if (C_next) ssd_load_c(sm, wh, C_next, L, t0 + Q);
   switch (warp) {
-  case 0: ssd_cb_x<0>(sm, buf, Y); break;
-  case 1: ssd_cb_x<1>(sm, buf, Y); break;
-  case 2: ssd_cb_x<2>(sm, buf, Y); break;
-  default: ssd_cb_x<3>(sm, buf, Y); break;
+  case 0: ssd_cb_x<0>(sm, Y); break;
+  case 1: ssd_cb_x<1>(sm, Y); break;
+  case 2: ssd_cb_x<2>(sm, Y); break;
+  default: ssd_cb_x<3>(sm, Y); break;
   }
   // epilogue: D skip, gate, store.  Row-outer, so the row's bounds check and
   // 64-bit output offset are computed once for its PS / 8 pairs.
@@ -432,8 +487,7 @@ __device__ __forceinline__ void ssd_chunk_y(ssd_smem &sm, const ssd_where &wh, i
 // Offset of element e of state tile j (this thread's fragment) in a [P, N] head state.
 __device__ __forceinline__ long long ssd_state_off(int p0, int j, int e) {
   const int warp = threadIdx.x >> 5, lane = threadIdx.x & 31, g = lane >> 2, tg = lane & 3;
-  const int smt = warp % MT, nt0 = (warp / MT) * NTW;
-  int p = p0 + smt * 16 + g + (e >> 1) * 8, n = (nt0 + j) * 8 + 2 * tg + (e & 1);
+  int p = p0 + ssd_st_m(warp, j) * 16 + g + (e >> 1) * 8, n = ssd_st_n(warp, j) * 8 + 2 * tg + (e & 1);
   return (long long)p * SSD_N + n;
 }
 
@@ -446,7 +500,7 @@ __device__ __forceinline__ void ssd_st_release(unsigned *p, unsigned v) {
   asm volatile("st.release.gpu.global.u32 [%0], %1;\n" ::"l"(p), "r"(v) : "memory");
 }
 
-extern "C" __global__ void __launch_bounds__(NWARPS * 32)
+extern "C" __global__ void __launch_bounds__(NWARPS * 32, 3)
 SSD_KERNEL(const ssd_bf16 *__restrict__ x, const ssd_dt_in *__restrict__ dt,
            const float *__restrict__ A_, const ssd_bf16 *__restrict__ B,
            const ssd_bf16 *__restrict__ C, const float *__restrict__ D,
@@ -492,13 +546,18 @@ SSD_KERNEL(const ssd_bf16 *__restrict__ x, const ssd_dt_in *__restrict__ dt,
   if (wh.seg < nseg - 1) {
 #pragma unroll
     for (int j = 0; j < NTW; j++) S[j][0] = S[j][1] = S[j][2] = S[j][3] = 0.f;
+    ssd_load_xb(sm, wh, x, B, L, wh.c0 * Q);
     if (warp == 0) ssd_load_dt(dtraw, dt, L, wh.c0 * Q, wh.b, wh.hdt);
-    ssd_load_chunk(sm, 0, wh, x, B, C, L, wh.c0 * Q, false);
+    ssd_chunk_prep(sm, wh, wh.c0, dtraw, dt, dt_bias, A, L, nullptr);
     for (long long ch = wh.c0; ch < wh.c1; ch++) {
-      ssd_chunk_begin(sm, wh, ch, dtraw, x, dt, B, C, dt_bias, A, L, false, nullptr);
-      ssd_state_update(sm, (int)((ch - wh.c0) & 1), S);
+      ssd_chunk_ready();
+      ssd_state_update(sm, S);
+      __syncthreads(); /* x, B, w, decay of chunk ch are read */
+      if (ch + 1 < wh.c1) {
+        ssd_load_xb(sm, wh, x, B, L, (ch + 1) * Q);
+        ssd_chunk_prep(sm, wh, ch + 1, dtraw, dt, dt_bias, A, L, nullptr);
+      }
     }
-    __syncthreads();
   }
 
   // ---- the state entering the segment, and publishing the one leaving it -------------
@@ -542,13 +601,20 @@ SSD_KERNEL(const ssd_bf16 *__restrict__ x, const ssd_dt_in *__restrict__ dt,
   for (int j = 0; j < NTW; j++)
 #pragma unroll
     for (int e = 0; e < 4; e++) S[j][e] = G[j][e];
+  ssd_load_xb(sm, wh, x, B, L, wh.c0 * Q);
+  ssd_load_c(sm, wh, C, L, wh.c0 * Q);
   if (warp == 0) ssd_load_dt(dtraw, dt, L, wh.c0 * Q, wh.b, wh.hdt);
-  ssd_load_chunk(sm, 0, wh, x, B, C, L, wh.c0 * Q, true);
+  ssd_chunk_prep(sm, wh, wh.c0, dtraw, dt, dt_bias, A, L, S);
   for (long long ch = wh.c0; ch < wh.c1; ch++) {
-    const int buf = (int)((ch - wh.c0) & 1);
-    ssd_chunk_begin(sm, wh, ch, dtraw, x, dt, B, C, dt_bias, A, L, true, S);
-    ssd_chunk_y(sm, wh, buf, ch * Q, L, D, z, y_);
-    ssd_state_update(sm, buf, S);
+    const bool more = ch + 1 < wh.c1;
+    ssd_chunk_ready();
+    ssd_chunk_y(sm, wh, ch * Q, L, D, z, y_, more ? C : nullptr);
+    ssd_state_update(sm, S);
+    __syncthreads(); /* x, B, cs, w, decay and s of chunk ch are read */
+    if (more) {
+      ssd_load_xb(sm, wh, x, B, L, (ch + 1) * Q);
+      ssd_chunk_prep(sm, wh, ch + 1, dtraw, dt, dt_bias, A, L, S);
+    }
   }
 
 #if SSD_HAS_FINAL

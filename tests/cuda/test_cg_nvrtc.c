@@ -63,6 +63,21 @@ int main(void) {
   s.kind = CG_SSD_STEP, s.in_f32 = s.y_f32 = true, s.hx = 4, s.D_per_channel = true;
   specs[ns++] = s;
 
+  /* Operands as column slices of wider rows: mamba2-2.7b's conv output
+   * (x | B | C, 5376 wide) and in_proj output (z | xBC | dt, 10576 wide). */
+  s = base(80, 64, 128, 1);
+  s.kind = CG_SSD_CHUNKED, s.has_z = s.has_final = true;
+  s.ld_x = s.ld_b = s.ld_c = 5376, s.ld_z = s.ld_dt = 10576;
+  specs[ns++] = s;
+  s.dt_f32 = s.z_f32 = true, s.ld_z = s.ld_dt = 10577, s.ps = 32; /* fp32 dt/z, odd z stride */
+  specs[ns++] = s;
+  s = base(80, 64, 128, 1);
+  s.kind = CG_SSD_STEP, s.has_z = true;
+  s.ld_x = s.ld_b = s.ld_c = 5376, s.ld_z = s.ld_dt = 10576;
+  specs[ns++] = s;
+  s.in_f32 = true, s.ld_x = 5377; /* the step kernel reads elements: any stride */
+  specs[ns++] = s;
+
   const char *archs[] = {"sm_80", "sm_90"};
   int compiled = 0;
   for (int i = 0; i < ns; i++)
@@ -90,6 +105,17 @@ int main(void) {
   cg_source src;
   CHECK(cg_ssd_source(&odd, &src, &q) == SSD_EUNSUPPORTED);
   odd = base(80, 64, 128, 3); /* 3 groups do not divide 80 heads */
+  CHECK(cg_ssd_source(&odd, &src, &q) == SSD_EINVAL);
+  /* strides: 16-byte rows for the chunked kernel's x, B, C; never narrower
+   * than the operand; dt_f32 is a chunked option */
+  odd = base(80, 64, 128, 1);
+  odd.kind = CG_SSD_CHUNKED, odd.ld_b = 5380;
+  CHECK(cg_ssd_source(&odd, &src, &q) == SSD_EUNSUPPORTED && strstr(q.msg, "B row stride"));
+  odd.ld_b = 0, odd.ld_x = 64 * 79;
+  CHECK(cg_ssd_source(&odd, &src, &q) == SSD_EINVAL && strstr(q.msg, "narrower"));
+  odd.ld_x = 0, odd.ld_dt = -1;
+  CHECK(cg_ssd_source(&odd, &src, &q) == SSD_EINVAL);
+  odd.ld_dt = 0, odd.kind = CG_SSD_STEP, odd.dt_f32 = true;
   CHECK(cg_ssd_source(&odd, &src, &q) == SSD_EINVAL);
   fclose(q.diag);
   CHECK(log && strstr(log, "ssdc_broken_kernel") && strstr(log, "undeclared_x"));

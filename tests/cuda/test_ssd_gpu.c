@@ -10,7 +10,10 @@
  * operand, initial and final states, fp32 outputs, each channel tiling, and
  * sequences long enough to be split into segments joined by the look-back.
  * The chunked kernel is also run twice to check it is deterministic (a
- * moving result would mean a race).
+ * moving result would mean a race).  Strided cases embed each operand in
+ * wider token rows (as the column slices of a Mamba-2 layer's conv and
+ * in_proj outputs are) whose other columns are NaN, so a wrong stride or
+ * offset shows as NaN or a large error.
  */
 #define _GNU_SOURCE
 #include <math.h>
@@ -25,6 +28,7 @@
 enum {
   F_DT = 1, F_A = 2, F_ALOG = 4, F_BIAS = 8, F_SP = 16, F_CLAMP = 32, F_D = 64, F_DCH = 128,
   F_Z = 256, F_INIT = 512, F_FINAL = 1024, F_YF32 = 2048, F_INF32 = 4096,
+  F_DTF32 = 8192, F_ZF32 = 16384, /* chunked: dt / z in fp32 */
   F_MAMBA2 = F_DT | F_A | F_ALOG | F_BIAS | F_SP | F_D,
 };
 
@@ -34,33 +38,75 @@ typedef struct tcase {
   int64_t batch, L, H, P, N, hx, hb, hc, hdt;
   unsigned f;
   int ps;
+  int layout; /* operands' token rows: 0 dense, else an entry of layouts[] */
 } tcase;
 
+/* Where each operand sits in its wider token row: columns in front of it and
+ * behind it (NaN-filled).  x, B, C keep 16-byte alignment (multiples of 8);
+ * layout 2 gives z an odd stride and offset (the chunked kernel's one-element
+ * gate path). */
+typedef struct wide {
+  int64_t before, after;
+} wide;
+enum { OP_X, OP_DT, OP_B, OP_C, OP_Z, NOPS };
+static const wide layouts[][NOPS] = {
+    {{0, 0}, {0, 0}, {0, 0}, {0, 0}, {0, 0}},
+    {{16, 8}, {3, 2}, {8, 32}, {0, 8}, {6, 4}},
+    {{8, 0}, {5, 0}, {0, 24}, {24, 16}, {1, 2}},
+};
+
 static const tcase cases[] = {
-    {"mamba2 L=1", CG_SSD_CHUNKED, 1, 1, 4, 64, 128, 4, 1, 1, 4, F_MAMBA2, 0},
-    {"mamba2 L=63", CG_SSD_CHUNKED, 1, 63, 4, 64, 128, 4, 1, 1, 4, F_MAMBA2, 0},
-    {"mamba2 L=64", CG_SSD_CHUNKED, 2, 64, 4, 64, 128, 4, 1, 1, 4, F_MAMBA2 | F_FINAL, 0},
-    {"mamba2 L=65 ps16", CG_SSD_CHUNKED, 1, 65, 4, 64, 128, 4, 1, 1, 4, F_MAMBA2 | F_Z, 16},
+    {"mamba2 L=1", CG_SSD_CHUNKED, 1, 1, 4, 64, 128, 4, 1, 1, 4, F_MAMBA2, 0, 0},
+    {"mamba2 L=63", CG_SSD_CHUNKED, 1, 63, 4, 64, 128, 4, 1, 1, 4, F_MAMBA2, 0, 0},
+    {"mamba2 L=64", CG_SSD_CHUNKED, 2, 64, 4, 64, 128, 4, 1, 1, 4, F_MAMBA2 | F_FINAL, 0, 0},
+    {"mamba2 L=65 ps16", CG_SSD_CHUNKED, 1, 65, 4, 64, 128, 4, 1, 1, 4, F_MAMBA2 | F_Z, 16, 0},
     {"mamba2 L=1000 ps64 z final", CG_SSD_CHUNKED, 2, 1000, 6, 64, 128, 6, 1, 1, 6,
-     F_MAMBA2 | F_Z | F_FINAL, 64},
-    {"2.7b heads L=4100 ps32", CG_SSD_CHUNKED, 1, 4100, 8, 64, 128, 8, 1, 1, 8, F_MAMBA2 | F_FINAL, 32},
+     F_MAMBA2 | F_Z | F_FINAL, 64, 0},
+    {"2.7b heads L=4100 ps32", CG_SSD_CHUNKED, 1, 4100, 8, 64, 128, 8, 1, 1, 8, F_MAMBA2 | F_FINAL, 32, 0},
     {"groups=2 N=64 init final clamp", CG_SSD_CHUNKED, 2, 1500, 8, 32, 64, 8, 2, 2, 8,
-     F_MAMBA2 | F_INIT | F_FINAL | F_CLAMP, 0},
+     F_MAMBA2 | F_INIT | F_FINAL | F_CLAMP, 0, 0},
     {"head patterns hx=2 hb=4 hc=1 hdt=2, D per channel, fp32 y", CG_SSD_CHUNKED, 1, 200, 8, 64,
-     128, 2, 4, 1, 2, F_MAMBA2 | F_DCH | F_YF32 | F_FINAL, 0},
-    {"N=256 ps32", CG_SSD_CHUNKED, 1, 130, 2, 64, 256, 2, 1, 1, 2, F_MAMBA2 | F_FINAL, 32},
-    {"N=16 P=32", CG_SSD_CHUNKED, 1, 257, 4, 32, 16, 4, 1, 1, 4, F_MAMBA2 | F_FINAL, 0},
+     128, 2, 4, 1, 2, F_MAMBA2 | F_DCH | F_YF32 | F_FINAL, 0, 0},
+    {"N=256 ps32", CG_SSD_CHUNKED, 1, 130, 2, 64, 256, 2, 1, 1, 2, F_MAMBA2 | F_FINAL, 32, 0},
+    {"N=16 P=32", CG_SSD_CHUNKED, 1, 257, 4, 32, 16, 4, 1, 1, 4, F_MAMBA2 | F_FINAL, 0, 0},
     /* B and C rows are 6 16-byte vectors: 128 threads do not split evenly,
      * so ssd_copy_rows takes its general (not unrolled) path. */
     {"N=48: row copies not dividing the block", CG_SSD_CHUNKED, 2, 1100, 4, 64, 48, 4, 1, 1, 4,
-     F_MAMBA2 | F_Z | F_FINAL, 0},
+     F_MAMBA2 | F_Z | F_FINAL, 0, 0},
     {"A given (not log), no softplus, init", CG_SSD_CHUNKED, 1, 700, 4, 64, 128, 4, 1, 1, 4,
-     F_DT | F_A | F_D | F_INIT | F_FINAL, 0},
-    {"linear attention (no dt, no A)", CG_SSD_CHUNKED, 1, 150, 2, 32, 32, 2, 1, 1, 2, F_FINAL, 0},
-    {"step mamba2 bf16", CG_SSD_STEP, 3, 1, 80, 64, 128, 80, 1, 1, 80, F_MAMBA2 | F_Z, 0},
+     F_DT | F_A | F_D | F_INIT | F_FINAL, 0, 0},
+    {"linear attention (no dt, no A)", CG_SSD_CHUNKED, 1, 150, 2, 32, 32, 2, 1, 1, 2, F_FINAL, 0, 0},
+    {"step mamba2 bf16", CG_SSD_STEP, 3, 1, 80, 64, 128, 80, 1, 1, 80, F_MAMBA2 | F_Z, 0, 0},
     {"step fp32 patterns", CG_SSD_STEP, 2, 1, 8, 32, 48, 2, 4, 2, 4,
-     F_MAMBA2 | F_DCH | F_CLAMP | F_INF32 | F_YF32, 0},
+     F_MAMBA2 | F_DCH | F_CLAMP | F_INF32 | F_YF32, 0, 0},
+    {"fp32 dt, dense", CG_SSD_CHUNKED, 1, 65, 4, 64, 128, 4, 1, 1, 4, F_MAMBA2 | F_Z | F_DTF32, 0, 0},
+    {"strided slices, segments, z final", CG_SSD_CHUNKED, 1, 4100, 8, 64, 128, 8, 1, 1, 8,
+     F_MAMBA2 | F_Z | F_FINAL, 0, 1},
+    {"strided slices batch 2, ps32, init", CG_SSD_CHUNKED, 2, 1000, 6, 64, 128, 6, 1, 1, 6,
+     F_MAMBA2 | F_Z | F_INIT | F_FINAL, 32, 1},
+    {"strided, odd z stride, fp32 dt z, patterns", CG_SSD_CHUNKED, 2, 300, 8, 32, 64, 2, 2, 2, 4,
+     F_MAMBA2 | F_Z | F_DTF32 | F_ZF32 | F_FINAL, 0, 2},
+    {"strided, odd z stride, bf16 z, N=48", CG_SSD_CHUNKED, 2, 700, 4, 64, 48, 4, 1, 1, 4,
+     F_MAMBA2 | F_Z | F_YF32, 0, 2},
+    {"step strided mamba2 bf16", CG_SSD_STEP, 3, 1, 80, 64, 128, 80, 1, 1, 80, F_MAMBA2 | F_Z, 0, 1},
+    {"step strided fp32 patterns", CG_SSD_STEP, 2, 1, 8, 32, 48, 2, 4, 2, 4,
+     F_MAMBA2 | F_Z | F_DCH | F_INF32 | F_YF32, 0, 2},
 };
+
+/* Token-row width of operand op (its heads x head width). */
+static int64_t op_width(const tcase *t, int op) {
+  switch (op) {
+  case OP_X: return t->hx * t->P;
+  case OP_DT: return t->hdt;
+  case OP_B: return t->hb * t->N;
+  case OP_C: return t->hc * t->N;
+  default: return t->H * t->P;
+  }
+}
+static int64_t op_ld(const tcase *t, int op) {
+  const wide w = layouts[t->layout][op];
+  return w.before || w.after ? w.before + op_width(t, op) + w.after : 0;
+}
 
 static int fails;
 
@@ -104,6 +150,9 @@ static void make_desc(const tcase *t, rt_ssm_desc *d, cg_ssd_spec *s) {
   s->has_init = t->kind == CG_SSD_CHUNKED && (t->f & F_INIT);
   s->has_final = t->kind == CG_SSD_CHUNKED && (t->f & F_FINAL);
   s->in_f32 = t->f & F_INF32, s->y_f32 = t->f & F_YF32, s->ps = t->ps;
+  s->dt_f32 = t->f & F_DTF32, s->z_f32 = t->f & F_ZF32;
+  s->ld_x = op_ld(t, OP_X), s->ld_dt = op_ld(t, OP_DT), s->ld_b = op_ld(t, OP_B);
+  s->ld_c = op_ld(t, OP_C), s->ld_z = op_ld(t, OP_Z);
 }
 
 static int make_host(const tcase *t, const rt_ssm_desc *d, host *h, uint64_t *seed) {
@@ -135,29 +184,68 @@ static int make_host(const tcase *t, const rt_ssm_desc *d, host *h, uint64_t *se
   return h->x && h->B && h->C && h->y ? SSD_OK : SSD_ENOMEM;
 }
 
+/* The device operands, and the allocations behind them: a strided operand's
+ * pointer is inside its wide buffer, so the buffers are freed, not it. */
 typedef struct dev {
   rt_cuda_ssd_args a;
+  rt_dptr wide[NOPS];
 } dev;
 
-static void dev_free(rt_cuda *g, rt_cuda_ssd_args *a) {
-  rt_dptr *p[] = {&a->x, &a->dt, &a->A, &a->B, &a->C, &a->D, &a->z, &a->dt_bias, &a->init, &a->state, &a->y};
+static void dev_free(rt_cuda *g, dev *d) {
+  rt_cuda_ssd_args *a = &d->a;
+  rt_dptr *p[] = {&a->A, &a->D, &a->dt_bias, &a->init, &a->state, &a->y};
   for (size_t i = 0; i < sizeof p / sizeof *p; i++) rt_cuda_free(g, *p[i]), *p[i] = 0;
+  for (int i = 0; i < NOPS; i++) rt_cuda_free(g, d->wide[i]), d->wide[i] = 0;
+}
+
+/* Upload rows x width values (bf16 or f32) as the columns [before, before +
+ * width) of rows of ld elements, every other element NaN (0xff bytes in both
+ * types).  ld 0: dense.  *buf is the allocation, *ptr the operand. */
+static int upload_rows(rt_cuda *g, const double *v, size_t rows, int64_t width, int64_t ld,
+                       int64_t before, int bf, rt_dptr *buf, rt_dptr *ptr, ssd_ctx *c) {
+  *buf = *ptr = 0;
+  if (!v) return SSD_OK;
+  if (!ld) ld = width, before = 0;
+  const size_t es = bf ? 2 : 4, n = rows * (size_t)ld;
+  unsigned char *h = malloc(n * es);
+  if (!h) return ssd_err(c, SSD_ENOMEM, "out of memory");
+  memset(h, 0xff, n * es);
+  for (size_t r = 0; r < rows; r++)
+    for (int64_t i = 0; i < width; i++) {
+      const size_t o = r * (size_t)ld + (size_t)(before + i);
+      const double x = v[r * (size_t)width + (size_t)i];
+      if (bf) ((uint16_t *)h)[o] = gu_f2bf((float)x);
+      else ((float *)h)[o] = (float)x;
+    }
+  int rc = rt_cuda_alloc(g, n * es, buf, c);
+  if (rc == SSD_OK) rc = rt_cuda_h2d(g, *buf, h, n * es, c);
+  free(h);
+  *ptr = *buf + (rt_dptr)before * es;
+  return rc;
+}
+
+static int upload_op(rt_cuda *g, const tcase *t, int op, const double *v, int bf, dev *dv,
+                     rt_dptr *ptr, ssd_ctx *c) {
+  const size_t rows = (size_t)(t->batch * t->L);
+  return upload_rows(g, v, rows, op_width(t, op), op_ld(t, op), layouts[t->layout][op].before, bf,
+                     &dv->wide[op], ptr, c);
 }
 
 static int upload(rt_cuda *g, const tcase *t, const rt_ssm_desc *d, const host *h,
-                  const double *state0, rt_cuda_ssd_args *a, ssd_ctx *c) {
+                  const double *state0, dev *dv, ssd_ctx *c) {
   const int bf = !(t->f & F_INF32);
   const size_t BL = (size_t)(d->batch * d->L), nstate = (size_t)(d->batch * d->H * d->P * d->N);
   const size_t ny = BL * d->H * d->P, ysz = t->f & F_YF32 ? 4 : 2;
-  memset(a, 0, sizeof *a);
+  memset(dv, 0, sizeof *dv);
+  rt_cuda_ssd_args *a = &dv->a;
   int rc;
-  if ((rc = gu_upload(g, h->x, BL * d->hx * d->P, bf, &a->x, c)) ||
-      (rc = gu_upload(g, h->dt, BL * d->hdt, bf, &a->dt, c)) ||
+  if ((rc = upload_op(g, t, OP_X, h->x, bf, dv, &a->x, c)) ||
+      (rc = upload_op(g, t, OP_DT, h->dt, bf && !(t->f & F_DTF32), dv, &a->dt, c)) ||
       (rc = gu_upload(g, h->A, d->hdt, 0, &a->A, c)) ||
-      (rc = gu_upload(g, h->B, BL * d->hb * d->N, bf, &a->B, c)) ||
-      (rc = gu_upload(g, h->C, BL * d->hc * d->N, bf, &a->C, c)) ||
+      (rc = upload_op(g, t, OP_B, h->B, bf, dv, &a->B, c)) ||
+      (rc = upload_op(g, t, OP_C, h->C, bf, dv, &a->C, c)) ||
       (rc = gu_upload(g, h->D, d->D_per_channel ? d->H * d->P : d->H, 0, &a->D, c)) ||
-      (rc = gu_upload(g, h->z, ny, bf, &a->z, c)) ||
+      (rc = upload_op(g, t, OP_Z, h->z, bf && !(t->f & F_ZF32), dv, &a->z, c)) ||
       (rc = gu_upload(g, h->bias, d->hdt, 0, &a->dt_bias, c)))
     return rc;
   if (t->kind == CG_SSD_STEP) {
@@ -214,33 +302,34 @@ static int run_case(rt_cuda *g, cg_cache *cc, const tcase *t, uint64_t *seed, ss
   rt_ssm_args64 ra = {h.x, h.dt, h.A, h.B, h.C, h.D, h.z, h.bias, h.state, h.y};
   rc = rt_ssm_ref_f64(&d, &ra, c);
   rt_cuda_ssd k = {0};
-  rt_cuda_ssd_args a = {0};
+  dev dv = {0};
+  const rt_cuda_ssd_args *ap = &dv.a;
   if (rc == SSD_OK) rc = rt_cuda_ssd_prepare(g, cc, &s, t->batch, &k, c);
   int nseg = 1;
   int64_t segc = 0;
   if (rc == SSD_OK && t->kind == CG_SSD_CHUNKED) rt_cuda_ssd_segments(g, &k, t->batch, t->L, &nseg, &segc);
   printf("%s [%s, ps %d, %d segment%s]\n", t->what, k.name, k.spec.ps, nseg, nseg > 1 ? "s" : "");
-  if (rc == SSD_OK) rc = upload(g, t, &d, &h, state0, &a, c);
-  if (rc == SSD_OK) rc = launch(g, &k, t, &a, c);
+  if (rc == SSD_OK) rc = upload(g, t, &d, &h, state0, &dv, c);
+  if (rc == SSD_OK) rc = launch(g, &k, t, ap, c);
   double *y = malloc(ny * sizeof(double)), *st = h.state ? malloc(nst * sizeof(double)) : NULL;
   size_t nonfin = 0;
   /* bf16 y carries 2^-9 rounding; the chunked kernel also rounds its
    * intra-chunk kernel and the state it reads to bf16 (as mamba_ssm does). */
-  if (rc == SSD_OK && (rc = download(g, a.y, ny, t->f & F_YF32, y, c)) == SSD_OK) {
+  if (rc == SSD_OK && (rc = download(g, ap->y, ny, t->f & F_YF32, y, c)) == SSD_OK) {
     double e = relerr(y, h.y, ny, &nonfin);
     check_err(t->what, "y", e, nonfin,
               t->kind == CG_SSD_STEP ? (t->f & F_YF32 ? 2e-5 : 8e-3) : 1.5e-2);
   }
-  if (rc == SSD_OK && a.state && (rc = download(g, a.state, nst, 1, st, c)) == SSD_OK) {
+  if (rc == SSD_OK && ap->state && (rc = download(g, ap->state, nst, 1, st, c)) == SSD_OK) {
     double e = relerr(st, h.state, nst, &nonfin);
     check_err(t->what, "state", e, nonfin, t->kind == CG_SSD_STEP ? 2e-5 : 1.5e-2);
   }
   /* determinism: the same inputs give the same bits */
   if (rc == SSD_OK && t->kind == CG_SSD_CHUNKED) {
     double *y2 = malloc(ny * sizeof(double));
-    rc = rt_cuda_memset8(g, a.y, 0xff, ny * (t->f & F_YF32 ? 4 : 2), c);
-    if (rc == SSD_OK) rc = launch(g, &k, t, &a, c);
-    if (rc == SSD_OK) rc = download(g, a.y, ny, t->f & F_YF32, y2, c);
+    rc = rt_cuda_memset8(g, ap->y, 0xff, ny * (t->f & F_YF32 ? 4 : 2), c);
+    if (rc == SSD_OK) rc = launch(g, &k, t, ap, c);
+    if (rc == SSD_OK) rc = download(g, ap->y, ny, t->f & F_YF32, y2, c);
     if (rc == SSD_OK && memcmp(y, y2, ny * sizeof(double)) != 0) {
       fprintf(stderr, "FAIL: %s: second run differs (race?)\n", t->what);
       fails++;
@@ -250,7 +339,7 @@ static int run_case(rt_cuda *g, cg_cache *cc, const tcase *t, uint64_t *seed, ss
   free(y);
   free(st);
   free(state0);
-  dev_free(g, &a);
+  dev_free(g, &dv);
   rt_cuda_ssd_release(g, &k);
   host_free(&h);
   return rc;
@@ -274,7 +363,17 @@ static void check_refusals(rt_cuda *g, cg_cache *cc, ssd_ctx *c) {
   a.dt = a.A = 1;
   if (rt_cuda_ssd_chunked(g, &k, &a, 1, 0, &q) != SSD_EINVAL) fails++, fprintf(stderr, "FAIL: L=0 accepted\n");
   if (rt_cuda_ssd_step(g, &k, &a, 1, &q) != SSD_EINVAL) fails++, fprintf(stderr, "FAIL: wrong kind accepted\n");
+  a.x = a.B = a.C = a.y = 4096, a.dt = 4096, a.A = 4096;
+  a.B = 4096 + 8; /* a B slice not 16-byte aligned: refused, not a device fault */
+  if (rt_cuda_ssd_chunked(g, &k, &a, 1, 100, &q) != SSD_EINVAL || !strstr(q.msg, "B"))
+    fails++, fprintf(stderr, "FAIL: misaligned B accepted\n");
   rt_cuda_ssd_release(g, &k);
+  s.ld_x = 4 * 64 + 4; /* a stride that breaks x's 16-byte rows */
+  if (rt_cuda_ssd_prepare(g, cc, &s, 1, &k, &q) != SSD_EUNSUPPORTED || !strstr(q.msg, "x row stride"))
+    fails++, fprintf(stderr, "FAIL: x stride %% 8 != 0 accepted\n");
+  s.ld_x = 64; /* narrower than x's 4 heads x 64 */
+  if (rt_cuda_ssd_prepare(g, cc, &s, 1, &k, &q) != SSD_EINVAL)
+    fails++, fprintf(stderr, "FAIL: narrow x stride accepted\n");
   fclose(q.diag);
 }
 
