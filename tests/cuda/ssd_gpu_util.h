@@ -7,11 +7,22 @@
 #define SSD_GPU_UTIL_H
 
 #include <math.h>
+#include <stdio.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "rt_cuda.h"
+
+/* Abort the test on a failed status, printing the call and the context's
+ * message (the test's own static ssd_ctx, named C). */
+#define GU_OK(call)                                                                      \
+  do {                                                                                   \
+    if ((call) != SSD_OK) {                                                              \
+      fprintf(stderr, "%s:%d: %s failed: %s\n", __FILE__, __LINE__, #call, C.msg);       \
+      exit(1);                                                                           \
+    }                                                                                    \
+  } while (0)
 
 static inline uint16_t gu_f2bf(float f) {
   uint32_t u;

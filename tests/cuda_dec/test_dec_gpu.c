@@ -29,13 +29,7 @@ static cg_cache CC;
 static ssd_ctx C;
 static uint64_t seed = 0xdec0de5eedull;
 
-#define OK(call)                                                                                   \
-  do {                                                                                             \
-    if ((call) != SSD_OK) {                                                                        \
-      fprintf(stderr, "%s:%d: %s failed: %s\n", __FILE__, __LINE__, #call, C.msg);                 \
-      exit(1);                                                                                     \
-    }                                                                                              \
-  } while (0)
+#define OK(call) GU_OK(call)
 
 static void *xmalloc(size_t n) {
   void *p = malloc(n ? n : 1);

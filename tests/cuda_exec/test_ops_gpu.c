@@ -26,13 +26,7 @@ static cg_cache CC;
 static ssd_ctx C;
 static uint64_t seed = 0x5eed1234abcdull;
 
-#define OK(call)                                                                         \
-  do {                                                                                   \
-    if ((call) != SSD_OK) {                                                              \
-      fprintf(stderr, "%s:%d: %s failed: %s\n", __FILE__, __LINE__, #call, C.msg);       \
-      exit(1);                                                                           \
-    }                                                                                    \
-  } while (0)
+#define OK(call) GU_OK(call)
 
 /* ---- host/device buffers ------------------------------------------------------------ */
 /* n floats ~ scale N(0,1) + shift, rounded to bf16 if bf. */
