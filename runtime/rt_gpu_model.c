@@ -103,6 +103,11 @@ typedef struct gslot {
 
 /* A Mamba-2 mixer that decode steps run as one kernel (plan_mixers): the
  * in_proj row's layout as the fused kernel reads it. */
+/* The fused mixer runs in decode steps of at most this many sequences: at
+ * b16 it was slower than conv step + SSD step on mamba2-2.7b (6.91 vs 6.61
+ * ms per step, H100, bench/NOTES.md "Decode wiring, session 2"). */
+#define MIXER_MAX_B 8
+
 typedef struct gmix {
   bool on;
   int conv;                          /* node index of its conv1d */
@@ -376,21 +381,16 @@ static int get_ssd(rt_gpu_model *g, const cg_ssd_spec *s, rt_cuda_ssd **out, ssd
   return SSD_OK;
 }
 
-/* A decode kernel by spec; a mixer's tickets cover at least max_batch
- * sequences (a kept one too small for a new batch size is prepared again:
- * that happens in the first, uncaptured step at that size). */
-static int get_dec(rt_gpu_model *g, const cg_dec_spec *s, int64_t max_batch, rt_cuda_dec **out,
-                   ssd_ctx *c) {
+/* A decode kernel by spec (a mixer's tickets for MIXER_MAX_B sequences).
+ * The first step at a batch size, which is not captured, prepares them. */
+static int get_dec(rt_gpu_model *g, const cg_dec_spec *s, rt_cuda_dec **out, ssd_ctx *c) {
   rt_cuda_dec *k = NULL;
   for (int i = 0; i < g->ndecs && !k; i++)
     if (!memcmp(&g->decs[i]->spec, s, sizeof *s)) k = g->decs[i];
-  if (k && k->fn.fn && (s->kind != CG_DEC_MIXER || k->max_batch >= max_batch))
-    return *out = k, SSD_OK;
+  if (k && k->fn.fn) return *out = k, SSD_OK;
   if (g->step.capturing)
     return ssd_err(c, SSD_EINTERNAL, "a decode kernel was first asked for inside a graph capture");
-  if (k) {
-    rt_cuda_dec_release(g->cu, k);
-  } else {
+  if (!k) {
     rt_cuda_dec **np = realloc(g->decs, (size_t)(g->ndecs + 1) * sizeof *np);
     if (!np) return ssd_err(c, SSD_ENOMEM, "out of memory");
     g->decs = np;
@@ -398,7 +398,7 @@ static int get_dec(rt_gpu_model *g, const cg_dec_spec *s, int64_t max_batch, rt_
     g->decs[g->ndecs++] = k;
   }
   /* a failed prepare leaves k released with the key: the next ask retries */
-  int rc = rt_cuda_dec_prepare(g->cu, &g->cache, s, max_batch, k, c);
+  int rc = rt_cuda_dec_prepare(g->cu, &g->cache, s, MIXER_MAX_B, k, c);
   memcpy(&k->spec, s, sizeof *s);
   if (!rc) *out = k;
   return rc;
@@ -1161,7 +1161,7 @@ static int run_gemv(grun *r, const gslot *x, const gslot *w, const gin *bi, int6
   s.kind = CG_DEC_GEMV, s.M = M, s.N = N, s.K = w->shape[1];
   s.x_f32 = !xi.bf16, s.has_bias = bi->p != 0, s.accumulate = accumulate, s.y_bf16 = y16;
   rt_cuda_dec *k = NULL;
-  int rc = get_dec(r->g, &s, 0, &k, r->c);
+  int rc = get_dec(r->g, &s, &k, r->c);
   rt_cuda_dec_gemv_args a = {xi.p, xi.ld, 0, 0, 0, w->p, bi->p, y, N};
   if (!rc) rc = rt_cuda_dec_gemv(r->g->cu, k, &a, r->c);
   put_in(r->g, &xi);
@@ -1650,15 +1650,18 @@ static int op_mixer(grun *r, const ir_node *n) {
   const rt_dptr in = dt->p - (rt_dptr)(mx->off_dt * es);
   if (!dt->p || dt->blk < 0 || g->blk[dt->blk].base != in || dt->W != s.hdt ||
       (B > 1 && dt->ld != mx->ld_in))
-    return ssd_err_at(r->c, n->loc, SSD_EINTERNAL, "fused mixer: dt is not a view of the in_proj row");
+    return ssd_err_at(r->c, n->loc, SSD_EINTERNAL,
+                      "fused mixer: dt is not a view of the in_proj row");
   s.in_f32 = !dt->bf16, s.y_bf16 = g->want16[n->out[0]->id];
   rt_cuda_dec *k = NULL;
-  TRY(get_dec(g, &s, B < 16 ? 16 : B, &k, r->c));
-  gin w[5];
-  const gslot *ops[5] = {&g->v[conv->in[1]->id], conv->nin > 2 && conv->in[2] ? &g->v[conv->in[2]->id] : NULL,
-                         in_slot(r, n, IR_SSM_A), in_slot(r, n, IR_SSM_D), in_slot(r, n, IR_SSM_DT_BIAS)};
+  TRY(get_dec(g, &s, &k, r->c));
+  /* fp32 operands: conv weight and bias (kept alive to here, plan_mixers), A, D, dt_bias */
+  enum { MW_CONV_W, MW_CONV_B, MW_A, MW_D, MW_DTB, MW_N };
+  const gslot *ops[MW_N] = {in_slot(r, conv, 1), in_slot(r, conv, 2), in_slot(r, n, IR_SSM_A),
+                            in_slot(r, n, IR_SSM_D), in_slot(r, n, IR_SSM_DT_BIAS)};
+  gin w[MW_N];
   int rc = SSD_OK;
-  for (int i = 0; i < 5; i++) {
+  for (int i = 0; i < MW_N; i++) {
     memset(&w[i], 0, sizeof w[i]);
     if (!rc) rc = get_in(r, ops[i], 0, 0, false, &w[i]);
   }
@@ -1667,10 +1670,11 @@ static int op_mixer(grun *r, const ir_node *n) {
   if (!rc) rc = state_dense(g, conv->a.state_slot, B * cdim * (s.conv_k - 1), &cst, r->c);
   if (!rc) rc = state_dense(g, n->a.ssm->state_slot, B * s.H * s.P * s.N_state, &st, r->c);
   if (!rc) rc = alloc_out(r, n->out[0], s.y_bf16, &y);
-  rt_cuda_dec_mixer_args a = {in,      mx->ld_in, mx->off_xbc, mx->off_dt, mx->off_z, w[0].p, w[1].p,
-                              cst,     w[2].p,    w[3].p,      w[4].p,     st,        y,      s.H * s.P};
+  const rt_cuda_dec_mixer_args a = {
+      in, mx->ld_in, mx->off_xbc, mx->off_dt, mx->off_z, w[MW_CONV_W].p, w[MW_CONV_B].p, cst,
+      w[MW_A].p, w[MW_D].p, w[MW_DTB].p, st, y, s.H * s.P};
   if (!rc) rc = rt_cuda_dec_mixer(g->cu, k, &a, B, r->c);
-  put_ins(g, w, 5);
+  put_ins(g, w, MW_N);
   return rc;
 }
 
@@ -1822,11 +1826,6 @@ static int cut_to_last(grun *r, int idx) {
   r->L = 1;
   return SSD_OK;
 }
-
-/* The fused mixer runs in decode steps of at most this many sequences: at
- * b16 it was slower than conv step + SSD step on mamba2-2.7b (6.91 vs 6.61
- * ms per step, H100, bench/NOTES.md "Decode wiring, session 2"). */
-#define MIXER_MAX_B 8
 
 static int walk(grun *r, bool last_only, const ir_value **result) {
   rt_gpu_model *g = r->g;
