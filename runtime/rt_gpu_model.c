@@ -42,6 +42,17 @@
  * is copied in only there), and models with attention, whose KV cache
  * grows and whose kernels take the position as an argument (their steps
  * still run from the arena).  $SSDC_CUDA_GRAPH=0 turns graphs off.
+ *
+ * Decode kernels (rt_cuda_dec.h): a linear with a bf16 weight and at most
+ * GEMV_MAX_M rows runs the small-M GEMV instead of cuBLASLt (same bias,
+ * residual accumulate and output type), and in a bf16 decode step each
+ * Mamba-2 mixer that plan_mixers recognised (conv1d + silu over in_proj's
+ * xBC columns, split into x | B | C for an SSD node) runs as one kernel at
+ * the SSD node (at most MIXER_MAX_B sequences), the conv, silu, split and
+ * reshapes before it skipped; it reads the in_proj row in place and updates
+ * the same state slots as op_conv and ssm_state, so prefills and steps hand
+ * over freely.  Prefill and fp32 mode keep the generic path.
+ * $SSDC_DEC_KERNELS=0 turns both off.
  */
 #include "rt_value.h"
 #include "rt_gpu_model.h"
@@ -53,6 +64,7 @@
 
 #include "rt_cublaslt.h"
 #include "rt_cuda.h"
+#include "rt_cuda_dec.h"
 #include "rt_cuda_exec.h"
 
 /* Unary codes of gm_ops.cuh. */
@@ -88,6 +100,20 @@ typedef struct gslot {
   int64_t shape[IR_MAX_RANK];
   int last_use; /* index of the last node reading it; -1 unused */
 } gslot;
+
+/* A Mamba-2 mixer that decode steps run as one kernel (plan_mixers): the
+ * in_proj row's layout as the fused kernel reads it. */
+/* The fused mixer runs in decode steps of at most this many sequences: at
+ * b16 it was slower than conv step + SSD step on mamba2-2.7b (6.91 vs 6.61
+ * ms per step, H100, bench/NOTES.md "Decode wiring, session 2"). */
+#define MIXER_MAX_B 8
+
+typedef struct gmix {
+  bool on;
+  int conv;                          /* node index of its conv1d */
+  int64_t ld_in, off_xbc, off_dt, off_z; /* elements per token row; columns */
+  cg_dec_spec spec;                  /* storage flags (in_f32, y_bf16) set per call */
+} gmix;
 
 typedef struct gweight {
   const float *host;
@@ -138,6 +164,8 @@ struct rt_gpu_model {
   int nops;
   rt_cuda_ssd **ssds;
   int nssds;
+  rt_cuda_dec **decs;
+  int ndecs;
   rt_cuda_fn k_fill, k_unary, k_binary, k_copy, k_kv, k_attn;
   bool bf16;      /* RT_GPU_BF16 */
   gblock *blk;    /* nvals + 1 of them: a live block has a live slot */
@@ -145,6 +173,9 @@ struct rt_gpu_model {
   bool *want16;   /* per value: every reader takes bf16 (bf16 mode), see plan_dtypes */
   int *fold_add;  /* per node: for a linear, the add it folds into (-1: none) */
   bool *silu_fused; /* per node: a conv whose sole reader is a silu, run inside it */
+  bool dec_kernels; /* decode GEMV and fused mixer ($SSDC_DEC_KERNELS != 0) */
+  gmix *mix;        /* per node: an SSD node's fused decode mixer, see plan_mixers */
+  bool *mix_skip;   /* per node: run inside a fused mixer in decode steps */
   bool mem_log;   /* $SSDC_GPU_MEM: device memory after each forward, to stderr */
   gstate *st;
   int nst;
@@ -163,6 +194,7 @@ typedef struct grun {
   bool use_state;
   int idx;
   ssd_ctx *c;
+  bool mixers; /* a bf16 decode step: planned mixers run fused (plan_mixers) */
 } grun;
 
 #define TRY(x)           \
@@ -347,6 +379,29 @@ static int get_ssd(rt_gpu_model *g, const cg_ssd_spec *s, rt_cuda_ssd **out, ssd
   g->ssds[g->nssds++] = k;
   *out = k;
   return SSD_OK;
+}
+
+/* A decode kernel by spec (a mixer's tickets for MIXER_MAX_B sequences).
+ * The first step at a batch size, which is not captured, prepares them. */
+static int get_dec(rt_gpu_model *g, const cg_dec_spec *s, rt_cuda_dec **out, ssd_ctx *c) {
+  rt_cuda_dec *k = NULL;
+  for (int i = 0; i < g->ndecs && !k; i++)
+    if (!memcmp(&g->decs[i]->spec, s, sizeof *s)) k = g->decs[i];
+  if (k && k->fn.fn) return *out = k, SSD_OK;
+  if (g->step.capturing)
+    return ssd_err(c, SSD_EINTERNAL, "a decode kernel was first asked for inside a graph capture");
+  if (!k) {
+    rt_cuda_dec **np = realloc(g->decs, (size_t)(g->ndecs + 1) * sizeof *np);
+    if (!np) return ssd_err(c, SSD_ENOMEM, "out of memory");
+    g->decs = np;
+    if (!(k = calloc(1, sizeof *k))) return ssd_err(c, SSD_ENOMEM, "out of memory");
+    g->decs[g->ndecs++] = k;
+  }
+  /* a failed prepare leaves k released with the key: the next ask retries */
+  int rc = rt_cuda_dec_prepare(g->cu, &g->cache, s, MIXER_MAX_B, k, c);
+  memcpy(&k->spec, s, sizeof *s);
+  if (!rc) *out = k;
+  return rc;
 }
 
 /* ---- weights --------------------------------------------------------------------- */
@@ -545,6 +600,160 @@ static void plan_fusions(rt_gpu_model *g) {
   }
 }
 
+static int node_index(const rt_gpu_model *g, const ir_node *n) {
+  for (int i = 0; i < g->nnodes; i++)
+    if (g->nodes[i] == n) return i;
+  return -1;
+}
+
+/* Per-token elements of v (a [batch, seqlen, ...] value); -1 if not constant. */
+static int64_t token_width(const rt_gpu_model *g, const ir_value *v) {
+  int64_t n;
+  if (!v || !rt_value_per_position(v) || ir_value_numel(g->m, v, 1, 1, &n) || n <= 0) return -1;
+  return n;
+}
+
+/* The value v is read from, looking through reshapes (which keep a token's
+ * elements in order); with `sole`, each reshape's input must have it as its
+ * only reader and it is marked in skip (when skip is given). */
+static const ir_value *unreshape(const rt_gpu_model *g, const ir_value *v, bool sole, bool *skip) {
+  while (v && v->def && v->def->op == IR_RESHAPE) {
+    if (sole && nreaders(g, v->def->in[0]) != 1) return NULL;
+    if (skip) skip[node_index(g, v->def)] = true;
+    v = v->def->in[0];
+  }
+  return v;
+}
+
+/* Column of split output v in the rows of the split's input, when the split
+ * runs along the last axis of a [batch, seqlen, W] value; else -1.  *whole: W. */
+static int64_t split_col(const rt_gpu_model *g, const ir_value *v, int64_t *whole) {
+  const ir_node *sp = v ? v->def : NULL;
+  if (!sp || sp->op != IR_SPLIT || sp->in[0]->rank != 3 || sp->a.axis != 2 ||
+      (*whole = token_width(g, sp->in[0])) < 0)
+    return -1;
+  int64_t col = 0;
+  for (int k = 0; k < v->def_index; k++) {
+    const int64_t w = token_width(g, sp->out[k]);
+    if (w < 0) return -1;
+    col += w;
+  }
+  return col;
+}
+
+/* The decode mixer spec of an SSD node (heads, dt and D options from its
+ * attributes); false when the fused kernel does not take it. */
+static bool mixer_spec(const ir_node *n, int64_t conv_k, bool conv_bias, cg_dec_spec *d) {
+  ssd_ctx q;
+  ssd_ctx_init(&q);
+  q.diag = fopen("/dev/null", "w");
+  if (!q.diag) return false;
+  cg_ssd_spec s;
+  memset(d, 0, sizeof *d);
+  if (cg_ssd_spec_from_node(n, CG_SSD_STEP, &s, &q)) {
+    fclose(q.diag);
+    return false;
+  }
+  d->kind = CG_DEC_MIXER;
+  d->H = s.H, d->P = s.P, d->N_state = s.N, d->hx = s.hx, d->hb = s.hb, d->hc = s.hc;
+  d->hdt = s.hdt, d->conv_k = conv_k, d->has_conv_bias = conv_bias;
+  d->has_dt_bias = s.has_dt_bias, d->dt_softplus = s.dt_softplus, d->A_is_log = s.A_is_log;
+  d->dt_clamp = s.dt_clamp, d->dt_min = s.dt_min, d->dt_max = s.dt_max;
+  d->has_D = s.has_D, d->D_per_channel = s.D_per_channel, d->has_z = s.has_z;
+  const int rc = !s.has_dt || !s.has_A ? SSD_EUNSUPPORTED : cg_dec_check(d, &q);
+  fclose(q.diag);
+  return rc == SSD_OK;
+}
+
+/* Whether every reader of every result of the nodes marked in skip (one
+ * mixer's) is itself marked, or is node `ssm` reading x, B or C. */
+static bool skip_closed(const rt_gpu_model *g, const bool *skip, int ssm) {
+  for (int i = 0; i < g->nnodes; i++)
+    for (int j = 0; j < g->nodes[i]->nin; j++) {
+      const ir_value *v = g->nodes[i]->in[j];
+      const int d = v && v->def ? node_index(g, v->def) : -1;
+      if (d < 0 || !skip[d] || skip[i]) continue;
+      if (i != ssm || (j != IR_SSM_X && j != IR_SSM_B && j != IR_SSM_C)) return false;
+    }
+  return true;
+}
+
+/* One SSD node i as a fused mixer: conv1d over a column block of a linear's
+ * output (the in_proj row), its only reader a silu (run inside the conv),
+ * whose only reader is a split along channels into x | B | C, each reaching
+ * the SSD only through reshapes; dt (and z) also columns of the in_proj row;
+ * states in cache slots, no initial state, the final state unread.  Then a
+ * decode step runs the mixer kernel at the SSD node and skips the conv,
+ * silu, split and reshapes (marked in skip). */
+static bool plan_mixer(rt_gpu_model *g, int i, gmix *mx, bool *skip) {
+  const ir_node *n = g->nodes[i];
+  const ir_ssm_attr *sa = n->a.ssm;
+  if (n->op != IR_SSM || !sa || sa->kind == IR_SSM_S6 || sa->state_slot < 0 ||
+      n->in[IR_SSM_INIT] || (n->nout > 1 && g->v[n->out[1]->id].last_use >= 0))
+    return false;
+  const ir_value *x = unreshape(g, n->in[IR_SSM_X], true, NULL);
+  const ir_value *b = unreshape(g, n->in[IR_SSM_B], true, NULL);
+  const ir_value *cc = unreshape(g, n->in[IR_SSM_C], true, NULL);
+  const ir_node *sp = x ? x->def : NULL;
+  if (!sp || sp->op != IR_SPLIT || sp->nout != 3 || !b || !cc || b->def != sp || cc->def != sp ||
+      x->def_index != 0 || b->def_index != 1 || cc->def_index != 2)
+    return false;
+  int64_t cdim = -1, col = split_col(g, cc, &cdim);
+  const ir_value *sv = sp->in[0]; /* silu(conv(...)) */
+  if (col < 0 || !sv->def || sv->def->op != IR_SILU || nreaders(g, sv) != 1) return false;
+  const ir_value *cv = sv->def->in[0];
+  const ir_node *conv = cv->def;
+  int64_t wn; /* the conv weight, [conv_dim, 1, K] or [conv_dim, K] */
+  if (!conv || conv->op != IR_CONV1D || nreaders(g, cv) != 1 || conv->a.state_slot < 0 ||
+      !conv->in[1] || ir_value_numel(g->m, conv->in[1], 1, 1, &wn) || wn % cdim)
+    return false;
+  const cg_dec_spec *d = &mx->spec;
+  if (!mixer_spec(n, wn / cdim, conv->nin > 2 && conv->in[2], &mx->spec) || d->conv_k < 2 ||
+      cdim != cg_dec_conv_dim(d) || token_width(g, x) != d->hx * d->P ||
+      token_width(g, b) != d->hb * d->N_state)
+    return false;
+  int64_t whole = -1, wdt = -1, wz = -1;
+  const ir_value *xbc = unreshape(g, conv->in[0], false, NULL);
+  const ir_value *dt = unreshape(g, n->in[IR_SSM_DT], false, NULL);
+  const ir_value *z = d->has_z ? unreshape(g, n->in[IR_SSM_Z], false, NULL) : NULL;
+  mx->off_xbc = split_col(g, xbc, &whole);
+  mx->off_dt = split_col(g, dt, &wdt);
+  mx->off_z = z ? split_col(g, z, &wz) : 0;
+  const ir_node *lin = xbc && xbc->def ? xbc->def->in[0]->def : NULL;
+  if (mx->off_xbc < 0 || mx->off_dt < 0 || mx->off_z < 0 || !lin || lin->op != IR_LINEAR ||
+      dt->def != xbc->def || (z && z->def != xbc->def) || token_width(g, xbc) != cdim ||
+      token_width(g, dt) != d->hdt || (z && token_width(g, z) != d->H * d->P))
+    return false;
+  mx->ld_in = whole;
+  mx->conv = node_index(g, conv);
+  skip[mx->conv] = skip[node_index(g, sv->def)] = skip[node_index(g, sp)] = true;
+  for (int k = 0; k < 3; k++) unreshape(g, n->in[k == 0 ? IR_SSM_X : k == 1 ? IR_SSM_B : IR_SSM_C],
+                                        true, skip);
+  return skip_closed(g, skip, i);
+}
+
+/* plan_mixer for every SSD node (bf16 mode, decode kernels on); a pattern
+ * that does not close leaves its nodes on the generic path. */
+static int plan_mixers(rt_gpu_model *g, ssd_ctx *c) {
+  g->mix = calloc((size_t)g->nnodes + 1, sizeof *g->mix);
+  g->mix_skip = calloc((size_t)g->nnodes + 1, sizeof *g->mix_skip);
+  bool *trial = calloc((size_t)g->nnodes + 1, sizeof *trial);
+  int rc = g->mix && g->mix_skip && trial ? SSD_OK : ssd_err(c, SSD_ENOMEM, "out of memory");
+  for (int i = 0; !rc && g->bf16 && g->dec_kernels && i < g->nnodes; i++) {
+    if (g->nodes[i]->op != IR_SSM) continue;
+    memset(trial, 0, (size_t)g->nnodes * sizeof *trial);
+    gmix *mx = &g->mix[i];
+    mx->on = plan_mixer(g, i, mx, trial);
+    if (!mx->on) continue;
+    for (int k = 0; k < g->nnodes; k++) g->mix_skip[k] |= trial[k];
+    const ir_node *conv = g->nodes[mx->conv]; /* its weights are read at the SSD node */
+    for (int k = 1; k < conv->nin && k < 3; k++)
+      if (conv->in[k] && g->v[conv->in[k]->id].last_use < i) g->v[conv->in[k]->id].last_use = i;
+  }
+  free(trial);
+  return rc;
+}
+
 int rt_gpu_model_new(const ir_module *m, rt_weight_fn wfn, void *wctx, rt_gpu_mode mode,
                      const char *cache_dir, rt_gpu_model **out, ssd_ctx *c) {
   *out = NULL;
@@ -563,6 +772,8 @@ int rt_gpu_model_new(const ir_module *m, rt_weight_fn wfn, void *wctx, rt_gpu_mo
   g->graphs = !graphs || strcmp(graphs, "0");
   const char *mem = getenv("SSDC_GPU_MEM");
   g->mem_log = mem && *mem && strcmp(mem, "0");
+  const char *dec = getenv("SSDC_DEC_KERNELS");
+  g->dec_kernels = !dec || strcmp(dec, "0");
   int rc = index_nodes(g, c);
   if (!rc) {
     g->want16 = calloc((size_t)g->nvals + 1, sizeof *g->want16);
@@ -571,7 +782,7 @@ int rt_gpu_model_new(const ir_module *m, rt_weight_fn wfn, void *wctx, rt_gpu_mo
     if (!g->want16 || !g->fold_add || !g->silu_fused)
       rc = ssd_err(c, SSD_ENOMEM, "out of memory for the GPU executor");
   }
-  if (!rc) plan_dtypes(g), plan_fusions(g);
+  if (!rc) plan_dtypes(g), plan_fusions(g), rc = plan_mixers(g, c);
   if (!rc) rc = cg_cache_open(&g->cache, cache_dir, c);
   if (!rc) rc = rt_cuda_open(&g->cu, 0, c);
   if (!rc) rc = rt_blas_open(g->cu, &g->blas, c);
@@ -615,6 +826,7 @@ void rt_gpu_model_free(rt_gpu_model *g) {
       rt_cuda_free(g->cu, g->w[i].d), rt_cuda_free(g->cu, g->w[i].d16), rt_cuda_free(g->cu, g->w[i].lo);
     for (int i = 0; i < g->nops; i++) rt_cuda_op_release(g->cu, g->ops[i]);
     for (int i = 0; i < g->nssds; i++) rt_cuda_ssd_release(g->cu, g->ssds[i]);
+    for (int i = 0; i < g->ndecs; i++) rt_cuda_dec_release(g->cu, g->decs[i]);
     rt_cuda_unload(g->cu, &g->k_fill);
     rt_cuda_unload(g->cu, &g->k_unary);
     rt_cuda_unload(g->cu, &g->k_binary);
@@ -625,10 +837,14 @@ void rt_gpu_model_free(rt_gpu_model *g) {
   }
   for (int i = 0; i < g->nops; i++) free(g->ops[i]);
   for (int i = 0; i < g->nssds; i++) free(g->ssds[i]);
+  for (int i = 0; i < g->ndecs; i++) free(g->decs[i]);
   rt_blas_close(g->blas);
   rt_cuda_close(g->cu);
   free(g->ops);
   free(g->ssds);
+  free(g->decs);
+  free(g->mix);
+  free(g->mix_skip);
   free(g->w);
   free(g->nodes);
   free(g->v);
@@ -917,6 +1133,41 @@ static gslot *fold_target(grun *r, const ir_node *n, int64_t numel) {
   return res;
 }
 
+/* The decode GEMV (rt_cuda_dec_gemv) for a bf16 weight and at most
+ * GEMV_MAX_M rows, where it beats cuBLASLt (bench/NOTES.md, "Decode kernels,
+ * session 2": 1.03-1.34x at M = 1 and 4, 0.90x at 16).  x is read as stored
+ * (bf16, or fp32 rounded on load) when its rows suit 16-byte loads. */
+#define GEMV_MAX_M 8
+static bool gemv_fits(const rt_gpu_model *g, const gslot *w, int64_t M, int64_t K) {
+  return g->dec_kernels && w->bf16 && M >= 1 && M <= GEMV_MAX_M && K % 32 == 0 &&
+         K <= (1 << 20) && w->p % 16 == 0;
+}
+
+static int get_gemv_x(grun *r, const gslot *x, int64_t K, gin *xi) {
+  TRY(get_in(r, x, -1, K, false, xi));
+  if (xi->ld * (int64_t)esz(xi->bf16) % 16 == 0) return SSD_OK;
+  put_in(r->g, xi); /* rows the 16-byte loads cannot take: a dense copy */
+  TRY(get_in(r, x, x->bf16, 0, false, xi));
+  xi->ld = K;
+  return SSD_OK;
+}
+
+static int run_gemv(grun *r, const gslot *x, const gslot *w, const gin *bi, int64_t M, int64_t N,
+                    rt_dptr y, bool y16, bool accumulate) {
+  gin xi;
+  TRY(get_gemv_x(r, x, w->shape[1], &xi));
+  cg_dec_spec s;
+  memset(&s, 0, sizeof s);
+  s.kind = CG_DEC_GEMV, s.M = M, s.N = N, s.K = w->shape[1];
+  s.x_f32 = !xi.bf16, s.has_bias = bi->p != 0, s.accumulate = accumulate, s.y_bf16 = y16;
+  rt_cuda_dec *k = NULL;
+  int rc = get_dec(r->g, &s, &k, r->c);
+  rt_cuda_dec_gemv_args a = {xi.p, xi.ld, 0, 0, 0, w->p, bi->p, y, N};
+  if (!rc) rc = rt_cuda_dec_gemv(r->g->cu, k, &a, r->c);
+  put_in(r->g, &xi);
+  return rc;
+}
+
 static int op_linear(grun *r, const ir_node *n) {
   gslot *x = in_slot(r, n, 0), *w = in_slot(r, n, 1), *o = &r->g->v[n->out[0]->id];
   int64_t K = last_dim(x);
@@ -924,9 +1175,11 @@ static int op_linear(grun *r, const ir_node *n) {
     return ssd_err_at(r->c, n->loc, SSD_EINTERNAL, "linear: weight does not match input");
   const bool w16 = w->bf16;
   const int64_t M = K ? numel_of(x) / K : 0, N = w->shape[0];
+  const bool gemv = gemv_fits(r->g, w, M, K) && is_dense(w);
   gin xi, wi, bi;
-  int rc = get_in(r, x, w16, 0, true, &xi);
-  if (!rc) rc = get_in(r, w, w16, 0, true, &wi);
+  memset(&xi, 0, sizeof xi), memset(&wi, 0, sizeof wi);
+  int rc = gemv ? SSD_OK : get_in(r, x, w16, 0, true, &xi);
+  if (!rc && !gemv) rc = get_in(r, w, w16, 0, true, &wi);
   if (!rc) rc = get_in(r, in_slot(r, n, 2), 0, 0, false, &bi);
   rt_gemm p = {M, N, K, w16 ? RT_BLAS_BF16 : RT_BLAS_F32, RT_BLAS_F32, xi.p, wi.p, bi.p, 0, false};
   gslot *res = rc ? NULL : fold_target(r, n, M * N);
@@ -940,7 +1193,8 @@ static int op_linear(grun *r, const ir_node *n) {
     p.out = o16 ? RT_BLAS_BF16 : RT_BLAS_F32;
     rc = alloc_out(r, n->out[0], o16, &p.y);
   }
-  if (!rc && M > 0 && N > 0) rc = rt_blas_gemm(r->g->blas, &p, r->c);
+  if (!rc && gemv) rc = run_gemv(r, x, w, &bi, M, N, p.y, p.out == RT_BLAS_BF16, p.accumulate);
+  else if (!rc && M > 0 && N > 0) rc = rt_blas_gemm(r->g->blas, &p, r->c);
   put_in(r->g, &xi), put_in(r->g, &wi), put_in(r->g, &bi);
   return rc;
 }
@@ -1381,7 +1635,51 @@ static int run_s6(grun *r, const ir_node *n, int64_t B, int64_t L, rt_dptr st, r
   return rc;
 }
 
+/* A planned mixer in a bf16 decode step (plan_mixer): conv step + SiLU + SSD
+ * step in one kernel, reading xBC, dt (and z) in place from the in_proj row
+ * that dt is a view of, with the states in the slots op_conv and ssm_state
+ * use, so a prefill hands over to it (and it to a later prefill). */
+static int op_mixer(grun *r, const ir_node *n) {
+  rt_gpu_model *g = r->g;
+  const gmix *mx = &g->mix[r->idx];
+  const ir_node *conv = g->nodes[mx->conv];
+  const gslot *dt = in_slot(r, n, IR_SSM_DT);
+  cg_dec_spec s;
+  memcpy(&s, &mx->spec, sizeof s); /* padding too: specs are compared with memcmp */
+  const int64_t B = r->B, es = (int64_t)esz(dt->bf16);
+  const rt_dptr in = dt->p - (rt_dptr)(mx->off_dt * es);
+  if (!dt->p || dt->blk < 0 || g->blk[dt->blk].base != in || dt->W != s.hdt ||
+      (B > 1 && dt->ld != mx->ld_in))
+    return ssd_err_at(r->c, n->loc, SSD_EINTERNAL,
+                      "fused mixer: dt is not a view of the in_proj row");
+  s.in_f32 = !dt->bf16, s.y_bf16 = g->want16[n->out[0]->id];
+  rt_cuda_dec *k = NULL;
+  TRY(get_dec(g, &s, &k, r->c));
+  /* fp32 operands: conv weight and bias (kept alive to here, plan_mixers), A, D, dt_bias */
+  enum { MW_CONV_W, MW_CONV_B, MW_A, MW_D, MW_DTB, MW_N };
+  const gslot *ops[MW_N] = {in_slot(r, conv, 1), in_slot(r, conv, 2), in_slot(r, n, IR_SSM_A),
+                            in_slot(r, n, IR_SSM_D), in_slot(r, n, IR_SSM_DT_BIAS)};
+  gin w[MW_N];
+  int rc = SSD_OK;
+  for (int i = 0; i < MW_N; i++) {
+    memset(&w[i], 0, sizeof w[i]);
+    if (!rc) rc = get_in(r, ops[i], 0, 0, false, &w[i]);
+  }
+  rt_dptr cst = 0, st = 0, y = 0;
+  const int64_t cdim = cg_dec_conv_dim(&s);
+  if (!rc) rc = state_dense(g, conv->a.state_slot, B * cdim * (s.conv_k - 1), &cst, r->c);
+  if (!rc) rc = state_dense(g, n->a.ssm->state_slot, B * s.H * s.P * s.N_state, &st, r->c);
+  if (!rc) rc = alloc_out(r, n->out[0], s.y_bf16, &y);
+  const rt_cuda_dec_mixer_args a = {
+      in, mx->ld_in, mx->off_xbc, mx->off_dt, mx->off_z, w[MW_CONV_W].p, w[MW_CONV_B].p, cst,
+      w[MW_A].p, w[MW_D].p, w[MW_DTB].p, st, y, s.H * s.P};
+  if (!rc) rc = rt_cuda_dec_mixer(g->cu, k, &a, B, r->c);
+  put_ins(g, w, MW_N);
+  return rc;
+}
+
 static int op_ssm(grun *r, const ir_node *n) {
+  if (r->mixers && r->g->mix[r->idx].on) return op_mixer(r, n);
   const ir_ssm_attr *sa = n->a.ssm;
   gslot *x = in_slot(r, n, IR_SSM_X);
   if (!sa || x->rank != 4)
@@ -1531,9 +1829,14 @@ static int cut_to_last(grun *r, int idx) {
 
 static int walk(grun *r, bool last_only, const ir_value **result) {
   rt_gpu_model *g = r->g;
+  r->mixers = g->bf16 && r->use_state && r->L == 1 && r->B <= MIXER_MAX_B;
   for (int i = 0; i < g->nnodes; i++) {
     const ir_node *n = g->nodes[i];
     r->idx = i;
+    if (r->mixers && g->mix_skip[i]) { /* inside a fused mixer (op_mixer) */
+      release_after(g, n, i);
+      continue;
+    }
     TRY(run_node(r, n));
     if (n->op == IR_OUTPUT && !*result) *result = n->in[0];
     if (n->op != IR_OUTPUT) release_after(g, n, i);
@@ -1563,7 +1866,7 @@ static int run_module(rt_gpu_model *g, const int64_t *ids, int64_t B, int64_t L,
   if (B > 65535 || L > ((int64_t)1 << 30))
     return ssd_err(c, SSD_EINVAL, "input too large: batch %lld, length %lld", (long long)B,
                    (long long)L);
-  grun r = {g, B, L, 0, use_state, 0, c};
+  grun r = {g, B, L, 0, use_state, 0, c, false};
   size_t idbytes = (size_t)(B * L) * sizeof(int64_t);
   int rc = rt_cuda_alloc(g->cu, idbytes, &r.ids, c);
   if (!rc) rc = rt_cuda_h2d(g->cu, r.ids, ids, idbytes, c);
@@ -1603,7 +1906,7 @@ int rt_gpu_forward(rt_gpu_model *g, const int64_t *ids, int64_t B, int64_t L, fl
  * step's graph when `capture`. */
 static int step_walk(rt_gpu_model *g, int64_t B, bool last_only, bool capture, ssd_ctx *c) {
   gstep *s = &g->step;
-  grun r = {g, B, 1, s->ids, true, 0, c};
+  grun r = {g, B, 1, s->ids, true, 0, c, false};
   const ir_value *result = NULL;
   s->on = true, s->next = 0;
   const uint64_t k0 = rt_cuda_launches(g->cu);
