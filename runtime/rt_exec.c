@@ -335,20 +335,6 @@ static int op_conv(run *r, const ir_node *n) {
   return SSD_OK;
 }
 
-static rt_unary_op unary_of(const ir_node *n) {
-  switch (n->op) {
-  case IR_SILU: return RT_U_SILU;
-  case IR_SOFTPLUS: return RT_U_SOFTPLUS;
-  case IR_EXP: return RT_U_EXP;
-  case IR_LOG: return RT_U_LOG;
-  case IR_GELU: return n->a.approx ? RT_U_GELU_TANH : RT_U_GELU_ERF;
-  case IR_SIGMOID: return RT_U_SIGMOID;
-  case IR_NEG: return RT_U_NEG;
-  case IR_CLAMP: return RT_U_CLAMP;
-  default: return RT_U_COPY;
-  }
-}
-
 static int op_unary(run *r, const ir_node *n) {
   vslot *x = in_slot(r, n, 0);
   float *y;
@@ -357,7 +343,7 @@ static int op_unary(run *r, const ir_node *n) {
   int64_t cnt = numel_of(x);
   if (numel_of(&r->e->v[n->out[0]->id]) != cnt)
     return ssd_err_at(r->c, n->loc, SSD_EINTERNAL, "elementwise op changes size");
-  rt_unary(unary_of(n), x->f, cnt, n->a.lo, n->a.hi, y);
+  rt_unary(rt_unary_of(n), x->f, cnt, n->a.lo, n->a.hi, y);
   return SSD_OK;
 }
 

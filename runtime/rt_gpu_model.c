@@ -67,9 +67,6 @@
 #include "rt_cuda_dec.h"
 #include "rt_cuda_exec.h"
 
-/* Unary codes of gm_ops.cuh. */
-enum { GM_U_COPY, GM_U_SILU, GM_U_SOFTPLUS, GM_U_EXP, GM_U_LOG, GM_U_GELU_ERF, GM_U_GELU_TANH,
-       GM_U_SIGMOID, GM_U_NEG, GM_U_CLAMP };
 #define GM_MAX_RANK 6
 /* gm_ops.cuh's struct gm_bshape, passed by value. */
 typedef struct gm_bshape {
@@ -1277,20 +1274,6 @@ static int op_conv(grun *r, const ir_node *n) {
   return rc;
 }
 
-static int unary_code(const ir_node *n) {
-  switch (n->op) {
-  case IR_SILU: return GM_U_SILU;
-  case IR_SOFTPLUS: return GM_U_SOFTPLUS;
-  case IR_EXP: return GM_U_EXP;
-  case IR_LOG: return GM_U_LOG;
-  case IR_GELU: return n->a.approx ? GM_U_GELU_TANH : GM_U_GELU_ERF;
-  case IR_SIGMOID: return GM_U_SIGMOID;
-  case IR_NEG: return GM_U_NEG;
-  case IR_CLAMP: return GM_U_CLAMP;
-  default: return GM_U_COPY;
-  }
-}
-
 static int op_unary(grun *r, const ir_node *n) {
   gslot *x = in_slot(r, n, 0), *o = &r->g->v[n->out[0]->id];
   if (n->op == IR_CAST && n->out[0]->dtype != IR_F32)
@@ -1309,7 +1292,7 @@ static int op_unary(grun *r, const ir_node *n) {
   int64_t cnt = numel_of(x);
   if (!rc && numel_of(o) != cnt)
     rc = ssd_err_at(r->c, n->loc, SSD_EINTERNAL, "elementwise op changes size");
-  if (!rc) rc = gm_unary(r->g, unary_code(n), xi.p, y, cnt, n->a.lo, n->a.hi, r->c);
+  if (!rc) rc = gm_unary(r->g, (int)rt_unary_of(n), xi.p, y, cnt, n->a.lo, n->a.hi, r->c);
   put_in(r->g, &xi);
   return rc;
 }

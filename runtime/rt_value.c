@@ -36,3 +36,17 @@ bool rt_value_per_position(const ir_value *v) {
   return v->rank >= 2 && v->dims[1]->kind == IR_DIM_SYM && v->dims[1]->name &&
          !strcmp(v->dims[1]->name, "seqlen");
 }
+
+rt_unary_op rt_unary_of(const ir_node *n) {
+  switch (n->op) {
+  case IR_SILU: return RT_U_SILU;
+  case IR_SOFTPLUS: return RT_U_SOFTPLUS;
+  case IR_EXP: return RT_U_EXP;
+  case IR_LOG: return RT_U_LOG;
+  case IR_GELU: return n->a.approx ? RT_U_GELU_TANH : RT_U_GELU_ERF;
+  case IR_SIGMOID: return RT_U_SIGMOID;
+  case IR_NEG: return RT_U_NEG;
+  case IR_CLAMP: return RT_U_CLAMP;
+  default: return RT_U_COPY;
+  }
+}

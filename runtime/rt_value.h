@@ -11,6 +11,7 @@
 #include <stdint.h>
 
 #include "ir.h"
+#include "rt_ops.h"
 
 /* Bind batch and seqlen into v's dims (rank and shape[IR_MAX_RANK]).
  * Values over max_numel elements are refused with a message. */
@@ -19,5 +20,8 @@ int rt_value_shape(const ir_module *m, const ir_value *v, int64_t batch, int64_t
 int64_t rt_shape_numel(int rank, const int64_t *shape);
 void rt_shape_around(int rank, const int64_t *shape, int axis, int64_t *outer, int64_t *inner);
 bool rt_value_per_position(const ir_value *v);
+/* The elementwise function of a unary IR node (RT_U_COPY for cast and the
+ * like).  The GPU kernels use the same codes (codegen/cuda/gm_ops.cuh). */
+rt_unary_op rt_unary_of(const ir_node *n);
 
 #endif

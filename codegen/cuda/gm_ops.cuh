@@ -9,17 +9,18 @@
 // Self-contained (no prologue); compiled once through cg_build and loaded
 // once per entry point.
 
-// Unary op codes: the enum in rt_gpu_model.c mirrors this list.
-#define GM_U_COPY 0
-#define GM_U_SILU 1
-#define GM_U_SOFTPLUS 2
-#define GM_U_EXP 3
-#define GM_U_LOG 4
-#define GM_U_GELU_ERF 5
-#define GM_U_GELU_TANH 6
-#define GM_U_SIGMOID 7
-#define GM_U_NEG 8
-#define GM_U_CLAMP 9
+// Unary op codes: the values of rt_unary_op (runtime/rt_ops.h), which the
+// executor passes as they are (rt_unary_of in runtime/rt_value.c).
+#define GM_U_SILU 0
+#define GM_U_SOFTPLUS 1
+#define GM_U_EXP 2
+#define GM_U_LOG 3
+#define GM_U_GELU_ERF 4
+#define GM_U_GELU_TANH 5
+#define GM_U_SIGMOID 6
+#define GM_U_NEG 7
+#define GM_U_CLAMP 8
+#define GM_U_COPY 9
 #define GM_B_ADD 0
 #define GM_B_SUB 1
 #define GM_B_MUL 2
