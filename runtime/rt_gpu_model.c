@@ -104,6 +104,12 @@ typedef struct gslot {
  * b16 it was slower than conv step + SSD step on mamba2-2.7b (6.91 vs 6.61
  * ms per step, H100, bench/NOTES.md "Decode wiring, session 2"). */
 #define MIXER_MAX_B 8
+/* Decode steps of at most this many sequences fold an RMSNorm or a gated
+ * RMSNorm into the GEMV that is its only reader (plan_norms); above it the
+ * fused GEMV's registers cost more than the norm kernel (bench/NOTES.md,
+ * "Decode kernels, session 2": 0.377 vs 0.457 ms/token at 130m b1, slower
+ * at b16). */
+#define NORM_GEMV_MAX_B 4
 
 typedef struct gmix {
   bool on;
@@ -173,6 +179,8 @@ struct rt_gpu_model {
   bool dec_kernels; /* decode GEMV and fused mixer ($SSDC_DEC_KERNELS != 0) */
   gmix *mix;        /* per node: an SSD node's fused decode mixer, see plan_mixers */
   bool *mix_skip;   /* per node: run inside a fused mixer in decode steps */
+  int *norm_of;     /* per node: for a linear, the norm it may fold in (plan_norms; -1: none) */
+  bool *norm_defer; /* per node: a norm deferred to its linear in small decode steps */
   bool mem_log;   /* $SSDC_GPU_MEM: device memory after each forward, to stderr */
   gstate *st;
   int nst;
@@ -192,6 +200,7 @@ typedef struct grun {
   int idx;
   ssd_ctx *c;
   bool mixers; /* a bf16 decode step: planned mixers run fused (plan_mixers) */
+  bool norms;  /* a bf16 decode step of <= NORM_GEMV_MAX_B sequences (plan_norms) */
 } grun;
 
 #define TRY(x)           \
@@ -199,6 +208,8 @@ typedef struct grun {
     int rc_ = (x);       \
     if (rc_) return rc_; \
   } while (0)
+
+static int run_node(grun *r, const ir_node *n);
 
 static bool is_mixer(ir_op op) { return op == IR_CONV1D || op == IR_SSM || op == IR_ATTENTION; }
 
@@ -751,6 +762,43 @@ static int plan_mixers(rt_gpu_model *g, ssd_ctx *c) {
   return rc;
 }
 
+/* A norm the decode GEMV can apply while it loads x: RMSNorm with a weight,
+ * or a one-group gated RMSNorm that gates before normalizing (mamba_ssm's
+ * RMSNormGated, norm_before_gate false). */
+static bool gemv_norm(const ir_node *nn) {
+  if (nn->op == IR_RMSNORM) return nn->nin > 1 && nn->in[1];
+  return nn->op == IR_GATED_RMSNORM && nn->nin > 2 && nn->in[1] && nn->in[2] &&
+         nn->a.ngroups <= 1 && !nn->a.norm_before_gate;
+}
+
+/* For every linear whose input is a norm's result read by nothing else:
+ * small bf16 decode steps skip the norm and the linear's GEMV applies it
+ * (op_linear runs the norm there instead when the GEMV does not fit).  The
+ * norm's operands must outlive it or die with it: those it reads last are
+ * released after the linear in such steps (walk), so prefill's lifetimes
+ * and peak memory stay as they were. */
+static int plan_norms(rt_gpu_model *g, ssd_ctx *c) {
+  g->norm_of = malloc(((size_t)g->nnodes + 1) * sizeof *g->norm_of);
+  g->norm_defer = calloc((size_t)g->nnodes + 1, sizeof *g->norm_defer);
+  if (!g->norm_of || !g->norm_defer) return ssd_err(c, SSD_ENOMEM, "out of memory");
+  for (int i = 0; i < g->nnodes; i++) {
+    const ir_node *n = g->nodes[i];
+    const ir_node *nn = n->op == IR_LINEAR && n->in[0] ? n->in[0]->def : NULL;
+    const int j = nn ? node_index(g, nn) : -1;
+    g->norm_of[i] = -1;
+    if (!g->bf16 || !g->dec_kernels || j < 0 || g->mix_skip[j] || !gemv_norm(nn) ||
+        nn->nout != 1 || nreaders(g, n->in[0]) != 1)
+      continue;
+    bool live = true;
+    for (int k = 0; k < nn->nin; k++) {
+      const int lu = nn->in[k] ? g->v[nn->in[k]->id].last_use : j;
+      live = live && (lu == j || lu > i);
+    }
+    if (live) g->norm_of[i] = j, g->norm_defer[j] = true;
+  }
+  return SSD_OK;
+}
+
 int rt_gpu_model_new(const ir_module *m, rt_weight_fn wfn, void *wctx, rt_gpu_mode mode,
                      const char *cache_dir, rt_gpu_model **out, ssd_ctx *c) {
   *out = NULL;
@@ -780,6 +828,7 @@ int rt_gpu_model_new(const ir_module *m, rt_weight_fn wfn, void *wctx, rt_gpu_mo
       rc = ssd_err(c, SSD_ENOMEM, "out of memory for the GPU executor");
   }
   if (!rc) plan_dtypes(g), plan_fusions(g), rc = plan_mixers(g, c);
+  if (!rc) rc = plan_norms(g, c);
   if (!rc) rc = cg_cache_open(&g->cache, cache_dir, c);
   if (!rc) rc = rt_cuda_open(&g->cu, 0, c);
   if (!rc) rc = rt_blas_open(g->cu, &g->blas, c);
@@ -842,6 +891,8 @@ void rt_gpu_model_free(rt_gpu_model *g) {
   free(g->decs);
   free(g->mix);
   free(g->mix_skip);
+  free(g->norm_of);
+  free(g->norm_defer);
   free(g->w);
   free(g->nodes);
   free(g->v);
@@ -1140,39 +1191,68 @@ static bool gemv_fits(const rt_gpu_model *g, const gslot *w, int64_t M, int64_t 
          K <= (1 << 20) && w->p % 16 == 0;
 }
 
-static int get_gemv_x(grun *r, const gslot *x, int64_t K, gin *xi) {
-  TRY(get_in(r, x, -1, K, false, xi));
-  if (xi->ld * (int64_t)esz(xi->bf16) % 16 == 0) return SSD_OK;
+/* x (or a gated norm's z) for the GEMV, in storage `want` (-1: as stored). */
+static int get_gemv_x(grun *r, const gslot *x, int64_t K, int want, gin *xi) {
+  TRY(get_in(r, x, want, K, false, xi));
+  if (xi->ld * (int64_t)esz(xi->bf16) % 16 == 0 && xi->p % 16 == 0) return SSD_OK;
   put_in(r->g, xi); /* rows the 16-byte loads cannot take: a dense copy */
-  TRY(get_in(r, x, x->bf16, 0, false, xi));
+  TRY(get_in(r, x, want < 0 ? x->bf16 : want, 0, false, xi));
   xi->ld = K;
   return SSD_OK;
 }
 
-static int run_gemv(grun *r, const gslot *x, const gslot *w, const gin *bi, int64_t M, int64_t N,
-                    rt_dptr y, bool y16, bool accumulate) {
-  gin xi;
-  TRY(get_gemv_x(r, x, w->shape[1], &xi));
+/* The GEMV over x, applying the norm nn to x on the way in when given
+ * (plan_norms; a gated norm's x and z share one storage type). */
+static int run_gemv(grun *r, const ir_node *nn, const gslot *x, const gslot *w, const gin *bi,
+                    int64_t M, int64_t N, rt_dptr y, bool y16, bool accumulate) {
+  const int64_t K = w->shape[1];
+  const gslot *z = nn && nn->op == IR_GATED_RMSNORM ? in_slot(r, nn, 1) : NULL;
+  gin xi, zi, ni;
+  memset(&zi, 0, sizeof zi), memset(&ni, 0, sizeof ni);
+  TRY(get_gemv_x(r, x, K, z ? (int)(x->bf16 || z->bf16) : -1, &xi));
+  int rc = z ? get_gemv_x(r, z, K, xi.bf16, &zi) : SSD_OK;
+  if (!rc && nn) rc = get_in(r, in_slot(r, nn, z ? 2 : 1), 0, 0, false, &ni);
   cg_dec_spec s;
   memset(&s, 0, sizeof s);
-  s.kind = CG_DEC_GEMV, s.M = M, s.N = N, s.K = w->shape[1];
+  s.kind = CG_DEC_GEMV, s.M = M, s.N = N, s.K = K;
   s.x_f32 = !xi.bf16, s.has_bias = bi->p != 0, s.accumulate = accumulate, s.y_bf16 = y16;
+  s.norm = !nn ? CG_DEC_NORM_NONE : z ? CG_DEC_NORM_GATED : CG_DEC_NORM_RMS;
+  s.eps = nn ? nn->a.eps : 0;
   rt_cuda_dec *k = NULL;
-  int rc = get_dec(r->g, &s, &k, r->c);
-  rt_cuda_dec_gemv_args a = {xi.p, xi.ld, 0, 0, 0, w->p, bi->p, y, N};
+  if (!rc) rc = get_dec(r->g, &s, &k, r->c);
+  rt_cuda_dec_gemv_args a = {xi.p, xi.ld, zi.p, zi.ld, ni.p, w->p, bi->p, y, N};
   if (!rc) rc = rt_cuda_dec_gemv(r->g->cu, k, &a, r->c);
-  put_in(r->g, &xi);
+  put_in(r->g, &xi), put_in(r->g, &zi), put_in(r->g, &ni);
+  return rc;
+}
+
+/* The norm a linear applies in a small decode step (plan_norms), or NULL.
+ * Where the GEMV does not take this linear, the norm runs here first, as
+ * the walk would have run it, and NULL is returned. */
+static int folded_norm(grun *r, bool gemv, const ir_node **nn) {
+  const int j = r->norms ? r->g->norm_of[r->idx] : -1;
+  *nn = j >= 0 ? r->g->nodes[j] : NULL;
+  if (!*nn || gemv) return SSD_OK;
+  const int i = r->idx;
+  r->idx = j;
+  const int rc = run_node(r, *nn);
+  r->idx = i, *nn = NULL;
   return rc;
 }
 
 static int op_linear(grun *r, const ir_node *n) {
-  gslot *x = in_slot(r, n, 0), *w = in_slot(r, n, 1), *o = &r->g->v[n->out[0]->id];
+  const int j = r->norms ? r->g->norm_of[r->idx] : -1; /* x's norm, deferred to here */
+  gslot *x = in_slot(r, j >= 0 ? r->g->nodes[j] : n, 0), *w = in_slot(r, n, 1);
+  gslot *o = &r->g->v[n->out[0]->id];
   int64_t K = last_dim(x);
   if (w->rank != 2 || w->shape[1] != K)
     return ssd_err_at(r->c, n->loc, SSD_EINTERNAL, "linear: weight does not match input");
   const bool w16 = w->bf16;
   const int64_t M = K ? numel_of(x) / K : 0, N = w->shape[0];
   const bool gemv = gemv_fits(r->g, w, M, K) && is_dense(w);
+  const ir_node *nn;
+  TRY(folded_norm(r, gemv, &nn));
+  if (!nn) x = in_slot(r, n, 0);
   gin xi, wi, bi;
   memset(&xi, 0, sizeof xi), memset(&wi, 0, sizeof wi);
   int rc = gemv ? SSD_OK : get_in(r, x, w16, 0, true, &xi);
@@ -1190,7 +1270,7 @@ static int op_linear(grun *r, const ir_node *n) {
     p.out = o16 ? RT_BLAS_BF16 : RT_BLAS_F32;
     rc = alloc_out(r, n->out[0], o16, &p.y);
   }
-  if (!rc && gemv) rc = run_gemv(r, x, w, &bi, M, N, p.y, p.out == RT_BLAS_BF16, p.accumulate);
+  if (!rc && gemv) rc = run_gemv(r, nn, x, w, &bi, M, N, p.y, p.out == RT_BLAS_BF16, p.accumulate);
   else if (!rc && M > 0 && N > 0) rc = rt_blas_gemm(r->g->blas, &p, r->c);
   put_in(r->g, &xi), put_in(r->g, &wi), put_in(r->g, &bi);
   return rc;
@@ -1813,6 +1893,7 @@ static int cut_to_last(grun *r, int idx) {
 static int walk(grun *r, bool last_only, const ir_value **result) {
   rt_gpu_model *g = r->g;
   r->mixers = g->bf16 && r->use_state && r->L == 1 && r->B <= MIXER_MAX_B;
+  r->norms = g->bf16 && r->use_state && r->L == 1 && r->B <= NORM_GEMV_MAX_B;
   for (int i = 0; i < g->nnodes; i++) {
     const ir_node *n = g->nodes[i];
     r->idx = i;
@@ -1820,7 +1901,9 @@ static int walk(grun *r, bool last_only, const ir_value **result) {
       release_after(g, n, i);
       continue;
     }
+    if (r->norms && g->norm_defer[i]) continue; /* run by its linear (op_linear) */
     TRY(run_node(r, n));
+    if (r->norms && g->norm_of[i] >= 0) release_after(g, g->nodes[g->norm_of[i]], g->norm_of[i]);
     if (n->op == IR_OUTPUT && !*result) *result = n->in[0];
     if (n->op != IR_OUTPUT) release_after(g, n, i);
     if (last_only && i == g->last_mix && r->L > 1) TRY(cut_to_last(r, i));
@@ -1849,7 +1932,7 @@ static int run_module(rt_gpu_model *g, const int64_t *ids, int64_t B, int64_t L,
   if (B > 65535 || L > ((int64_t)1 << 30))
     return ssd_err(c, SSD_EINVAL, "input too large: batch %lld, length %lld", (long long)B,
                    (long long)L);
-  grun r = {g, B, L, 0, use_state, 0, c, false};
+  grun r = {g, B, L, 0, use_state, 0, c, false, false};
   size_t idbytes = (size_t)(B * L) * sizeof(int64_t);
   int rc = rt_cuda_alloc(g->cu, idbytes, &r.ids, c);
   if (!rc) rc = rt_cuda_h2d(g->cu, r.ids, ids, idbytes, c);
@@ -1889,7 +1972,7 @@ int rt_gpu_forward(rt_gpu_model *g, const int64_t *ids, int64_t B, int64_t L, fl
  * step's graph when `capture`. */
 static int step_walk(rt_gpu_model *g, int64_t B, bool last_only, bool capture, ssd_ctx *c) {
   gstep *s = &g->step;
-  grun r = {g, B, 1, s->ids, true, 0, c, false};
+  grun r = {g, B, 1, s->ids, true, 0, c, false, false};
   const ir_value *result = NULL;
   s->on = true, s->next = 0;
   const uint64_t k0 = rt_cuda_launches(g->cu);
