@@ -51,8 +51,10 @@
  * the SSD node (at most MIXER_MAX_B sequences), the conv, silu, split and
  * reshapes before it skipped; it reads the in_proj row in place and updates
  * the same state slots as op_conv and ssm_state, so prefills and steps hand
- * over freely.  Prefill and fp32 mode keep the generic path.
- * $SSDC_DEC_KERNELS=0 turns both off.
+ * over freely.  In steps of at most NORM_GEMV_MAX_B sequences, a norm whose
+ * only reader is a linear is skipped and that linear's GEMV applies it to x
+ * as it loads it (plan_norms).  Prefill and fp32 mode keep the generic path.
+ * $SSDC_DEC_KERNELS=0 turns all of these off.
  */
 #include "rt_value.h"
 #include "rt_gpu_model.h"
