@@ -153,13 +153,7 @@ DEC_KERNEL(const dec_in *__restrict__ in, long long ld, long long off_xbc, long 
 #pragma unroll
     for (int o = 16; o > 0; o >>= 1) acc += __shfl_xor_sync(0xffffffffu, acc, o);
     if (lane == 0) {
-#if SSD_HAS_D
-#if SSD_D_PER_CHANNEL
-      acc += D[h * SSD_P + p] * xv;
-#else
-      acc += D[h] * xv;
-#endif
-#endif
+      acc += ssd_skip(D, h, p, xv);
 #if DEC_HAS_Z
       acc *= dec_silu(ld_in(row, off_z + h * SSD_P + p));
 #endif

@@ -35,6 +35,22 @@ __device__ __forceinline__ float bf2_hi(u32 v) { return __uint_as_float(v & 0xff
 __device__ __forceinline__ float ssd_softplus(float v) { return v > 20.f ? v : log1pf(__expf(v)); }
 __device__ __forceinline__ float ssd_silu(float v) { return v / (1.f + __expf(-v)); }
 
+// The skip term D x of head h, channel p (D per head, or per channel with
+// SSD_D_PER_CHANNEL); 0 without D.  Shared by the step and decode-mixer kernels.
+__device__ __forceinline__ float ssd_skip(const float *D, long long h, long long p, float xv) {
+#if SSD_HAS_D
+#if SSD_D_PER_CHANNEL
+  return D[h * SSD_P + p] * xv;
+#else
+  (void)p;
+  return D[h] * xv;
+#endif
+#else
+  (void)D, (void)h, (void)p, (void)xv;
+  return 0.f;
+#endif
+}
+
 __device__ __forceinline__ u32 smem_addr(const void *p) {
   return (u32)__cvta_generic_to_shared(p);
 }

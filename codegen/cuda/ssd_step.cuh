@@ -69,13 +69,7 @@ SSD_KERNEL(const ssd_in *__restrict__ x, const ssd_in *__restrict__ dt,
 #pragma unroll
     for (int o = 16; o > 0; o >>= 1) acc += __shfl_xor_sync(0xffffffffu, acc, o);
     if (lane == 0) {
-#if SSD_HAS_D
-#if SSD_D_PER_CHANNEL
-      acc += D[h * SSD_P + p] * xv;
-#else
-      acc += D[h] * xv;
-#endif
-#endif
+      acc += ssd_skip(D, h, p, xv);
       long long o = ((long long)b * SSD_H + h) * SSD_P + p;
 #if SSD_HAS_Z
       acc *= ssd_silu(in2f(z[(long long)b * SSD_LD_Z + h * SSD_P + p]));
