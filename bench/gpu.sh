@@ -67,6 +67,8 @@ if [ -n "${SSDC_PREBUILT:-}" ]; then
     $SSDC_PREBUILT/test_gpu_graph tests/golden/$c >>"$OUT/tests.log" 2>&1 ||
       { echo "FAILED: graph decode $c" | tee -a "$OUT/tests.log"; fail=1; }
   done
+  $SSDC_PREBUILT/test_gpu_graph --fused >>"$OUT/tests.log" 2>&1 || # fused decode == generic path
+    { echo "FAILED: fused decode vs generic" | tee -a "$OUT/tests.log"; fail=1; }
   GM_BIN=$SSDC_PREBUILT/test_gpu_golden OUT=$OUT/gm tests/gpu_model/gpu_run.sh >>"$OUT/tests.log" 2>&1 ||
     { echo "FAILED: whole-model golden tests" | tee -a "$OUT/tests.log"; fail=1; }
   SSDC=$SSDC_PREBUILT/ssdc bench/cli_gpu_check.sh >>"$OUT/tests.log" 2>&1 ||

@@ -32,6 +32,12 @@ int cg_dec_mixer_rows(const cg_dec_spec *s) {
                      : (int)(s->P < DEC_MIXER_ROWS_DEFAULT ? s->P : DEC_MIXER_ROWS_DEFAULT);
 }
 
+int64_t cg_dec_emit_parts(const cg_dec_spec *s) {
+  if (s->kind == CG_DEC_GEMV) return (s->N + CG_DEC_GEMV_ROWS - 1) / CG_DEC_GEMV_ROWS;
+  return s->H * (s->P / cg_dec_mixer_rows(s));
+}
+int64_t cg_dec_parts_ld(int64_t nparts) { return (nparts + 3) / 4 * 4; }
+
 int64_t cg_dec_conv_dim(const cg_dec_spec *s) {
   return s->hx * s->P + (s->hb + s->hc) * s->N_state;
 }
@@ -43,8 +49,14 @@ static int check_gemv(const cg_dec_spec *s, ssd_ctx *c) {
     return BAD("decode GEMV: needs K a multiple of 32 (<= 2^20) and 1 <= N <= 2^30 "
                "(got N=%lld K=%lld)",
                (long long)s->N, (long long)s->K);
-  if ((int)s->norm < 0 || s->norm > CG_DEC_NORM_GATED || (s->norm && !(s->eps >= 0)))
+  if ((int)s->norm < 0 || s->norm > CG_DEC_NORM_PRE || (s->norm && !(s->eps >= 0)))
     return BAD("decode GEMV: bad norm kind %d or eps %g", (int)s->norm, s->eps);
+  /* the partials live in shared memory: at most 16 KB */
+  if (s->norm == CG_DEC_NORM_PRE &&
+      (s->x_f32 || s->nparts < 1 || s->M * cg_dec_parts_ld(s->nparts) > 4096))
+    return BAD("decode GEMV: a prescaled norm needs bf16 x and 1..%lld partials per row "
+               "(got %lld, M = %lld)",
+               (long long)(4096 / s->M), (long long)s->nparts, (long long)s->M);
   const int w = cg_dec_gemv_warps(s), u = cg_dec_gemv_unroll(s);
   if ((w != 4 && w != 8 && w != 16) || u < 1 || u > 8)
     return BAD("decode GEMV: %d warps per block (4, 8 or 16), %d slabs in flight (1..8)", w, u);
@@ -69,6 +81,8 @@ static int check_mixer(const cg_dec_spec *s, ssd_ctx *c) {
     return BAD("decode mixer: conv width %lld (1..16)", (long long)s->conv_k);
   if (s->dt_clamp && !(s->dt_min <= s->dt_max))
     return BAD("decode mixer: dt clamp [%g, %g] is empty", s->dt_min, s->dt_max);
+  if (s->gnorm && s->has_z)
+    return BAD("decode mixer: the gated norm's input and a z gate on y exclude each other");
   return SSD_OK;
 }
 
@@ -103,6 +117,11 @@ static size_t prologue(const cg_dec_spec *s, char *b, size_t n) {
         s->x_f32, s->has_bias, s->accumulate);
     put(b, n, &len, "#define DEC_NORM %d\n#define DEC_EPS %.17g\n", (int)s->norm,
         s->norm ? s->eps : 0.0);
+    const int64_t np = s->norm == CG_DEC_NORM_PRE ? s->nparts : 0;
+    put(b, n, &len, "#define DEC_NPARTS %lld\n#define DEC_NPARTS_LD %lld\n", (long long)np,
+        (long long)cg_dec_parts_ld(np));
+    put(b, n, &len, "#define DEC_EMIT %d\n#define DEC_EMIT_LD %lld\n", s->emit,
+        (long long)cg_dec_parts_ld(cg_dec_emit_parts(s)));
     put(b, n, &len, "#define DEC_ROWS %d\n#define DEC_WARPS %d\n#define DEC_UNROLL %d\n",
         CG_DEC_GEMV_ROWS, cg_dec_gemv_warps(s), cg_dec_gemv_unroll(s));
     return len;
@@ -126,6 +145,8 @@ static size_t prologue(const cg_dec_spec *s, char *b, size_t n) {
       "#define DEC_W_BF16 %d\n#define DEC_ROWS %d\n#define DEC_THREADS %d\n",
       (long long)s->conv_k, s->has_conv_bias, s->in_f32, s->w_bf16, cg_dec_mixer_rows(s),
       CG_DEC_MIXER_THREADS);
+  put(b, n, &len, "#define DEC_GNORM %d\n#define DEC_EMIT_LD %lld\n", s->gnorm,
+      (long long)cg_dec_parts_ld(cg_dec_emit_parts(s)));
   return len;
 }
 

@@ -38,6 +38,8 @@ typedef enum {
   CG_DEC_NORM_RMS,   /* x' = rmsnorm(x) * wn (eps) */
   CG_DEC_NORM_GATED, /* x' = rmsnorm(x * silu(z)) * wn: RMSNormGated, one group,
                         norm_before_gate = False */
+  CG_DEC_NORM_PRE,   /* x is bf16(x0 * wn) already; the sums of x0^2 come as
+                        `nparts` partials per row (a producer's emit/gnorm) */
 } cg_dec_norm;
 
 typedef struct cg_dec_spec {
@@ -48,6 +50,9 @@ typedef struct cg_dec_spec {
   bool x_f32, has_bias, accumulate;
   cg_dec_norm norm; /* norm weight wn fp32 [K]; z (GATED) stored like x */
   double eps;
+  int64_t nparts; /* PRE: partial sums per row (rows cg_dec_parts_ld(nparts) apart) */
+  bool emit;      /* GEMV: also write bf16(y * w_out) and per-block sums of y^2
+                     (cg_dec_emit_parts per row), the next norm's prescaled input */
   int warps;  /* GEMV: warps per block splitting K: 4, 8, 16 (0: 16 if < 512 blocks, else 8) */
   int unroll; /* GEMV: 32-wide k slabs each warp loads before using them, 1..8 (0: 4) */
   /* MIXER: heads and operand heads as rt_ssm.h; conv width `conv_k` over
@@ -59,6 +64,7 @@ typedef struct cg_dec_spec {
   bool has_dt_bias, dt_softplus, A_is_log, dt_clamp;
   double dt_min, dt_max;
   bool has_D, D_per_channel, has_z;
+  bool gnorm; /* MIXER: also the gated norm's prescaled input, as a GEMV's emit */
   int rows;
   bool y_bf16; /* both kinds: y stored as bf16 */
 } cg_dec_spec;
@@ -77,6 +83,11 @@ int cg_dec_gemv_warps(const cg_dec_spec *s);
 int cg_dec_gemv_unroll(const cg_dec_spec *s);
 /* The mixer's effective rows per block (spec.rows, or the default). */
 int cg_dec_mixer_rows(const cg_dec_spec *s);
+/* Partial sums of squares per row that a GEMV with `emit` or a mixer with
+ * `gnorm` writes (one per block of a sequence), and the row stride of the
+ * partials array (a multiple of 4: the consumer copies 16-byte pieces). */
+int64_t cg_dec_emit_parts(const cg_dec_spec *s);
+int64_t cg_dec_parts_ld(int64_t nparts);
 /* The mixer's conv channels: hx P + hb N + hc N. */
 int64_t cg_dec_conv_dim(const cg_dec_spec *s);
 /* Generated source (entry point name in out->name); free with cg_source_free. */

@@ -24,6 +24,24 @@ typedef void *CUstream;
 typedef void *CUevent;
 typedef void *CUgraph;
 typedef void *CUgraphExec;
+/* cuLaunchKernelEx's configuration (cuda.h, CUDA >= 12.0); only the
+ * programmatic-stream-serialization attribute is used. */
+#define LAUNCH_ATTR_PROGRAMMATIC_SERIALIZATION 6
+typedef struct CUlaunchAttribute {
+  int id;
+  char pad[4];
+  union {
+    char raw[64];
+    int programmatic_serialization;
+    void *align_; /* the union's alignment as cuda.h's */
+  } value;
+} CUlaunchAttribute;
+typedef struct CUlaunchConfig {
+  unsigned grid_x, grid_y, grid_z, block_x, block_y, block_z, smem;
+  CUstream stream;
+  CUlaunchAttribute *attrs;
+  unsigned nattrs;
+} CUlaunchConfig;
 
 /* cuStreamCreate's CU_STREAM_NON_BLOCKING: the stream does not wait on the
  * legacy default stream, so nothing outside it can order into (or break) a
@@ -89,6 +107,8 @@ struct rt_cuda {
   CUresult (*FuncSetAttribute)(CUfunction, int, int);
   CUresult (*LaunchKernel)(CUfunction, unsigned, unsigned, unsigned, unsigned, unsigned, unsigned,
                            unsigned, CUstream, void **, void **);
+  CUresult (*LaunchKernelEx)(const CUlaunchConfig *, CUfunction, void **, void **); /* optional */
+  bool pdl; /* programmatic dependent launch on (sm_90+, the driver has it, $SSDC_PDL != 0) */
   CUresult (*GetErrorName)(CUresult, const char **);
   CUresult (*EventCreate)(CUevent *, unsigned);
   CUresult (*EventRecord)(CUevent, CUstream);
@@ -101,6 +121,8 @@ struct rt_cuda {
   CUresult (*MemcpyHtoDAsync)(rt_dptr, const void *, size_t, CUstream);
   CUresult (*MemcpyDtoHAsync)(void *, rt_dptr, size_t, CUstream);
   CUresult (*MemsetD8Async)(rt_dptr, unsigned char, size_t, CUstream);
+  CUresult (*MemAllocHost)(void **, size_t);
+  CUresult (*MemFreeHost)(void *);
   CUresult (*StreamBeginCapture)(CUstream, int);
   CUresult (*StreamEndCapture)(CUstream, CUgraph *);
   CUresult (*GraphInstantiate)(CUgraphExec *, CUgraph, unsigned long long);
@@ -165,6 +187,8 @@ static int load_syms(rt_cuda *g, ssd_ctx *c) {
       {(void **)&g->MemcpyHtoDAsync, "cuMemcpyHtoDAsync_v2", NULL},
       {(void **)&g->MemcpyDtoHAsync, "cuMemcpyDtoHAsync_v2", NULL},
       {(void **)&g->MemsetD8Async, "cuMemsetD8Async", NULL},
+      {(void **)&g->MemAllocHost, "cuMemAllocHost_v2", "cuMemAllocHost"},
+      {(void **)&g->MemFreeHost, "cuMemFreeHost", NULL},
       {(void **)&g->StreamBeginCapture, "cuStreamBeginCapture_v2", NULL},
       {(void **)&g->StreamEndCapture, "cuStreamEndCapture", NULL},
       {(void **)&g->GraphInstantiate, "cuGraphInstantiateWithFlags", NULL},
@@ -177,6 +201,7 @@ static int load_syms(rt_cuda *g, ssd_ctx *c) {
     if (!*t[i].slot)
       return ssd_err(c, SSD_EDEVICE, "the CUDA driver library lacks %s (driver too old?)", t[i].a);
   }
+  g->LaunchKernelEx = sym(g->lib, "cuLaunchKernelEx", NULL); /* without it, no PDL */
   return SSD_OK;
 }
 
@@ -202,6 +227,8 @@ static int open_dev(rt_cuda *g, int ordinal, ssd_ctx *c) {
     return ssd_err(c, SSD_EUNSUPPORTED, "GPU '%s' is sm_%d%d; ssdc's kernels need sm_80 or later",
                    g->name, major, minor);
   snprintf(g->arch, sizeof g->arch, "sm_%d%d", major, minor);
+  const char *pdl = getenv("SSDC_PDL");
+  g->pdl = major >= 9 && g->LaunchKernelEx && !(pdl && strcmp(pdl, "0") == 0);
   CU(g->PrimaryCtxRetain(&g->ctx, g->dev), "cuDevicePrimaryCtxRetain");
   CU(g->CtxSetCurrent(g->ctx), "cuCtxSetCurrent");
   CU(g->StreamCreate(&g->stream, STREAM_NON_BLOCKING), "stream creation (cuStreamCreate)");
@@ -377,6 +404,18 @@ int rt_cuda_d2h(rt_cuda *g, void *dst, rt_dptr src, size_t n, ssd_ctx *c) {
   CU(g->StreamSynchronize(g->stream), "kernel execution (synchronize)");
   return SSD_OK;
 }
+int rt_cuda_d2h_async(rt_cuda *g, void *dst, rt_dptr src, size_t n, ssd_ctx *c) {
+  CU(g->MemcpyDtoHAsync(dst, src, n, g->stream), "device-to-host copy");
+  return SSD_OK;
+}
+int rt_cuda_host_alloc(rt_cuda *g, size_t n, void **out, ssd_ctx *c) {
+  *out = NULL;
+  CU(g->MemAllocHost(out, n ? n : 1), "pinned host allocation (cuMemAllocHost)");
+  return SSD_OK;
+}
+void rt_cuda_host_free(rt_cuda *g, void *p) {
+  if (p) g->MemFreeHost(p);
+}
 int rt_cuda_memset8(rt_cuda *g, rt_dptr dst, unsigned char v, size_t n, ssd_ctx *c) {
   CU(g->MemsetD8Async(dst, v, n, g->stream), "memset");
   g->launches++;
@@ -420,6 +459,22 @@ int rt_cuda_launch(rt_cuda *g, const rt_cuda_fn *f, const unsigned grid[3], unsi
   g->launches++;
   return SSD_OK;
 }
+/* With PDL the kernel may start before the previous one in the stream ends;
+ * it must wait for it itself (dec_pdl_wait in codegen/cuda/dec_common.cuh). */
+int rt_cuda_launch_pdl(rt_cuda *g, const rt_cuda_fn *f, const unsigned grid[3], unsigned block,
+                       void **args, ssd_ctx *c) {
+  if (!g->pdl) return rt_cuda_launch(g, f, grid, block, args, c);
+  CUlaunchAttribute at;
+  memset(&at, 0, sizeof at);
+  at.id = LAUNCH_ATTR_PROGRAMMATIC_SERIALIZATION;
+  at.value.programmatic_serialization = 1;
+  const CUlaunchConfig cfg = {grid[0], grid[1], grid[2], block, 1, 1, (unsigned)f->smem,
+                              g->stream, &at, 1};
+  CU(g->LaunchKernelEx(&cfg, f->fn, args, NULL), "kernel launch (programmatic dependent)");
+  g->launches++;
+  return SSD_OK;
+}
+bool rt_cuda_pdl(const rt_cuda *g) { return g->pdl; }
 uint64_t rt_cuda_launches(const rt_cuda *g) { return g->launches; }
 void rt_cuda_note_launch(rt_cuda *g) { g->launches++; }
 

@@ -59,6 +59,11 @@ void rt_cuda_mem_reset_peak(rt_cuda *g);
 int rt_cuda_h2d(rt_cuda *g, rt_dptr dst, const void *src, size_t n, ssd_ctx *c);
 int rt_cuda_d2h(rt_cuda *g, void *dst, rt_dptr src, size_t n, ssd_ctx *c);
 int rt_cuda_memset8(rt_cuda *g, rt_dptr dst, unsigned char v, size_t n, ssd_ctx *c);
+/* Page-locked host memory: copies to and from it are DMA, and a d2h_async
+ * into it returns at once (the data is there after the next sync). */
+int rt_cuda_host_alloc(rt_cuda *g, size_t n, void **out, ssd_ctx *c);
+void rt_cuda_host_free(rt_cuda *g, void *p);
+int rt_cuda_d2h_async(rt_cuda *g, void *dst, rt_dptr src, size_t n, ssd_ctx *c);
 int rt_cuda_sync(rt_cuda *g, ssd_ctx *c);
 
 /* A loaded cubin with one entry point. */
@@ -71,6 +76,13 @@ int rt_cuda_load(rt_cuda *g, const void *cubin, const char *name, size_t smem, r
 void rt_cuda_unload(rt_cuda *g, rt_cuda_fn *f);
 int rt_cuda_launch(rt_cuda *g, const rt_cuda_fn *f, const unsigned grid[3], unsigned block,
                    void **args, ssd_ctx *c);
+/* The same launch for a kernel written for programmatic dependent launch
+ * (it waits for the previous kernel itself before touching its results):
+ * on sm_90+, where the driver has cuLaunchKernelEx, and unless $SSDC_PDL=0,
+ * it may then start while the previous kernel finishes.  Else a plain launch. */
+int rt_cuda_launch_pdl(rt_cuda *g, const rt_cuda_fn *f, const unsigned grid[3], unsigned block,
+                       void **args, ssd_ctx *c);
+bool rt_cuda_pdl(const rt_cuda *g);
 /* Work items put on the stream so far (kernel launches, memsets, and what
  * others report with rt_cuda_note_launch, e.g. cuBLASLt matmuls): for
  * counting the kernels of a decode step. */

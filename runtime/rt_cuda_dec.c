@@ -65,21 +65,30 @@ int rt_cuda_dec_gemv(rt_cuda *g, const rt_cuda_dec *k, const rt_cuda_dec_gemv_ar
   TRY(want(k, CG_DEC_GEMV, "decode GEMV", c));
   const cg_dec_spec *s = &k->spec;
   const int64_t es = s->x_f32 ? 4 : 2;
-  if (!a->W || !a->y || (s->has_bias && !a->bias) || (s->norm && !a->norm_w))
+  const bool wn = s->norm != CG_DEC_NORM_NONE && s->norm != CG_DEC_NORM_PRE; /* norm_w read */
+  if (!a->W || !a->y || (s->has_bias && !a->bias) || (wn && !a->norm_w))
     return ssd_err(c, SSD_EINVAL, "decode GEMV %s: W, y, bias or norm weight missing", k->name);
   const bool zok = s->norm != CG_DEC_NORM_GATED || rows16(a->z, a->ldz, es, s->K);
   if (!rows16(a->x, a->ldx, es, s->K) || !zok || a->ldy < s->N || !aligned16(a->W) ||
-      (s->norm && !aligned16(a->norm_w)))
+      (wn && !aligned16(a->norm_w)))
     return ssd_err(c, SSD_EINVAL,
                    "decode GEMV %s: needs ldx%s >= K = %lld with 16-byte aligned rows, ldy >= N = "
                    "%lld, 16-byte aligned W and norm weight (got ldx %lld, ldz %lld, ldy %lld)",
                    k->name, s->norm == CG_DEC_NORM_GATED ? " and ldz" : "", (long long)s->K,
                    (long long)s->N, (long long)a->ldx, (long long)a->ldz, (long long)a->ldy);
+  const bool pre = s->norm == CG_DEC_NORM_PRE;
+  if ((pre && (!a->ss_in || !aligned16(a->ss_in))) ||
+      (s->emit && (!a->w_out || !a->x_out || !a->ss_out)))
+    return ssd_err(c, SSD_EINVAL,
+                   "decode GEMV %s: the prescaled norm's partials (16-byte aligned) or the "
+                   "emitted norm input's buffers are missing", k->name);
   long long lx = a->ldx, lz = a->ldz, ly = a->ldy;
-  void *args[] = {(void *)&a->x, &lx, (void *)&a->z, &lz, (void *)&a->norm_w, (void *)&a->W,
-                  (void *)&a->bias, (void *)&a->y, &ly};
-  const unsigned grid[3] = {(unsigned)((s->N + CG_DEC_GEMV_ROWS - 1) / CG_DEC_GEMV_ROWS), 1, 1};
-  return rt_cuda_launch(g, &k->fn, grid, (unsigned)cg_dec_gemv_warps(s) * 32, args, c);
+  void *args[] = {(void *)&a->x,     &lx,           (void *)&a->z,     &lz,
+                  (void *)&a->norm_w, (void *)&a->W, (void *)&a->bias,  (void *)&a->y,
+                  &ly,               (void *)&a->ss_in, (void *)&a->w_out, (void *)&a->x_out,
+                  (void *)&a->ss_out};
+  const unsigned grid[3] = {(unsigned)cg_dec_emit_parts(s), 1, 1};
+  return rt_cuda_launch_pdl(g, &k->fn, grid, (unsigned)cg_dec_gemv_warps(s) * 32, args, c);
 }
 
 /* Every column the mixer reads lies inside a row of ld_in elements. */
@@ -88,15 +97,17 @@ static int mixer_cols_ok(const rt_cuda_dec *k, const rt_cuda_dec_mixer_args *a, 
   const int64_t hp = s->H * s->P;
   const bool bad = a->off_xbc < 0 || a->off_xbc + cg_dec_conv_dim(s) > a->ld_in || a->off_dt < 0 ||
                    a->off_dt + s->hdt > a->ld_in ||
-                   (s->has_z && (a->off_z < 0 || a->off_z + hp > a->ld_in)) || a->ldy < hp;
+                   (s->has_z && (a->off_z < 0 || a->off_z + hp > a->ld_in)) ||
+                   (s->gnorm && (a->off_gz < 0 || a->off_gz + hp > a->ld_in)) || a->ldy < hp;
   if (bad)
     return ssd_err(c, SSD_EINVAL,
                    "decode mixer %s: columns outside the in_proj row (ld %lld: xBC at %lld + %lld, "
-                   "dt at %lld + %lld, z at %lld + %lld) or ldy %lld < H P = %lld",
+                   "dt at %lld + %lld, z at %lld + %lld, the norm's z at %lld + %lld) or ldy "
+                   "%lld < H P = %lld",
                    k->name, (long long)a->ld_in, (long long)a->off_xbc,
                    (long long)cg_dec_conv_dim(s), (long long)a->off_dt, (long long)s->hdt,
-                   (long long)a->off_z, s->has_z ? (long long)hp : 0LL, (long long)a->ldy,
-                   (long long)hp);
+                   (long long)a->off_z, s->has_z ? (long long)hp : 0LL, (long long)a->off_gz,
+                   s->gnorm ? (long long)hp : 0LL, (long long)a->ldy, (long long)hp);
   return SSD_OK;
 }
 
@@ -109,12 +120,14 @@ int rt_cuda_dec_mixer(rt_cuda *g, const rt_cuda_dec *k, const rt_cuda_dec_mixer_
                    (long long)batch, (long long)k->max_batch);
   const bool missing = !a->in || !a->conv_w || (s->conv_k > 1 && !a->conv_state) || !a->A ||
                        !a->state || !a->y || (s->has_conv_bias && !a->conv_b) ||
-                       (s->has_D && !a->D) || (s->has_dt_bias && !a->dt_bias);
+                       (s->has_D && !a->D) || (s->has_dt_bias && !a->dt_bias) ||
+                       (s->gnorm && (!a->gnorm_w || !a->x_out || !a->ss_out));
   if (missing) return ssd_err(c, SSD_EINVAL, "decode mixer %s: an operand is missing", k->name);
   TRY(mixer_cols_ok(k, a, c));
   if (!aligned16(a->state))
     return ssd_err(c, SSD_EINVAL, "decode mixer %s: the state must be 16-byte aligned", k->name);
   long long ld = a->ld_in, ox = a->off_xbc, odt = a->off_dt, oz = a->off_z, ly = a->ldy;
+  long long ogz = a->off_gz;
   rt_dptr tickets = k->tickets;
   void *args[] = {(void *)&a->in,
                   &ld,
@@ -130,7 +143,11 @@ int rt_cuda_dec_mixer(rt_cuda *g, const rt_cuda_dec *k, const rt_cuda_dec_mixer_
                   (void *)&a->state,
                   (void *)&a->y,
                   &ly,
-                  &tickets};
-  const unsigned grid[3] = {(unsigned)(s->H * (s->P / cg_dec_mixer_rows(s))), (unsigned)batch, 1};
-  return rt_cuda_launch(g, &k->fn, grid, CG_DEC_MIXER_THREADS, args, c);
+                  &tickets,
+                  &ogz,
+                  (void *)&a->gnorm_w,
+                  (void *)&a->x_out,
+                  (void *)&a->ss_out};
+  const unsigned grid[3] = {(unsigned)cg_dec_emit_parts(s), (unsigned)batch, 1};
+  return rt_cuda_launch_pdl(g, &k->fn, grid, CG_DEC_MIXER_THREADS, args, c);
 }

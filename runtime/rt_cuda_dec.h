@@ -43,12 +43,18 @@ typedef struct rt_cuda_dec_gemv_args {
   rt_dptr bias;  /* fp32 [N] (spec.has_bias) */
   rt_dptr y;     /* row m at y + m * ldy (ldy >= N): fp32 (spec.y_bf16: bf16) */
   int64_t ldy;
+  rt_dptr ss_in; /* norm PRE: fp32 [M, cg_dec_parts_ld(nparts)] partials, 16-byte aligned */
+  rt_dptr w_out; /* emit: fp32 [N], the next norm's weight */
+  rt_dptr x_out; /* emit: bf16 [M, N], bf16(y * w_out) */
+  rt_dptr ss_out; /* emit: fp32 [M, cg_dec_parts_ld(cg_dec_emit_parts)] */
 } rt_cuda_dec_gemv_args;
 
 /* y[m, n] (+)= sum_k x'[m, k] W[n, k] (+ bias[n]) for m < spec.M, n < spec.N,
- * x' = x, or rmsnorm(x) * norm_w, or rmsnorm(x * silu(z)) * norm_w
- * (spec.norm, eps spec.eps); with spec.accumulate the old y is added (the
- * residual add). */
+ * x' = x, or rmsnorm(x) * norm_w, or rmsnorm(x * silu(z)) * norm_w, or
+ * (PRE) x scaled by rsqrt(sum of the row's partials / K + eps) (spec.norm,
+ * eps spec.eps); with spec.accumulate the old y is added (the residual add);
+ * with spec.emit the next norm's prescaled input is written (x_out, ss_out).
+ * Launched for programmatic dependent launch (rt_cuda_launch_pdl). */
 int rt_cuda_dec_gemv(rt_cuda *g, const rt_cuda_dec *k, const rt_cuda_dec_gemv_args *a,
                      ssd_ctx *c);
 
@@ -69,6 +75,10 @@ typedef struct rt_cuda_dec_mixer_args {
   rt_dptr state;      /* [batch, H, P, N] fp32, updated in place */
   rt_dptr y;          /* row b at y + b * ldy: H P values, fp32 (spec.y_bf16: bf16) */
   int64_t ldy;
+  int64_t off_gz;     /* spec.gnorm: column of the norm's gate z in the in_proj row (H P) */
+  rt_dptr gnorm_w;    /* spec.gnorm: fp32 [H P] */
+  rt_dptr x_out;      /* spec.gnorm: bf16 [batch, H P] */
+  rt_dptr ss_out;     /* spec.gnorm: fp32 [batch, cg_dec_parts_ld(cg_dec_emit_parts)] */
 } rt_cuda_dec_mixer_args;
 
 /* One token for each of batch (1..k->max_batch) sequences.  Calls on one

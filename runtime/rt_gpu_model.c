@@ -53,7 +53,12 @@
  * the same state slots as op_conv and ssm_state, so prefills and steps hand
  * over freely.  In steps of at most NORM_GEMV_MAX_B sequences, a norm whose
  * only reader is a linear is skipped and that linear's GEMV applies it to x
- * as it loads it (plan_norms).  Prefill and fp32 mode keep the generic path.
+ * as it loads it (plan_norms).  Where the kernel before such a norm is
+ * itself a decode kernel (the out_proj GEMV that adds into the residual,
+ * or the fused mixer before the gated norm), it writes the norm's input
+ * already multiplied by the norm weight (bf16) and per-block partial sums
+ * of squares (plan_prescale, gpre), so the GEMV's loop stays the plain one
+ * and only scales its results.  Prefill and fp32 mode keep the generic path.
  * $SSDC_DEC_KERNELS=0 turns all of these off.
  */
 #include "rt_value.h"
@@ -117,8 +122,18 @@ typedef struct gmix {
   bool on;
   int conv;                          /* node index of its conv1d */
   int64_t ld_in, off_xbc, off_dt, off_z; /* elements per token row; columns */
+  int64_t off_gz;                    /* the gated norm's z column (plan_prescale) */
   cg_dec_spec spec;                  /* storage flags (in_f32, y_bf16) set per call */
 } gmix;
+
+/* A deferred norm's input as its producer prepared it (plan_prescale): x
+ * bf16 [M, K] = x0 * the norm weight, ss: fp32 partial sums of x0^2,
+ * nparts per row, rows cg_dec_parts_ld(nparts) apart.  Set by the
+ * producer in a decode step, taken by the norm's linear. */
+typedef struct gpre {
+  rt_dptr x, ss;
+  int64_t nparts, K, M;
+} gpre;
 
 typedef struct gweight {
   const float *host;
@@ -151,6 +166,9 @@ typedef struct gstep {
   rt_cuda_graph graph;
   int64_t replays;
   int64_t kernels; /* stream work items of the last walked step */
+  void *host;      /* pinned: the logits (out_n floats), the bad-id flag, the ids */
+  bool timing;     /* rt_gpu_time_steps: device time of each step */
+  double gpu_ms;   /* the last step's device time (timing) */
 } gstep;
 
 struct rt_gpu_model {
@@ -183,6 +201,8 @@ struct rt_gpu_model {
   bool *mix_skip;   /* per node: run inside a fused mixer in decode steps */
   int *norm_of;     /* per node: for a linear, the norm it may fold in (plan_norms; -1: none) */
   bool *norm_defer; /* per node: a norm deferred to its linear in small decode steps */
+  int *pre_for;     /* per node: the deferred norm whose prescaled input it writes (-1: none) */
+  gpre *pre;        /* per node: a deferred norm's prescaled input of this step */
   bool mem_log;   /* $SSDC_GPU_MEM: device memory after each forward, to stderr */
   gstate *st;
   int nst;
@@ -334,11 +354,13 @@ static void step_clear(rt_gpu_model *g) {
   rt_cuda_graph_destroy(g->cu, &s->graph);
   for (int i = 0; i < s->n; i++) rt_cuda_free(g->cu, s->buf[i]);
   rt_cuda_free(g->cu, s->ids);
+  rt_cuda_host_free(g->cu, s->host);
   free(s->buf);
   free(s->bytes);
   int64_t replays = s->replays, kernels = s->kernels;
+  const bool timing = s->timing;
   memset(s, 0, sizeof *s);
-  s->replays = replays, s->kernels = kernels;
+  s->replays = replays, s->kernels = kernels, s->timing = timing;
 }
 
 /* Host fp32 -> bf16, the same rounding as gm_to_bf16. */
@@ -801,6 +823,44 @@ static int plan_norms(rt_gpu_model *g, ssd_ctx *c) {
   return SSD_OK;
 }
 
+/* The producers of deferred norms' inputs (gpre): for an RMSNorm of a
+ * residual that a linear adds into (fold_add), that linear's GEMV; for a
+ * one-group gated RMSNorm of a fused mixer's y (through reshapes) whose z
+ * is a column of the same in_proj row, that mixer.  Each writes the norm's
+ * input times its weight and the partial sums of squares in its epilogue,
+ * when the step runs it on the decode kernel (op_linear, op_mixer). */
+static int plan_prescale(rt_gpu_model *g, ssd_ctx *c) {
+  g->pre_for = malloc(((size_t)g->nnodes + 1) * sizeof *g->pre_for);
+  g->pre = calloc((size_t)g->nnodes + 1, sizeof *g->pre);
+  if (!g->pre_for || !g->pre) return ssd_err(c, SSD_ENOMEM, "out of memory");
+  for (int i = 0; i < g->nnodes; i++) g->pre_for[i] = -1;
+  for (int j = 0; j < g->nnodes; j++) {
+    const ir_node *nn = g->nodes[j];
+    const int kw = nn->op == IR_GATED_RMSNORM ? 2 : 1;
+    if (!g->norm_defer[j] || !nn->in[kw]->def || nn->in[kw]->def->op != IR_WEIGHT) continue;
+    const ir_value *x = nn->in[0];
+    int p = -1;
+    if (nn->op == IR_RMSNORM && x->def && x->def->op == IR_ADD) {
+      const int a = node_index(g, x->def);
+      for (int i = 0; i < a; i++) p = g->fold_add[i] == a ? i : p;
+    } else if (nn->op == IR_GATED_RMSNORM) {
+      const ir_value *y = unreshape(g, x, false, NULL);
+      const int i = y && y->def ? node_index(g, y->def) : -1;
+      gmix *mx = i >= 0 ? &g->mix[i] : NULL;
+      if (!mx || !mx->on || mx->spec.has_z || y != g->nodes[i]->out[0]) continue;
+      const ir_value *z = unreshape(g, nn->in[1], false, NULL);
+      const ir_value *dt = unreshape(g, g->nodes[i]->in[IR_SSM_DT], false, NULL);
+      int64_t whole = -1;
+      const int64_t col = split_col(g, z, &whole);
+      if (col >= 0 && z->def == dt->def && whole == mx->ld_in &&
+          token_width(g, z) == mx->spec.H * mx->spec.P)
+        mx->off_gz = col, p = i;
+    }
+    if (p >= 0 && g->pre_for[p] < 0) g->pre_for[p] = j;
+  }
+  return SSD_OK;
+}
+
 int rt_gpu_model_new(const ir_module *m, rt_weight_fn wfn, void *wctx, rt_gpu_mode mode,
                      const char *cache_dir, rt_gpu_model **out, ssd_ctx *c) {
   *out = NULL;
@@ -831,6 +891,7 @@ int rt_gpu_model_new(const ir_module *m, rt_weight_fn wfn, void *wctx, rt_gpu_mo
   }
   if (!rc) plan_dtypes(g), plan_fusions(g), rc = plan_mixers(g, c);
   if (!rc) rc = plan_norms(g, c);
+  if (!rc) rc = plan_prescale(g, c);
   if (!rc) rc = cg_cache_open(&g->cache, cache_dir, c);
   if (!rc) rc = rt_cuda_open(&g->cu, 0, c);
   if (!rc) rc = rt_blas_open(g->cu, &g->blas, c);
@@ -859,8 +920,14 @@ static void free_state(rt_gpu_model *g) {
 }
 
 static void drop(rt_gpu_model *g, gslot *s);
+static void pre_drop(rt_gpu_model *g, int j) {
+  gm_free(g, g->pre[j].x);
+  gm_free(g, g->pre[j].ss);
+  memset(&g->pre[j], 0, sizeof g->pre[j]);
+}
 static void release_all(rt_gpu_model *g) {
   for (int i = 0; i < g->nvals; i++) drop(g, &g->v[i]);
+  for (int j = 0; g->pre && j < g->nnodes; j++) pre_drop(g, j);
 }
 
 void rt_gpu_model_free(rt_gpu_model *g) {
@@ -895,6 +962,8 @@ void rt_gpu_model_free(rt_gpu_model *g) {
   free(g->mix_skip);
   free(g->norm_of);
   free(g->norm_defer);
+  free(g->pre_for);
+  free(g->pre);
   free(g->w);
   free(g->nodes);
   free(g->v);
@@ -1203,27 +1272,81 @@ static int get_gemv_x(grun *r, const gslot *x, int64_t K, int want, gin *xi) {
   return SSD_OK;
 }
 
-/* The GEMV over x, applying the norm nn to x on the way in when given
- * (plan_norms; a gated norm's x and z share one storage type). */
-static int run_gemv(grun *r, const ir_node *nn, const gslot *x, const gslot *w, const gin *bi,
-                    int64_t M, int64_t N, rt_dptr y, bool y16, bool accumulate) {
-  const int64_t K = w->shape[1];
-  const gslot *z = nn && nn->op == IR_GATED_RMSNORM ? in_slot(r, nn, 1) : NULL;
+/* The fp32 device copy of weight value v (0: not a bound weight). */
+static rt_dptr weight_f32(const rt_gpu_model *g, const ir_value *v) {
+  if (!v || !v->def || v->def->op != IR_WEIGHT) return 0;
+  const float *h = g->wfn(g->wctx, v->def);
+  const gweight *w = h ? weight_ent(g, h) : NULL;
+  return w ? w->d : 0;
+}
+
+/* Buffers for deferred norm j's prescaled input ([M, K], nparts partials
+ * per row) and the norm weight its producer multiplies by; *out NULL when
+ * the weight does not fit (the norm then runs from its plain input). */
+static int pre_alloc(grun *r, int j, int64_t M, int64_t K, int64_t nparts, rt_dptr *w,
+                     gpre **out) {
+  rt_gpu_model *g = r->g;
+  const ir_node *nn = g->nodes[j];
+  const ir_value *wv = nn->in[nn->op == IR_GATED_RMSNORM ? 2 : 1];
+  int64_t n = -1;
+  *out = NULL;
+  *w = weight_f32(g, wv);
+  if (!*w || *w % 16 || ir_value_numel(g->m, wv, 1, 1, &n) || n != K) return SSD_OK;
+  pre_drop(g, j);
+  gpre *p = &g->pre[j];
+  TRY(gm_alloc(g, (size_t)(M * K) * 2 + 16, &p->x, r->c));
+  TRY(gm_alloc(g, (size_t)(M * cg_dec_parts_ld(nparts)) * 4, &p->ss, r->c));
+  p->nparts = nparts, p->K = K, p->M = M;
+  *out = p;
+  return SSD_OK;
+}
+
+/* The GEMV over x, applying the norm nn on the way in when given
+ * (plan_norms; a gated norm's x and z share one storage type), from its
+ * prescaled input when the producer left one (pre); with emit >= 0, y (the
+ * residual after the add) is also written as deferred norm emit's
+ * prescaled input. */
+typedef struct gemv_call {
+  const ir_node *nn;
+  const gpre *pre;
+  int emit;
+  const gslot *x, *w;
+  const gin *bias;
+  int64_t M, N;
+  rt_dptr y;
+  bool y16, accumulate;
+} gemv_call;
+
+static int run_gemv(grun *r, const gemv_call *q) {
+  const int64_t K = q->w->shape[1];
+  const ir_node *nn = q->nn;
+  const gslot *z = nn && !q->pre && nn->op == IR_GATED_RMSNORM ? in_slot(r, nn, 1) : NULL;
   gin xi, zi, ni;
-  memset(&zi, 0, sizeof zi), memset(&ni, 0, sizeof ni);
-  TRY(get_gemv_x(r, x, K, z ? (int)(x->bf16 || z->bf16) : -1, &xi));
-  int rc = z ? get_gemv_x(r, z, K, xi.bf16, &zi) : SSD_OK;
-  if (!rc && nn) rc = get_in(r, in_slot(r, nn, z ? 2 : 1), 0, 0, false, &ni);
+  memset(&xi, 0, sizeof xi), memset(&zi, 0, sizeof zi), memset(&ni, 0, sizeof ni);
+  int rc = SSD_OK;
+  if (q->pre) xi.p = q->pre->x, xi.ld = K, xi.bf16 = true;
+  else rc = get_gemv_x(r, q->x, K, z ? (int)(q->x->bf16 || z->bf16) : -1, &xi);
+  if (!rc && z) rc = get_gemv_x(r, z, K, xi.bf16, &zi);
+  if (!rc && nn && !q->pre) rc = get_in(r, in_slot(r, nn, z ? 2 : 1), 0, 0, false, &ni);
   cg_dec_spec s;
   memset(&s, 0, sizeof s);
-  s.kind = CG_DEC_GEMV, s.M = M, s.N = N, s.K = K;
-  s.x_f32 = !xi.bf16, s.has_bias = bi->p != 0, s.accumulate = accumulate, s.y_bf16 = y16;
-  s.norm = !nn ? CG_DEC_NORM_NONE : z ? CG_DEC_NORM_GATED : CG_DEC_NORM_RMS;
+  s.kind = CG_DEC_GEMV, s.M = q->M, s.N = q->N, s.K = K;
+  s.x_f32 = !xi.bf16, s.has_bias = q->bias->p != 0, s.accumulate = q->accumulate;
+  s.y_bf16 = q->y16;
+  s.norm = !nn ? CG_DEC_NORM_NONE : q->pre ? CG_DEC_NORM_PRE : z ? CG_DEC_NORM_GATED
+                                                              : CG_DEC_NORM_RMS;
   s.eps = nn ? nn->a.eps : 0;
+  s.nparts = q->pre ? q->pre->nparts : 0;
+  rt_cuda_dec_gemv_args a = {xi.p, xi.ld, zi.p, zi.ld, ni.p, q->w->p, q->bias->p, q->y, q->N,
+                             q->pre ? q->pre->ss : 0, 0, 0, 0};
+  gpre *out = NULL;
+  if (!rc && q->emit >= 0)
+    rc = pre_alloc(r, q->emit, q->M, q->N, cg_dec_emit_parts(&s), &a.w_out, &out);
+  if (out) s.emit = true, a.x_out = out->x, a.ss_out = out->ss;
   rt_cuda_dec *k = NULL;
   if (!rc) rc = get_dec(r->g, &s, &k, r->c);
-  rt_cuda_dec_gemv_args a = {xi.p, xi.ld, zi.p, zi.ld, ni.p, w->p, bi->p, y, N};
   if (!rc) rc = rt_cuda_dec_gemv(r->g->cu, k, &a, r->c);
+  if (q->pre) xi.tmp = 0; /* not ours */
   put_in(r->g, &xi), put_in(r->g, &zi), put_in(r->g, &ni);
   return rc;
 }
@@ -1244,6 +1367,7 @@ static int folded_norm(grun *r, bool gemv, const ir_node **nn) {
 
 static int op_linear(grun *r, const ir_node *n) {
   const int j = r->norms ? r->g->norm_of[r->idx] : -1; /* x's norm, deferred to here */
+  const gpre *pre = j >= 0 && r->g->pre[j].x ? &r->g->pre[j] : NULL;
   gslot *x = in_slot(r, j >= 0 ? r->g->nodes[j] : n, 0), *w = in_slot(r, n, 1);
   gslot *o = &r->g->v[n->out[0]->id];
   int64_t K = last_dim(x);
@@ -1272,8 +1396,12 @@ static int op_linear(grun *r, const ir_node *n) {
     p.out = o16 ? RT_BLAS_BF16 : RT_BLAS_F32;
     rc = alloc_out(r, n->out[0], o16, &p.y);
   }
-  if (!rc && gemv) rc = run_gemv(r, nn, x, w, &bi, M, N, p.y, p.out == RT_BLAS_BF16, p.accumulate);
+  if (pre && (!nn || pre->M != M || pre->K != K)) pre = NULL;
+  const int emit = res && r->norms ? r->g->pre_for[r->idx] : -1;
+  const gemv_call q = {nn, pre, emit, x, w, &bi, M, N, p.y, p.out == RT_BLAS_BF16, p.accumulate};
+  if (!rc && gemv) rc = run_gemv(r, &q);
   else if (!rc && M > 0 && N > 0) rc = rt_blas_gemm(r->g->blas, &p, r->c);
+  if (j >= 0) pre_drop(r->g, j);
   put_in(r->g, &xi), put_in(r->g, &wi), put_in(r->g, &bi);
   return rc;
 }
@@ -1719,7 +1847,6 @@ static int op_mixer(grun *r, const ir_node *n) {
                       "fused mixer: dt is not a view of the in_proj row");
   s.in_f32 = !dt->bf16, s.y_bf16 = g->want16[n->out[0]->id];
   rt_cuda_dec *k = NULL;
-  TRY(get_dec(g, &s, &k, r->c));
   /* fp32 operands: conv weight and bias (kept alive to here, plan_mixers), A, D, dt_bias */
   enum { MW_CONV_W, MW_CONV_B, MW_A, MW_D, MW_DTB, MW_N };
   const gslot *ops[MW_N] = {in_slot(r, conv, 1), in_slot(r, conv, 2), in_slot(r, n, IR_SSM_A),
@@ -1735,9 +1862,18 @@ static int op_mixer(grun *r, const ir_node *n) {
   if (!rc) rc = state_dense(g, conv->a.state_slot, B * cdim * (s.conv_k - 1), &cst, r->c);
   if (!rc) rc = state_dense(g, n->a.ssm->state_slot, B * s.H * s.P * s.N_state, &st, r->c);
   if (!rc) rc = alloc_out(r, n->out[0], s.y_bf16, &y);
-  const rt_cuda_dec_mixer_args a = {
+  rt_cuda_dec_mixer_args a = {
       in, mx->ld_in, mx->off_xbc, mx->off_dt, mx->off_z, w[MW_CONV_W].p, w[MW_CONV_B].p, cst,
-      w[MW_A].p, w[MW_D].p, w[MW_DTB].p, st, y, s.H * s.P};
+      w[MW_A].p, w[MW_D].p, w[MW_DTB].p, st, y, s.H * s.P, mx->off_gz, 0, 0, 0};
+  const int emit = r->norms ? g->pre_for[r->idx] : -1; /* the gated norm's input too */
+  gpre *out = NULL;
+  if (!rc && emit >= 0) {
+    s.gnorm = true;
+    rc = pre_alloc(r, emit, B, s.H * s.P, cg_dec_emit_parts(&s), &a.gnorm_w, &out);
+    s.gnorm = out != NULL;
+    if (out) a.x_out = out->x, a.ss_out = out->ss;
+  }
+  if (!rc) rc = get_dec(g, &s, &k, r->c);
   if (!rc) rc = rt_cuda_dec_mixer(g->cu, k, &a, B, r->c);
   put_ins(g, w, MW_N);
   return rc;
@@ -2004,9 +2140,32 @@ static int step_walk(rt_gpu_model *g, int64_t B, bool last_only, bool capture, s
   return rc;
 }
 
+/* The step's pinned host buffer, once the first walk has fixed the logits'
+ * size: logits (out_n floats), the flag (16 bytes), the ids (B int64). */
+static size_t host_flag_at(const gstep *s) { return (size_t)s->out_n * sizeof(float); }
+static size_t host_ids_at(const gstep *s) { return host_flag_at(s) + 16; }
+static int step_host(rt_gpu_model *g, ssd_ctx *c) {
+  gstep *s = &g->step;
+  if (s->host || !s->sealed) return SSD_OK;
+  return rt_cuda_host_alloc(g->cu, host_ids_at(s) + (size_t)s->B * sizeof(int64_t), &s->host, c);
+}
+
+/* The step's work: a walk (recorded or not) or the graph's replay, which
+ * also queues the copy of the bad-id flag (a walk checks it in op_embed). */
+static int step_run(rt_gpu_model *g, int64_t B, bool last_only, bool *replayed, ssd_ctx *c) {
+  gstep *s = &g->step;
+  *replayed = g->graphs && g->pos > 0 && s->graph.exec;
+  if (!*replayed) return step_walk(g, B, last_only, false, c);
+  TRY(rt_cuda_graph_launch(g->cu, &s->graph, c));
+  s->replays++;
+  return rt_cuda_d2h_async(g->cu, (char *)s->host + host_flag_at(s), g->d_flag, 4, c);
+}
+
 /* One decode step (L == 1 from the state cache) without allocations: the
  * first at this shape records the arena, the next at a position > 0 is
- * captured, and that and later ones replay the graph. */
+ * captured, and that and later ones replay the graph.  From the second
+ * step on, ids go up and logits (with the flag) come down through a pinned
+ * buffer: one synchronization per step. */
 static int decode_step(rt_gpu_model *g, const int64_t *ids, int64_t B, bool last_only,
                        float **logits, int64_t *V, ssd_ctx *c) {
   gstep *s = &g->step;
@@ -2016,28 +2175,41 @@ static int decode_step(rt_gpu_model *g, const int64_t *ids, int64_t B, bool last
     TRY(rt_cuda_alloc(g->cu, (size_t)B * sizeof(int64_t), &s->ids, c));
     s->B = B, s->last_only = last_only;
   }
-  int rc = rt_cuda_h2d(g->cu, s->ids, ids, (size_t)B * sizeof(int64_t), c);
+  const size_t nid = (size_t)B * sizeof(int64_t);
+  int rc = step_host(g, c);
+  if (!rc && s->host) {
+    memcpy((char *)s->host + host_ids_at(s), ids, nid);
+    rc = rt_cuda_h2d(g->cu, s->ids, (char *)s->host + host_ids_at(s), nid, c);
+  } else if (!rc) {
+    rc = rt_cuda_h2d(g->cu, s->ids, ids, nid, c);
+  }
   /* A capture runs nothing, so after a failed one (a driver that will not
    * capture some call) the step can still run uncaptured; graphs stay off
    * for this model then (rt_gpu_graph_replays shows it). */
-  if (!rc && g->graphs && g->pos > 0 && s->sealed && !s->graph.exec &&
+  if (!rc && g->graphs && g->pos > 0 && s->sealed && !s->graph.exec && s->host &&
       step_walk(g, B, last_only, true, c))
     g->graphs = false;
-  const bool replay = g->graphs && g->pos > 0 && s->graph.exec;
-  if (!rc && !replay) rc = step_walk(g, B, last_only, false, c);
-  if (!rc && replay) {
-    rc = rt_cuda_graph_launch(g->cu, &s->graph, c);
-    s->replays += !rc;
-    int bad = 0;
-    if (!rc) rc = rt_cuda_d2h(g->cu, &bad, g->d_flag, 4, c);
-    if (!rc && bad) rc = ssd_err(c, SSD_EINVAL, "a token id is outside the vocabulary");
+  rt_cuda_timer tm;
+  const bool timed = !rc && s->timing && !rt_cuda_timer_start(g->cu, &tm, c);
+  bool replayed = false;
+  if (!rc) rc = step_run(g, B, last_only, &replayed, c);
+  if (timed) {
+    float ms = 0;
+    const int trc = rt_cuda_timer_stop(g->cu, &tm, &ms, c);
+    rc = rc ? rc : trc;
+    s->gpu_ms = ms;
   }
   if (!rc) {
     *logits = malloc((size_t)s->out_n * sizeof(float) + 1);
     if (!*logits) rc = ssd_err(c, SSD_ENOMEM, "out of memory for the logits");
   }
-  if (!rc) rc = rt_cuda_d2h(g->cu, *logits, s->out, (size_t)s->out_n * sizeof(float), c);
+  const size_t nl = (size_t)s->out_n * sizeof(float);
+  if (!rc && s->host) rc = rt_cuda_d2h_async(g->cu, s->host, s->out, nl, c);
   if (!rc) rc = rt_cuda_sync(g->cu, c);
+  if (!rc && s->host) memcpy(*logits, s->host, nl);
+  else if (!rc) rc = rt_cuda_d2h(g->cu, *logits, s->out, nl, c);
+  if (!rc && replayed && *(const int *)((const char *)s->host + host_flag_at(s)))
+    rc = ssd_err(c, SSD_EINVAL, "a token id is outside the vocabulary");
   if (rc) {
     free(*logits);
     *logits = NULL;
@@ -2061,4 +2233,6 @@ int rt_gpu_decode(rt_gpu_model *g, const int64_t *ids, int64_t B, int64_t L, boo
 }
 
 int64_t rt_gpu_graph_replays(const rt_gpu_model *g) { return g->step.replays; }
+void rt_gpu_time_steps(rt_gpu_model *g, bool on) { g->step.timing = on; }
+double rt_gpu_step_gpu_ms(const rt_gpu_model *g) { return g->step.gpu_ms; }
 int64_t rt_gpu_step_kernels(const rt_gpu_model *g) { return g->step.kernels; }

@@ -72,5 +72,10 @@ int64_t rt_gpu_graph_replays(const rt_gpu_model *g);
 /* Kernels (launches, memsets, GEMMs) that the last walked decode step put on
  * the stream, the step's graph being that sequence; 0 before any step. */
 int64_t rt_gpu_step_kernels(const rt_gpu_model *g);
+/* Benchmarks: with timing on, each decode step (L = 1) also measures its
+ * device time (CUDA events around the step's work, not the copies), which
+ * rt_gpu_step_gpu_ms returns for the last step (0 before one). */
+void rt_gpu_time_steps(rt_gpu_model *g, bool on);
+double rt_gpu_step_gpu_ms(const rt_gpu_model *g);
 
 #endif

@@ -46,3 +46,23 @@ __device__ __forceinline__ uint4 ld_keep16(const void *p) {
       : "l"(p));
   return v;
 }
+
+// Programmatic dependent launch (sm_90+; no-ops before, and when the launch
+// did not ask for it).  A decode kernel launched with the attribute may start
+// while the previous kernel in the stream still runs: it may touch only
+// memory no kernel writes (weights) before dec_pdl_wait(), which returns once
+// the previous grid has completed and its writes are visible.  Every decode
+// kernel calls dec_pdl_wait() in every thread before it reads an activation
+// or writes anything, so "previous completed" chains back through the whole
+// stream.  dec_pdl_trigger() lets the next kernel's blocks be scheduled now
+// (they then sit in their own dec_pdl_wait()).
+__device__ __forceinline__ void dec_pdl_wait() {
+#if __CUDA_ARCH__ >= 900
+  asm volatile("griddepcontrol.wait;\n" ::: "memory");
+#endif
+}
+__device__ __forceinline__ void dec_pdl_trigger() {
+#if __CUDA_ARCH__ >= 900
+  asm volatile("griddepcontrol.launch_dependents;\n" ::: "memory");
+#endif
+}

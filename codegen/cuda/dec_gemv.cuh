@@ -16,17 +16,32 @@
 // DEC_UNROLL slabs are loaded before any is used (8 x 16 bytes per lane in
 // flight for 4), then the warps' partial sums meet in shared memory.
 //
-// Optionally the RMSNorm before the projection is fused in (DEC_NORM 1:
-// x' = x * wn; DEC_NORM 2, mamba_ssm's gated RMSNorm with one group and
-// norm_before_gate = False: x' = x * silu(z) * wn).  Every block reads all of
-// x anyway, so it also sums the squares of x (times silu(z)) per batch row
-// and scales its dot products by rsqrt(mean + eps) at the end: the norm
-// costs no pass and no launch of its own.  x' is rounded to bf16 for the mma
-// before the scale (one scalar per row, applied in fp32).
+// The RMSNorm in front of the projection, three ways (DEC_NORM):
+//  1  x' = x * wn, and 2 (mamba_ssm's gated RMSNorm, one group,
+//     norm_before_gate = False) x' = x * silu(z) * wn: every block reads all
+//     of x anyway, so it also sums the squares (of x * silu(z)) per batch row
+//     and scales its dot products by rsqrt(mean + eps) at the end.  Costs
+//     registers in the main loop (bench/NOTES.md: 76-112 vs 32-40).
+//  3  prescaled: x already is bf16(x0 * wn), written by the kernel before
+//     (a GEMV's DEC_EMIT epilogue, or the mixer's), which also left the sums
+//     of x0^2 as DEC_NPARTS partials per row (ss_in, rows DEC_NPARTS_LD
+//     apart).  The loop is the plain one; the partials are copied to shared
+//     memory (cp.async) while it runs and summed in a fixed order at the end.
+// x' is rounded to bf16 for the mma before the scale (one scalar per row,
+// applied in fp32).
+//
+// DEC_EMIT: the epilogue also produces the next norm's input from the final
+// y (after bias and accumulate; the residual stream): x_out[m, n] =
+// bf16(y[m, n] * w_out[n]) (rows DEC_N apart), and this block's sum of
+// y[m, n]^2 over its rows n as ss_out[m * DEC_EMIT_LD + blockIdx.x].  Fixed
+// summation orders everywhere: a step replays bit for bit.
+//
+// Programmatic dependent launch (dec_common.cuh): each warp issues its first
+// slabs' W loads, then waits for the previous kernel, then reads x.
 //
 // #defines: DEC_M, DEC_N, DEC_K (K % 32 == 0), DEC_X_F32 (x and z fp32,
-// rounded to bf16 on load), DEC_NORM, DEC_EPS, DEC_HAS_BIAS (fp32 [N]),
-// DEC_ACCUM (y += ...),
+// rounded to bf16 on load), DEC_NORM, DEC_EPS, DEC_NPARTS, DEC_NPARTS_LD,
+// DEC_EMIT, DEC_EMIT_LD, DEC_HAS_BIAS (fp32 [N]), DEC_ACCUM (y += ...),
 // DEC_Y_BF16, DEC_ROWS (16), DEC_WARPS, DEC_UNROLL.  Grid: ceil(N / 16)
 // blocks of DEC_WARPS warps.  Strides ldx, ldy in elements; x rows and W
 // 16-byte aligned.
@@ -34,6 +49,8 @@
 #define GV_SLABS (DEC_K / 32)
 #define GV_U DEC_UNROLL
 #define GV_MP (GV_NT * 8 + 1) // padded batch columns of the reduction buffer
+#define GV_FUSED (DEC_NORM == 1 || DEC_NORM == 2)
+#define GV_PRE (DEC_NORM == 3)
 
 #if DEC_X_F32
 typedef float gv_x;
@@ -59,7 +76,7 @@ __device__ __forceinline__ uint4 gv_pack8(const float f[8]) {
 __device__ __forceinline__ uint4 gv_ldx(const gv_x *x, long long ldx, const gv_x *z,
                                         long long ldz, const float *wn, int m, int k,
                                         float *ss) {
-#if DEC_NORM == 0 && !DEC_X_F32
+#if !GV_FUSED && !DEC_X_F32
   (void)z, (void)ldz, (void)wn, (void)ss;
   return ld_keep16(x + m * ldx + k);
 #else
@@ -73,7 +90,7 @@ __device__ __forceinline__ uint4 gv_ldx(const gv_x *x, long long ldx, const gv_x
 #else
   (void)z, (void)ldz;
 #endif
-#if DEC_NORM
+#if GV_FUSED
   const float4 wa = *(const float4 *)(wn + k), wb = *(const float4 *)(wn + k + 4);
   const float w[8] = {wa.x, wa.y, wa.z, wa.w, wb.x, wb.y, wb.z, wb.w};
 #pragma unroll
@@ -88,12 +105,37 @@ __device__ __forceinline__ uint4 gv_ldx(const gv_x *x, long long ldx, const gv_x
 #endif
 }
 
+#if GV_PRE
+#define GV_SSN (DEC_M * DEC_NPARTS_LD)
+#else
+#define GV_SSN 1
+#endif
+
+// The partial sums of squares of the prescaled rows, copied by warp 0 to
+// shared memory in 16-byte pieces (DEC_NPARTS_LD % 4 == 0) right after the
+// wait, so that their latency overlaps x's and the loop's.
+__device__ __forceinline__ void gv_fetch_parts(float *dst, const float *ss_in, int lane) {
+#if GV_PRE
+  for (int i = lane * 4; i < GV_SSN; i += 32 * 4) cp_async16(dst + i, ss_in + i, 16);
+  cp_async_commit();
+#else
+  (void)dst, (void)ss_in, (void)lane;
+#endif
+}
+
 extern "C" __global__ void __launch_bounds__(DEC_WARPS * 32)
 DEC_KERNEL(const gv_x *__restrict__ x, long long ldx, const gv_x *__restrict__ z, long long ldz,
            const float *__restrict__ wn, const ssd_bf16 *__restrict__ W,
-           const float *__restrict__ bias, dec_y *__restrict__ y, long long ldy) {
+           const float *__restrict__ bias, dec_y *__restrict__ y, long long ldy,
+           const float *__restrict__ ss_in, const float *__restrict__ w_out,
+           ssd_bf16 *__restrict__ x_out, float *__restrict__ ss_out) {
   __shared__ float red[DEC_WARPS][DEC_ROWS][GV_MP];
   __shared__ float ssred[DEC_WARPS][GV_NT * 8];
+  __shared__ __align__(16) float parts[GV_SSN];
+  __shared__ float scale[GV_NT * 8];
+#if DEC_EMIT
+  __shared__ float sq[GV_NT * 8][DEC_ROWS];
+#endif
   const int warp = threadIdx.x >> 5, lane = threadIdx.x & 31, g = lane >> 2, tq = lane & 3;
   const long long row0 = (long long)blockIdx.x * DEC_ROWS;
   const bool v0 = row0 + g < DEC_N, v1 = row0 + g + 8 < DEC_N;
@@ -103,6 +145,7 @@ DEC_KERNEL(const gv_x *__restrict__ x, long long ldx, const gv_x *__restrict__ z
   float acc[GV_NT][4], ss[GV_NT];
 #pragma unroll
   for (int t = 0; t < GV_NT; t++) acc[t][0] = acc[t][1] = acc[t][2] = acc[t][3] = ss[t] = 0.f;
+  dec_pdl_trigger();
 
 #pragma unroll 1
   for (int s0 = warp; s0 < GV_SLABS; s0 += DEC_WARPS * GV_U) {
@@ -116,6 +159,16 @@ DEC_KERNEL(const gv_x *__restrict__ x, long long ldx, const gv_x *__restrict__ z
       const int sc = in ? s : GV_SLABS - 1;
       a0[u] = in && v0 ? ld_stream16(w0 + sc * 32) : zero;
       a1[u] = in && v1 ? ld_stream16(w1 + sc * 32) : zero;
+    }
+    if (s0 == warp) { // W is read-only; x and the partials are the previous kernel's
+      dec_pdl_wait();
+      if (warp == 0) gv_fetch_parts(parts, ss_in, lane);
+    }
+#pragma unroll
+    for (int u = 0; u < GV_U; u++) {
+      const int s = s0 + u * DEC_WARPS;
+      const bool in = s < GV_SLABS;
+      const int sc = in ? s : GV_SLABS - 1;
 #pragma unroll
       for (int t = 0; t < GV_NT; t++) {
         const int m = t * 8 + g;
@@ -135,6 +188,7 @@ DEC_KERNEL(const gv_x *__restrict__ x, long long ldx, const gv_x *__restrict__ z
       }
     }
   }
+  dec_pdl_wait(); // warps without a slab; a no-op for the others
   // acc[t] = D[row g | g + 8][batch 8t + 2tq + {0, 1}]; ss[t]: batch 8t + g,
   // this lane's k only, so first summed over the group's four lanes.
 #pragma unroll
@@ -144,36 +198,80 @@ DEC_KERNEL(const gv_x *__restrict__ x, long long ldx, const gv_x *__restrict__ z
     red[warp][g][m + 1] = acc[t][1];
     red[warp][g + 8][m] = acc[t][2];
     red[warp][g + 8][m + 1] = acc[t][3];
-#if DEC_NORM
+#if GV_FUSED
     float v = ss[t];
     v += __shfl_xor_sync(0xffffffffu, v, 1);
     v += __shfl_xor_sync(0xffffffffu, v, 2);
     if (tq == 0) ssred[warp][t * 8 + g] = v;
 #endif
   }
+#if GV_PRE
+  // Warp 0 fetched the partials; it forms every row's scale (fixed order)
+  // before the one barrier.
+  if (warp == 0) {
+    cp_async_wait_all();
+    __syncwarp();
+    for (int m = 0; m < DEC_M; m++) {
+      float v = 0.f;
+      for (int i = lane; i < DEC_NPARTS; i += 32) v += parts[m * DEC_NPARTS_LD + i];
+#pragma unroll
+      for (int o = 16; o > 0; o >>= 1) v += __shfl_xor_sync(0xffffffffu, v, o);
+      if (lane == 0) scale[m] = rsqrtf(v / (float)DEC_K + (float)DEC_EPS);
+    }
+  }
+#endif
   __syncthreads();
+#if GV_FUSED
+  for (int m = warp; m < DEC_M; m += DEC_WARPS) { // one scale per batch row
+    if (lane == 0) {
+      float v = 0.f;
+      for (int w = 0; w < DEC_WARPS; w++) v += ssred[w][m];
+      scale[m] = rsqrtf(v / (float)DEC_K + (float)DEC_EPS);
+    }
+  }
+  __syncthreads();
+#endif
   for (int i = threadIdx.x; i < DEC_ROWS * DEC_M; i += DEC_WARPS * 32) {
     const int r = i % DEC_ROWS, m = i / DEC_ROWS;
     const long long n = row0 + r;
-    if (n >= DEC_N) continue;
-    float v = 0.f;
+    float q = 0.f; // y^2 for DEC_EMIT
+    if (n < DEC_N) {
+      float v = 0.f;
 #pragma unroll
-    for (int w = 0; w < DEC_WARPS; w++) v += red[w][r][m];
-#if DEC_NORM
-    float sq = 0.f;
-#pragma unroll
-    for (int w = 0; w < DEC_WARPS; w++) sq += ssred[w][m];
-    v *= rsqrtf(sq / (float)DEC_K + (float)DEC_EPS);
+      for (int w = 0; w < DEC_WARPS; w++) v += red[w][r][m];
+#if GV_FUSED || GV_PRE
+      v *= scale[m];
 #endif
 #if DEC_HAS_BIAS
-    v += bias[n];
+      v += bias[n];
 #else
-    (void)bias;
+      (void)bias;
 #endif
-    const long long o = m * ldy + n;
+      const long long o = m * ldy + n;
 #if DEC_ACCUM
-    v += ld_y(y, o);
+      v += ld_y(y, o);
 #endif
-    st_y(y, o, v);
+      st_y(y, o, v);
+#if DEC_EMIT
+      x_out[m * DEC_N + n] = f2bf(v * w_out[n]);
+      q = v * v;
+#endif
+    }
+#if DEC_EMIT
+    sq[m][r] = q;
+#else
+    (void)q;
+#endif
   }
+#if DEC_EMIT
+  __syncthreads();
+  if (threadIdx.x < DEC_M) {
+    float v = 0.f;
+#pragma unroll
+    for (int r = 0; r < DEC_ROWS; r++) v += sq[threadIdx.x][r];
+    ss_out[threadIdx.x * DEC_EMIT_LD + blockIdx.x] = v;
+  }
+#else
+  (void)w_out, (void)x_out, (void)ss_out;
+#endif
 }

@@ -20,9 +20,24 @@
 // counter to 0 (no block waits, so any grid size is safe, and a CUDA graph
 // can replay the launch).  Channels only this block reads are shifted in place.
 //
+// DEC_GNORM: the gated RMSNorm after the mixer (one group, gate before the
+// norm) is prepared here for the out_proj GEMV's prescaled mode (DEC_NORM 3
+// in dec_gemv.cuh): with g = y * silu(z) (z the in_proj row's column
+// off_gz + channel), x_out[b][channel] = bf16(g * wg[channel]) and the
+// block's sum of g^2 goes to ss_out[b * DEC_EMIT_LD + block] (fixed order).
+// y is still written.
+//
+// Programmatic dependent launch (dec_common.cuh): the kernel lets the next
+// one be scheduled at once, loads its SSM state rows, and only then waits
+// for the previous kernel.  The state is the one exception to "activations
+// after the wait": no kernel but this node's mixer writes it during a decode
+// step, and a step's first kernel (the embedding) is a plain launch, so
+// every earlier write to it (last step's mixer, a prefill, a reset) is
+// complete before any kernel of this step starts.
+//
 // #defines: SSD_H/P/N/HX/HB/HC/HDT and the dt/A/D options as ssd_common.cuh,
 // DEC_HAS_Z, DEC_CONV_K, DEC_CONV_BIAS, DEC_IN_F32, DEC_W_BF16, DEC_Y_BF16,
-// DEC_ROWS, DEC_THREADS.
+// DEC_ROWS, DEC_THREADS, DEC_GNORM, DEC_EMIT_LD.
 #define MX_WARPS (DEC_THREADS / 32)
 #define MX_RPW (DEC_ROWS / MX_WARPS)
 #define MX_SLICES (SSD_P / DEC_ROWS)
@@ -81,8 +96,9 @@ DEC_KERNEL(const dec_in *__restrict__ in, long long ld, long long off_xbc, long 
            float *__restrict__ conv_state, const float *__restrict__ A_,
            const float *__restrict__ D, const float *__restrict__ dt_bias,
            float *__restrict__ state, dec_y *__restrict__ y, long long ldy,
-           unsigned *__restrict__ tickets) {
-  __shared__ float sx[DEC_ROWS], sB[SSD_N], sC[SSD_N];
+           unsigned *__restrict__ tickets, long long off_gz, const float *__restrict__ wg,
+           ssd_bf16 *__restrict__ x_out, float *__restrict__ ss_out) {
+  __shared__ float sx[DEC_ROWS], sB[SSD_N], sC[SSD_N], sg[DEC_ROWS];
   __shared__ int last;
   const int tid = threadIdx.x, warp = tid >> 5, lane = tid & 31;
   const int h = blockIdx.x / MX_SLICES, p0 = (blockIdx.x % MX_SLICES) * DEC_ROWS;
@@ -90,6 +106,7 @@ DEC_KERNEL(const dec_in *__restrict__ in, long long ld, long long off_xbc, long 
   const int hx = h / (SSD_H / SSD_HX), hb = h / (SSD_H / SSD_HB);
   const int hc = h / (SSD_H / SSD_HC), hdt = h / (SSD_H / SSD_HDT);
   const dec_in *row = in + b * ld;
+  dec_pdl_trigger();
 
   float *srow = state + ((b * SSD_H + h) * SSD_P + p0 + warp * MX_RPW) * (long long)SSD_N;
   float s[MX_RPW][MX_NCH][MX_VEC];
@@ -105,6 +122,7 @@ DEC_KERNEL(const dec_in *__restrict__ in, long long ld, long long off_xbc, long 
       s[r][c][0] = *q;
 #endif
     }
+  dec_pdl_wait();
 
   const float d = ssd_dt(ld_in(row, off_dt + hdt), hdt, dt_bias);
   const float a = expf(d * ssd_A(A_, hdt));
@@ -158,9 +176,24 @@ DEC_KERNEL(const dec_in *__restrict__ in, long long ld, long long off_xbc, long 
       acc *= dec_silu(ld_in(row, off_z + h * SSD_P + p));
 #endif
       st_y(y, b * ldy + h * SSD_P + p, acc);
+#if DEC_GNORM
+      const long long ch = h * SSD_P + p;
+      const float gv = acc * dec_silu(ld_in(row, off_gz + ch));
+      x_out[b * (SSD_H * SSD_P) + ch] = f2bf(gv * wg[ch]);
+      sg[pl] = gv * gv;
+#endif
     }
   }
   __syncthreads();
+#if DEC_GNORM
+  if (tid == 0) {
+    float v = 0.f;
+    for (int i = 0; i < DEC_ROWS; i++) v += sg[i];
+    ss_out[b * DEC_EMIT_LD + blockIdx.x] = v;
+  }
+#else
+  (void)off_gz, (void)wg, (void)x_out, (void)ss_out, (void)sg;
+#endif
   if (last) {
     if (tid == 0) tickets[b] = 0u;
     for (int ch = (MX_XSHARED ? 0 : SSD_HX * SSD_P) + tid; ch < MX_CONV; ch += DEC_THREADS)

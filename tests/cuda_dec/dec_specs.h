@@ -28,6 +28,17 @@ static inline cg_dec_spec ds_norm(int64_t M, int64_t N, int64_t K, cg_dec_norm n
   return s;
 }
 
+/* The decode step's prescaled-norm GEMVs: x = bf16(x0 * wn) with nparts
+ * partial sums of x0^2 per row (in_proj, lm_head after an out_proj's
+ * emit; out_proj after the mixer's gnorm), optionally itself emitting the
+ * next norm's input (out_proj, accumulating into the residual). */
+static inline cg_dec_spec ds_pre(int64_t M, int64_t N, int64_t K, int64_t nparts, bool accum,
+                                 bool emit) {
+  cg_dec_spec s = ds_gemv(M, N, K, !accum, false, accum);
+  s.norm = CG_DEC_NORM_PRE, s.eps = 1e-5, s.nparts = nparts, s.emit = emit;
+  return s;
+}
+
 /* A Mamba-2 mixer as mamba_ssm builds it: G groups of B/C, dt per head,
  * conv width 4 with bias, dt_bias + softplus, A from A_log, D per head. */
 static inline cg_dec_spec ds_mamba2(int64_t H, int64_t P, int64_t N, int64_t G, bool y_bf16) {

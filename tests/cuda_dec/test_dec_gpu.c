@@ -2,12 +2,16 @@
  * the GPU against the CPU path:
  *   GEMV:  a float64 dot product over the same bf16-rounded x and W, at the
  *          model's projection and lm_head shapes, M = 1..16, padded row
- *          strides, bias, accumulate, bf16 and fp32 y, fp32 x;
+ *          strides, bias, accumulate, bf16 and fp32 y, fp32 x; the prescaled
+ *          norm (x = bf16(x0 wn) and partial sums of x0^2, NaN in the
+ *          partials' padding) and the emitted next-norm input (bf16(y w_out)
+ *          and per-block sums of y^2, which must add up to the row's);
  *   mixer: rt_conv1d (rt_ops.h) + SiLU, split, then rt_ssm_ref_f64 (rt_ssm.h)
  *          with L = 1, over several consecutive steps with both states
  *          carried, at mamba2-130m and -2.7b shapes, G = 1 and 2, batch 1
  *          and 16, and a small head pattern (shared x, per-pair B, one C, dt
- *          per pair, N = 64, clamp, D per channel, z gate, fp32 row).
+ *          per pair, N = 64, clamp, D per channel, z gate, fp32 row), and
+ *          the gated norm's prescaled input (bf16(y silu(z) wg), sums).
  * Inputs are random normals at realistic scales; outputs are NaN-poisoned
  * before every launch, including the row padding, which must stay NaN.
  * Metric: max|gpu - ref| / max|ref|.  Needs a GPU (label gpu).
@@ -164,6 +168,89 @@ static void test_gemv(cg_dec_spec s) {
   rt_cuda_dec_release(G, &k);
 }
 
+/* Sum of the first n of p's row against the double sum ref: |a - ref| / ref. */
+static double parts_err(const float *p, int64_t n, double ref) {
+  double a = 0;
+  for (int64_t i = 0; i < n; i++) a += p[i];
+  return a != a ? INFINITY : fabs(a - ref) / (ref > 0 ? ref : 1);
+}
+
+/* A GEMV in the prescaled norm mode (and with emit): the partial sums come
+ * from an uneven split of K, the padding between rows is NaN. */
+static void test_gemv_pre(cg_dec_spec s) {
+  const int64_t M = s.M, N = s.N, K = s.K, np = s.nparts, ld = cg_dec_parts_ld(np);
+  const int64_t ldy = N + 8, eparts = cg_dec_emit_parts(&s), eld = cg_dec_parts_ld(eparts);
+  rt_cuda_dec k;
+  OK(rt_cuda_dec_prepare(G, &CC, &s, 0, &k, &C));
+  float *x0 = rnd((size_t)(M * K), 1.0, 0.0, 0), *wn = rnd((size_t)K, 0.3, 1.0, 0);
+  float *x = xmalloc((size_t)(M * K) * sizeof *x), *ss = xmalloc((size_t)(M * ld) * sizeof *ss);
+  double *rs = xmalloc((size_t)M * sizeof *rs);
+  for (int64_t m = 0; m < M; m++) {
+    double tot = 0;
+    for (int64_t i = 0; i < ld; i++) ss[m * ld + i] = i < np ? 0.f : NAN;
+    for (int64_t kk = 0; kk < K; kk++) {
+      const float v = x0[m * K + kk];
+      x[m * K + kk] = gu_bf2f(gu_f2bf(v * wn[kk]));
+      ss[m * ld + (kk * kk) % np] += v * v; /* any split will do */
+      tot += (double)v * v;
+    }
+    rs[m] = 1.0 / sqrt(tot / (double)K + s.eps);
+  }
+  float *W = rnd((size_t)(N * K), 0.03, 0.0, 1), *wo = rnd((size_t)N, 0.3, 1.0, 0);
+  float *y0 = s.accumulate ? rnd((size_t)(M * ldy), 1.0, 0.0, s.y_bf16) : NULL;
+  rt_cuda_dec_gemv_args a = {.x = upn(x, (size_t)(M * K), 1), .ldx = K,
+                             .W = upn(W, (size_t)(N * K), 1), .ldy = ldy,
+                             .ss_in = upn(ss, (size_t)(M * ld), 0)};
+  a.y = dalloc((size_t)(M * ldy) * 4);
+  if (y0) up(a.y, y0, (size_t)(M * ldy), s.y_bf16);
+  else OK(rt_cuda_memset8(G, a.y, 0xff, (size_t)(M * ldy) * 4, &C));
+  if (s.emit) {
+    a.w_out = upn(wo, (size_t)N, 0);
+    a.x_out = dalloc((size_t)(M * N) * 2), a.ss_out = dalloc((size_t)(M * eld) * 4);
+    OK(rt_cuda_memset8(G, a.x_out, 0xff, (size_t)(M * N) * 2, &C));
+    OK(rt_cuda_memset8(G, a.ss_out, 0xff, (size_t)(M * eld) * 4, &C));
+  }
+  OK(rt_cuda_dec_gemv(G, &k, &a, &C));
+  float *y = down(a.y, (size_t)(M * ldy), s.y_bf16);
+  double *ref = xmalloc((size_t)(M * N) * sizeof *ref), *xref = xmalloc((size_t)(M * N) * sizeof *xref);
+  double ss_err = 0;
+  for (int64_t m = 0; m < M; m++) {
+    double sq = 0;
+    for (int64_t n = 0; n < N; n++) {
+      double acc = 0.0;
+      for (int64_t kk = 0; kk < K; kk++) acc += (double)x[m * K + kk] * W[n * K + kk];
+      ref[m * N + n] = acc * rs[m] + (y0 ? y0[m * ldy + n] : 0.0);
+      xref[m * N + n] = ref[m * N + n] * wo[n];
+      sq += ref[m * N + n] * ref[m * N + n];
+    }
+    if (s.emit) {
+      float *sp = down(a.ss_out + (rt_dptr)(m * eld * 4), (size_t)eparts, 0);
+      const double e = parts_err(sp, eparts, sq);
+      ss_err = e > ss_err ? e : ss_err;
+      free(sp);
+    }
+  }
+  char what[160];
+  snprintf(what, sizeof what, "gemv M=%lld K=%lld N=%lld prescaled norm (%lld partials)%s%s",
+           (long long)M, (long long)K, (long long)N, (long long)np,
+           s.accumulate ? " accumulate" : "", s.emit ? " emit" : "");
+  verdict(what, rel2d(y, ldy, ref, N, M, N, !s.accumulate), s.y_bf16 ? 1e-2 : 1e-4);
+  if (s.emit) {
+    float *xo = down(a.x_out, (size_t)(M * N), 1);
+    snprintf(what, sizeof what, "  emitted bf16(y w_out), M=%lld N=%lld", (long long)M,
+             (long long)N);
+    verdict(what, rel2d(xo, N, xref, N, M, N, 0), 1e-2);
+    snprintf(what, sizeof what, "  emitted sums of y^2 (%lld per row)", (long long)eparts);
+    verdict(what, ss_err, 1e-4);
+    free(xo);
+  }
+  free(x0), free(wn), free(x), free(ss), free(rs), free(W), free(wo), free(y0), free(y);
+  free(ref), free(xref);
+  rt_dptr bufs[] = {a.x, a.W, a.y, a.ss_in, a.w_out, a.x_out, a.ss_out};
+  for (size_t i = 0; i < sizeof bufs / sizeof *bufs; i++) rt_cuda_free(G, bufs[i]);
+  rt_cuda_dec_release(G, &k);
+}
+
 /* ---- the mixer ---------------------------------------------------------------------- */
 typedef struct mixer_case {
   cg_dec_spec s;
@@ -268,7 +355,8 @@ static void mix_ref(const cg_dec_spec *s, int64_t batch, const float *row, int64
 static void test_mixer(const mixer_case *mc) {
   const cg_dec_spec *s = &mc->s;
   const int64_t batch = mc->batch, cd = cg_dec_conv_dim(s), H = s->H, P = s->P, N = s->N_state;
-  const int64_t HP = H * P, off_z = 0, off_xbc = s->has_z ? HP : 0, off_dt = off_xbc + cd;
+  const int64_t HP = H * P, off_z = 0, off_xbc = s->has_z || s->gnorm ? HP : 0;
+  const int64_t off_dt = off_xbc + cd, eparts = cg_dec_emit_parts(s), eld = cg_dec_parts_ld(eparts);
   const int64_t ld = off_dt + s->hdt + 24, ldy = HP + 8, K1 = s->conv_k - 1;
   const int inb = !s->in_f32, yb = s->y_bf16;
   rt_cuda_dec k;
@@ -293,7 +381,12 @@ static void test_mixer(const mixer_case *mc) {
                               .y = dalloc((size_t)(batch * ldy) * 4),
                               .ldy = ldy};
   a.in = dalloc((size_t)(batch * ld) * 4);
-  double worst = 0;
+  float *wg = rnd((size_t)HP, 0.3, 1.0, 0);
+  if (s->gnorm) { /* the norm's z sits where a gate's would */
+    a.off_gz = off_z, a.gnorm_w = upn(wg, (size_t)HP, 0);
+    a.x_out = dalloc((size_t)(batch * HP) * 2), a.ss_out = dalloc((size_t)(batch * eld) * 4);
+  }
+  double worst = 0, gx_worst = 0, gs_worst = 0;
   double *yref = xmalloc((size_t)(batch * HP) * sizeof *yref);
   for (int step = 0; step < mc->steps; step++) {
     float *row = rnd((size_t)(batch * ld), 1.0, 0.0, inb);
@@ -305,11 +398,31 @@ static void test_mixer(const mixer_case *mc) {
         row[i] = gu_bf2f(gu_f2bf(row[i]));
     up(a.in, row, (size_t)(batch * ld), inb);
     OK(rt_cuda_memset8(G, a.y, 0xff, (size_t)(batch * ldy) * 4, &C));
+    if (s->gnorm) {
+      OK(rt_cuda_memset8(G, a.x_out, 0xff, (size_t)(batch * HP) * 2, &C));
+      OK(rt_cuda_memset8(G, a.ss_out, 0xff, (size_t)(batch * eld) * 4, &C));
+    }
     OK(rt_cuda_dec_mixer(G, &k, &a, batch, &C));
     mix_ref(s, batch, row, ld, off_z, off_xbc, off_dt, &h, yref);
     float *y = down(a.y, (size_t)(batch * ldy), yb);
     const double e = rel2d(y, ldy, yref, HP, batch, HP, 1);
     worst = e > worst ? e : worst;
+    if (s->gnorm) { /* g = y silu(z): bf16(g wg) and the sums of g^2 */
+      float *xo = down(a.x_out, (size_t)(batch * HP), 1), *sp = down(a.ss_out, (size_t)(batch * eld), 0);
+      double *gx = xmalloc((size_t)(batch * HP) * sizeof *gx);
+      for (int64_t b = 0; b < batch; b++) {
+        double sq = 0;
+        for (int64_t i = 0; i < HP; i++) {
+          const double zv = row[b * ld + off_z + i], gv = yref[b * HP + i] * zv / (1.0 + exp(-zv));
+          gx[b * HP + i] = gv * wg[i], sq += gv * gv;
+        }
+        const double pe = parts_err(sp + b * eld, eparts, sq);
+        gs_worst = pe > gs_worst ? pe : gs_worst;
+      }
+      const double ge = rel2d(xo, HP, gx, HP, batch, HP, 0);
+      gx_worst = ge > gx_worst ? ge : gx_worst;
+      free(xo), free(sp), free(gx);
+    }
     free(row), free(y);
   }
   /* The carried states: conv state holds raw inputs (exact), SSM state fp32. */
@@ -327,6 +440,10 @@ static void test_mixer(const mixer_case *mc) {
            (long long)s->hdt, (long long)batch, yb ? "y bf16" : "y f32",
            s->in_f32 ? " in f32" : " in bf16");
   verdict(what, worst, yb ? 1e-2 : 2e-4);
+  if (s->gnorm) {
+    verdict("  gated norm input bf16(y silu(z) wg)", gx_worst, 1e-2);
+    verdict("  gated norm sums of (y silu(z))^2", gs_worst, yb ? 1e-2 : 2e-4);
+  }
   printf("     %d steps: conv state max|diff| %.1e, ssm state rel err %.2e\n", mc->steps, cs_err,
          rel2d(st, (int64_t)nst, h.state, (int64_t)nst, 1, (int64_t)nst, 0));
   if (cs_err != 0 ||
@@ -342,8 +459,9 @@ static void test_mixer(const mixer_case *mc) {
     printf("FAIL mixer launcher accepted a bad call\n");
     fails++;
   }
-  free(cs), free(st), free(st32), free(yref);
-  rt_dptr bufs[] = {a.in, a.conv_w, a.conv_b, a.conv_state, a.A, a.D, a.dt_bias, a.state, a.y};
+  free(cs), free(st), free(st32), free(yref), free(wg);
+  rt_dptr bufs[] = {a.in,    a.conv_w, a.conv_b,  a.conv_state, a.A,     a.D,
+                    a.dt_bias, a.state, a.y,      a.gnorm_w,    a.x_out, a.ss_out};
   for (size_t i = 0; i < sizeof bufs / sizeof *bufs; i++)
     rt_cuda_free(G, bufs[i]);
   mix_free(&h);
@@ -397,11 +515,23 @@ int main(void) {
       xf, n1, n2, n3, n4, n5, n6};
   for (size_t i = 0; i < sizeof gemvs / sizeof *gemvs; i++)
     test_gemv(gemvs[i]);
+  /* The prescaled norms at the step's uses (2.7b and 130m shapes): in_proj
+   * and lm_head after an out_proj's emit (160 / 48 partials), out_proj after
+   * the mixer (320 / 96 partials) accumulating and emitting. */
+  const cg_dec_spec pres[] = {ds_pre(1, 10576, 2560, 160, false, false),
+                              ds_pre(4, 50280, 2560, 160, false, false),
+                              ds_pre(1, 2560, 5120, 320, true, true),
+                              ds_pre(3, 768, 1536, 96, true, true),
+                              ds_pre(2, 3352, 768, 48, false, false)};
+  for (size_t i = 0; i < sizeof pres / sizeof *pres; i++)
+    test_gemv_pre(pres[i]);
   test_gemv_refusals();
 
   cg_dec_spec g2 = ds_mamba2(80, 64, 128, 2, false);
   cg_dec_spec r32 = ds_mamba2(24, 64, 128, 1, false);
   r32.rows = 32;
+  cg_dec_spec gn = ds_mamba2(80, 64, 128, 1, true), gn2 = ds_mamba2(24, 64, 128, 2, false);
+  gn.gnorm = gn2.gnorm = true;
   cg_dec_spec pb = ds_pattern();
   pb.in_f32 = false, pb.y_bf16 = true;
   const mixer_case mixers[] = {{ds_mamba2(24, 64, 128, 1, false), 1, 4},
@@ -413,7 +543,9 @@ int main(void) {
                                {r32, 3, 3},
                                {ds_pattern(), 1, 4},
                                {ds_pattern(), 16, 3},
-                               {pb, 5, 3}};
+                               {pb, 5, 3},
+                               {gn, 1, 3},
+                               {gn2, 4, 2}};
   for (size_t i = 0; i < sizeof mixers / sizeof *mixers; i++)
     test_mixer(&mixers[i]);
 

@@ -34,7 +34,11 @@ int main(void) {
   wide.warps = 16, wide.unroll = 8, narrow.warps = 4, narrow.unroll = 1;
   cg_dec_spec gated = ds_norm(16, 2560, 5120, CG_DEC_NORM_GATED, true, true);
   gated.x_f32 = true; /* fp32 y and z */
-  cg_dec_spec specs[] = {wide, narrow, ds_gemv(1, 3352, 768, true, false, false),
+  cg_dec_spec gn = ds_mamba2(80, 64, 128, 1, true);
+  gn.gnorm = true;
+  cg_dec_spec specs[] = {ds_pre(1, 10576, 2560, 160, false, false),
+                         ds_pre(4, 2560, 5120, 320, true, true), gn,
+                         wide, narrow, ds_gemv(1, 3352, 768, true, false, false),
                          ds_gemv(4, 768, 1536, false, false, true),
                          ds_gemv(16, 50280, 2560, false, false, false),
                          ds_gemv(9, 10576, 2560, true, true, true), xf,
@@ -63,7 +67,10 @@ int main(void) {
       ds_gemv(0, 768, 768, false, false, false),  ds_mamba2(24, 64, 100, 1, false),
       ds_mamba2(24, 64, 128, 5, false),           ds_mamba2(24, 64, 128, 1, false),
       ds_mamba2(24, 64, 128, 1, false),           ds_gemv(1, 768, 768, false, false, false),
-      ds_norm(1, 768, 768, CG_DEC_NORM_RMS, false, false)};
+      ds_norm(1, 768, 768, CG_DEC_NORM_RMS, false, false),
+      ds_pre(4, 768, 768, 2000, false, false), ds_pre(1, 768, 768, 0, false, false),
+      ds_mamba2(24, 64, 128, 1, false)};
+  bad[11].gnorm = bad[11].has_z = true;
   bad[5].rows = 24; /* does not divide P */
   bad[6].conv_k = 0;
   bad[7].warps = 6;
@@ -76,8 +83,8 @@ int main(void) {
   }
   /* Distinct specializations get distinct entry points. */
   cg_source s1, s2;
-  CHECK(cg_dec_source(&specs[2], &s1, &c) == SSD_OK);
-  CHECK(cg_dec_source(&specs[3], &s2, &c) == SSD_OK);
+  CHECK(cg_dec_source(&specs[5], &s1, &c) == SSD_OK);
+  CHECK(cg_dec_source(&specs[6], &s2, &c) == SSD_OK);
   CHECK(strcmp(s1.name, s2.name) != 0);
   cg_source_free(&s1);
   cg_source_free(&s2);
