@@ -63,4 +63,19 @@ static inline int64_t argmax(const float *v, int64_t n) {
   return b;
 }
 
+/* Each CASE_DIR argument through run_case (0 ok, 77 no GPU, else a setup
+ * failure; checks count tx_failures, so tx.h comes first): the exit status
+ * of a test binary, with `what` in the final line. */
+static inline int golden_run_cases(int argc, char **argv, int (*run_case)(const char *),
+                                   const char *what) {
+  for (int i = 1; i < argc; i++) {
+    int rc = run_case(argv[i]);
+    if (rc == 77) return 77;
+    if (rc) tx_failures++;
+  }
+  if (tx_failures) fprintf(stderr, "%d check(s) failed\n", tx_failures);
+  else printf("all GPU %s checks passed\n", what);
+  return tx_failures ? 1 : 0;
+}
+
 #endif

@@ -184,12 +184,5 @@ int main(int argc, char **argv) {
     fprintf(stderr, "usage: test_gpu_golden CASE_DIR...\n");
     return 2;
   }
-  for (int i = 1; i < argc; i++) {
-    int rc = run_case(argv[i]);
-    if (rc == 77) return 77;
-    if (rc) tx_failures++;
-  }
-  if (tx_failures) fprintf(stderr, "%d check(s) failed\n", tx_failures);
-  else printf("all GPU golden checks passed\n");
-  return tx_failures ? 1 : 0;
+  return golden_run_cases(argc, argv, run_case, "golden");
 }

@@ -416,12 +416,5 @@ int main(int argc, char **argv) {
     return bench("mamba2-130m", NULL, 0);
   }
   setenv("SSDC_POISON", "1", 1);
-  for (int i = 1; i < argc; i++) {
-    int rc = run_case(argv[i]);
-    if (rc == 77) return 77;
-    if (rc) tx_failures++;
-  }
-  if (tx_failures) fprintf(stderr, "%d check(s) failed\n", tx_failures);
-  else printf("all GPU graph checks passed\n");
-  return tx_failures ? 1 : 0;
+  return golden_run_cases(argc, argv, run_case, "graph");
 }
