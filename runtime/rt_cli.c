@@ -30,7 +30,8 @@
 /* ---- flags ------------------------------------------------------------------- */
 typedef struct opts {
   const char *model, *input, *output, *device, *model_file, *prompt, *out;
-  const char *dtype, *prefill, *decode_b; /* bench --device cuda */
+  const char *dtype;                      /* run, generate, bench: f32 or bf16 (GPU) */
+  const char *prefill, *decode_b;         /* bench --device cuda */
   int64_t max_new, prompt_len, seed, threads;
   const char *sets[MAX_SETS];
   int nsets;
@@ -103,13 +104,27 @@ static int pick_device(const opts *o, bool *gpu, ssd_ctx *c) {
   return SSD_OK;
 }
 
+/* --dtype: f32 (default; the CPU executor's only one) or bf16, which needs
+ * the GPU executor.  Checked after pick_device, so that auto without a GPU
+ * refuses bf16 instead of quietly computing something else. */
+static int pick_dtype(const opts *o, bool gpu, rt_gpu_mode *mode, ssd_ctx *c) {
+  const char *d = o->dtype ? o->dtype : "f32";
+  *mode = RT_GPU_F32;
+  if (!strcmp(d, "bf16")) *mode = RT_GPU_BF16;
+  else if (strcmp(d, "f32")) return ssd_err(c, SSD_EINVAL, "--dtype must be f32 or bf16 (got '%s')", d);
+  if (*mode == RT_GPU_BF16 && !gpu)
+    return ssd_err(c, SSD_EINVAL, "--dtype bf16 runs on the GPU only (--device cuda, or auto "
+                                  "where a GPU opens); the CPU computes in f32");
+  return SSD_OK;
+}
+
 /* The GPU executor over the module and weights rt_model already holds
- * (fp32: activations, weights and states in float32). */
-static int open_gpu(const rt_model *m, rt_gpu_model **g, ssd_ctx *c) {
+ * (f32: activations, weights and states in float32; bf16: rt_gpu_model.h). */
+static int open_gpu(const rt_model *m, rt_gpu_mode mode, rt_gpu_model **g, ssd_ctx *c) {
   rt_weight_fn fn;
   void *ctx;
   rt_model_weights(m, &fn, &ctx);
-  return rt_gpu_model_new(rt_model_module(m), fn, ctx, RT_GPU_F32, NULL, g, c);
+  return rt_gpu_model_new(rt_model_module(m), fn, ctx, mode, NULL, g, c);
 }
 
 /* Greedy decoding on the GPU, with the same contract as rt_generate. */
@@ -157,14 +172,15 @@ static rt_model_opts model_opts(const opts *o) {
 /* ---- run --------------------------------------------------------------------- */
 static const char run_help[] =
     "usage: ssdc run --model DIR --input IN.safetensors --output OUT.safetensors\n"
-    "                [--device cpu|cuda|auto] [--set NAME=VALUE]... [--model-file F]\n"
-    "                [--threads N]\n\n"
+    "                [--device cpu|cuda|auto] [--dtype f32|bf16] [--set NAME=VALUE]...\n"
+    "                [--model-file F] [--threads N]\n\n"
     "Runs the checkpoint in DIR (config.json + model.safetensors, HF layout) on the\n"
     "token ids in IN (tensor `input_ids`, int64 or int32, [batch, length]) and writes\n"
     "the logits (`logits`, float32 [batch, length, vocab]) to OUT atomically.\n"
     "The model file is chosen from config.json's model_type unless --model-file.\n"
-    "--device: cpu; cuda (the GPU executor, float32); auto (default: the GPU when one\n"
-    "opens, else the CPU).\n";
+    "--device: cpu; cuda (the GPU executor); auto (default: the GPU when one opens,\n"
+    "else the CPU).  --dtype: f32 (default) or bf16 (GPU only: bf16 weights and\n"
+    "activations, fp32 accumulation, residual stream and states).\n";
 
 /* The ids of IN: `input_ids`, integer, [B, L] (or [L]), non-empty. */
 static int read_ids(const char *path, int64_t **ids, int64_t *B, int64_t *L, ssd_ctx *c) {
@@ -195,8 +211,9 @@ static int read_ids(const char *path, int64_t **ids, int64_t *B, int64_t *L, ssd
 
 int rt_cmd_run(int argc, char **argv) {
   static const flag fl[] = {FS("--model", model), FS("--input", input), FS("--output", output),
-                            FS("--device", device), FS("--model-file", model_file),
-                            {"--set", F_SET, 0}, FI("--threads", threads)};
+                            FS("--device", device), FS("--dtype", dtype),
+                            FS("--model-file", model_file), {"--set", F_SET, 0},
+                            FI("--threads", threads)};
   opts o = {0};
   ssd_ctx c;
   ssd_ctx_init(&c);
@@ -208,7 +225,10 @@ int rt_cmd_run(int argc, char **argv) {
     return 2;
   }
   bool gpu = false;
-  if ((rc = pick_device(&o, &gpu, &c)) || (rc = start_pool(&o, &c))) return finish(rc);
+  rt_gpu_mode mode;
+  if ((rc = pick_device(&o, &gpu, &c)) || (rc = pick_dtype(&o, gpu, &mode, &c)) ||
+      (rc = start_pool(&o, &c)))
+    return finish(rc);
   int64_t *ids = NULL, B = 0, L = 0, V = 0;
   float *logits = NULL;
   rt_model *m = NULL;
@@ -216,7 +236,7 @@ int rt_cmd_run(int argc, char **argv) {
   rt_model_opts mo = model_opts(&o);
   rc = read_ids(o.input, &ids, &B, &L, &c);
   if (!rc) rc = rt_model_load(o.model, &mo, &m, &c);
-  if (!rc && gpu) rc = open_gpu(m, &g, &c);
+  if (!rc && gpu) rc = open_gpu(m, mode, &g, &c);
   double t0 = rt_now();
   if (!rc && g) {
     rc = rt_gpu_forward(g, ids, B, L, &logits, &V, &c);
@@ -243,11 +263,11 @@ int rt_cmd_run(int argc, char **argv) {
 /* ---- generate -------------------------------------------------------------------- */
 static const char gen_help[] =
     "usage: ssdc generate --model DIR --prompt-ids 1,2,3 [--max-new-tokens N]\n"
-    "                     [--device cpu|cuda|auto] [--set NAME=VALUE]... [--model-file F]\n"
-    "                     [--threads N]\n\n"
+    "                     [--device cpu|cuda|auto] [--dtype f32|bf16] [--set NAME=VALUE]...\n"
+    "                     [--model-file F] [--threads N]\n\n"
     "Greedy decoding: prefills the prompt through the state cache, then generates N\n"
     "tokens (default 16) one at a time.  Prints the new ids space-separated on one\n"
-    "line of stdout; timings go to stderr.  --device as for ssdc run.\n";
+    "line of stdout; timings go to stderr.  --device and --dtype as for ssdc run.\n";
 
 /* "1,2,3": non-negative integers separated by commas, nothing else. */
 static int parse_ids(const char *s, int64_t **ids, int64_t *n, ssd_ctx *c) {
@@ -286,8 +306,8 @@ static void print_ids(const int64_t *ids, int64_t n) {
 int rt_cmd_generate(int argc, char **argv) {
   static const flag fl[] = {FS("--model", model), FS("--prompt-ids", prompt),
                             FI("--max-new-tokens", max_new), FS("--device", device),
-                            FS("--model-file", model_file), {"--set", F_SET, 0},
-                            FI("--threads", threads)};
+                            FS("--dtype", dtype), FS("--model-file", model_file),
+                            {"--set", F_SET, 0}, FI("--threads", threads)};
   opts o = {.max_new = 16};
   ssd_ctx c;
   ssd_ctx_init(&c);
@@ -302,7 +322,9 @@ int rt_cmd_generate(int argc, char **argv) {
     return 2;
   }
   bool gpu = false;
+  rt_gpu_mode mode;
   int rc = pick_device(&o, &gpu, &c);
+  if (!rc) rc = pick_dtype(&o, gpu, &mode, &c);
   if (!rc) rc = start_pool(&o, &c);
   if (rc) return finish(rc);
   rt_gpu_model *g = NULL;
@@ -313,7 +335,7 @@ int rt_cmd_generate(int argc, char **argv) {
   double tp = 0, td = 0;
   rc = out ? parse_ids(o.prompt, &ids, &n, &c) : ssd_err(&c, SSD_ENOMEM, "out of memory");
   if (!rc) rc = rt_model_load(o.model, &mo, &m, &c);
-  if (!rc && gpu) rc = open_gpu(m, &g, &c);
+  if (!rc && gpu) rc = open_gpu(m, mode, &g, &c);
   if (!rc)
     rc = g ? gpu_generate(g, ids, n, o.max_new, out, &nout, &tp, &td, &c)
            : rt_generate(m, ids, n, o.max_new, out, &nout, &tp, &td, &c);
@@ -434,8 +456,9 @@ static const char bench_help[] =
     "cuda: the GPU executor in --dtype f32 (default) or bf16; prefill shapes --prefill\n"
     "(default 1x2048,8x2048,1x16384: median of 3 after a warm-up) and decode steps\n"
     "after a 128-token prefill at each --decode-batch (default 1,16; --decode-tokens\n"
-    "steps, default 64, after 2 warm-up steps); a shape that fails is recorded with\n"
-    "its error and the rest still run; default FILE gpu-e2e-DATE.json.\n";
+    "steps, default 64, after 2 warm-up steps; also the median device time of up to\n"
+    "32 more steps, from CUDA events around each step's work); a shape that fails is\n"
+    "recorded with its error and the rest still run; default FILE gpu-e2e-DATE.json.\n";
 
 typedef struct bench_row {
   int64_t L;
@@ -703,16 +726,11 @@ static int gpu_rows(const opts *o, gpu_row *rows, int *n, ssd_ctx *c) {
 /* The whole GPU benchmark over a built model: run the rows, write the JSON. */
 static int bench_gpu(rt_model *m, const opts *o, gpu_row *rows, int n, const char *out,
                      ssd_ctx *c) {
-  bool bf16 = !strcmp(o->dtype, "bf16");
-  int rc;
-  rt_weight_fn fn;
-  void *wctx;
-  rt_model_weights(m, &fn, &wctx);
+  rt_gpu_mode mode;
+  int rc = pick_dtype(o, true, &mode, c);
   rt_gpu_model *g = NULL;
   double t0 = rt_now();
-  if ((rc = rt_gpu_model_new(rt_model_module(m), fn, wctx, bf16 ? RT_GPU_BF16 : RT_GPU_F32, NULL,
-                             &g, c)))
-    return rc;
+  if (rc || (rc = open_gpu(m, mode, &g, c))) return rc;
   printf("%s, %s, %zu parameters, %s (set up in %.1f s)\n", rt_gpu_model_device(g),
          rt_model_module(m)->name, rt_model_param_count(m), o->dtype, rt_now() - t0);
   gpu_bench_rows(g, model_vocab(m), rows, n, o->max_new);
@@ -744,10 +762,11 @@ static int check_bench_opts(const opts *o, bool gpu, ssd_ctx *c) {
   const char *d = o->device ? o->device : "auto";
   if (strcmp(d, "cpu") && strcmp(d, "auto") && strcmp(d, "cuda"))
     return ssd_err(c, SSD_EINVAL, "--device must be cpu, cuda or auto (got '%s')", d);
-  if (strcmp(o->dtype, "f32") && strcmp(o->dtype, "bf16"))
-    return ssd_err(c, SSD_EINVAL, "--dtype must be f32 or bf16 (got '%s')", o->dtype);
-  if (!gpu && (strcmp(o->dtype, "f32") || o->prefill || o->decode_b))
-    return ssd_err(c, SSD_EINVAL, "--dtype bf16, --prefill and --decode-batch need --device cuda");
+  rt_gpu_mode mode;
+  const int rc = pick_dtype(o, gpu, &mode, c);
+  if (rc) return rc;
+  if (!gpu && (o->prefill || o->decode_b))
+    return ssd_err(c, SSD_EINVAL, "--prefill and --decode-batch need --device cuda");
   if (o->max_new < 0 || o->max_new > 100000 || (gpu && o->max_new < 1))
     return ssd_err(c, SSD_EINVAL, "--decode-tokens must be in [%d, 100000]", gpu ? 1 : 0);
   return SSD_OK;

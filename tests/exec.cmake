@@ -92,6 +92,9 @@ set(EXEC_BAD_CASES
     "generate_empty_ids|generate --model m --prompt-ids ,"
     "generate_trailing_comma|generate --model m --prompt-ids 1,2,"
     "generate_cuda|generate --model m --prompt-ids 1 --device cuda"
+    "run_bf16_cpu|run --model m --input i --output o --device cpu --dtype bf16"
+    "generate_bad_dtype|generate --model m --prompt-ids 1 --dtype f16"
+    "bench_bf16_cpu|bench --device cpu --dtype bf16"
     "demo_bad_flag|demo --frobnicate 1"
     "demo_bad_set|demo --set no_such_param=3"
     "demo_bad_len|demo --prompt-len 0")
