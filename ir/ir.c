@@ -31,22 +31,22 @@ int ir_dtype_parse(const char *s, ir_dtype *out) {
 
 /* ---- ops --------------------------------------------------------------------- */
 static const char *const op_names[IR_NOPS] = {
-#define X(name, text, nin, nout) text,
+#define X(name, text, nin, nout, fam) text,
+    IR_OPS(X)
+#undef X
+};
+static const ir_family op_families[IR_NOPS] = {
+#define X(name, text, nin, nout, fam) IR_FAM_##fam,
     IR_OPS(X)
 #undef X
 };
 
 const char *ir_op_name(ir_op op) { return (unsigned)op < IR_NOPS ? op_names[op] : "?"; }
+ir_family ir_op_family(ir_op op) { return (unsigned)op < IR_NOPS ? op_families[op] : IR_FAM_NONE; }
 
 bool ir_op_is_elementwise(ir_op op) {
-  switch (op) {
-  case IR_SILU: case IR_SOFTPLUS: case IR_EXP: case IR_LOG: case IR_GELU:
-  case IR_SIGMOID: case IR_NEG: case IR_CLAMP: case IR_ADD: case IR_SUB:
-  case IR_MUL: case IR_DIV: case IR_CAST:
-    return true;
-  default:
-    return false;
-  }
+  const ir_family f = ir_op_family(op);
+  return f == IR_FAM_UNARY || f == IR_FAM_BINARY || f == IR_FAM_CAST;
 }
 
 const char *ir_form_name(ir_ssm_form f) {

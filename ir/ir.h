@@ -86,40 +86,40 @@ bool ir_dim_equal(const ir_module *m, const ir_dim *a, const ir_dim *b);
 int ir_dim_snprint(char *buf, size_t n, const ir_dim *d);
 
 /* ---- ops ------------------------------------------------------------------------ */
-#define IR_OPS(X)                                                                   \
-  /* name            text            nin  nout  operands */                          \
-  X(INPUT,          "input",         0,   1)  /* attrs.name: "ids" */                \
-  X(WEIGHT,         "weight",        0,   1)  /* attrs.ckpt, attrs.dtype (storage) */\
-  X(CONST,          "const",         0,   1)  /* attrs.scalar, rank-0 f32 */         \
-  X(CALL,           "call",         -1,  -1)  /* attrs.callee, attrs.layer */        \
-  X(OUTPUT,         "output",        1,   0)  /* attrs.name: "logits" */             \
-  X(EMBED,          "embed",         2,   1)  /* ids, table[V,D] */                  \
-  X(LINEAR,         "linear",        3,   1)  /* x[...,K], W[N,K], bias[N]? */       \
-  X(RMSNORM,        "rmsnorm",       2,   1)  /* x, w; attrs.eps */                  \
-  X(GATED_RMSNORM,  "gated_rmsnorm", 3,   1)  /* x, z, w; eps, ngroups, norm_before_gate */ \
-  X(LAYERNORM,      "layernorm",     3,   1)  /* x, w, b?; eps */                    \
-  X(CONV1D,         "conv1d",        3,   1)  /* x[B,L,C], w[C,1,K], b[C]?; causal depthwise, stateful */ \
-  X(SILU,           "silu",          1,   1)                                         \
-  X(SOFTPLUS,       "softplus",      1,   1)  /* v > 20 -> v, as mamba_ssm */        \
-  X(EXP,            "exp",           1,   1)                                         \
-  X(LOG,            "log",           1,   1)                                         \
-  X(GELU,           "gelu",          1,   1)  /* attrs.approx: 0 erf, 1 tanh */      \
-  X(SIGMOID,        "sigmoid",       1,   1)                                         \
-  X(NEG,            "neg",           1,   1)                                         \
-  X(CLAMP,          "clamp",         1,   1)  /* attrs.lo, attrs.hi */               \
-  X(ADD,            "add",           2,   1)  /* numpy broadcasting */               \
-  X(SUB,            "sub",           2,   1)                                         \
-  X(MUL,            "mul",           2,   1)                                         \
-  X(DIV,            "div",           2,   1)                                         \
-  X(CAST,           "cast",          1,   1)  /* to out dtype */                     \
-  X(SPLIT,          "split",         1,  -1)  /* attrs.axis, attrs.sizes */          \
-  X(RESHAPE,        "reshape",       1,   1)  /* last attrs.axis dims -> attrs.sizes (one NULL: inferred) */ \
-  X(CONCAT,         "concat",       -1,   1)  /* attrs.axis */                       \
-  X(SSM,            "ssm",           9,   2)  /* see IR_SSM_* operand indices */     \
-  X(ATTENTION,      "attention",     3,   1)  /* q[B,L,Hq,Dh], k,v[B,L,Hkv,Dh]; attrs.attn; stateful */
+#define IR_OPS(X)                                                                                  \
+  /* name            text            nin  nout  family      operands */                            \
+  X(INPUT,          "input",         0,   1, INPUT    )  /* attrs.name: "ids" */                   \
+  X(WEIGHT,         "weight",        0,   1, WEIGHT   )  /* attrs.ckpt, attrs.dtype (storage) */   \
+  X(CONST,          "const",         0,   1, CONST    )  /* attrs.scalar, rank-0 f32 */            \
+  X(CALL,           "call",         -1,  -1, NONE     )  /* attrs.callee, attrs.layer */           \
+  X(OUTPUT,         "output",        1,   0, OUTPUT   )  /* attrs.name: "logits" */                \
+  X(EMBED,          "embed",         2,   1, EMBED    )  /* ids, table[V,D] */                     \
+  X(LINEAR,         "linear",        3,   1, LINEAR   )  /* x[...,K], W[N,K], bias[N]? */          \
+  X(RMSNORM,        "rmsnorm",       2,   1, NORM     )  /* x, w; attrs.eps */                     \
+  X(GATED_RMSNORM,  "gated_rmsnorm", 3,   1, NORM     )  /* x, z, w; eps, ngroups, norm_before_gate */ \
+  X(LAYERNORM,      "layernorm",     3,   1, NORM     )  /* x, w, b?; eps */                       \
+  X(CONV1D,         "conv1d",        3,   1, CONV     )  /* x[B,L,C], w[C,1,K], b[C]?; causal depthwise, stateful */ \
+  X(SILU,           "silu",          1,   1, UNARY    )                                            \
+  X(SOFTPLUS,       "softplus",      1,   1, UNARY    )  /* v > 20 -> v, as mamba_ssm */           \
+  X(EXP,            "exp",           1,   1, UNARY    )                                            \
+  X(LOG,            "log",           1,   1, UNARY    )                                            \
+  X(GELU,           "gelu",          1,   1, UNARY    )  /* attrs.approx: 0 erf, 1 tanh */         \
+  X(SIGMOID,        "sigmoid",       1,   1, UNARY    )                                            \
+  X(NEG,            "neg",           1,   1, UNARY    )                                            \
+  X(CLAMP,          "clamp",         1,   1, UNARY    )  /* attrs.lo, attrs.hi */                  \
+  X(ADD,            "add",           2,   1, BINARY   )  /* numpy broadcasting */                  \
+  X(SUB,            "sub",           2,   1, BINARY   )                                            \
+  X(MUL,            "mul",           2,   1, BINARY   )                                            \
+  X(DIV,            "div",           2,   1, BINARY   )                                            \
+  X(CAST,           "cast",          1,   1, CAST     )  /* to out dtype */                        \
+  X(SPLIT,          "split",         1,  -1, SPLIT    )  /* attrs.axis, attrs.sizes */             \
+  X(RESHAPE,        "reshape",       1,   1, RESHAPE  )  /* last attrs.axis dims -> attrs.sizes (one NULL: inferred) */ \
+  X(CONCAT,         "concat",       -1,   1, CONCAT   )  /* attrs.axis */                          \
+  X(SSM,            "ssm",           9,   2, SSM      )  /* see IR_SSM_* operand indices */        \
+  X(ATTENTION,      "attention",     3,   1, ATTENTION)  /* q[B,L,Hq,Dh], k,v[B,L,Hkv,Dh]; attrs.attn; stateful */
 
 typedef enum {
-#define X(name, text, nin, nout) IR_##name,
+#define X(name, text, nin, nout, fam) IR_##name,
   IR_OPS(X)
 #undef X
   IR_NOPS
@@ -127,6 +127,17 @@ typedef enum {
 
 const char *ir_op_name(ir_op op);
 bool ir_op_is_elementwise(ir_op op); /* unary, binary, clamp, cast */
+
+/* Ops an executor handles alike (one handler per family in rt_exec.c and
+ * rt_gpu_model.c): the last column of IR_OPS. */
+typedef enum {
+  IR_FAM_NONE, /* not executable (call: inlined before execution) */
+  IR_FAM_INPUT, IR_FAM_WEIGHT, IR_FAM_CONST, IR_FAM_OUTPUT, IR_FAM_EMBED, IR_FAM_LINEAR,
+  IR_FAM_NORM, IR_FAM_CONV, IR_FAM_UNARY, IR_FAM_BINARY, IR_FAM_CAST, IR_FAM_SPLIT,
+  IR_FAM_RESHAPE, IR_FAM_CONCAT, IR_FAM_SSM, IR_FAM_ATTENTION,
+  IR_NFAMS
+} ir_family;
+ir_family ir_op_family(ir_op op);
 
 /* Operand slots of IR_SSM.  Absent optional operands are NULL. */
 enum {

@@ -13,12 +13,12 @@
 #include "ir_shape.h"
 
 static const int op_nin[IR_NOPS] = {
-#define X(name, text, nin, nout) nin,
+#define X(name, text, nin, nout, fam) nin,
     IR_OPS(X)
 #undef X
 };
 static const int op_nout[IR_NOPS] = {
-#define X(name, text, nin, nout) nout,
+#define X(name, text, nin, nout, fam) nout,
     IR_OPS(X)
 #undef X
 };

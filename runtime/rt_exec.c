@@ -515,27 +515,14 @@ static int op_attention(run *r, const ir_node *n) {
   return rt_attention(&d, q->f, in_f(r, n, 1), in_f(r, n, 2), kv, y, r->c);
 }
 
+static int op_output(run *r, const ir_node *n) { return (void)r, (void)n, SSD_OK; }
+
+typedef int (*op_fn)(run *r, const ir_node *n);
+static const op_fn family_ops[IR_NFAMS] = RT_FAMILY_OPS(op_cast);
+
 static int run_node(run *r, const ir_node *n) {
-  switch (n->op) {
-  case IR_INPUT: return op_input(r, n);
-  case IR_WEIGHT: return op_weight(r, n);
-  case IR_CONST: return op_const(r, n);
-  case IR_OUTPUT: return SSD_OK;
-  case IR_EMBED: return op_embed(r, n);
-  case IR_LINEAR: return op_linear(r, n);
-  case IR_RMSNORM: case IR_GATED_RMSNORM: case IR_LAYERNORM: return op_norm(r, n);
-  case IR_CONV1D: return op_conv(r, n);
-  case IR_SILU: case IR_SOFTPLUS: case IR_EXP: case IR_LOG: case IR_GELU: case IR_SIGMOID:
-  case IR_NEG: case IR_CLAMP: return op_unary(r, n);
-  case IR_CAST: return op_cast(r, n);
-  case IR_ADD: case IR_SUB: case IR_MUL: case IR_DIV: return op_binary(r, n);
-  case IR_SPLIT: return op_split(r, n);
-  case IR_RESHAPE: return op_reshape(r, n);
-  case IR_CONCAT: return op_concat(r, n);
-  case IR_SSM: return op_ssm(r, n);
-  case IR_ATTENTION: return op_attention(r, n);
-  case IR_CALL: case IR_NOPS: break;
-  }
+  const op_fn f = family_ops[ir_op_family(n->op)];
+  if (f) return f(r, n);
   return ssd_err_at(r->c, n->loc, SSD_EUNSUPPORTED, "the CPU executor cannot run op '%s'",
                     ir_op_name(n->op));
 }

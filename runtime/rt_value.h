@@ -24,4 +24,15 @@ bool rt_value_per_position(const ir_value *v);
  * like).  The GPU kernels use the same codes (codegen/cuda/gm_ops.cuh). */
 rt_unary_op rt_unary_of(const ir_node *n);
 
+/* Both executors run a node by its op family (ir_op_family) and name their
+ * handlers alike, op_input ... op_attention; their tables are this one, with
+ * the handler a cast takes (the CPU converts dtypes, the GPU runs a copy). */
+#define RT_FAMILY_OPS(cast_op)                                                                   \
+  {[IR_FAM_INPUT] = op_input,     [IR_FAM_WEIGHT] = op_weight, [IR_FAM_CONST] = op_const,      \
+   [IR_FAM_OUTPUT] = op_output,   [IR_FAM_EMBED] = op_embed,   [IR_FAM_LINEAR] = op_linear,    \
+   [IR_FAM_NORM] = op_norm,       [IR_FAM_CONV] = op_conv,     [IR_FAM_UNARY] = op_unary,      \
+   [IR_FAM_BINARY] = op_binary,   [IR_FAM_CAST] = cast_op,     [IR_FAM_SPLIT] = op_split,      \
+   [IR_FAM_RESHAPE] = op_reshape, [IR_FAM_CONCAT] = op_concat, [IR_FAM_SSM] = op_ssm,          \
+   [IR_FAM_ATTENTION] = op_attention}
+
 #endif
