@@ -157,7 +157,7 @@ int cg_op_s6_from_node(const ir_node *n, cg_op_spec *out, ssd_ctx *c) {
 }
 
 static void ew_body(obuf *b, const cg_op_spec *s) {
-  static const char *const un[] = {"ops_silu(v)", "ops_softplus(v)", "expf(v)", "logf(v)",
+  static const char *const un[] = {"ssd_silu_exact(v)", "ops_softplus(v)", "expf(v)", "logf(v)",
                                    "ew_gelu_erf(v)", "ew_gelu_tanh(v)",
                                    "1.f / (1.f + expf(-v))", "-v"};
   static const char binop[] = {'+', '-', '*', '/'};

@@ -474,7 +474,6 @@ int rt_cuda_launch_pdl(rt_cuda *g, const rt_cuda_fn *f, const unsigned grid[3], 
   g->launches++;
   return SSD_OK;
 }
-bool rt_cuda_pdl(const rt_cuda *g) { return g->pdl; }
 uint64_t rt_cuda_launches(const rt_cuda *g) { return g->launches; }
 void rt_cuda_note_launch(rt_cuda *g) { g->launches++; }
 

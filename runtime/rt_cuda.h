@@ -82,7 +82,6 @@ int rt_cuda_launch(rt_cuda *g, const rt_cuda_fn *f, const unsigned grid[3], unsi
  * it may then start while the previous kernel finishes.  Else a plain launch. */
 int rt_cuda_launch_pdl(rt_cuda *g, const rt_cuda_fn *f, const unsigned grid[3], unsigned block,
                        void **args, ssd_ctx *c);
-bool rt_cuda_pdl(const rt_cuda *g);
 /* Work items put on the stream so far (kernel launches, memsets, and what
  * others report with rt_cuda_note_launch, e.g. cuBLASLt matmuls): for
  * counting the kernels of a decode step. */

@@ -1291,7 +1291,7 @@ static int pre_alloc(grun *r, int j, int64_t M, int64_t K, int64_t nparts, rt_dp
   int64_t n = -1;
   *out = NULL;
   *w = weight_f32(g, wv);
-  if (!*w || *w % 16 || ir_value_numel(g->m, wv, 1, 1, &n) || n != K) return SSD_OK;
+  if (!*w || ir_value_numel(g->m, wv, 1, 1, &n) || n != K) return SSD_OK;
   pre_drop(g, j);
   gpre *p = &g->pre[j];
   TRY(gm_alloc(g, (size_t)(M * K) * 2 + 16, &p->x, r->c));
@@ -1346,7 +1346,6 @@ static int run_gemv(grun *r, const gemv_call *q) {
   rt_cuda_dec *k = NULL;
   if (!rc) rc = get_dec(r->g, &s, &k, r->c);
   if (!rc) rc = rt_cuda_dec_gemv(r->g->cu, k, &a, r->c);
-  if (q->pre) xi.tmp = 0; /* not ours */
   put_in(r->g, &xi), put_in(r->g, &zi), put_in(r->g, &ni);
   return rc;
 }
@@ -1867,12 +1866,9 @@ static int op_mixer(grun *r, const ir_node *n) {
       w[MW_A].p, w[MW_D].p, w[MW_DTB].p, st, y, s.H * s.P, mx->off_gz, 0, 0, 0};
   const int emit = r->norms ? g->pre_for[r->idx] : -1; /* the gated norm's input too */
   gpre *out = NULL;
-  if (!rc && emit >= 0) {
-    s.gnorm = true;
+  if (!rc && emit >= 0)
     rc = pre_alloc(r, emit, B, s.H * s.P, cg_dec_emit_parts(&s), &a.gnorm_w, &out);
-    s.gnorm = out != NULL;
-    if (out) a.x_out = out->x, a.ss_out = out->ss;
-  }
+  if (out) s.gnorm = true, a.x_out = out->x, a.ss_out = out->ss;
   if (!rc) rc = get_dec(g, &s, &k, r->c);
   if (!rc) rc = rt_cuda_dec_mixer(g->cu, k, &a, B, r->c);
   put_ins(g, w, MW_N);

@@ -26,9 +26,6 @@ typedef float dec_w;
 __device__ __forceinline__ float ld_w(const dec_w *p, long long i) { return p[i]; }
 #endif
 
-// Exact expf (not __expf): the fp32 path is held to the float64 reference.
-__device__ __forceinline__ float dec_silu(float v) { return v / (1.f + expf(-v)); }
-
 // 16 bytes of a streamed operand that is read exactly once (the weights):
 // read-only path, no L1 allocation, so L1 keeps what is reused (x).
 __device__ __forceinline__ uint4 ld_stream16(const void *p) {

@@ -86,7 +86,7 @@ __device__ __forceinline__ uint4 gv_ldx(const gv_x *x, long long ldx, const gv_x
   float zf[8];
   gv_ld8(z + m * ldz + k, zf);
 #pragma unroll
-  for (int j = 0; j < 8; j++) f[j] *= dec_silu(zf[j]);
+  for (int j = 0; j < 8; j++) f[j] *= ssd_silu_exact(zf[j]);
 #else
   (void)z, (void)ldz;
 #endif
@@ -132,7 +132,7 @@ DEC_KERNEL(const gv_x *__restrict__ x, long long ldx, const gv_x *__restrict__ z
   __shared__ float red[DEC_WARPS][DEC_ROWS][GV_MP];
   __shared__ float ssred[DEC_WARPS][GV_NT * 8];
   __shared__ __align__(16) float parts[GV_SSN];
-  __shared__ float scale[GV_NT * 8];
+  __shared__ float scale[GV_NT * 8]; // GV_PRE: rsqrt(mean + eps) per batch row
 #if DEC_EMIT
   __shared__ float sq[GV_NT * 8][DEC_ROWS];
 #endif
@@ -221,16 +221,6 @@ DEC_KERNEL(const gv_x *__restrict__ x, long long ldx, const gv_x *__restrict__ z
   }
 #endif
   __syncthreads();
-#if GV_FUSED
-  for (int m = warp; m < DEC_M; m += DEC_WARPS) { // one scale per batch row
-    if (lane == 0) {
-      float v = 0.f;
-      for (int w = 0; w < DEC_WARPS; w++) v += ssred[w][m];
-      scale[m] = rsqrtf(v / (float)DEC_K + (float)DEC_EPS);
-    }
-  }
-  __syncthreads();
-#endif
   for (int i = threadIdx.x; i < DEC_ROWS * DEC_M; i += DEC_WARPS * 32) {
     const int r = i % DEC_ROWS, m = i / DEC_ROWS;
     const long long n = row0 + r;
@@ -239,7 +229,12 @@ DEC_KERNEL(const gv_x *__restrict__ x, long long ldx, const gv_x *__restrict__ z
       float v = 0.f;
 #pragma unroll
       for (int w = 0; w < DEC_WARPS; w++) v += red[w][r][m];
-#if GV_FUSED || GV_PRE
+#if GV_FUSED
+      float ss2 = 0.f;
+#pragma unroll
+      for (int w = 0; w < DEC_WARPS; w++) ss2 += ssred[w][m];
+      v *= rsqrtf(ss2 / (float)DEC_K + (float)DEC_EPS);
+#elif GV_PRE
       v *= scale[m];
 #endif
 #if DEC_HAS_BIAS

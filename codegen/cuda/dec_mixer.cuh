@@ -77,7 +77,7 @@ __device__ __forceinline__ float mx_conv(float xr, int ch, float *cs, const dec_
   (void)cs; (void)own;
 #endif
   acc += ld_w(w, (long long)ch * DEC_CONV_K + MX_KM1) * xr;
-  return dec_silu(acc);
+  return ssd_silu_exact(acc);
 }
 
 __device__ __forceinline__ void mx_shift(float xr, float *cs) {
@@ -173,12 +173,12 @@ DEC_KERNEL(const dec_in *__restrict__ in, long long ld, long long off_xbc, long 
     if (lane == 0) {
       acc += ssd_skip(D, h, p, xv);
 #if DEC_HAS_Z
-      acc *= dec_silu(ld_in(row, off_z + h * SSD_P + p));
+      acc *= ssd_silu_exact(ld_in(row, off_z + h * SSD_P + p));
 #endif
       st_y(y, b * ldy + h * SSD_P + p, acc);
 #if DEC_GNORM
       const long long ch = h * SSD_P + p;
-      const float gv = acc * dec_silu(ld_in(row, off_gz + ch));
+      const float gv = acc * ssd_silu_exact(ld_in(row, off_gz + ch));
       x_out[b * (SSD_H * SSD_P) + ch] = f2bf(gv * wg[ch]);
       sg[pl] = gv * gv;
 #endif

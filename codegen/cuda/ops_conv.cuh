@@ -35,7 +35,7 @@ OPS_KERNEL(const ops_in *__restrict__ x, const ops_w *__restrict__ w,
 #pragma unroll
     for (int k = 0; k < OPS_K; k++) acc += wk[k] * win[k];
 #if OPS_SILU
-    acc = ops_silu(acc);
+    acc = ssd_silu_exact(acc);
 #endif
     st_out(y, (b * L + t) * OPS_C + c, acc);
 #pragma unroll

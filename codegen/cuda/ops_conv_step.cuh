@@ -24,7 +24,7 @@ OPS_KERNEL(const ops_in *__restrict__ x, const ops_w *__restrict__ w,
   for (int k = 0; k < OPS_K - 2; k++) st[k] = st[k + 1];
   if (OPS_K > 1) st[OPS_K - 2] = xv;
 #if OPS_SILU
-  acc = ops_silu(acc);
+  acc = ssd_silu_exact(acc);
 #endif
   st_out(y, b * OPS_C + c, acc);
 }

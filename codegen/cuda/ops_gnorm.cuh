@@ -22,7 +22,7 @@ OPS_KERNEL(const ops_in *__restrict__ x, const ops_in *__restrict__ z,
     const int d = threadIdx.x + j * OPS_THREADS;
     v[j] = gate[j] = 0.f;
     if (d < OPS_GS) {
-      gate[j] = ops_silu(ld_in(z, bz + d));
+      gate[j] = ssd_silu_exact(ld_in(z, bz + d));
 #if OPS_BEFORE_GATE
       v[j] = ld_in(x, bx + d);
 #else

@@ -113,7 +113,7 @@ OPS_KERNEL(const ops_in *__restrict__ x, const ops_in *__restrict__ dt, const fl
         acc += Dh * xv;
 #endif
 #if S6_HAS_Z
-        acc *= ops_silu(sz[tt][cl]);
+        acc *= ssd_silu_exact(sz[tt][cl]);
 #else
         (void)z;
 #endif

@@ -34,6 +34,9 @@ __device__ __forceinline__ float bf2_hi(u32 v) { return __uint_as_float(v & 0xff
 
 __device__ __forceinline__ float ssd_softplus(float v) { return v > 20.f ? v : log1pf(__expf(v)); }
 __device__ __forceinline__ float ssd_silu(float v) { return v / (1.f + __expf(-v)); }
+// Exact expf (not __expf), as the CPU reference: the fp32 executor is held to
+// the float64 goldens.  Used by the op and decode kernels.
+__device__ __forceinline__ float ssd_silu_exact(float v) { return v / (1.f + expf(-v)); }
 
 // The skip term D x of head h, channel p (D per head, or per channel with
 // SSD_D_PER_CHANNEL); 0 without D.  Shared by the step and decode-mixer kernels.

@@ -6,8 +6,10 @@
 
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "rt_json.h"
+#include "rt_model.h"
 #include "rt_safetensors.h"
 #include "rt_weights.h"
 
@@ -31,6 +33,40 @@ static inline int read_tensor(const char *dir, const char *file, const char *nam
   }
   rt_st_close(st);
   return rc;
+}
+
+/* A golden case as the GPU tests load it: the model lowered and bound (no
+ * CPU codegen), input ids [B, L] and the reference logits [B, L, V]. */
+typedef struct golden_fixture {
+  const char *name; /* the case directory's last component */
+  rt_model *md;
+  rt_safetensors *st;
+  rt_weights *w;
+  int64_t ishape[3], lshape[3];
+  int64_t *ids;
+  float *ref;
+} golden_fixture;
+
+static inline int golden_open(const char *dir, golden_fixture *f, ssd_ctx *c) {
+  memset(f, 0, sizeof *f);
+  f->name = strrchr(dir, '/') ? strrchr(dir, '/') + 1 : dir;
+  rt_model_opts o = {0};
+  o.codegen = -1; /* the CPU side only lowers and binds here */
+  int rc = rt_model_load(dir, &o, &f->md, c);
+  if (!rc) rc = rt_st_open_model(dir, &f->st, c);
+  if (!rc) rc = rt_weights_bind(rt_model_module(f->md), f->st, &f->w, c);
+  if (!rc) rc = read_tensor(dir, "input.safetensors", "input_ids", f->ishape, NULL, &f->ids, c);
+  if (!rc) rc = read_tensor(dir, "logits.safetensors", "logits", f->lshape, &f->ref, NULL, c);
+  return rc;
+}
+
+static inline void golden_close(golden_fixture *f) {
+  rt_weights_free(f->w);
+  rt_st_close(f->st);
+  rt_model_free(f->md);
+  free(f->ids);
+  free(f->ref);
+  memset(f, 0, sizeof *f);
 }
 
 /* greedy.json's prompt and new_tokens (at least 4, at most GOLDEN_MAXTOK). */

@@ -131,49 +131,35 @@ static void check_bf16(const ir_module *m, rt_weights *w, const int64_t *ids, co
 
 /* 0 ok, 77 no GPU, 1 failure to set up. */
 static int run_case(const char *dir) {
-  const char *name = strrchr(dir, '/') ? strrchr(dir, '/') + 1 : dir;
   ssd_ctx c;
   ssd_ctx_init(&c);
-  rt_model_opts o = {0};
-  o.codegen = -1; /* the CPU side only lowers and binds here */
-  rt_model *md = NULL;
-  rt_safetensors *st = NULL;
-  rt_weights *w = NULL;
+  golden_fixture f;
   rt_gpu_model *g = NULL;
-  int64_t ishape[3], lshape[3];
-  int64_t *ids = NULL;
-  float *ref = NULL, *fwd = NULL;
-  int rc = rt_model_load(dir, &o, &md, &c);
-  if (!rc) rc = rt_st_open_model(dir, &st, &c);
-  if (!rc) rc = rt_weights_bind(rt_model_module(md), st, &w, &c);
-  if (!rc) rc = read_tensor(dir, "input.safetensors", "input_ids", ishape, NULL, &ids, &c);
-  if (!rc) rc = read_tensor(dir, "logits.safetensors", "logits", lshape, &ref, NULL, &c);
-  if (!rc) rc = rt_gpu_model_new(rt_model_module(md), weight_of, w, RT_GPU_F32, NULL, &g, &c);
+  float *fwd = NULL;
+  int rc = golden_open(dir, &f, &c);
+  if (!rc) rc = rt_gpu_model_new(rt_model_module(f.md), weight_of, f.w, RT_GPU_F32, NULL, &g, &c);
   int ret = rc == SSD_EDEVICE ? 77 : rc ? 1 : 0;
+  const char *name = f.name;
   if (rc) fprintf(stderr, "%s: setup failed: %s\n", name, c.msg);
   if (!rc) {
-    int64_t B = ishape[0], L = ishape[1], V = 0;
-    rc = rt_gpu_forward(g, ids, B, L, &fwd, &V, &c);
+    int64_t B = f.ishape[0], L = f.ishape[1], V = 0;
+    rc = rt_gpu_forward(g, f.ids, B, L, &fwd, &V, &c);
     TX_CHECK(!rc, "%s: forward failed: %s", name, c.msg);
-    TX_CHECK(rc || (lshape[0] == B && lshape[1] == L && lshape[2] == V),
+    TX_CHECK(rc || (f.lshape[0] == B && f.lshape[1] == L && f.lshape[2] == V),
              "%s: logits shape differs from the golden", name);
-    if (!rc && lshape[2] == V) {
-      double rel = tx_reldiff(fwd, ref, (size_t)(B * L * V));
+    if (!rc && f.lshape[2] == V) {
+      double rel = tx_reldiff(fwd, f.ref, (size_t)(B * L * V));
       printf("%s on %s: fp32 forward vs golden max|diff|/max|ref| = %.3g\n", name,
              rt_gpu_model_device(g), rel);
       TX_CLOSE("forward vs golden", rel, 1e-4);
-      check_decode(g, ids, B, L, V, ref, fwd, name, 1e-4);
+      check_decode(g, f.ids, B, L, V, f.ref, fwd, name, 1e-4);
       check_greedy(g, dir, name);
       check_bad_id(g, V, name);
     }
   }
   rt_gpu_model_free(g);
-  if (!rc) check_bf16(rt_model_module(md), w, ids, ishape, ref, lshape, name);
-  rt_weights_free(w);
-  rt_st_close(st);
-  rt_model_free(md);
-  free(ids);
-  free(ref);
+  if (!rc) check_bf16(rt_model_module(f.md), f.w, f.ids, f.ishape, f.ref, f.lshape, name);
+  golden_close(&f);
   free(fwd);
   return ret;
 }

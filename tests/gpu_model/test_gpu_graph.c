@@ -107,21 +107,17 @@ static int teacher(rt_gpu_model *g, const int64_t *ids, int64_t B, int64_t L, in
 }
 
 typedef struct gcase {
-  const char *name;
+  golden_fixture f; /* name, weights, input ids, reference logits */
   const ir_module *m;
-  rt_weights *w;
   int64_t prompt[MAXTOK], want[MAXTOK];
   int np, nw;
-  int64_t ishape[3], lshape[3];
-  int64_t *ids;
-  float *ref;
   bool attn;
 } gcase;
 
 /* An executor with graphs on or off (the switch is read at creation). */
 static int make(const gcase *k, rt_gpu_mode mode, bool graphs, rt_gpu_model **g, ssd_ctx *c) {
   setenv("SSDC_CUDA_GRAPH", graphs ? "1" : "0", 1);
-  return rt_gpu_model_new(k->m, weight_of, k->w, mode, NULL, g, c);
+  return rt_gpu_model_new(k->m, weight_of, k->f.w, mode, NULL, g, c);
 }
 
 /* Greedy on both executors, twice on the graph one. */
@@ -165,7 +161,7 @@ static void check_greedy(const gcase *k, rt_gpu_model *off, rt_gpu_model *on, bo
 static void check_case(const gcase *k, rt_gpu_mode mode) {
   const bool f32 = mode == RT_GPU_F32;
   char label[256];
-  snprintf(label, sizeof label, "%s %s", k->name, f32 ? "fp32" : "bf16");
+  snprintf(label, sizeof label, "%s %s", k->f.name, f32 ? "fp32" : "bf16");
   ssd_ctx c;
   ssd_ctx_init(&c);
   rt_gpu_model *off = NULL, *on = NULL;
@@ -173,16 +169,16 @@ static void check_case(const gcase *k, rt_gpu_mode mode) {
   if (!rc) rc = make(k, mode, true, &on, &c);
   TX_CHECK(!rc, "%s: setup failed: %s", label, c.msg);
   float *first = NULL, *a_off = NULL, *a_on = NULL, *again = NULL;
-  int64_t V = 0, B = k->ishape[0], L = k->ishape[1], tok[MAXTOK];
+  int64_t V = 0, B = k->f.ishape[0], L = k->f.ishape[1], tok[MAXTOK];
   if (!rc) check_greedy(k, off, on, f32, label, &first, &V);
-  if (!rc && first && V == k->lshape[2]) {
+  if (!rc && first && V == k->f.lshape[2]) {
     size_t n = (size_t)(B * L * V);
     a_off = tx_poison(n), a_on = tx_poison(n);
-    rc = teacher(off, k->ids, B, L, V, a_off, &c);
-    if (!rc) rc = teacher(on, k->ids, B, L, V, a_on, &c);
+    rc = teacher(off, k->f.ids, B, L, V, a_off, &c);
+    if (!rc) rc = teacher(on, k->f.ids, B, L, V, a_on, &c);
     TX_CHECK(!rc, "%s: batch %lld decode failed: %s", label, (long long)B, c.msg);
     if (!rc) {
-      double tol = f32 ? 1e-4 : 2e-2, r = tx_reldiff(a_on, k->ref, n), d = maxabs(a_on, a_off, n);
+      double tol = f32 ? 1e-4 : 2e-2, r = tx_reldiff(a_on, k->f.ref, n), d = maxabs(a_on, a_off, n);
       printf("%s: batch %lld prefill+steps vs golden %.3g, |on-off| %.3g\n", label, (long long)B,
              r, d);
       TX_CLOSE("graph decode vs golden", r, tol);
@@ -218,39 +214,26 @@ static void check_case(const gcase *k, rt_gpu_mode mode) {
 static int run_case(const char *dir) {
   gcase k;
   memset(&k, 0, sizeof k);
-  k.name = strrchr(dir, '/') ? strrchr(dir, '/') + 1 : dir;
   ssd_ctx c;
   ssd_ctx_init(&c);
-  rt_model_opts o = {0};
-  o.codegen = -1; /* the CPU side only lowers and binds here */
-  rt_model *md = NULL;
-  rt_safetensors *st = NULL;
-  int rc = rt_model_load(dir, &o, &md, &c);
-  if (!rc) rc = rt_st_open_model(dir, &st, &c);
-  if (!rc) rc = rt_weights_bind(rt_model_module(md), st, &k.w, &c);
-  if (!rc) rc = read_tensor(dir, "input.safetensors", "input_ids", k.ishape, NULL, &k.ids, &c);
-  if (!rc) rc = read_tensor(dir, "logits.safetensors", "logits", k.lshape, &k.ref, NULL, &c);
+  int rc = golden_open(dir, &k.f, &c);
   if (!rc && read_greedy(dir, k.prompt, &k.np, k.want, &k.nw))
     rc = ssd_err(&c, SSD_EINVAL, "bad greedy.json");
   int ret = rc ? 1 : 0;
   if (!rc) {
-    k.m = rt_model_module(md);
+    k.m = rt_model_module(k.f.md);
     for (const ir_node *n = k.m->main->first; n; n = n->next) k.attn |= n->op == IR_ATTENTION;
     rt_gpu_model *probe = NULL;
-    rc = rt_gpu_model_new(k.m, weight_of, k.w, RT_GPU_F32, NULL, &probe, &c);
+    rc = rt_gpu_model_new(k.m, weight_of, k.f.w, RT_GPU_F32, NULL, &probe, &c);
     rt_gpu_model_free(probe);
     ret = rc == SSD_EDEVICE ? 77 : rc ? 1 : 0;
   }
-  if (rc) fprintf(stderr, "%s: setup failed: %s\n", k.name, c.msg);
+  if (rc) fprintf(stderr, "%s: setup failed: %s\n", k.f.name, c.msg);
   if (!rc) {
     check_case(&k, RT_GPU_F32);
     check_case(&k, RT_GPU_BF16);
   }
-  rt_weights_free(k.w);
-  rt_st_close(st);
-  rt_model_free(md);
-  free(k.ids);
-  free(k.ref);
+  golden_close(&k.f);
   return ret;
 }
 
