@@ -1,12 +1,11 @@
 /* main.c: the ssdc command line.  It only dispatches: each stage implements
  * its own subcommands (passes: check, dump; runtime: run, generate, demo,
- * bench; codegen: compile), so this file stays a table.
+ * bench, compile), so this file stays a table.
  */
 #include <stdio.h>
 #include <string.h>
 
 #include "ssd_base.h"
-#include "../codegen/cg_cli.h"
 #include "../passes/pass_cli.h"
 #include "../runtime/rt_cli.h"
 
@@ -23,7 +22,7 @@ static const command commands[] = {
     {"generate", rt_cmd_generate, "greedy decoding from prompt ids"},
     {"demo", rt_cmd_demo, "run a built-in random mamba2-130m-shaped model (no downloads)"},
     {"bench", rt_cmd_bench, "time prefill, decode and the ssm forms"},
-    {"compile", cg_cmd_compile, "write compiled kernels for a model (no GPU needed)"},
+    {"compile", rt_cmd_compile, "write a kernel pack: the GPU kernels of a model (no GPU needed)"},
 };
 
 static void usage(FILE *f) {

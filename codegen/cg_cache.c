@@ -8,6 +8,11 @@
  * input that determines the cubin; the checksum catches torn or damaged files,
  * which are removed and rebuilt rather than trusted.  Writes go through
  * ssd_write_file_atomic, so concurrent processes never see half an entry.
+ *
+ * Kernel packs (cg_cuda.h) hold entries of the same format under a key
+ * without the NVRTC version.  cg_build looks in a pack first and writes
+ * into a pack being made; a damaged pack entry is an error, not a miss, as
+ * the pack is a shipped artifact that nothing here may rebuild or delete.
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -104,16 +109,17 @@ static int slurp(const char *path, unsigned char **buf, size_t *n, ssd_ctx *c) {
   return SSD_OK;
 }
 
-int cg_cache_get(cg_cache *cc, uint64_t key, void **data, size_t *n, ssd_ctx *c) {
+typedef enum { ENTRY_ABSENT, ENTRY_OK, ENTRY_DAMAGED } entry_state;
+
+/* Read and verify the entry at path: on ENTRY_OK *data (malloc'd) holds
+ * the payload. */
+static int entry_read(const char *path, uint64_t key, void **data, size_t *n, entry_state *st,
+                      ssd_ctx *c) {
   *data = NULL;
   *n = 0;
-  char path[4200];
-  cg_cache_path(cc, key, path, sizeof path);
-  struct stat st;
-  if (stat(path, &st) != 0) {
-    cc->misses++;
-    return SSD_OK;
-  }
+  *st = ENTRY_ABSENT;
+  struct stat sb;
+  if (stat(path, &sb) != 0) return SSD_OK;
   unsigned char *b;
   size_t sz;
   int rc = slurp(path, &b, &sz, c);
@@ -122,20 +128,17 @@ int cg_cache_get(cg_cache *cc, uint64_t key, void **data, size_t *n, ssd_ctx *c)
             rd64(b + 16) == sz - CACHE_HDR && rd64(b + 24) == ssd_hash64(b + CACHE_HDR, sz - CACHE_HDR, key);
   if (!ok) {
     free(b);
-    cc->corrupt++;
-    cc->misses++;
-    if (unlink(path) != 0 && errno != ENOENT)
-      return ssd_err(c, SSD_EIO, "cannot remove corrupt cache entry '%s': %s", path, strerror(errno));
+    *st = ENTRY_DAMAGED;
     return SSD_OK;
   }
   memmove(b, b + CACHE_HDR, sz - CACHE_HDR);
   *data = b;
   *n = sz - CACHE_HDR;
-  cc->hits++;
+  *st = ENTRY_OK;
   return SSD_OK;
 }
 
-int cg_cache_put(cg_cache *cc, uint64_t key, const void *data, size_t n, ssd_ctx *c) {
+static int entry_write(const char *path, uint64_t key, const void *data, size_t n, ssd_ctx *c) {
   if (n > CACHE_MAX_ENTRY) return ssd_err(c, SSD_EINVAL, "cache entry too large (%zu bytes)", n);
   unsigned char *b = malloc(CACHE_HDR + n);
   if (!b) return ssd_err(c, SSD_ENOMEM, "out of memory for a cache entry");
@@ -143,18 +146,82 @@ int cg_cache_put(cg_cache *cc, uint64_t key, const void *data, size_t n, ssd_ctx
   memcpy(b, CACHE_MAGIC, 8);
   memcpy(b + 8, hdr, sizeof hdr);
   memcpy(b + CACHE_HDR, data, n);
-  char path[4200];
-  cg_cache_path(cc, key, path, sizeof path);
   int rc = ssd_write_file_atomic(path, b, CACHE_HDR + n, c);
   free(b);
   return rc;
 }
 
-int cg_build(cg_cache *cc, const cg_source *s, const char *arch, void **cubin, size_t *size,
-             ssd_ctx *c) {
-  *cubin = NULL;
-  *size = 0;
-  if (!cc) return cg_nvrtc_compile(s, arch, cubin, size, c);
+int cg_cache_get(cg_cache *cc, uint64_t key, void **data, size_t *n, ssd_ctx *c) {
+  char path[4200];
+  cg_cache_path(cc, key, path, sizeof path);
+  entry_state st;
+  int rc = entry_read(path, key, data, n, &st, c);
+  if (rc) return rc;
+  if (st == ENTRY_OK) {
+    cc->hits++;
+    return SSD_OK;
+  }
+  cc->misses++;
+  if (st == ENTRY_DAMAGED) {
+    cc->corrupt++;
+    if (unlink(path) != 0 && errno != ENOENT)
+      return ssd_err(c, SSD_EIO, "cannot remove corrupt cache entry '%s': %s", path, strerror(errno));
+  }
+  return SSD_OK;
+}
+
+int cg_cache_put(cg_cache *cc, uint64_t key, const void *data, size_t n, ssd_ctx *c) {
+  char path[4200];
+  cg_cache_path(cc, key, path, sizeof path);
+  return entry_write(path, key, data, n, c);
+}
+
+/* ---- kernel packs ----------------------------------------------------------------- */
+uint64_t cg_pack_key(const char *src, const char *arch) {
+  return cg_cache_key(src, "kernel pack", arch, cg_nvrtc_options());
+}
+
+void cg_pack_path(const char *dir, uint64_t key, char *buf, size_t n) {
+  snprintf(buf, n, "%s/%016llx.cubin", dir, (unsigned long long)key);
+}
+
+int cg_pack_read(const char *dir, uint64_t key, void **data, size_t *n, bool *found, ssd_ctx *c) {
+  char path[4200];
+  cg_pack_path(dir, key, path, sizeof path);
+  entry_state st;
+  int rc = entry_read(path, key, data, n, &st, c);
+  *found = st == ENTRY_OK;
+  if (!rc && st == ENTRY_DAMAGED)
+    rc = ssd_err(c, SSD_EFORMAT, "kernel pack entry '%s' is damaged (bad header, size or checksum); "
+                 "make the pack again with ssdc compile", path);
+  return rc;
+}
+
+/* Add a kernel to the pack being written (once per key). */
+static int pack_put(cg_pack_out *po, const char *name, uint64_t key, const void *cubin, size_t n,
+                    ssd_ctx *c) {
+  for (int i = 0; i < po->n; i++)
+    if (po->e[i].key == key) return SSD_OK;
+  if (po->n == po->cap) {
+    int cap = po->cap ? po->cap * 2 : 64;
+    cg_pack_entry *ne = realloc(po->e, (size_t)cap * sizeof *ne);
+    if (!ne) return ssd_err(c, SSD_ENOMEM, "out of memory");
+    po->e = ne, po->cap = cap;
+  }
+  char path[4200];
+  cg_pack_path(po->dir, key, path, sizeof path);
+  int rc = entry_write(path, key, cubin, n, c);
+  if (rc) return rc;
+  cg_pack_entry *e = &po->e[po->n++];
+  memset(e, 0, sizeof *e);
+  snprintf(e->name, sizeof e->name, "%s", name);
+  e->key = key, e->bytes = n, e->sum = ssd_hash64(cubin, n, 0);
+  return SSD_OK;
+}
+
+/* The cubin through the cache: a hit, or NVRTC and a (best-effort) put. */
+static int build_cached(cg_cache *cc, const cg_source *s, const char *arch, void **cubin,
+                        size_t *size, ssd_ctx *c) {
   char ver[32];
   int rc = cg_nvrtc_version(ver, c);
   if (rc) return rc;
@@ -170,4 +237,44 @@ int cg_build(cg_cache *cc, const cg_source *s, const char *arch, void **cubin, s
   if (cg_cache_put(cc, key, *cubin, *size, &tmp) != SSD_OK)
     ssd_warn(c, "kernel cache not written: %s", tmp.msg);
   return SSD_OK;
+}
+
+/* A kernel the pack lacks: NVRTC builds it when it is there; otherwise the
+ * message says which kernel and what to do. */
+static int build_missing(cg_cache *cc, const cg_source *s, const char *arch, void **cubin,
+                         size_t *size, ssd_ctx *c) {
+  ssd_ctx q;
+  ssd_ctx_init(&q);
+  q.nerrors = q.max_errors = 1;
+  if (cg_nvrtc_open(&q) != SSD_OK)
+    return ssd_err(c, SSD_EUNSUPPORTED,
+                   "kernel '%s' (%s) is not in the kernel pack '%s', and NVRTC, which could build "
+                   "it, is not available (%s); make the pack with ssdc compile for this run's "
+                   "dtype, batch sizes and lengths (--dtype, --batch, --seqlen)",
+                   s->name, arch, cc->pack, q.msg);
+  ssd_warn(c, "kernel '%s' is not in the kernel pack '%s'; building it with NVRTC", s->name,
+           cc->pack);
+  return build_cached(cc, s, arch, cubin, size, c);
+}
+
+int cg_build(cg_cache *cc, const cg_source *s, const char *arch, void **cubin, size_t *size,
+             ssd_ctx *c) {
+  *cubin = NULL;
+  *size = 0;
+  if (!cc) return cg_nvrtc_compile(s, arch, cubin, size, c);
+  const uint64_t pkey = cg_pack_key(s->src, arch);
+  bool found = false;
+  int rc = SSD_OK;
+  if (cc->pack) rc = cg_pack_read(cc->pack, pkey, cubin, size, &found, c);
+  if (rc) return rc;
+  if (found) cc->pack_hits++;
+  else rc = cc->pack ? build_missing(cc, s, arch, cubin, size, c)
+                     : build_cached(cc, s, arch, cubin, size, c);
+  if (!rc && cc->pack_out) rc = pack_put(cc->pack_out, s->name, pkey, *cubin, *size, c);
+  if (rc) {
+    free(*cubin);
+    *cubin = NULL;
+    *size = 0;
+  }
+  return rc;
 }

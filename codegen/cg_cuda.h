@@ -104,9 +104,14 @@ bool cg_arch_valid(const char *arch);
  * else ~/.cache/ssdc.  Each is written to a temp name and renamed, and carries
  * a header (magic, key, size, checksum) so that a corrupt or truncated entry
  * is detected, removed and rebuilt. */
+typedef struct cg_pack_out cg_pack_out;
 typedef struct cg_cache {
   char dir[4096];
   int hits, misses, corrupt; /* counters, for tests and -v */
+  /* Kernel packs (below), set by the caller after cg_cache_open: */
+  const char *pack;      /* read first: its entries need no NVRTC (NULL: none) */
+  cg_pack_out *pack_out; /* every kernel cg_build returns is also written here */
+  int pack_hits;
 } cg_cache;
 
 /* dir NULL: resolve from the environment as above.  Creates the directory. */
@@ -121,16 +126,38 @@ int cg_cache_put(cg_cache *cc, uint64_t key, const void *data, size_t n, ssd_ctx
 /* The entry's path (for tests that damage entries on purpose). */
 void cg_cache_path(const cg_cache *cc, uint64_t key, char *buf, size_t n);
 
-/* Source -> cubin through the cache (cc may be NULL: no cache). */
+/* Source -> cubin: from cc->pack when it has it; else through the cache and
+ * NVRTC (when a pack lacks a kernel and there is no NVRTC: an error that
+ * names the kernel); into cc->pack_out when set.  cc may be NULL: NVRTC
+ * only. */
 int cg_build(cg_cache *cc, const cg_source *s, const char *arch, void **cubin, size_t *size,
              ssd_ctx *c);
 
-/* ---- a model's kernels ---------------------------------------------------------- */
-/* Every distinct kernel spec a (fully passed) module needs on the GPU: one
- * chunked kernel per valid channel tiling and one step kernel per distinct
- * SSD shape.  *specs is malloc'd.  S6 (Mamba-1) mixers have no CUDA kernel
- * yet: they are counted in *nskipped_s6, not generated. */
-int cg_model_kernels(const ir_module *m, cg_ssd_spec **specs, int *nspecs, int *nskipped_s6,
-                     ssd_ctx *c);
+/* ---- kernel packs --------------------------------------------------------------- */
+/* A kernel pack is a directory of the cubins one model needs on one
+ * architecture, made by `ssdc compile` on any machine with NVRTC, so that
+ * a machine with only the driver runs the model (runtime/rt_pack.c writes
+ * and checks its manifest.json).  Entries have the cache's format, named by
+ * a key over the ssdc version, the architecture, NVRTC's options and the
+ * source, but not the NVRTC version: the machine that reads the pack may
+ * have no NVRTC to ask.  The runtime generates each kernel's source as
+ * always and looks the source up. */
+uint64_t cg_pack_key(const char *src, const char *arch);
+void cg_pack_path(const char *dir, uint64_t key, char *buf, size_t n);
+/* Read and verify an entry; *found false when absent; a damaged entry is
+ * SSD_EFORMAT (a pack is never repaired in place). */
+int cg_pack_read(const char *dir, uint64_t key, void **data, size_t *n, bool *found, ssd_ctx *c);
+typedef struct cg_pack_entry {
+  char name[96]; /* the kernel's entry point */
+  uint64_t key, sum; /* sum: FNV-1a 64 of the cubin (seed 0), as in the manifest */
+  size_t bytes;
+} cg_pack_entry;
+/* A pack being written: the directory (existing) and its entries so far;
+ * the caller zeroes it, sets dir, and frees e. */
+struct cg_pack_out {
+  char dir[4096];
+  cg_pack_entry *e;
+  int n, cap;
+};
 
 #endif

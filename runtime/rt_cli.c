@@ -18,6 +18,7 @@
 #include "rt_cuda.h"
 #include "rt_gpu_model.h"
 #include "rt_model.h"
+#include "rt_pack.h"
 #include "rt_pool.h"
 #include "rt_safetensors.h"
 
@@ -32,6 +33,9 @@ typedef struct opts {
   const char *model, *input, *output, *device, *model_file, *prompt, *out;
   const char *dtype;                      /* run, generate, bench: f32 or bf16 (GPU) */
   const char *prefill, *decode_b;         /* bench --device cuda */
+  const char *kernels;                    /* run, generate, bench: a kernel pack (GPU) */
+  const char *target, *arch, *batch, *seqlen; /* compile */
+  const char *pos;                        /* the positional argument (compile: MODEL.ssd) */
   int64_t max_new, prompt_len, seed, threads;
   const char *sets[MAX_SETS];
   int nsets;
@@ -57,12 +61,22 @@ static int parse_int(const char *s, int64_t *out) {
   return 0;
 }
 
-/* Parse argv[1..] against the flags a command accepts. */
+/* Parse argv[1..] against the flags a command accepts; a command that
+ * takes a positional argument lists the flag named "" for it. */
 static int parse_flags(int argc, char **argv, const flag *fl, int nfl, opts *o, ssd_ctx *c) {
   for (int i = 1; i < argc; i++) {
     const char *a = argv[i];
     if (!strcmp(a, "--help") || !strcmp(a, "-h")) {
       o->help = true;
+      continue;
+    }
+    if (a[0] != '-') {
+      int k = 0;
+      while (k < nfl && fl[k].name[0]) k++;
+      const char **slot = k < nfl ? (const char **)((char *)o + fl[k].off) : NULL;
+      if (!slot || *slot)
+        return ssd_err(c, SSD_EINVAL, "%s: unexpected argument '%s' (see --help)", argv[0], a);
+      *slot = a;
       continue;
     }
     int k = 0;
@@ -115,16 +129,22 @@ static int pick_dtype(const opts *o, bool gpu, rt_gpu_mode *mode, ssd_ctx *c) {
   if (*mode == RT_GPU_BF16 && !gpu)
     return ssd_err(c, SSD_EINVAL, "--dtype bf16 runs on the GPU only (--device cuda, or auto "
                                   "where a GPU opens); the CPU computes in f32");
+  if (o->kernels && !gpu)
+    return ssd_err(c, SSD_EINVAL, "--kernels DIR is a kernel pack for the GPU executor; this run "
+                                  "is on the CPU (--device cuda, or auto where a GPU opens)");
   return SSD_OK;
 }
 
 /* The GPU executor over the module and weights rt_model already holds
- * (f32: activations, weights and states in float32; bf16: rt_gpu_model.h). */
-static int open_gpu(const rt_model *m, rt_gpu_mode mode, rt_gpu_model **g, ssd_ctx *c) {
+ * (f32: activations, weights and states in float32; bf16: rt_gpu_model.h),
+ * with its kernels from o->kernels when given (else $SSDC_KERNELS). */
+static int open_gpu(const rt_model *m, const opts *o, rt_gpu_mode mode, rt_gpu_model **g,
+                    ssd_ctx *c) {
   rt_weight_fn fn;
   void *ctx;
   rt_model_weights(m, &fn, &ctx);
-  return rt_gpu_model_new(rt_model_module(m), fn, ctx, mode, NULL, g, c);
+  const rt_gpu_opts go = {.mode = mode, .kernels = o->kernels};
+  return rt_gpu_model_new(rt_model_module(m), fn, ctx, &go, g, c);
 }
 
 /* Greedy decoding on the GPU, with the same contract as rt_generate. */
@@ -172,15 +192,17 @@ static rt_model_opts model_opts(const opts *o) {
 /* ---- run --------------------------------------------------------------------- */
 static const char run_help[] =
     "usage: ssdc run --model DIR --input IN.safetensors --output OUT.safetensors\n"
-    "                [--device cpu|cuda|auto] [--dtype f32|bf16] [--set NAME=VALUE]...\n"
-    "                [--model-file F] [--threads N]\n\n"
+    "                [--device cpu|cuda|auto] [--dtype f32|bf16] [--kernels PACK]\n"
+    "                [--set NAME=VALUE]... [--model-file F] [--threads N]\n\n"
     "Runs the checkpoint in DIR (config.json + model.safetensors, HF layout) on the\n"
     "token ids in IN (tensor `input_ids`, int64 or int32, [batch, length]) and writes\n"
     "the logits (`logits`, float32 [batch, length, vocab]) to OUT atomically.\n"
     "The model file is chosen from config.json's model_type unless --model-file.\n"
     "--device: cpu; cuda (the GPU executor); auto (default: the GPU when one opens,\n"
     "else the CPU).  --dtype: f32 (default) or bf16 (GPU only: bf16 weights and\n"
-    "activations, fp32 accumulation, residual stream and states).\n";
+    "activations, fp32 accumulation, residual stream and states).  --kernels PACK:\n"
+    "the GPU kernels from a kernel pack made by ssdc compile (default $SSDC_KERNELS),\n"
+    "so no NVRTC is needed.\n";
 
 /* The ids of IN: `input_ids`, integer, [B, L] (or [L]), non-empty. */
 static int read_ids(const char *path, int64_t **ids, int64_t *B, int64_t *L, ssd_ctx *c) {
@@ -212,8 +234,8 @@ static int read_ids(const char *path, int64_t **ids, int64_t *B, int64_t *L, ssd
 int rt_cmd_run(int argc, char **argv) {
   static const flag fl[] = {FS("--model", model), FS("--input", input), FS("--output", output),
                             FS("--device", device), FS("--dtype", dtype),
-                            FS("--model-file", model_file), {"--set", F_SET, 0},
-                            FI("--threads", threads)};
+                            FS("--kernels", kernels), FS("--model-file", model_file),
+                            {"--set", F_SET, 0}, FI("--threads", threads)};
   opts o = {0};
   ssd_ctx c;
   ssd_ctx_init(&c);
@@ -236,7 +258,7 @@ int rt_cmd_run(int argc, char **argv) {
   rt_model_opts mo = model_opts(&o);
   rc = read_ids(o.input, &ids, &B, &L, &c);
   if (!rc) rc = rt_model_load(o.model, &mo, &m, &c);
-  if (!rc && gpu) rc = open_gpu(m, mode, &g, &c);
+  if (!rc && gpu) rc = open_gpu(m, &o, mode, &g, &c);
   double t0 = rt_now();
   if (!rc && g) {
     rc = rt_gpu_forward(g, ids, B, L, &logits, &V, &c);
@@ -263,14 +285,16 @@ int rt_cmd_run(int argc, char **argv) {
 /* ---- generate -------------------------------------------------------------------- */
 static const char gen_help[] =
     "usage: ssdc generate --model DIR --prompt-ids 1,2,3 [--max-new-tokens N]\n"
-    "                     [--device cpu|cuda|auto] [--dtype f32|bf16] [--set NAME=VALUE]...\n"
-    "                     [--model-file F] [--threads N]\n\n"
+    "                     [--device cpu|cuda|auto] [--dtype f32|bf16] [--kernels PACK]\n"
+    "                     [--set NAME=VALUE]... [--model-file F] [--threads N]\n\n"
     "Greedy decoding: prefills the prompt through the state cache, then generates N\n"
     "tokens (default 16) one at a time.  Prints the new ids space-separated on one\n"
-    "line of stdout; timings go to stderr.  --device and --dtype as for ssdc run.\n";
+    "line of stdout; timings go to stderr.  --device, --dtype and --kernels as for\n"
+    "ssdc run.\n";
 
-/* "1,2,3": non-negative integers separated by commas, nothing else. */
-static int parse_ids(const char *s, int64_t **ids, int64_t *n, ssd_ctx *c) {
+/* "1,2,3": non-negative integers separated by commas, nothing else (flag
+ * names the option in messages). */
+static int parse_ints(const char *flag, const char *s, int64_t **ids, int64_t *n, ssd_ctx *c) {
   int64_t cap = 1;
   for (const char *p = s; *p; p++) cap += *p == ',';
   *ids = malloc((size_t)cap * sizeof(int64_t));
@@ -284,16 +308,16 @@ static int parse_ids(const char *s, int64_t **ids, int64_t *n, ssd_ctx *c) {
     size_t len = (size_t)(e - p);
     int64_t v;
     if (len == 0 || len >= sizeof buf)
-      return ssd_err(c, SSD_EINVAL, "--prompt-ids: empty or overlong entry in '%s'", s);
+      return ssd_err(c, SSD_EINVAL, "%s: empty or overlong entry in '%s'", flag, s);
     memcpy(buf, p, len);
     buf[len] = 0;
     if (buf[0] == '-' || buf[0] == '+' || parse_int(buf, &v))
-      return ssd_err(c, SSD_EINVAL, "--prompt-ids: '%s' is not a non-negative integer", buf);
+      return ssd_err(c, SSD_EINVAL, "%s: '%s' is not a non-negative integer", flag, buf);
     (*ids)[(*n)++] = v;
     p = *e ? e + 1 : e;
-    if (*e && !*p) return ssd_err(c, SSD_EINVAL, "--prompt-ids: trailing comma in '%s'", s);
+    if (*e && !*p) return ssd_err(c, SSD_EINVAL, "%s: trailing comma in '%s'", flag, s);
   }
-  if (*n == 0) return ssd_err(c, SSD_EINVAL, "--prompt-ids is empty");
+  if (*n == 0) return ssd_err(c, SSD_EINVAL, "%s is empty", flag);
   return SSD_OK;
 }
 
@@ -306,8 +330,9 @@ static void print_ids(const int64_t *ids, int64_t n) {
 int rt_cmd_generate(int argc, char **argv) {
   static const flag fl[] = {FS("--model", model), FS("--prompt-ids", prompt),
                             FI("--max-new-tokens", max_new), FS("--device", device),
-                            FS("--dtype", dtype), FS("--model-file", model_file),
-                            {"--set", F_SET, 0}, FI("--threads", threads)};
+                            FS("--dtype", dtype), FS("--kernels", kernels),
+                            FS("--model-file", model_file), {"--set", F_SET, 0},
+                            FI("--threads", threads)};
   opts o = {.max_new = 16};
   ssd_ctx c;
   ssd_ctx_init(&c);
@@ -333,9 +358,10 @@ int rt_cmd_generate(int argc, char **argv) {
   rt_model *m = NULL;
   rt_model_opts mo = model_opts(&o);
   double tp = 0, td = 0;
-  rc = out ? parse_ids(o.prompt, &ids, &n, &c) : ssd_err(&c, SSD_ENOMEM, "out of memory");
+  rc = out ? parse_ints("--prompt-ids", o.prompt, &ids, &n, &c)
+           : ssd_err(&c, SSD_ENOMEM, "out of memory");
   if (!rc) rc = rt_model_load(o.model, &mo, &m, &c);
-  if (!rc && gpu) rc = open_gpu(m, mode, &g, &c);
+  if (!rc && gpu) rc = open_gpu(m, &o, mode, &g, &c);
   if (!rc)
     rc = g ? gpu_generate(g, ids, n, o.max_new, out, &nout, &tp, &td, &c)
            : rt_generate(m, ids, n, o.max_new, out, &nout, &tp, &td, &c);
@@ -447,7 +473,8 @@ int rt_cmd_demo(int argc, char **argv) {
 static const char bench_help[] =
     "usage: ssdc bench [--out FILE.json] [--decode-tokens N] [--seed S] [--threads N]\n"
     "                  [--model-file F] [--set NAME=VALUE]... [--device cpu|cuda|auto]\n"
-    "                  [--dtype f32|bf16] [--prefill BxL,...] [--decode-batch B,...]\n\n"
+    "                  [--dtype f32|bf16] [--kernels PACK] [--prefill BxL,...]\n"
+    "                  [--decode-batch B,...]\n\n"
     "Prefill and decode throughput of a mamba2-130m-shaped model (or what the model\n"
     "file and --set make of it) with random weights; prefill computes the last\n"
     "position's logits, as generation does.  Prints a table and writes JSON to FILE.\n"
@@ -458,7 +485,8 @@ static const char bench_help[] =
     "after a 128-token prefill at each --decode-batch (default 1,16; --decode-tokens\n"
     "steps, default 64, after 2 warm-up steps; also the median device time of up to\n"
     "32 more steps, from CUDA events around each step's work); a shape that fails is\n"
-    "recorded with its error and the rest still run; default FILE gpu-e2e-DATE.json.\n";
+    "recorded with its error and the rest still run; default FILE gpu-e2e-DATE.json;\n"
+    "--kernels as for ssdc run.\n";
 
 typedef struct bench_row {
   int64_t L;
@@ -730,7 +758,7 @@ static int bench_gpu(rt_model *m, const opts *o, gpu_row *rows, int n, const cha
   int rc = pick_dtype(o, true, &mode, c);
   rt_gpu_model *g = NULL;
   double t0 = rt_now();
-  if (rc || (rc = open_gpu(m, mode, &g, c))) return rc;
+  if (rc || (rc = open_gpu(m, o, mode, &g, c))) return rc;
   printf("%s, %s, %zu parameters, %s (set up in %.1f s)\n", rt_gpu_model_device(g),
          rt_model_module(m)->name, rt_model_param_count(m), o->dtype, rt_now() - t0);
   gpu_bench_rows(g, model_vocab(m), rows, n, o->max_new);
@@ -776,7 +804,8 @@ int rt_cmd_bench(int argc, char **argv) {
   static const flag fl[] = {FS("--out", out), FI("--decode-tokens", max_new), FI("--seed", seed),
                             FI("--threads", threads), FS("--model-file", model_file),
                             {"--set", F_SET, 0}, FS("--device", device), FS("--dtype", dtype),
-                            FS("--prefill", prefill), FS("--decode-batch", decode_b)};
+                            FS("--kernels", kernels), FS("--prefill", prefill),
+                            FS("--decode-batch", decode_b)};
   opts o = {.max_new = -1, .seed = 1, .dtype = "f32"};
   ssd_ctx c;
   ssd_ctx_init(&c);
@@ -804,4 +833,89 @@ int rt_cmd_bench(int argc, char **argv) {
   if (!rc) rc = gpu ? bench_gpu(m, &o, rows, n, o.out, &c) : bench_cpu(m, &o, o.out, &c);
   rt_model_free(m);
   return finish(rc);
+}
+
+/* ---- compile ------------------------------------------------------------------------ */
+static const char compile_help[] =
+    "usage: ssdc compile (MODEL.ssd | --model DIR) --target cuda --out PACK [--arch sm_90]\n"
+    "                    [--dtype bf16|f32|f32,bf16] [--batch B,...] [--seqlen L,...]\n"
+    "                    [--set NAME=VALUE]... [--model-file F]\n\n"
+    "Writes a kernel pack: every GPU kernel the model needs for runs in those dtypes\n"
+    "(default bf16), batch sizes (default 1) and prompt lengths (default 2048; decode\n"
+    "steps and prompts of up to 8 tokens are always included), compiled by NVRTC for\n"
+    "--arch (default sm_90; the architecture as the device reports it, sm_80 or later).\n"
+    "No GPU is needed: the model walks through the GPU executor on a dry-run device and\n"
+    "every kernel it loads goes into PACK, manifest.json (with checksums) last.  The\n"
+    "model is a model file (its defaults and --set) or a checkpoint directory's\n"
+    "config.json (weights are not read).  run, generate and bench take the pack with\n"
+    "--kernels PACK and then need no NVRTC.  Kernels are cached in $SSDC_CACHE_DIR.\n";
+
+/* A comma list of at most RT_PACK_MAX_LIST integers in [1, max]. */
+static int parse_list(const char *flag, const char *s, int64_t max, int64_t *v, int *n,
+                      ssd_ctx *c) {
+  int64_t *tmp = NULL, cnt = 0;
+  int rc = parse_ints(flag, s, &tmp, &cnt, c);
+  if (!rc && cnt > RT_PACK_MAX_LIST)
+    rc = ssd_err(c, SSD_EINVAL, "%s: at most %d values", flag, RT_PACK_MAX_LIST);
+  for (int64_t i = 0; !rc && i < cnt; i++) {
+    if (tmp[i] < 1 || tmp[i] > max)
+      rc = ssd_err(c, SSD_EINVAL, "%s: %lld is not in [1, %lld]", flag, (long long)tmp[i],
+                   (long long)max);
+    v[i] = tmp[i];
+  }
+  *n = rc ? 0 : (int)cnt;
+  free(tmp);
+  return rc;
+}
+
+static int compile_plan(const opts *o, rt_pack_plan *p, ssd_ctx *c) {
+  memset(p, 0, sizeof *p);
+  if (!o->target || strcmp(o->target, "cuda"))
+    return ssd_err(c, SSD_EINVAL, "--target cuda is required (the only target)");
+  if (!o->out) return ssd_err(c, SSD_EINVAL, "--out PACK is required");
+  if (!o->pos == !o->model)
+    return ssd_err(c, SSD_EINVAL, "give a model file or --model DIR (one of them)");
+  if (o->pos && o->model_file)
+    return ssd_err(c, SSD_EINVAL, "--model-file goes with --model DIR");
+  const char *d = o->dtype ? o->dtype : "bf16";
+  p->f32 = !strcmp(d, "f32") || !strcmp(d, "f32,bf16") || !strcmp(d, "bf16,f32");
+  p->bf16 = !strcmp(d, "bf16") || !strcmp(d, "f32,bf16") || !strcmp(d, "bf16,f32");
+  if (!p->f32 && !p->bf16)
+    return ssd_err(c, SSD_EINVAL, "--dtype must be bf16, f32 or f32,bf16 (got '%s')", d);
+  p->arch = o->arch ? o->arch : "sm_90";
+  if (!cg_arch_valid(p->arch) || p->arch[strlen(p->arch) - 1] == 'a')
+    return ssd_err(c, SSD_EINVAL, "bad --arch '%s': sm_80 or later, as the device reports it "
+                                  "(sm_80, sm_86, sm_89, sm_90, ...; no 'a' suffix)", p->arch);
+  p->model = o->pos ? o->pos : o->model;
+  int rc = parse_list("--batch", o->batch ? o->batch : "1", 4096, p->batch, &p->nbatch, c);
+  if (!rc)
+    rc = parse_list("--seqlen", o->seqlen ? o->seqlen : "2048", (int64_t)1 << 24, p->seqlen,
+                    &p->nseqlen, c);
+  return rc;
+}
+
+int rt_cmd_compile(int argc, char **argv) {
+  static const flag fl[] = {FS("", pos), FS("--model", model), FS("--model-file", model_file),
+                            {"--set", F_SET, 0}, FS("--target", target), FS("--arch", arch),
+                            FS("--dtype", dtype), FS("--batch", batch), FS("--seqlen", seqlen),
+                            FS("--out", out)};
+  opts o = {0};
+  ssd_ctx c;
+  ssd_ctx_init(&c);
+  if (parse_flags(argc, argv, fl, sizeof fl / sizeof *fl, &o, &c)) return 2;
+  if (o.help) return fputs(compile_help, stdout), 0;
+  rt_pack_plan p;
+  if (compile_plan(&o, &p, &c)) return 2;
+  rt_model *m = NULL;
+  rt_model_opts mo = model_opts(&o);
+  rt_pack_stats st;
+  int rc = rt_model_shapes(o.model, o.pos ? o.pos : o.model_file, &mo, &m, &c);
+  if (!rc) rc = rt_pack_make(m, &p, o.out, &st, &c);
+  if (!rc) {
+    printf("ssdc compile: %d kernels for %s (%s; %s%s%s; batch %s; seqlen %s) in %s\n", st.kernels,
+           p.model, p.arch, p.f32 ? "f32" : "", p.f32 && p.bf16 ? "," : "", p.bf16 ? "bf16" : "",
+           o.batch ? o.batch : "1", o.seqlen ? o.seqlen : "2048", o.out);
+  }
+  rt_model_free(m);
+  return rc ? 1 : 0;
 }

@@ -127,8 +127,9 @@ int rt_blas_open(rt_cuda *g, rt_blas **out, ssd_ctx *c) {
   rt_blas *b = calloc(1, sizeof *b);
   if (!b) return ssd_err(c, SSD_ENOMEM, "out of memory opening cuBLASLt");
   b->g = g;
-  int rc = load(b, c);
-  if (rc == SSD_OK) {
+  /* On a dry-run device (rt_cuda_open_dry) GEMMs are checked and counted only. */
+  int rc = rt_cuda_is_dry(g) ? SSD_OK : load(b, c);
+  if (rc == SSD_OK && b->lib) {
     blas_status s = b->Create(&b->h);
     if (s) rc = lt_fail(b, c, "create", s);
   }
@@ -294,6 +295,10 @@ int rt_blas_gemm(rt_blas *b, const rt_gemm *g, ssd_ctx *c) {
     return ssd_err(c, SSD_EUNSUPPORTED, "gemm: a bias needs fp32 output (add it in the next op)");
   if (g->ab == RT_BLAS_F32 && g->out == RT_BLAS_BF16)
     return ssd_err(c, SSD_EUNSUPPORTED, "gemm: fp32 inputs give fp32 output");
+  if (!b->lib) { /* dry run */
+    rt_cuda_note_launch(b->g);
+    return SSD_OK;
+  }
   plan *p;
   int rc = plan_get(b, g, &p, c);
   if (rc) return rc;

@@ -24,7 +24,8 @@
 typedef struct rt_blas rt_blas;
 
 /* dlopen libcublasLt ($SSDC_CUBLASLT names it; else the usual sonames),
- * create a handle and a workspace on g's device. */
+ * create a handle and a workspace on g's device.  On a dry-run device
+ * (rt_cuda_open_dry) nothing is opened and GEMMs are only checked. */
 int rt_blas_open(rt_cuda *g, rt_blas **out, ssd_ctx *c);
 void rt_blas_close(rt_blas *b);
 

@@ -235,6 +235,182 @@ static int open_dev(rt_cuda *g, int ordinal, ssd_ctx *c) {
   return SSD_OK;
 }
 
+/* ---- the dry-run driver ------------------------------------------------------------
+ * The same entry points, implemented in process with no GPU, for `ssdc
+ * compile` (which walks a model through the GPU executor to learn which
+ * kernels it asks for) and for CPU tests of the executor's host side.
+ * Device addresses are handed out from a counter and never dereferenced; a
+ * copy to the host writes zeros; launches run nothing.  What the driver
+ * would check is checked: a module is an ELF image holding the entry point,
+ * grid and block sizes are within limits, and (rt_cuda_load) shared memory
+ * fits the architecture. */
+enum { DRY_INVALID_VALUE = 1, DRY_OUT_OF_MEMORY = 2, DRY_INVALID_IMAGE = 200, DRY_NOT_FOUND = 500 };
+/* Dry handles: events, streams and graphs point here (never written). */
+static const char dry_handle[8];
+static uint64_t dry_next = (uint64_t)1 << 32; /* the next device address */
+
+static CUresult dry_MemAlloc(rt_dptr *p, size_t n) {
+  if (n > ((size_t)1 << 40)) return DRY_OUT_OF_MEMORY;
+  *p = dry_next;
+  dry_next += (n + 255) & ~(uint64_t)255;
+  return 0;
+}
+static CUresult dry_MemFree(rt_dptr p) { return (void)p, 0; }
+
+static uint64_t rd_u64(const unsigned char *p) {
+  uint64_t v;
+  memcpy(&v, p, 8);
+  return v;
+}
+/* The bytes an ELF64 image spans: its header tables and every section that
+ * has file contents (0 when it is not an ELF64 image we can read). */
+static uint64_t elf_span(const unsigned char *e) {
+  if (memcmp(e, "\177ELF", 4) != 0 || e[4] != 2) return 0;
+  uint16_t shentsize, shnum;
+  memcpy(&shentsize, e + 0x3a, 2);
+  memcpy(&shnum, e + 0x3c, 2);
+  const uint64_t shoff = rd_u64(e + 0x28), lim = (uint64_t)1 << 30;
+  if (shentsize != 64 || shoff > lim) return 0;
+  uint64_t end = shoff + 64u * shnum;
+  for (unsigned i = 0; i < shnum; i++) {
+    const unsigned char *sh = e + shoff + 64u * i;
+    uint32_t type;
+    memcpy(&type, sh + 4, 4);
+    const uint64_t off = rd_u64(sh + 0x18), size = rd_u64(sh + 0x20);
+    if (type == 8 /* SHT_NOBITS */) continue;
+    if (off > lim || size > lim) return 0;
+    if (off + size > end) end = off + size;
+  }
+  return end;
+}
+
+/* A dry module remembers its image, whose entry points ModuleGetFunction
+ * looks up (the caller keeps the cubin until the lookup, as for the driver). */
+static CUresult dry_ModuleLoadData(CUmodule *m, const void *img) {
+  uint64_t n = img ? elf_span(img) : 0;
+  if (!n) return DRY_INVALID_IMAGE;
+  uint64_t *d = malloc(2 * sizeof *d);
+  if (!d) return DRY_OUT_OF_MEMORY;
+  d[0] = (uint64_t)(uintptr_t)img, d[1] = n;
+  *m = d;
+  return 0;
+}
+static CUresult dry_ModuleUnload(CUmodule m) { return free(m), 0; }
+/* The entry point's name must be a symbol name in the image: a mismatch
+ * between generated source and launcher shows up without a GPU. */
+static CUresult dry_ModuleGetFunction(CUfunction *f, CUmodule m, const char *name) {
+  const uint64_t *d = m;
+  const unsigned char *e = (const unsigned char *)(uintptr_t)d[0];
+  const size_t nl = strlen(name) + 1;
+  for (uint64_t i = 1; i + nl <= d[1]; i++)
+    if (e[i - 1] == 0 && !memcmp(e + i, name, nl)) {
+      *f = (void *)dry_handle;
+      return 0;
+    }
+  return DRY_NOT_FOUND;
+}
+static CUresult dry_FuncSetAttribute(CUfunction f, int a, int v) {
+  return (void)f, (void)a, (v < 0 ? DRY_INVALID_VALUE : 0);
+}
+static CUresult dry_LaunchKernel(CUfunction f, unsigned gx, unsigned gy, unsigned gz, unsigned bx,
+                                 unsigned by, unsigned bz, unsigned smem, CUstream s, void **args,
+                                 void **extra) {
+  (void)s, (void)extra, (void)smem; /* rt_cuda_load checked smem against the device */
+  bool ok = f && args && gx >= 1 && gy >= 1 && gz >= 1 && gx < (1u << 31) && gy <= 65535 &&
+            gz <= 65535 && bx >= 1 && by >= 1 && bz >= 1 && bx * by * bz <= 1024;
+  return ok ? 0 : DRY_INVALID_VALUE;
+}
+static CUresult dry_LaunchKernelEx(const CUlaunchConfig *k, CUfunction f, void **args, void **extra) {
+  return dry_LaunchKernel(f, k->grid_x, k->grid_y, k->grid_z, k->block_x, k->block_y, k->block_z,
+                          k->smem, k->stream, args, extra);
+}
+static CUresult dry_GetErrorName(CUresult r, const char **name) {
+  *name = r == DRY_OUT_OF_MEMORY ? "CUDA_ERROR_OUT_OF_MEMORY (dry run)"
+          : r == DRY_INVALID_IMAGE ? "CUDA_ERROR_INVALID_IMAGE (dry run)"
+          : r == DRY_NOT_FOUND     ? "CUDA_ERROR_NOT_FOUND (dry run)"
+                                   : "CUDA_ERROR_INVALID_VALUE (dry run)";
+  return 0;
+}
+static CUresult dry_Handle(void **h) { return *h = (void *)dry_handle, 0; }
+static CUresult dry_EventCreate(CUevent *e, unsigned f) { return (void)f, dry_Handle(e); }
+static CUresult dry_Event(CUevent e) { return (void)e, 0; }
+static CUresult dry_EventRecord(CUevent e, CUstream s) { return (void)e, (void)s, 0; }
+static CUresult dry_EventElapsedTime(float *ms, CUevent a, CUevent b) {
+  return (void)a, (void)b, *ms = 0, 0;
+}
+static CUresult dry_StreamCreate(CUstream *s, unsigned f) { return (void)f, dry_Handle(s); }
+static CUresult dry_Stream(CUstream s) { return (void)s, 0; }
+static CUresult dry_MemcpyHtoDAsync(rt_dptr d, const void *h, size_t n, CUstream s) {
+  return (void)h, (void)s, (d || !n ? 0 : DRY_INVALID_VALUE);
+}
+static CUresult dry_MemcpyDtoHAsync(void *h, rt_dptr d, size_t n, CUstream s) {
+  (void)s;
+  if (!d && n) return DRY_INVALID_VALUE;
+  memset(h, 0, n);
+  return 0;
+}
+static CUresult dry_MemsetD8Async(rt_dptr d, unsigned char v, size_t n, CUstream s) {
+  return (void)v, (void)s, (d || !n ? 0 : DRY_INVALID_VALUE);
+}
+static CUresult dry_MemAllocHost(void **p, size_t n) {
+  *p = calloc(1, n);
+  return *p ? 0 : DRY_OUT_OF_MEMORY;
+}
+static CUresult dry_MemFreeHost(void *p) { return free(p), 0; }
+static CUresult dry_BeginCapture(CUstream s, int mode) { return (void)s, (void)mode, 0; }
+static CUresult dry_EndCapture(CUstream s, CUgraph *gr) { return (void)s, dry_Handle(gr); }
+static CUresult dry_GraphInstantiate(CUgraphExec *e, CUgraph gr, unsigned long long f) {
+  return (void)gr, (void)f, dry_Handle(e);
+}
+static CUresult dry_GraphLaunch(CUgraphExec e, CUstream s) { return (void)e, (void)s, 0; }
+static CUresult dry_Graph(void *gr) { return (void)gr, 0; }
+
+/* Shared memory and multiprocessors of the usual part of each architecture
+ * (launch checks and launch geometry only: no kernel's source depends on
+ * them). */
+static void dry_props(rt_cuda *g, int cc) {
+  g->sms = cc == 80 ? 108 : cc == 86 ? 84 : cc == 89 ? 128 : 132;
+  g->smem_optin = cc == 80 || cc == 87 ? 166912 : cc < 90 ? 101376 : 232448;
+  g->smem_per_sm = g->smem_optin + 1024;
+}
+
+bool rt_cuda_is_dry(const rt_cuda *g) { return g->lib == NULL; }
+
+int rt_cuda_open_dry(rt_cuda **out, const char *arch, ssd_ctx *c) {
+  *out = NULL;
+  unsigned cc = 0;
+  char tail = 0;
+  if (!arch || sscanf(arch, "sm_%u%c", &cc, &tail) != 1 || cc < 80 || cc > 999)
+    return ssd_err(c, SSD_EINVAL, "bad architecture '%s' for a dry run (want sm_80 or later, "
+                                  "as the device reports it: sm_80, sm_86, sm_90, ...)",
+                   arch ? arch : "");
+  rt_cuda *g = calloc(1, sizeof *g);
+  if (!g) return ssd_err(c, SSD_ENOMEM, "out of memory");
+  snprintf(g->arch, sizeof g->arch, "sm_%u", cc);
+  snprintf(g->name, sizeof g->name, "dry run, no GPU");
+  dry_props(g, (int)cc);
+  g->MemAlloc = dry_MemAlloc, g->MemFree = dry_MemFree;
+  g->ModuleLoadData = dry_ModuleLoadData, g->ModuleUnload = dry_ModuleUnload;
+  g->ModuleGetFunction = dry_ModuleGetFunction, g->FuncSetAttribute = dry_FuncSetAttribute;
+  g->LaunchKernel = dry_LaunchKernel, g->LaunchKernelEx = dry_LaunchKernelEx;
+  g->GetErrorName = dry_GetErrorName;
+  g->EventCreate = dry_EventCreate, g->EventRecord = dry_EventRecord;
+  g->EventSynchronize = dry_Event, g->EventDestroy = dry_Event;
+  g->EventElapsedTime = dry_EventElapsedTime;
+  g->StreamCreate = dry_StreamCreate, g->StreamDestroy = dry_Stream;
+  g->StreamSynchronize = dry_Stream;
+  g->MemcpyHtoDAsync = dry_MemcpyHtoDAsync, g->MemcpyDtoHAsync = dry_MemcpyDtoHAsync;
+  g->MemsetD8Async = dry_MemsetD8Async;
+  g->MemAllocHost = dry_MemAllocHost, g->MemFreeHost = dry_MemFreeHost;
+  g->StreamBeginCapture = dry_BeginCapture, g->StreamEndCapture = dry_EndCapture;
+  g->GraphInstantiate = dry_GraphInstantiate, g->GraphLaunch = dry_GraphLaunch;
+  g->GraphExecDestroy = dry_Graph, g->GraphDestroy = dry_Graph;
+  g->pdl = cc >= 90;
+  g->StreamCreate(&g->stream, STREAM_NON_BLOCKING);
+  *out = g;
+  return SSD_OK;
+}
+
 int rt_cuda_open(rt_cuda **out, int ordinal, ssd_ctx *c) {
   *out = NULL;
   rt_cuda *g = calloc(1, sizeof *g);
@@ -440,7 +616,9 @@ int rt_cuda_load(rt_cuda *g, const void *cubin, const char *name, size_t smem, r
   if (r != 0) {
     g->ModuleUnload(out->module);
     out->module = NULL;
-    return cu_fail(g, c, "kernel lookup", r);
+    char what[160];
+    snprintf(what, sizeof what, "lookup of kernel '%.100s'", name);
+    return cu_fail(g, c, what, r);
   }
   out->smem = smem;
   return SSD_OK;

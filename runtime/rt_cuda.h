@@ -29,6 +29,15 @@ typedef struct rt_cuda rt_cuda;
 /* Open the driver and make device `ordinal`'s primary context current. */
 int rt_cuda_open(rt_cuda **out, int ordinal, ssd_ctx *c);
 void rt_cuda_close(rt_cuda *g);
+/* A dry-run device: no driver, no GPU.  The same calls succeed or fail as
+ * on a device of that architecture ("sm_90"; the name the device reports,
+ * no 'a' suffix), but nothing runs: addresses are never dereferenced and
+ * copies to the host give zeros.  `ssdc compile` walks a model through the
+ * GPU executor on one to learn every kernel it needs; CPU tests use it for
+ * the executor's host side.  Modules must be ELF images holding the entry
+ * point asked for; launches are checked against the driver's limits. */
+int rt_cuda_open_dry(rt_cuda **out, const char *arch, ssd_ctx *c);
+bool rt_cuda_is_dry(const rt_cuda *g);
 const char *rt_cuda_name(const rt_cuda *g); /* "NVIDIA H100 80GB HBM3" */
 const char *rt_cuda_arch(const rt_cuda *g); /* "sm_90" */
 int rt_cuda_sms(const rt_cuda *g);          /* multiprocessors */

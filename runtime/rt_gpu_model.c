@@ -73,6 +73,7 @@
 #include "rt_cuda.h"
 #include "rt_cuda_dec.h"
 #include "rt_cuda_exec.h"
+#include "rt_pack.h"
 
 #define GM_MAX_RANK 6
 /* gm_ops.cuh's struct gm_bshape, passed by value. */
@@ -212,6 +213,7 @@ struct rt_gpu_model {
   bool graphs;    /* CUDA graphs for decode steps ($SSDC_CUDA_GRAPH != 0, no attention) */
   gstep step;
   char devname[200];
+  char pack[4096]; /* the kernel pack in use (g->cache.pack points here) */
 };
 
 typedef struct grun {
@@ -475,6 +477,10 @@ static float f32_of_bf16(uint16_t h) {
  * value to ~2^-17, so a tied embedding gathers (nearly) fp32 rows for the
  * residual stream at half of an fp32 copy's memory. */
 static int upload_bf16(rt_gpu_model *g, gweight *w, int64_t cnt, bool lo, ssd_ctx *c) {
+  if (rt_cuda_is_dry(g->cu)) { /* addresses only: the host data may not exist */
+    TRY(rt_cuda_alloc(g->cu, (size_t)cnt * 2 + 4, &w->d16, c));
+    return lo ? rt_cuda_alloc(g->cu, (size_t)cnt * 2 + 4, &w->lo, c) : SSD_OK;
+  }
   uint16_t *h = malloc((size_t)cnt * 2 + 2);
   if (!h) return ssd_err(c, SSD_ENOMEM, "out of memory converting weights to bf16");
   for (int64_t i = 0; i < cnt; i++) h[i] = bf16_of(w->host[i]);
@@ -861,9 +867,26 @@ static int plan_prescale(rt_gpu_model *g, ssd_ctx *c) {
   return SSD_OK;
 }
 
-int rt_gpu_model_new(const ir_module *m, rt_weight_fn wfn, void *wctx, rt_gpu_mode mode,
-                     const char *cache_dir, rt_gpu_model **out, ssd_ctx *c) {
+/* The device (or a dry run), cuBLASLt, the kernel cache, and the kernel
+ * pack when one is named (checked against the device's architecture). */
+static int open_device(rt_gpu_model *g, const rt_gpu_opts *o, ssd_ctx *c) {
+  TRY(cg_cache_open(&g->cache, o->cache_dir, c));
+  TRY(o->dry_arch ? rt_cuda_open_dry(&g->cu, o->dry_arch, c) : rt_cuda_open(&g->cu, 0, c));
+  TRY(rt_blas_open(g->cu, &g->blas, c));
+  const char *pack = o->kernels ? o->kernels : getenv("SSDC_KERNELS");
+  if (pack && *pack) {
+    snprintf(g->pack, sizeof g->pack, "%s", pack);
+    TRY(rt_pack_open(g->pack, rt_cuda_arch(g->cu), c));
+    g->cache.pack = g->pack;
+  }
+  g->cache.pack_out = o->pack_out;
+  return SSD_OK;
+}
+
+int rt_gpu_model_new(const ir_module *m, rt_weight_fn wfn, void *wctx, const rt_gpu_opts *o,
+                     rt_gpu_model **out, ssd_ctx *c) {
   *out = NULL;
+  const rt_gpu_mode mode = o->mode;
   if (mode != RT_GPU_F32 && mode != RT_GPU_BF16)
     return ssd_err(c, SSD_EINVAL, "unknown GPU executor mode %d", (int)mode);
   rt_gpu_model *g = calloc(1, sizeof *g);
@@ -892,9 +915,7 @@ int rt_gpu_model_new(const ir_module *m, rt_weight_fn wfn, void *wctx, rt_gpu_mo
   if (!rc) plan_dtypes(g), plan_fusions(g), rc = plan_mixers(g, c);
   if (!rc) rc = plan_norms(g, c);
   if (!rc) rc = plan_prescale(g, c);
-  if (!rc) rc = cg_cache_open(&g->cache, cache_dir, c);
-  if (!rc) rc = rt_cuda_open(&g->cu, 0, c);
-  if (!rc) rc = rt_blas_open(g->cu, &g->blas, c);
+  if (!rc) rc = open_device(g, o, c);
   if (!rc) rc = gm_load(g, c);
   if (!rc) rc = rt_cuda_alloc(g->cu, 16, &g->d_flag, c);
   if (!rc) rc = upload_weights(g, c);

@@ -34,17 +34,27 @@
 
 #include "ir.h"
 #include "rt_exec.h"
+#include "../codegen/cg_cuda.h"
 
 typedef enum { RT_GPU_F32, RT_GPU_BF16 } rt_gpu_mode;
 
 typedef struct rt_gpu_model rt_gpu_model;
 
-/* Open GPU 0, load the kernels this module needs (through the kernel cache
- * at cache_dir; NULL: the default) and upload every weight wfn hands out
- * (the same getter rt_exec_new takes).  Fails with SSD_EDEVICE on a machine
- * without a driver or GPU. */
-int rt_gpu_model_new(const ir_module *m, rt_weight_fn wfn, void *wctx, rt_gpu_mode mode,
-                     const char *cache_dir, rt_gpu_model **out, ssd_ctx *c);
+typedef struct rt_gpu_opts {
+  rt_gpu_mode mode;
+  const char *cache_dir; /* the kernel cache; NULL: the default (cg_cache_open) */
+  const char *kernels;   /* a kernel pack (ssdc compile) to take kernels from, checked
+                            at open (rt_pack_open); NULL: $SSDC_KERNELS, if set */
+  const char *dry_arch;  /* non-NULL: no GPU, a dry-run device of this architecture
+                            (rt_cuda_open_dry); weights are never read */
+  cg_pack_out *pack_out; /* non-NULL: every kernel the model loads is also written here */
+} rt_gpu_opts;
+
+/* Open GPU 0 (or a dry-run device), load the kernels this module needs and
+ * upload every weight wfn hands out (the same getter rt_exec_new takes).
+ * Fails with SSD_EDEVICE on a machine without a driver or GPU. */
+int rt_gpu_model_new(const ir_module *m, rt_weight_fn wfn, void *wctx, const rt_gpu_opts *o,
+                     rt_gpu_model **out, ssd_ctx *c);
 void rt_gpu_model_free(rt_gpu_model *g);
 /* "NVIDIA H100 80GB HBM3 (sm_90)", for -v output. */
 const char *rt_gpu_model_device(const rt_gpu_model *g);

@@ -23,6 +23,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdio.h>
 #include <stdint.h>
 
 #include "ssd_base.h"
@@ -85,5 +86,9 @@ int rt_json_lookup(const rt_json *root, const char *path, const rt_json **out, s
  * "NaN"} object HF's config writer uses for non-finite floats.  Returns 0
  * and sets *out, or nonzero when v is none of those. */
 int rt_json_number(const rt_json *v, double *out);
+
+/* Write s as a JSON string literal (quotes, escapes) to f: for the
+ * documents ssdc writes (kernel pack manifests). */
+void rt_json_write_string(FILE *f, const char *s);
 
 #endif

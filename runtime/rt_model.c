@@ -209,25 +209,36 @@ bool rt_model_codegen(const rt_model *m, char *desc, size_t n) {
   return true;
 }
 
-int rt_model_load(const char *dir, const rt_model_opts *o, rt_model **out, ssd_ctx *c) {
-  *out = NULL;
-  rt_model *md = calloc(1, sizeof *md);
+static int model_new(rt_model **mdp, ssd_ctx *c) {
+  rt_model *md = *mdp = calloc(1, sizeof *md);
   if (!md || !(md->arena = ssd_arena_new())) {
     free(md);
+    *mdp = NULL;
     return ssd_err(c, SSD_ENOMEM, "out of memory");
   }
-  rt_config *cfg;
+  return SSD_OK;
+}
+
+/* The program: with a checkpoint directory, its config.json picks the
+ * model file (unless one is named) and sets the hyperparameters; without,
+ * the named model file with its defaults.  Then --set, lowering, passes. */
+static int build_module(rt_model *md, const char *dir, const char *model_file,
+                        const rt_model_opts *o, ssd_ctx *c) {
+  rt_config *cfg = NULL;
   fe_program *p;
-  int rc = rt_config_load(md->arena, dir, &cfg, c);
-  if (!rc) {
-    if (o && o->model_file) {
-      rc = fe_parse_file(md->arena, o->model_file, &p, c);
-    } else {
-      rc = rt_config_pick_model(md->arena, cfg, rt_models_dir(), &p, NULL, c);
-    }
-  }
-  if (!rc) rc = rt_config_apply(cfg, p, c);
-  if (!rc) rc = lower_and_pass(md, p, o, c);
+  int rc = dir ? rt_config_load(md->arena, dir, &cfg, c) : SSD_OK;
+  if (!rc && model_file) rc = fe_parse_file(md->arena, model_file, &p, c);
+  else if (!rc) rc = rt_config_pick_model(md->arena, cfg, rt_models_dir(), &p, NULL, c);
+  if (!rc && cfg) rc = rt_config_apply(cfg, p, c);
+  return rc ? rc : lower_and_pass(md, p, o, c);
+}
+
+int rt_model_load(const char *dir, const rt_model_opts *o, rt_model **out, ssd_ctx *c) {
+  *out = NULL;
+  rt_model *md;
+  int rc = model_new(&md, c);
+  if (rc) return rc;
+  rc = build_module(md, dir, o ? o->model_file : NULL, o, c);
   if (!rc) rc = rt_st_open_model(dir, &md->st, c);
   if (!rc) rc = rt_weights_bind(md->m, md->st, &md->w, c);
   if (!rc) rc = rt_exec_new(md->m, ckpt_weight, md->w, &md->exec, c);
@@ -304,7 +315,10 @@ static const float *rand_weight_of(void *ctx, const ir_node *n) {
   return n->a.ckpt ? rand_lookup(ctx, n->a.ckpt) : NULL;
 }
 
-static int make_random_weights(rt_model *md, uint64_t seed, ssd_ctx *c) {
+/* One buffer per checkpoint name (tied weight nodes share it): seeded
+ * random values, or with seed NULL a 4-byte placeholder that only gives
+ * the tensor an identity (rt_model_shapes). */
+static int make_weights(rt_model *md, const uint64_t *seed, ssd_ctx *c) {
   for (const ir_node *n = md->m->main->first; n; n = n->next) {
     if (n->op != IR_WEIGHT || !n->a.ckpt || rand_lookup(md, n->a.ckpt)) continue;
     int64_t cnt;
@@ -313,11 +327,12 @@ static int make_random_weights(rt_model *md, uint64_t seed, ssd_ctx *c) {
     rand_weight *nw = realloc(md->rw, (size_t)(md->nrw + 1) * sizeof *nw);
     if (!nw) return ssd_err(c, SSD_ENOMEM, "out of memory");
     md->rw = nw;
-    float *d = malloc((size_t)cnt * sizeof(float));
+    float *d = seed ? malloc((size_t)cnt * sizeof(float)) : calloc(1, sizeof(float));
     if (!d) return ssd_err(c, SSD_ENOMEM, "out of memory for weight '%s'", n->a.ckpt);
-    /* each tensor's stream depends only on the seed and its name */
-    uint64_t s = ssd_hash64(n->a.ckpt, strlen(n->a.ckpt), seed);
-    init_weight(n->a.ckpt, n->out[0], md->m, d, cnt, &s);
+    if (seed) { /* each tensor's stream depends only on the seed and its name */
+      uint64_t s = ssd_hash64(n->a.ckpt, strlen(n->a.ckpt), *seed);
+      init_weight(n->a.ckpt, n->out[0], md->m, d, cnt, &s);
+    }
     nw[md->nrw++] = (rand_weight){n->a.ckpt, d, cnt};
   }
   return SSD_OK;
@@ -326,17 +341,30 @@ static int make_random_weights(rt_model *md, uint64_t seed, ssd_ctx *c) {
 int rt_model_random(const char *model_file, const rt_model_opts *o, uint64_t seed,
                     rt_model **out, ssd_ctx *c) {
   *out = NULL;
-  rt_model *md = calloc(1, sizeof *md);
-  if (!md || !(md->arena = ssd_arena_new())) {
-    free(md);
-    return ssd_err(c, SSD_ENOMEM, "out of memory");
-  }
-  fe_program *p;
-  int rc = fe_parse_file(md->arena, model_file, &p, c);
-  if (!rc) rc = lower_and_pass(md, p, o, c);
-  if (!rc) rc = make_random_weights(md, seed, c);
+  rt_model *md;
+  int rc = model_new(&md, c);
+  if (rc) return rc;
+  rc = build_module(md, NULL, model_file, o, c);
+  if (!rc) rc = make_weights(md, &seed, c);
   if (!rc) rc = rt_exec_new(md->m, rand_weight_of, md, &md->exec, c);
   if (!rc) rc = attach_codegen(md, o, c);
+  if (rc) {
+    rt_model_free(md);
+    return rc;
+  }
+  *out = md;
+  return SSD_OK;
+}
+
+int rt_model_shapes(const char *dir, const char *model_file, const rt_model_opts *o,
+                    rt_model **out, ssd_ctx *c) {
+  *out = NULL;
+  if (!dir && !model_file) return ssd_err(c, SSD_EINVAL, "no model: give a model file or a directory");
+  rt_model *md;
+  int rc = model_new(&md, c);
+  if (rc) return rc;
+  rc = build_module(md, dir, model_file, o, c);
+  if (!rc) rc = make_weights(md, NULL, c);
   if (rc) {
     rt_model_free(md);
     return rc;

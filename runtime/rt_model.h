@@ -39,6 +39,13 @@ int rt_model_load(const char *dir, const rt_model_opts *o, rt_model **out, ssd_c
  * every weight with seeded random values. */
 int rt_model_random(const char *model_file, const rt_model_opts *o, uint64_t seed,
                     rt_model **out, ssd_ctx *c);
+/* Shapes only, for `ssdc compile`: the module of a checkpoint directory
+ * (config.json; its weights are not opened) or of a model file (with its
+ * defaults), o->sets applied, and placeholder weights that must never be
+ * read: no CPU executor (rt_model_exec is NULL); the GPU executor takes it
+ * only on a dry-run device (rt_gpu_opts.dry_arch). */
+int rt_model_shapes(const char *dir, const char *model_file, const rt_model_opts *o,
+                    rt_model **out, ssd_ctx *c);
 void rt_model_free(rt_model *m);
 
 const ir_module *rt_model_module(const rt_model *m);

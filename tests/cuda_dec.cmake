@@ -5,7 +5,7 @@
 #      the mixer against rt_conv1d + SiLU + rt_ssm_ref_f64 over several steps.
 get_filename_component(SSDC_CD_ROOT ${CMAKE_CURRENT_LIST_DIR}/.. ABSOLUTE)
 add_executable(test_dec_nvrtc ${SSDC_CD_ROOT}/tests/cuda_dec/test_dec_nvrtc.c)
-target_link_libraries(test_dec_nvrtc PRIVATE ssdc_codegen_core)
+target_link_libraries(test_dec_nvrtc PRIVATE ssdc_codegen)
 add_test(NAME dec_nvrtc COMMAND test_dec_nvrtc)
 set_tests_properties(dec_nvrtc PROPERTIES LABELS cpu SKIP_RETURN_CODE 77)
 
@@ -14,7 +14,7 @@ add_executable(test_dec_gpu ${SSDC_CD_ROOT}/tests/cuda_dec/test_dec_gpu.c ${SSDC
                ${SSDC_CD_ROOT}/runtime/rt_ops.c ${SSDC_CD_ROOT}/runtime/rt_pool.c
                ${SSDC_CD_ROOT}/runtime/rt_ssm_ref.c)
 target_include_directories(test_dec_gpu PRIVATE ${SSDC_CD_ROOT}/runtime)
-target_link_libraries(test_dec_gpu PRIVATE ssdc_codegen_core m)
+target_link_libraries(test_dec_gpu PRIVATE ssdc_codegen m)
 add_test(NAME dec_gpu COMMAND test_dec_gpu)
 set_tests_properties(dec_gpu PROPERTIES LABELS gpu)
 
@@ -22,4 +22,4 @@ add_executable(bench_dec_gpu ${SSDC_CD_ROOT}/bench/bench_dec_gpu.c ${SSDC_CD_RT}
                ${SSDC_CD_ROOT}/runtime/rt_cublaslt.c ${SSDC_CD_ROOT}/runtime/rt_cuda_exec.c)
 target_include_directories(bench_dec_gpu PRIVATE ${SSDC_CD_ROOT}/runtime
                            ${SSDC_CD_ROOT}/tests/cuda_dec)
-target_link_libraries(bench_dec_gpu PRIVATE ssdc_codegen_core m)
+target_link_libraries(bench_dec_gpu PRIVATE ssdc_codegen m)

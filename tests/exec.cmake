@@ -69,7 +69,7 @@ set_tests_properties(exec_codegen_mamba2 exec_codegen_mamba1 exec_codegen_mamba2
                      PROPERTIES LABELS cpu TIMEOUT 120)
 
 # The commands: help, smoke runs of demo and bench, and clean failures.
-foreach(cmd run generate demo bench)
+foreach(cmd run generate demo bench compile)
   add_test(NAME exec_cli_help_${cmd} COMMAND ssdc ${cmd} --help)
   set_tests_properties(exec_cli_help_${cmd} PROPERTIES LABELS cpu)
 endforeach()
@@ -97,16 +97,26 @@ set(EXEC_BAD_CASES
     "bench_bf16_cpu|bench --device cpu --dtype bf16"
     "demo_bad_flag|demo --frobnicate 1"
     "demo_bad_set|demo --set no_such_param=3"
-    "demo_bad_len|demo --prompt-len 0")
+    "demo_bad_len|demo --prompt-len 0"
+    "run_kernels_cpu|run --model m --input i --output o --device cpu --kernels p|kernel pack for the GPU"
+    "generate_kernels_cpu|generate --model m --prompt-ids 1 --device cpu --kernels p|kernel pack for the GPU"
+    "bench_kernels_cpu|bench --device cpu --kernels p|kernel pack for the GPU"
+    "run_stray_argument|run stray --model m --input i --output o|unexpected argument 'stray'")
 foreach(case ${EXEC_BAD_CASES})
   string(REPLACE "|" ";" parts "${case}")
   list(GET parts 0 cname)
   list(GET parts 1 cargs)
   separate_arguments(cargs UNIX_COMMAND "${cargs}")
-  # exit 1 or 2 (not a crash) with an "ssdc: error:" line
+  # exit 1 or 2 (not a crash) with an "ssdc: error:" line (holding the
+  # case's third field, when it has one)
+  list(LENGTH parts nparts)
+  set(cwant "")
+  if(nparts GREATER 2)
+    list(GET parts 2 cwant)
+  endif()
   add_test(NAME exec_cli_bad_${cname}
-           COMMAND sh -c [=[out=$("$@" 2>&1); rc=$?; echo "$out"; case $rc in 1|2) echo "$out" | grep -q "ssdc: error:";; *) exit 1;; esac]=]
-                   sh $<TARGET_FILE:ssdc> ${cargs})
+           COMMAND sh -c [=[want=$1; shift; out=$("$@" 2>&1); rc=$?; echo "$out"; case $rc in 1|2) echo "$out" | grep "ssdc: error:" | grep -qF -- "$want";; *) exit 1;; esac]=]
+                   sh "${cwant}" $<TARGET_FILE:ssdc> ${cargs})
   set_tests_properties(exec_cli_bad_${cname} PROPERTIES LABELS cpu)
 endforeach()
 

@@ -117,7 +117,7 @@ typedef struct gcase {
 /* An executor with graphs on or off (the switch is read at creation). */
 static int make(const gcase *k, rt_gpu_mode mode, bool graphs, rt_gpu_model **g, ssd_ctx *c) {
   setenv("SSDC_CUDA_GRAPH", graphs ? "1" : "0", 1);
-  return rt_gpu_model_new(k->m, weight_of, k->f.w, mode, NULL, g, c);
+  return rt_gpu_model_new(k->m, weight_of, k->f.w, &(rt_gpu_opts){.mode = mode}, g, c);
 }
 
 /* Greedy on both executors, twice on the graph one. */
@@ -224,7 +224,7 @@ static int run_case(const char *dir) {
     k.m = rt_model_module(k.f.md);
     for (const ir_node *n = k.m->main->first; n; n = n->next) k.attn |= n->op == IR_ATTENTION;
     rt_gpu_model *probe = NULL;
-    rc = rt_gpu_model_new(k.m, weight_of, k.f.w, RT_GPU_F32, NULL, &probe, &c);
+    rc = rt_gpu_model_new(k.m, weight_of, k.f.w, &(rt_gpu_opts){.mode = RT_GPU_F32}, &probe, &c);
     rt_gpu_model_free(probe);
     ret = rc == SSD_EDEVICE ? 77 : rc ? 1 : 0;
   }
@@ -288,7 +288,8 @@ static int bench(const char *label, const char *const *sets, int nsets) {
     for (int gi = 0; gi < 2 && !rc; gi++) {
       rt_gpu_model *g = NULL;
       setenv("SSDC_CUDA_GRAPH", gi ? "1" : "0", 1);
-      rc = rt_gpu_model_new(rt_model_module(md), wfn, wctx, modes[mi], NULL, &g, &c);
+      const rt_gpu_opts go = {.mode = modes[mi]};
+      rc = rt_gpu_model_new(rt_model_module(md), wfn, wctx, &go, &g, &c);
       static const int64_t Bs[] = {1, 16};
       for (int bi = 0; bi < 2 && !rc; bi++) {
         double ms;
@@ -311,7 +312,8 @@ static int fused_model(rt_model *md, bool dec, rt_gpu_model **g, ssd_ctx *c) {
   void *wctx;
   rt_model_weights(md, &wfn, &wctx);
   setenv("SSDC_DEC_KERNELS", dec ? "1" : "0", 1);
-  const int rc = rt_gpu_model_new(rt_model_module(md), wfn, wctx, RT_GPU_BF16, NULL, g, c);
+  const rt_gpu_opts go = {.mode = RT_GPU_BF16};
+  const int rc = rt_gpu_model_new(rt_model_module(md), wfn, wctx, &go, g, c);
   unsetenv("SSDC_DEC_KERNELS");
   return rc;
 }
