@@ -2241,3 +2241,4 @@ int64_t rt_gpu_graph_replays(const rt_gpu_model *g) { return g->step.replays; }
 void rt_gpu_time_steps(rt_gpu_model *g, bool on) { g->step.timing = on; }
 double rt_gpu_step_gpu_ms(const rt_gpu_model *g) { return g->step.gpu_ms; }
 int64_t rt_gpu_step_kernels(const rt_gpu_model *g) { return g->step.kernels; }
+void rt_gpu_mem(const rt_gpu_model *g, rt_cuda_mem_stats *s) { rt_cuda_mem(g->cu, s); }

@@ -35,6 +35,7 @@
 #include "ir.h"
 #include "rt_exec.h"
 #include "../codegen/cg_cuda.h"
+#include "rt_cuda.h"
 
 typedef enum { RT_GPU_F32, RT_GPU_BF16 } rt_gpu_mode;
 
@@ -86,6 +87,8 @@ int64_t rt_gpu_step_kernels(const rt_gpu_model *g);
  * device time (CUDA events around the step's work, not the copies), which
  * rt_gpu_step_gpu_ms returns for the last step (0 before one). */
 void rt_gpu_time_steps(rt_gpu_model *g, bool on);
+/* The device memory pool's counters (rt_cuda_mem), weights included. */
+void rt_gpu_mem(const rt_gpu_model *g, rt_cuda_mem_stats *s);
 double rt_gpu_step_gpu_ms(const rt_gpu_model *g);
 
 #endif

@@ -8,9 +8,11 @@
  * is within the driver's limits, and the executor's host side runs (under
  * ASan/UBSan in CI).  Each manifest is checked here from first principles:
  * every listed file holds a cache-format entry whose payload is an ELF
- * cubin naming the kernel, with the listed size and FNV-1a checksum.  A
- * checkpoint directory (--model, a golden fixture's config.json) works too,
- * and bad command lines fail cleanly.
+ * cubin naming the kernel, with the listed size and FNV-1a checksum.
+ * Checkpoint directories (--model: each golden fixture's config.json) work
+ * too, bad command lines fail cleanly, and the dry device shows the decode
+ * step's structure (kernels per step, no allocation after the first step,
+ * graph replays).
  *
  * Using packs (a child process, argv[1] == "use", with SSDC_NVRTC pointing
  * nowhere, so NVRTC cannot open): the executor on a dry-run device takes
@@ -146,7 +148,75 @@ static void make_packs(const char *mdir, const char *root) {
   CHECK(check_manifest(out, "sm_90") > 0);
 }
 
+/* The decode step's structure, which the dry-run device shows without a
+ * GPU: on mamba2.ssd (the 130m shape) in bf16 at batch 1 the step runs at
+ * most 3 kernels per layer with the decode kernels and more without them,
+ * steps after the first allocate nothing, the second step at a position > 0
+ * is captured and replayed, later ones replay it, and with $SSDC_CUDA_GRAPH=0
+ * none do. */
+typedef struct step_shape {
+  int64_t kernels, replays;
+  size_t held, in_use;
+} step_shape;
+
+static step_shape decode_steps(const char *mdir, const char *dec, const char *graphs, int nsteps) {
+  step_shape r = {-1, -1, 0, 0};
+  setenv("SSDC_DEC_KERNELS", dec, 1);
+  setenv("SSDC_CUDA_GRAPH", graphs, 1);
+  ssd_ctx c;
+  ssd_ctx_init(&c);
+  rt_model *m = NULL;
+  rt_gpu_model *g = NULL;
+  char path[8192];
+  snprintf(path, sizeof path, "%s/mamba2.ssd", mdir);
+  int rc = rt_model_shapes(NULL, path, &(rt_model_opts){0}, &m, &c);
+  rt_weight_fn fn;
+  void *ctx;
+  if (!rc) rt_model_weights(m, &fn, &ctx);
+  const rt_gpu_opts o = {.mode = RT_GPU_BF16, .dry_arch = "sm_90"};
+  if (!rc) rc = rt_gpu_model_new(rt_model_module(m), fn, ctx, &o, &g, &c);
+  const int64_t ids[8] = {0};
+  float *lg = NULL;
+  int64_t V;
+  if (!rc) rc = rt_gpu_reset(g, 1, &c);
+  if (!rc) rc = rt_gpu_decode(g, ids, 1, 8, true, &lg, &V, &c);
+  for (int k = 0; k < nsteps && !rc; k++) {
+    free(lg);
+    lg = NULL;
+    rc = rt_gpu_decode(g, ids, 1, 1, true, &lg, &V, &c);
+    rt_cuda_mem_stats ms = {0};
+    rt_gpu_mem(g, &ms);
+    if (k == 1) r.held = ms.held, r.in_use = ms.in_use;
+    CHECK(k < 1 || (ms.held == r.held && ms.in_use == r.in_use));
+  }
+  CHECK(rc == SSD_OK);
+  if (!rc) r.kernels = rt_gpu_step_kernels(g), r.replays = rt_gpu_graph_replays(g);
+  free(lg);
+  rt_gpu_model_free(g);
+  rt_model_free(m);
+  unsetenv("SSDC_DEC_KERNELS");
+  unsetenv("SSDC_CUDA_GRAPH");
+  return r;
+}
+
+static void step_structure(const char *mdir) {
+  const int64_t layers = 24; /* mamba2.ssd's default n_layer */
+  const step_shape fused = decode_steps(mdir, "1", "1", 5);
+  const step_shape plain = decode_steps(mdir, "0", "1", 5);
+  const step_shape nograph = decode_steps(mdir, "1", "0", 5);
+  printf("decode step, mamba2.ssd bf16 b1: %lld kernels (decode kernels), %lld (generic); "
+         "%lld replays\n", (long long)fused.kernels, (long long)plain.kernels,
+         (long long)fused.replays);
+  CHECK(fused.kernels > layers && fused.kernels <= 3 * layers + 4);
+  CHECK(plain.kernels > fused.kernels);
+  CHECK(fused.replays == 4 && nograph.replays == 0); /* steps 2..5 */
+  CHECK(nograph.kernels == fused.kernels);
+}
+
 static void bad_command_lines(const char *mdir, const char *golden, const char *root) {
+  char gdir[8192];
+  snprintf(gdir, sizeof gdir, "%s/mamba2_g1", golden);
+  golden = gdir;
   char model[8192], out[8192];
   snprintf(model, sizeof model, "%s/mamba2.ssd", mdir);
   snprintf(out, sizeof out, "%s/bad", root);
@@ -177,11 +247,23 @@ static void bad_command_lines(const char *mdir, const char *golden, const char *
   }
   struct stat st;
   CHECK(stat(out, &st) != 0); /* nothing was written for any of them */
-  /* a checkpoint directory's config.json (its weights are not read) */
-  snprintf(out, sizeof out, "%s/golden", root);
-  const char *dir[] = {"--model", golden, "--target", "cuda", "--dtype", "f32", "--out", out, NULL};
-  CHECK(compile(dir) == 0);
-  CHECK(check_manifest(out, "sm_90") > 0);
+}
+
+/* Checkpoint directories (config.json; the weights are not read): each
+ * golden fixture, for the runs bench/cli_gpu_check.sh makes from its pack
+ * on the GPU (input [2, 37], a 6-token prompt). */
+static void golden_packs(const char *golden, const char *root) {
+  static const char *const cases[] = {"mamba2_g1", "mamba2_g2", "mamba2_variants", "mamba1",
+                                      "bamba"};
+  char dir[8192], out[8192];
+  for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) {
+    snprintf(dir, sizeof dir, "%s/%s", golden, cases[i]);
+    snprintf(out, sizeof out, "%s/golden-%s", root, cases[i]);
+    const char *args[] = {"--model", dir, "--target", "cuda", "--dtype", "f32,bf16", "--batch",
+                          "2,1", "--seqlen", "37,6", "--out", out, NULL};
+    CHECK(compile(args) == 0);
+    CHECK(check_manifest(out, "sm_90") > 0);
+  }
 }
 
 /* ---- the use phase: no NVRTC ---------------------------------------------------- */
@@ -346,7 +428,7 @@ static int use_phase(const char *mdir, const char *root) {
 
 int main(int argc, char **argv) {
   if (argc == 4 && !strcmp(argv[1], "use")) return use_phase(argv[2], argv[3]);
-  if (argc != 3) return fprintf(stderr, "usage: test_pack MODELS_DIR GOLDEN_DIR\n"), 2;
+  if (argc != 3) return fprintf(stderr, "usage: test_pack MODELS_DIR GOLDEN_ROOT\n"), 2;
   ssd_ctx c;
   ssd_ctx_init(&c);
   int need = cgt_need_nvrtc("test_pack", &c);
@@ -362,7 +444,9 @@ int main(int argc, char **argv) {
   list_models(argv[1]);
   CHECK(nmodels >= 8);
   make_packs(argv[1], root);
+  step_structure(argv[1]);
   bad_command_lines(argv[1], argv[2], root);
+  golden_packs(argv[2], root);
   snprintf(cmd, sizeof cmd, "SSDC_NVRTC=/nonexistent/libnvrtc.so '%s' use '%s' '%s'", argv[0],
            argv[1], root);
   CHECK(system(cmd) == 0);
