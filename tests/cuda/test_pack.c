@@ -12,7 +12,7 @@
  * Checkpoint directories (--model: each golden fixture's config.json) work
  * too, bad command lines fail cleanly, and the dry device shows the decode
  * step's structure (kernels per step, no allocation after the first step,
- * graph replays).
+ * graph replays) and the planned device memory of a 2.7b 1x16K prefill.
  *
  * Using packs (a child process, argv[1] == "use", with SSDC_NVRTC pointing
  * nowhere, so NVRTC cannot open): the executor on a dry-run device takes
@@ -211,6 +211,44 @@ static void step_structure(const char *mdir) {
   CHECK(plain.kernels > fused.kernels);
   CHECK(fused.replays == 4 && nograph.replays == 0); /* steps 2..5 */
   CHECK(nograph.kernels == fused.kernels);
+}
+
+/* Issue 4's memory target, planned: the 2.7b shape's 1x16K bf16 prefill
+ * must not hold more device memory than mamba_ssm's 7.0 GiB peak
+ * (../shared/notes/anchors-h100.md).  The dry device's pool counts exactly
+ * the executor's allocations (weights, activations, states, workspaces);
+ * it leaves out cuBLASLt's tuning scratch of a new shape's first GEMM
+ * (at most 16384 x 10576 bf16 here, 0.33 GiB), so the bound is 7.0 - 0.33.
+ * (H100, 2026-11-23: this prefill's pool peak was 6.51-6.83 GiB.) */
+static void memory_target(const char *mdir) {
+  char path[8192];
+  snprintf(path, sizeof path, "%s/mamba2.ssd", mdir);
+  const char *sets[] = {"d_model=2560", "n_layer=64"};
+  ssd_ctx c;
+  ssd_ctx_init(&c);
+  rt_model *m = NULL;
+  rt_gpu_model *g = NULL;
+  int rc = rt_model_shapes(NULL, path, &(rt_model_opts){.sets = sets, .nsets = 2}, &m, &c);
+  rt_weight_fn fn;
+  void *ctx;
+  if (!rc) rt_model_weights(m, &fn, &ctx);
+  const rt_gpu_opts o = {.mode = RT_GPU_BF16, .dry_arch = "sm_90"};
+  if (!rc) rc = rt_gpu_model_new(rt_model_module(m), fn, ctx, &o, &g, &c);
+  const int64_t L = 16384;
+  int64_t *ids = calloc((size_t)L, sizeof *ids), V;
+  float *lg = NULL;
+  if (!rc) rc = rt_gpu_reset(g, 1, &c);
+  if (!rc) rc = rt_gpu_decode(g, ids, 1, L, true, &lg, &V, &c);
+  CHECK(rc == SSD_OK);
+  rt_cuda_mem_stats ms = {0};
+  if (!rc) rt_gpu_mem(g, &ms);
+  const double gib = (double)ms.peak / (1 << 30);
+  printf("mamba2-2.7b shape, bf16 prefill 1x16K: device pool peak %.2f GiB (bound 6.67)\n", gib);
+  CHECK(gib > 5.0 && gib <= 7.0 - 0.33);
+  free(lg);
+  free(ids);
+  rt_gpu_model_free(g);
+  rt_model_free(m);
 }
 
 static void bad_command_lines(const char *mdir, const char *golden, const char *root) {
@@ -445,6 +483,7 @@ int main(int argc, char **argv) {
   CHECK(nmodels >= 8);
   make_packs(argv[1], root);
   step_structure(argv[1]);
+  memory_target(argv[1]);
   bad_command_lines(argv[1], argv[2], root);
   golden_packs(argv[2], root);
   snprintf(cmd, sizeof cmd, "SSDC_NVRTC=/nonexistent/libnvrtc.so '%s' use '%s' '%s'", argv[0],
