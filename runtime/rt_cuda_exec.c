@@ -132,15 +132,16 @@ int rt_cuda_attention(rt_cuda *g, const rt_cuda_op *kvk, const rt_cuda_op *att, 
   if (a->Hq != b->Hq || a->Hkv != b->Hkv || a->Dh != b->Dh || a->rd != b->rd || a->theta != b->theta)
     return ssd_err(c, SSD_EINVAL, "attention: the kv and attention kernels disagree on heads");
   TRY(rows_ok(kv->B, 65535, "attention batch", c));
+  if (!kv->pos) return ssd_err(c, SSD_EINVAL, "attention: no device position (kv->pos)");
   if (L < 1 || L > 65535 || kv->len < 0 || kv->len + L > kv->cap)
     return ssd_err(c, SSD_EINVAL,
                    "attention: %lld new positions after %lld do not fit the cache of %lld",
                    (long long)L, (long long)kv->len, (long long)kv->cap);
-  long long LL = L, pos0 = kv->len, cap = kv->cap;
-  void *a1[] = {&k, &v, &kv->k, &kv->v, &LL, &pos0, &cap};
+  long long LL = L, cap = kv->cap;
+  void *a1[] = {&k, &v, &kv->k, &kv->v, &LL, &kv->pos, &cap};
   const unsigned g1[3] = {(unsigned)L, (unsigned)kv->B, 1};
   TRY(rt_cuda_launch(g, &kvk->fn, g1, (unsigned)b->Dh, a1, c));
-  void *a2[] = {&q, &kv->k, &kv->v, &y, &LL, &pos0, &cap};
+  void *a2[] = {&q, &kv->k, &kv->v, &y, &LL, &kv->pos, &cap};
   const unsigned g2[3] = {(unsigned)((a->Hq + 3) / 4), (unsigned)L, (unsigned)kv->B};
   TRY(rt_cuda_launch(g, &att->fn, g2, 128, a2, c));
   kv->len += L;

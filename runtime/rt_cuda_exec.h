@@ -57,10 +57,13 @@ int rt_cuda_ew(rt_cuda *g, const rt_cuda_op *k, const rt_dptr *in, rt_dptr out, 
 typedef struct rt_cuda_kv {
   rt_dptr k, v;
   int64_t B, cap, len;
+  rt_dptr pos; /* device int64 that holds len when the kernels run (the caller's) */
 } rt_cuda_kv;
 /* Rotary on k and append k, v ([B, L, Hkv, Dh]) at positions kv->len..; then
  * attention of q ([B, L, Hq, Dh]) over the cache into y; kv->len += L.
- * kvk is the CG_OP_KV kernel, att the CG_OP_ATTN one (same heads). */
+ * kvk is the CG_OP_KV kernel, att the CG_OP_ATTN one (same heads).  The
+ * kernels read the position from *kv->pos, not from an argument, so that a
+ * captured decode step replays at the position uploaded before the replay. */
 int rt_cuda_attention(rt_cuda *g, const rt_cuda_op *kvk, const rt_cuda_op *att, rt_dptr q,
                       rt_dptr k, rt_dptr v, rt_cuda_kv *kv, rt_dptr y, int64_t L, ssd_ctx *c);
 

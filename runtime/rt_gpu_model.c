@@ -37,11 +37,13 @@
  * while the arena is on.  With fixed buffers, fixed input ids and output
  * buffers, and state buffers that stay put between resets of one batch
  * size, a whole step is a fixed sequence of stream work: the second step is
- * captured into a CUDA graph and later steps only upload ids, replay it and
- * read the logits.  Not captured: steps at position 0 (an SSM's INIT seed
- * is copied in only there), and models with attention, whose KV cache
- * grows and whose kernels take the position as an argument (their steps
- * still run from the arena).  $SSDC_CUDA_GRAPH=0 turns graphs off.
+ * captured into a CUDA graph and later steps only upload ids (and the
+ * position, which attention kernels read from device memory), replay it
+ * and read the logits.  Not captured: steps at position 0 (an SSM's INIT
+ * seed is copied in only there), and a step in which a KV cache must grow
+ * (its buffers move: the graph is dropped, the step runs from the arena,
+ * and the next step is captured again; caches double, so that is rare).
+ * $SSDC_CUDA_GRAPH=0 turns graphs off.
  *
  * Decode kernels (rt_cuda_dec.h): a linear with a bf16 weight and at most
  * GEMV_MAX_M rows runs the small-M GEMV instead of cuBLASLt (same bias,
@@ -149,6 +151,7 @@ typedef struct gstate {
   bool is_kv;
   int64_t Hkv, Dh;
   rt_cuda_kv kv;
+  int64_t len_before; /* kv.len before a capture (which runs nothing) */
 } gstate;
 
 /* The decode step's fixed buffers and its graph (see the top of the file). */
@@ -210,7 +213,7 @@ struct rt_gpu_model {
   int64_t st_batch, pos;
   rt_dptr d_flag; /* the embedding kernel's bad-id flag */
   bool poison;    /* $SSDC_POISON: fill new buffers with NaN */
-  bool graphs;    /* CUDA graphs for decode steps ($SSDC_CUDA_GRAPH != 0, no attention) */
+  bool graphs;    /* CUDA graphs for decode steps ($SSDC_CUDA_GRAPH != 0) */
   gstep step;
   char devname[200];
   char pack[4096]; /* the kernel pack in use (g->cache.pack points here) */
@@ -219,7 +222,8 @@ struct rt_gpu_model {
 typedef struct grun {
   rt_gpu_model *g;
   int64_t B, L;
-  rt_dptr ids;
+  rt_dptr ids;    /* [B, L] int64, then the two int64 of pos_upload */
+  rt_dptr pos[2]; /* their device addresses: 0, and g->pos (attention's first position) */
   bool use_state;
   int idx;
   ssd_ctx *c;
@@ -234,6 +238,11 @@ typedef struct grun {
   } while (0)
 
 static int run_node(grun *r, const ir_node *n);
+
+/* The device addresses of the two positions stored after the ids. */
+static void set_pos(grun *r, size_t idbytes) {
+  r->pos[0] = r->ids + idbytes, r->pos[1] = r->ids + idbytes + sizeof(int64_t);
+}
 
 static bool is_mixer(ir_op op) { return op == IR_CONV1D || op == IR_SSM || op == IR_ATTENTION; }
 
@@ -546,7 +555,6 @@ static int index_nodes(rt_gpu_model *g, ssd_ctx *c) {
       return ssd_err_at(c, n->loc, SSD_EUNSUPPORTED,
                         "the GPU executor needs an elaborated module (found a call)");
     if (is_mixer(n->op)) g->last_mix = i;
-    if (n->op == IR_ATTENTION) g->graphs = false;
     for (int k = 0; k < n->nin; k++)
       if (n->in[k] && n->in[k]->id >= 0 && n->in[k]->id < g->nvals) g->v[n->in[k]->id].last_use = i;
     for (int k = 0; k < n->nout; k++)
@@ -1926,13 +1934,14 @@ static int gm_attention(rt_gpu_model *g, const cg_op_spec *s, rt_dptr q, rt_dptr
                    "rotary dims %lld", (long long)s->Dh, (long long)s->Hq, (long long)s->Hkv,
                    (long long)s->rd);
   if (kv->len + L > kv->cap) return ssd_err(c, SSD_EINTERNAL, "attention: the cache is too small");
-  long long B = kv->B, LL = L, pos0 = kv->len, cap = kv->cap;
+  long long B = kv->B, LL = L, cap = kv->cap;
   int Hq = (int)s->Hq, Hkv = (int)s->Hkv, Dh = (int)s->Dh, rd = (int)s->rd;
   double theta = s->theta;
   float scale = (float)(s->scale > 0 ? s->scale : 1.0 / sqrt((double)s->Dh));
-  void *a1[] = {&k, &v, &kv->k, &kv->v, &B, &LL, &Hkv, &Dh, &rd, &theta, &pos0, &cap};
+  void *a1[] = {&k, &v, &kv->k, &kv->v, &B, &LL, &Hkv, &Dh, &rd, &theta, &kv->pos, &cap};
   TRY(gm_launch(g, &g->k_kv, B * L * Hkv * Dh, a1, c));
-  void *a2[] = {&q, &kv->k, &kv->v, &y, &B, &LL, &Hq, &Hkv, &Dh, &rd, &theta, &scale, &pos0, &cap};
+  void *a2[] = {&q, &kv->k, &kv->v, &y, &B, &LL, &Hq, &Hkv, &Dh, &rd, &theta, &scale, &kv->pos,
+                &cap};
   TRY(gm_launch(g, &g->k_attn, B * L * Hq, a2, c));
   kv->len += L;
   return SSD_OK;
@@ -1960,7 +1969,7 @@ static int op_attention(grun *r, const ir_node *n) {
     TRY(get_op(r->g, &s, &ka, r->c));
   }
   int64_t B = q->shape[0], L = q->shape[1];
-  rt_cuda_kv scratch = {0, 0, B, 0, 0}, *kv = &scratch;
+  rt_cuda_kv scratch = {0, 0, B, 0, 0, 0}, *kv = &scratch;
   rt_dptr y;
   gin in[3];
   static const int ks[] = {0, 1, 2};
@@ -1970,6 +1979,11 @@ static int op_attention(grun *r, const ir_node *n) {
     rc = state_kv(r->g, at->state_slot, B, s.Hkv, s.Dh, L, &kv, r->c);
   else if (!rc)
     rc = kv_grow(r->g, kv, s.Hkv, s.Dh, L, r->c);
+  /* the kernels read the position from the forward's device copy of it */
+  if (!rc && kv->len != (kv == &scratch ? 0 : r->g->pos))
+    rc = ssd_err_at(r->c, n->loc, SSD_EINTERNAL, "attention: cache at %lld, forward at %lld",
+                    (long long)kv->len, (long long)r->g->pos);
+  kv->pos = r->pos[kv == &scratch ? 0 : 1];
   if (!rc && tuned)
     rc = rt_cuda_attention(r->g->cu, kk, ka, in[0].p, in[1].p, in[2].p, kv, y, L, r->c);
   else if (!rc)
@@ -2075,10 +2089,13 @@ static int run_module(rt_gpu_model *g, const int64_t *ids, int64_t B, int64_t L,
   if (B > 65535 || L > ((int64_t)1 << 30))
     return ssd_err(c, SSD_EINVAL, "input too large: batch %lld, length %lld", (long long)B,
                    (long long)L);
-  grun r = {g, B, L, 0, use_state, 0, c, false, false};
+  grun r = {.g = g, .B = B, .L = L, .use_state = use_state, .c = c};
   size_t idbytes = (size_t)(B * L) * sizeof(int64_t);
-  int rc = rt_cuda_alloc(g->cu, idbytes, &r.ids, c);
+  const int64_t pos[2] = {0, g->pos};
+  int rc = rt_cuda_alloc(g->cu, idbytes + sizeof pos, &r.ids, c);
   if (!rc) rc = rt_cuda_h2d(g->cu, r.ids, ids, idbytes, c);
+  if (!rc) rc = rt_cuda_h2d(g->cu, r.ids + idbytes, pos, sizeof pos, c);
+  set_pos(&r, idbytes);
   const ir_value *result = NULL;
   if (!rc) rc = walk(&r, last_only, &result);
   gin out;
@@ -2115,10 +2132,12 @@ int rt_gpu_forward(rt_gpu_model *g, const int64_t *ids, int64_t B, int64_t L, fl
  * step's graph when `capture`. */
 static int step_walk(rt_gpu_model *g, int64_t B, bool last_only, bool capture, ssd_ctx *c) {
   gstep *s = &g->step;
-  grun r = {g, B, 1, s->ids, true, 0, c, false, false};
+  grun r = {.g = g, .B = B, .L = 1, .ids = s->ids, .use_state = true, .c = c};
+  set_pos(&r, (size_t)B * sizeof(int64_t));
   const ir_value *result = NULL;
   s->on = true, s->next = 0;
   const uint64_t k0 = rt_cuda_launches(g->cu);
+  for (int i = 0; i < g->nst; i++) g->st[i].len_before = g->st[i].kv.len;
   int rc = capture ? rt_cuda_capture_begin(g->cu, c) : SSD_OK;
   s->capturing = capture && !rc;
   if (!rc) rc = walk(&r, last_only, &result);
@@ -2127,6 +2146,8 @@ static int step_walk(rt_gpu_model *g, int64_t B, bool last_only, bool capture, s
     else rc = rt_cuda_capture_end(g->cu, &s->graph, c);
     s->capturing = false;
   }
+  for (int i = 0; capture && i < g->nst; i++) /* nothing ran: the caches did not grow */
+    g->st[i].kv.len = g->st[i].len_before;
   s->kernels = (int64_t)(rt_cuda_launches(g->cu) - k0);
   if (!rc && s->sealed && s->next != s->n)
     rc = ssd_err(c, SSD_EINTERNAL, "a decode step used %d of the first step's %d buffers", s->next,
@@ -2146,13 +2167,23 @@ static int step_walk(rt_gpu_model *g, int64_t B, bool last_only, bool capture, s
 }
 
 /* The step's pinned host buffer, once the first walk has fixed the logits'
- * size: logits (out_n floats), the flag (16 bytes), the ids (B int64). */
+ * size: logits (out_n floats), the flag (16 bytes), the ids (B int64) and
+ * the positions (2 int64). */
 static size_t host_flag_at(const gstep *s) { return (size_t)s->out_n * sizeof(float); }
 static size_t host_ids_at(const gstep *s) { return host_flag_at(s) + 16; }
 static int step_host(rt_gpu_model *g, ssd_ctx *c) {
   gstep *s = &g->step;
   if (s->host || !s->sealed) return SSD_OK;
-  return rt_cuda_host_alloc(g->cu, host_ids_at(s) + (size_t)s->B * sizeof(int64_t), &s->host, c);
+  return rt_cuda_host_alloc(g->cu, host_ids_at(s) + (size_t)(s->B + 2) * sizeof(int64_t), &s->host,
+                            c);
+}
+
+/* Whether every KV cache has room for one more position: a graph holds
+ * their addresses and capacities, and growing one (kv_grow) moves it. */
+static bool kv_room(const rt_gpu_model *g) {
+  for (int i = 0; i < g->nst; i++)
+    if (g->st[i].is_kv && g->st[i].kv.len + 1 > g->st[i].kv.cap) return false;
+  return true;
 }
 
 /* The step's work: a walk (recorded or not) or the graph's replay, which
@@ -2163,6 +2194,8 @@ static int step_run(rt_gpu_model *g, int64_t B, bool last_only, bool *replayed, 
   if (!*replayed) return step_walk(g, B, last_only, false, c);
   TRY(rt_cuda_graph_launch(g->cu, &s->graph, c));
   s->replays++;
+  for (int i = 0; i < g->nst; i++) /* what the walk's attention calls count */
+    if (g->st[i].is_kv) g->st[i].kv.len += 1;
   return rt_cuda_d2h_async(g->cu, (char *)s->host + host_flag_at(s), g->d_flag, 4, c);
 }
 
@@ -2177,21 +2210,29 @@ static int decode_step(rt_gpu_model *g, const int64_t *ids, int64_t B, bool last
   if (B > 65535) return ssd_err(c, SSD_EINVAL, "input too large: batch %lld", (long long)B);
   if (s->ids && (s->B != B || s->last_only != last_only)) step_clear(g);
   if (!s->ids) {
-    TRY(rt_cuda_alloc(g->cu, (size_t)B * sizeof(int64_t), &s->ids, c));
+    TRY(rt_cuda_alloc(g->cu, (size_t)(B + 2) * sizeof(int64_t), &s->ids, c));
     s->B = B, s->last_only = last_only;
   }
+  /* ids, then the positions (set_pos): one upload, outside any capture */
   const size_t nid = (size_t)B * sizeof(int64_t);
+  const int64_t pos[2] = {0, g->pos};
   int rc = step_host(g, c);
   if (!rc && s->host) {
-    memcpy((char *)s->host + host_ids_at(s), ids, nid);
-    rc = rt_cuda_h2d(g->cu, s->ids, (char *)s->host + host_ids_at(s), nid, c);
+    char *h = (char *)s->host + host_ids_at(s);
+    memcpy(h, ids, nid);
+    memcpy(h + nid, pos, sizeof pos);
+    rc = rt_cuda_h2d(g->cu, s->ids, h, nid + sizeof pos, c);
   } else if (!rc) {
     rc = rt_cuda_h2d(g->cu, s->ids, ids, nid, c);
+    if (!rc) rc = rt_cuda_h2d(g->cu, s->ids + nid, pos, sizeof pos, c);
   }
+  /* A step that grows a KV cache runs uncaptured, and the next one is
+   * captured again. */
+  if (s->graph.exec && !kv_room(g)) rt_cuda_graph_destroy(g->cu, &s->graph);
   /* A capture runs nothing, so after a failed one (a driver that will not
    * capture some call) the step can still run uncaptured; graphs stay off
    * for this model then (rt_gpu_graph_replays shows it). */
-  if (!rc && g->graphs && g->pos > 0 && s->sealed && !s->graph.exec && s->host &&
+  if (!rc && g->graphs && g->pos > 0 && s->sealed && !s->graph.exec && s->host && kv_room(g) &&
       step_walk(g, B, last_only, true, c))
     g->graphs = false;
   rt_cuda_timer tm;

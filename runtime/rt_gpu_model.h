@@ -76,9 +76,10 @@ int rt_gpu_decode(rt_gpu_model *g, const int64_t *ids, int64_t B, int64_t L, boo
 /* Tokens consumed since the last reset. */
 int64_t rt_gpu_pos(const rt_gpu_model *g);
 /* Decode steps (L = 1) allocate nothing on the device after the first at a
- * batch size; from the second on, at positions > 0, a step is one CUDA graph
- * replay (not for models with attention; $SSDC_CUDA_GRAPH=0 turns graphs
- * off).  How many steps were replayed graphs, over the model's life. */
+ * batch size (but for KV caches that grow); from the second on, at
+ * positions > 0, a step is one CUDA graph replay, except one that grows a
+ * KV cache ($SSDC_CUDA_GRAPH=0 turns graphs off).  How many steps were
+ * replayed graphs, over the model's life. */
 int64_t rt_gpu_graph_replays(const rt_gpu_model *g);
 /* Kernels (launches, memsets, GEMMs) that the last walked decode step put on
  * the stream, the step's graph being that sequence; 0 before any step. */

@@ -129,7 +129,8 @@ __device__ __forceinline__ float gm_rope(const float *x, int e, int rd, double t
 // Rotary on k and append k, v ([B, L, Hkv, Dh]) at positions pos0...
 extern "C" __global__ void gm_kv_append(const float *k, const float *v, float *kc, float *vc,
                                         long long B, long long L, int Hkv, int Dh, int rd,
-                                        double theta, long long pos0, long long cap) {
+                                        double theta, const long long *pos0p, long long cap) {
+  const long long pos0 = *pos0p;
   GM_FOR(i, B * L * Hkv * Dh) {
     const long long row = i / Dh, bt = row / Hkv;
     const int e = (int)(i - row * Dh), h = (int)(row - bt * Hkv);
@@ -144,7 +145,9 @@ extern "C" __global__ void gm_kv_append(const float *k, const float *v, float *k
 // holding pos0 + L positions; y [B, L, Hq, Dh].
 extern "C" __global__ void gm_attn(const float *q, const float *kc, const float *vc, float *y,
                                    long long B, long long L, int Hq, int Hkv, int Dh, int rd,
-                                   double theta, float scale, long long pos0, long long cap) {
+                                   double theta, float scale, const long long *pos0p,
+                                   long long cap) {
+  const long long pos0 = *pos0p;
   GM_FOR(i, B * L * Hq) {
     const long long bt = i / Hq, b = bt / L, t = bt - b * L;
     const int h = (int)(i - bt * Hq), kh = h / (Hq / Hkv);

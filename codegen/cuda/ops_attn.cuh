@@ -1,6 +1,7 @@
 // ops_attn.cuh: causal softmax attention with GQA over a kv cache (filled by
-// ops_kv.cuh).  q: [B, L, Hq, Dh] at positions pos0 + t; kc, vc: [B, Hkv,
-// cap, Dh] fp32 holding positions 0 .. pos0+L-1; y: [B, L, Hq, Dh].  Query
+// ops_kv.cuh).  q: [B, L, Hq, Dh] at positions pos0 + t (pos0 = *pos0p, in
+// device memory); kc, vc: [B, Hkv, cap, Dh] fp32 holding positions 0 ..
+// pos0+L-1; y: [B, L, Hq, Dh].  Query
 // head h reads kv head h / (Hq / Hkv).  One warp per (b, t, h): q is rotated
 // into shared memory, then an online softmax walks the keys; each lane owns
 // Dh/32 dims of the output.  Simple and exact (fp32 throughout), not flash.
@@ -9,11 +10,12 @@
 #define ATT_PER (OPS_DH / 32)
 extern "C" __global__ void __launch_bounds__(128)
 OPS_KERNEL(const ops_in *__restrict__ q, const float *__restrict__ kc, const float *__restrict__ vc,
-           ops_out *__restrict__ y, long long L, long long pos0, long long cap) {
+           ops_out *__restrict__ y, long long L, const long long *__restrict__ pos0p,
+           long long cap) {
   __shared__ float sq[4][OPS_DH];
   const int warp = threadIdx.x >> 5, lane = threadIdx.x & 31;
   const int h = blockIdx.x * 4 + warp;
-  const long long t = blockIdx.y, b = blockIdx.z, pos = pos0 + t;
+  const long long t = blockIdx.y, b = blockIdx.z, pos = *pos0p + t;
   if (h >= OPS_HQ) return;
   const long long qo = ((b * L + t) * OPS_HQ + h) * OPS_DH;
   const int half = OPS_RD / 2;

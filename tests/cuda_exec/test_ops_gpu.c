@@ -312,8 +312,10 @@ static void t_attn(int bf) {
   size_t nc = (size_t)(B * Hkv * kv.cap * Dh);
   OK(rt_cuda_alloc(G, nc * 4, &kv.k, &C));
   OK(rt_cuda_alloc(G, nc * 4, &kv.v, &C));
+  OK(rt_cuda_alloc(G, sizeof(int64_t), &kv.pos, &C));
   for (int s = 0; s < 3; s++) {
     d.L = Ls[s];
+    OK(rt_cuda_h2d(G, kv.pos, &kv.len, sizeof kv.len, &C)); /* the kernels read it there */
     size_t nq = (size_t)(B * d.L * Hq * Dh), nk = (size_t)(B * d.L * Hkv * Dh);
     float *q = rnd(nq, 1.0, 0, bf), *k = rnd(nk, 1.0, 0, bf), *v = rnd(nk, 1.0, 0, bf);
     float *ref = malloc(nq * sizeof(float));
@@ -326,7 +328,7 @@ static void t_attn(int bf) {
     rt_cuda_free(G, dq), rt_cuda_free(G, dk), rt_cuda_free(G, dv), rt_cuda_free(G, dy);
     free(q), free(k), free(v), free(ref), free(y);
   }
-  rt_cuda_free(G, kv.k), rt_cuda_free(G, kv.v);
+  rt_cuda_free(G, kv.k), rt_cuda_free(G, kv.v), rt_cuda_free(G, kv.pos);
   rt_kv_free(&cpu);
   rt_cuda_op_release(G, &kk), rt_cuda_op_release(G, &ka);
 }

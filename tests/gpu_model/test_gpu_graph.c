@@ -21,14 +21,17 @@
  *  - greedy.json's prompt, then argmax decoding one token at a time: the
  *    tokens agree between the two executors and, in fp32, with the golden
  *    continuation; every step's logits agree to 1e-6 (replay == uncaptured);
- *  - graphs were replayed (steps 2.. of each run) on the graph executor of
- *    a model without attention, never on the other;
+ *  - graphs were replayed (steps 2.. of each run) on the graph executor,
+ *    never on the other;
  *  - the same greedy run again after a reset of the same batch gives the
  *    same logits (the graph and the arena survive a reset);
  *  - input.safetensors' batch: a prefill of half, then one token per step:
  *    logits within 1e-4 (fp32) / 2e-2 (bf16) of the golden, and equal
  *    between the executors (a batch change re-records and re-captures);
  *  - greedy again at batch 1 (captured again) equals the first run;
+ *  - with attention, 80 greedy steps, past the KV caches' first capacity:
+ *    replayed logits equal uncaptured ones (caches that grow drop the
+ *    graph for one step);
  *  - an id past the vocabulary in a replayed step fails with EINVAL, and
  *    the executor works again after a reset.
  * Exits 77 (skip) when there is no GPU driver.
@@ -146,16 +149,45 @@ static void check_greedy(const gcase *k, rt_gpu_model *off, rt_gpu_model *on, bo
     TX_CHECK(same == k->nw, "%s: graph and uncaptured greedy tokens differ", label);
     TX_CHECK(!f32 || gold == k->nw, "%s: greedy differs from the golden", label);
     TX_CHECK(d1 <= 1e-6 && d2 <= 1e-6, "%s: replayed logits differ", label);
-    /* steps 2.. of a run replay (the first step of a run is the prefill) */
-    int64_t want = k->attn ? 0 : k->nw - 2;
+    /* steps 2.. of a run replay (the first step of a run is the prefill);
+     * attention too, its caches (64 positions at least) never growing here */
+    int64_t want = k->nw - 2;
     TX_CHECK(r1 - r0 == want, "%s: %lld graph replays, want %lld", label, (long long)(r1 - r0),
              (long long)want);
-    TX_CHECK(rt_gpu_graph_replays(on) - r1 == (k->attn ? 0 : k->nw - 1),
+    TX_CHECK(rt_gpu_graph_replays(on) - r1 == k->nw - 1,
              "%s: the graph was not reused after a reset", label);
     TX_CHECK(rt_gpu_graph_replays(off) == 0, "%s: graphs ran with SSDC_CUDA_GRAPH=0", label);
   }
   free(l_off);
   free(l_again);
+}
+
+/* A model with attention: greedy past the KV caches' first capacity (64
+ * positions), so steps grow them (the graph is dropped, the step runs from
+ * the arena, the next one is captured again): replayed logits still equal
+ * uncaptured ones, and most steps replay. */
+static void check_kv_growth(const gcase *k, rt_gpu_model *off, rt_gpu_model *on,
+                            const char *label) {
+  enum { NW = 80 };
+  ssd_ctx c;
+  ssd_ctx_init(&c);
+  int64_t t_off[NW], t_on[NW], V = 0;
+  float *l_off = NULL, *l_on = NULL;
+  const int64_t r0 = rt_gpu_graph_replays(on);
+  int rc = greedy(off, k->prompt, k->np, NW, t_off, &l_off, &V, &c);
+  if (!rc) rc = greedy(on, k->prompt, k->np, NW, t_on, &l_on, &V, &c);
+  TX_CHECK(!rc, "%s: long greedy failed: %s", label, c.msg);
+  if (!rc) {
+    const double d = maxabs(l_on, l_off, (size_t)(NW * V));
+    const int64_t rp = rt_gpu_graph_replays(on) - r0;
+    printf("%s: %d steps past the KV capacity: |on-off| %.3g, %lld replays\n", label, NW, d,
+           (long long)rp);
+    TX_CHECK(d <= 1e-6, "%s: replayed logits differ after a KV cache grew", label);
+    TX_CHECK(rp >= NW - 6 && rp <= NW - 3, "%s: %lld replays over %d steps", label, (long long)rp,
+             NW);
+  }
+  free(l_off);
+  free(l_on);
 }
 
 static void check_case(const gcase *k, rt_gpu_mode mode) {
@@ -171,6 +203,7 @@ static void check_case(const gcase *k, rt_gpu_mode mode) {
   float *first = NULL, *a_off = NULL, *a_on = NULL, *again = NULL;
   int64_t V = 0, B = k->f.ishape[0], L = k->f.ishape[1], tok[MAXTOK];
   if (!rc) check_greedy(k, off, on, f32, label, &first, &V);
+  if (!rc && k->attn) check_kv_growth(k, off, on, label);
   if (!rc && first && V == k->f.lshape[2]) {
     size_t n = (size_t)(B * L * V);
     a_off = tx_poison(n), a_on = tx_poison(n);
