@@ -1070,7 +1070,10 @@ static int state_kv(rt_gpu_model *g, int slot, int64_t B, int64_t Hkv, int64_t D
     s->Hkv = Hkv, s->Dh = Dh;
     s->kv.B = B;
   }
+  const rt_dptr was = s->kv.k;
   TRY(kv_grow(g, &s->kv, Hkv, Dh, s->kv.len + L, c));
+  /* a prefill that moved the cache: the decode step's graph holds the old one */
+  if (s->kv.k != was) rt_cuda_graph_destroy(g->cu, &g->step.graph);
   *out = &s->kv;
   return SSD_OK;
 }

@@ -31,7 +31,7 @@
  *  - greedy again at batch 1 (captured again) equals the first run;
  *  - with attention, 80 greedy steps, past the KV caches' first capacity:
  *    replayed logits equal uncaptured ones (caches that grow drop the
- *    graph for one step);
+ *    graph for one step); and steps after a prefill that moved the caches;
  *  - an id past the vocabulary in a replayed step fails with EINVAL, and
  *    the executor works again after a reset.
  * Exits 77 (skip) when there is no GPU driver.
@@ -162,6 +162,28 @@ static void check_greedy(const gcase *k, rt_gpu_model *off, rt_gpu_model *on, bo
   free(l_again);
 }
 
+/* Prompt, 3 steps, a 70-token prefill from tok (the caches grow past 64
+ * positions and move), 3 steps: the logits of the 6 steps into *lg. */
+#define MIXED_STEPS 6
+static int mixed_run(rt_gpu_model *g, const gcase *k, const int64_t *tok, float **lg,
+                     ssd_ctx *c) {
+  int64_t V;
+  float *l = NULL;
+  *lg = NULL;
+  int rc = rt_gpu_reset(g, 1, c);
+  if (!rc) rc = rt_gpu_decode(g, k->prompt, 1, k->np, true, &l, &V, c);
+  for (int i = 0; !rc && i < MIXED_STEPS + 1; i++) {
+    free(l);
+    l = NULL;
+    const bool pre = i == 3; /* the growing prefill between the steps */
+    rc = rt_gpu_decode(g, tok + i, 1, pre ? 70 : 1, true, &l, &V, c);
+    if (!rc && !*lg) *lg = tx_poison((size_t)(MIXED_STEPS * V));
+    if (!rc && !pre) memcpy(*lg + (i - (i > 3)) * V, l, (size_t)V * sizeof(float));
+  }
+  free(l);
+  return rc;
+}
+
 /* A model with attention: greedy past the KV caches' first capacity (64
  * positions), so steps grow them (the graph is dropped, the step runs from
  * the arena, the next one is captured again): replayed logits still equal
@@ -186,6 +208,16 @@ static void check_kv_growth(const gcase *k, rt_gpu_model *off, rt_gpu_model *on,
     TX_CHECK(rp >= NW - 6 && rp <= NW - 3, "%s: %lld replays over %d steps", label, (long long)rp,
              NW);
   }
+  /* steps, a prefill that grows the caches (moving them), steps again */
+  float *s_off = NULL, *s_on = NULL;
+  if (!rc) rc = mixed_run(off, k, t_off, &s_off, &c);
+  if (!rc) rc = mixed_run(on, k, t_off, &s_on, &c);
+  TX_CHECK(!rc, "%s: steps around a growing prefill failed: %s", label, c.msg);
+  if (!rc)
+    TX_CHECK(maxabs(s_on, s_off, (size_t)(MIXED_STEPS * V)) <= 1e-6,
+             "%s: steps after a prefill that moved the KV caches differ", label);
+  free(s_off);
+  free(s_on);
   free(l_off);
   free(l_on);
 }
