@@ -150,8 +150,7 @@ typedef struct gstate {
   int64_t n;
   bool is_kv;
   int64_t Hkv, Dh;
-  rt_cuda_kv kv;
-  int64_t len_before; /* kv.len before a capture (which runs nothing) */
+  rt_cuda_kv kv; /* kv.len is set from g->pos whenever a forward uses it (state_kv) */
 } gstate;
 
 /* The decode step's fixed buffers and its graph (see the top of the file). */
@@ -1070,6 +1069,9 @@ static int state_kv(rt_gpu_model *g, int slot, int64_t B, int64_t Hkv, int64_t D
     s->Hkv = Hkv, s->Dh = Dh;
     s->kv.B = B;
   }
+  /* Every layer has seen the model's tokens: the cache holds g->pos of
+   * them (a replayed step advances g->pos without a walk). */
+  s->kv.len = g->pos;
   const rt_dptr was = s->kv.k;
   TRY(kv_grow(g, &s->kv, Hkv, Dh, s->kv.len + L, c));
   /* a prefill that moved the cache: the decode step's graph holds the old one */
@@ -1088,7 +1090,6 @@ int rt_gpu_reset(rt_gpu_model *g, int64_t B, ssd_ctx *c) {
   g->st_batch = B;
   g->pos = 0;
   for (int i = 0; i < g->nst; i++) {
-    g->st[i].kv.len = 0;
     if (g->st[i].p) TRY(rt_cuda_memset8(g->cu, g->st[i].p, 0, (size_t)g->st[i].n * sizeof(float), c));
   }
   return SSD_OK;
@@ -1982,10 +1983,7 @@ static int op_attention(grun *r, const ir_node *n) {
     rc = state_kv(r->g, at->state_slot, B, s.Hkv, s.Dh, L, &kv, r->c);
   else if (!rc)
     rc = kv_grow(r->g, kv, s.Hkv, s.Dh, L, r->c);
-  /* the kernels read the position from the forward's device copy of it */
-  if (!rc && kv->len != (kv == &scratch ? 0 : r->g->pos))
-    rc = ssd_err_at(r->c, n->loc, SSD_EINTERNAL, "attention: cache at %lld, forward at %lld",
-                    (long long)kv->len, (long long)r->g->pos);
+  /* the kernels read the position (kv->len) from the forward's device copy */
   kv->pos = r->pos[kv == &scratch ? 0 : 1];
   if (!rc && tuned)
     rc = rt_cuda_attention(r->g->cu, kk, ka, in[0].p, in[1].p, in[2].p, kv, y, L, r->c);
@@ -2140,7 +2138,6 @@ static int step_walk(rt_gpu_model *g, int64_t B, bool last_only, bool capture, s
   const ir_value *result = NULL;
   s->on = true, s->next = 0;
   const uint64_t k0 = rt_cuda_launches(g->cu);
-  for (int i = 0; i < g->nst; i++) g->st[i].len_before = g->st[i].kv.len;
   int rc = capture ? rt_cuda_capture_begin(g->cu, c) : SSD_OK;
   s->capturing = capture && !rc;
   if (!rc) rc = walk(&r, last_only, &result);
@@ -2149,8 +2146,6 @@ static int step_walk(rt_gpu_model *g, int64_t B, bool last_only, bool capture, s
     else rc = rt_cuda_capture_end(g->cu, &s->graph, c);
     s->capturing = false;
   }
-  for (int i = 0; capture && i < g->nst; i++) /* nothing ran: the caches did not grow */
-    g->st[i].kv.len = g->st[i].len_before;
   s->kernels = (int64_t)(rt_cuda_launches(g->cu) - k0);
   if (!rc && s->sealed && s->next != s->n)
     rc = ssd_err(c, SSD_EINTERNAL, "a decode step used %d of the first step's %d buffers", s->next,
@@ -2185,7 +2180,7 @@ static int step_host(rt_gpu_model *g, ssd_ctx *c) {
  * their addresses and capacities, and growing one (kv_grow) moves it. */
 static bool kv_room(const rt_gpu_model *g) {
   for (int i = 0; i < g->nst; i++)
-    if (g->st[i].is_kv && g->st[i].kv.len + 1 > g->st[i].kv.cap) return false;
+    if (g->st[i].is_kv && g->pos + 1 > g->st[i].kv.cap) return false;
   return true;
 }
 
@@ -2197,8 +2192,6 @@ static int step_run(rt_gpu_model *g, int64_t B, bool last_only, bool *replayed, 
   if (!*replayed) return step_walk(g, B, last_only, false, c);
   TRY(rt_cuda_graph_launch(g->cu, &s->graph, c));
   s->replays++;
-  for (int i = 0; i < g->nst; i++) /* what the walk's attention calls count */
-    if (g->st[i].is_kv) g->st[i].kv.len += 1;
   return rt_cuda_d2h_async(g->cu, (char *)s->host + host_flag_at(s), g->d_flag, 4, c);
 }
 
