@@ -222,13 +222,14 @@ static int pack_put(cg_pack_out *po, const char *name, uint64_t key, const void 
 /* The cubin through the cache: a hit, or NVRTC and a (best-effort) put. */
 static int build_cached(cg_cache *cc, const cg_source *s, const char *arch, void **cubin,
                         size_t *size, ssd_ctx *c) {
-  char ver[32];
-  int rc = cg_nvrtc_version(ver, c);
+  const bool emu = cg_arch_is_emu(arch);
+  char ver[64];
+  int rc = emu ? cg_emu_version(ver, c) : cg_nvrtc_version(ver, c);
   if (rc) return rc;
-  uint64_t key = cg_cache_key(s->src, ver, arch, cg_nvrtc_options());
+  uint64_t key = cg_cache_key(s->src, ver, arch, emu ? cg_emu_options() : cg_nvrtc_options());
   rc = cg_cache_get(cc, key, cubin, size, c);
   if (rc || *cubin) return rc;
-  rc = cg_nvrtc_compile(s, arch, cubin, size, c);
+  rc = emu ? cg_emu_compile(s, cubin, size, c) : cg_nvrtc_compile(s, arch, cubin, size, c);
   if (rc) return rc;
   /* A cache that cannot be written costs time, not correctness: warn only. */
   ssd_ctx tmp;
@@ -261,7 +262,8 @@ int cg_build(cg_cache *cc, const cg_source *s, const char *arch, void **cubin, s
              ssd_ctx *c) {
   *cubin = NULL;
   *size = 0;
-  if (!cc) return cg_nvrtc_compile(s, arch, cubin, size, c);
+  if (!cc) return cg_arch_is_emu(arch) ? cg_emu_compile(s, cubin, size, c)
+                                       : cg_nvrtc_compile(s, arch, cubin, size, c);
   const uint64_t pkey = cg_pack_key(s->src, arch);
   bool found = false;
   int rc = SSD_OK;

@@ -99,6 +99,17 @@ const char *cg_nvrtc_options(void);
 /* Is arch a name NVRTC will accept from us ("sm_XY" or "sm_XYa", XY >= 80)? */
 bool cg_arch_valid(const char *arch);
 
+/* ---- the emulated device (codegen/cg_emu.c) ------------------------------------ */
+/* Architecture "emu": kernels for runtime/rt_cuda_emu.c, compiled by the host's
+ * C++ compiler ($SSDC_EMU_CXX, else c++) after codegen/cuda/emu_prelude.cuh
+ * into a shared object, which then stands where a cubin would (cg_build
+ * caches it alike).  The compiler's output goes to c->diag on an error. */
+bool cg_arch_is_emu(const char *arch);
+int cg_emu_compile(const cg_source *s, void **so, size_t *size, ssd_ctx *c);
+/* "c++ 12.2.0 prelude <hash>": what enters the cache key in NVRTC's place. */
+int cg_emu_version(char buf[64], ssd_ctx *c);
+const char *cg_emu_options(void);
+
 /* ---- the kernel cache --------------------------------------------------------- */
 /* Entries live in one directory: $SSDC_CACHE_DIR, else $XDG_CACHE_HOME/ssdc,
  * else ~/.cache/ssdc.  Each is written to a temp name and renamed, and carries

@@ -100,13 +100,14 @@ static int parse_flags(int argc, char **argv, const flag *fl, int nfl, opts *o, 
 
 /* Where run and generate execute: cpu is the CPU executor; cuda is the GPU
  * executor and fails with the driver's own message when there is no GPU;
+ * emu is the GPU executor on the emulated device (its kernels on the CPU);
  * auto takes the GPU when one opens, quietly, and the CPU otherwise. */
 static int pick_device(const opts *o, bool *gpu, ssd_ctx *c) {
   const char *d = o->device ? o->device : "auto";
-  *gpu = !strcmp(d, "cuda");
+  *gpu = !strcmp(d, "cuda") || !strcmp(d, "emu");
   if (*gpu || !strcmp(d, "cpu")) return SSD_OK;
   if (strcmp(d, "auto"))
-    return ssd_err(c, SSD_EINVAL, "--device must be cpu, cuda or auto (got '%s')", d);
+    return ssd_err(c, SSD_EINVAL, "--device must be cpu, cuda, emu or auto (got '%s')", d);
   ssd_ctx quiet;
   ssd_ctx_init(&quiet);
   quiet.diag = fopen("/dev/null", "w");
@@ -143,7 +144,8 @@ static int open_gpu(const rt_model *m, const opts *o, rt_gpu_mode mode, rt_gpu_m
   rt_weight_fn fn;
   void *ctx;
   rt_model_weights(m, &fn, &ctx);
-  const rt_gpu_opts go = {.mode = mode, .kernels = o->kernels};
+  const rt_gpu_opts go = {.mode = mode, .kernels = o->kernels,
+                          .emu = o->device && !strcmp(o->device, "emu")};
   return rt_gpu_model_new(rt_model_module(m), fn, ctx, &go, g, c);
 }
 
@@ -192,13 +194,15 @@ static rt_model_opts model_opts(const opts *o) {
 /* ---- run --------------------------------------------------------------------- */
 static const char run_help[] =
     "usage: ssdc run --model DIR --input IN.safetensors --output OUT.safetensors\n"
-    "                [--device cpu|cuda|auto] [--dtype f32|bf16] [--kernels PACK]\n"
+    "                [--device cpu|cuda|emu|auto] [--dtype f32|bf16] [--kernels PACK]\n"
     "                [--set NAME=VALUE]... [--model-file F] [--threads N]\n\n"
     "Runs the checkpoint in DIR (config.json + model.safetensors, HF layout) on the\n"
     "token ids in IN (tensor `input_ids`, int64 or int32, [batch, length]) and writes\n"
     "the logits (`logits`, float32 [batch, length, vocab]) to OUT atomically.\n"
     "The model file is chosen from config.json's model_type unless --model-file.\n"
-    "--device: cpu; cuda (the GPU executor); auto (default: the GPU when one opens,\n"
+    "--device: cpu; cuda (the GPU executor); emu (the GPU executor on an emulated\n"
+    "device: its CUDA kernels compiled by the host's C++ compiler and run on the CPU,\n"
+    "slowly, for checking kernels without a GPU); auto (default: the GPU when one opens,\n"
     "else the CPU).  --dtype: f32 (default) or bf16 (GPU only: bf16 weights and\n"
     "activations, fp32 accumulation, residual stream and states).  --kernels PACK:\n"
     "the GPU kernels from a kernel pack made by ssdc compile (default $SSDC_KERNELS),\n"
@@ -285,7 +289,7 @@ int rt_cmd_run(int argc, char **argv) {
 /* ---- generate -------------------------------------------------------------------- */
 static const char gen_help[] =
     "usage: ssdc generate --model DIR --prompt-ids 1,2,3 [--max-new-tokens N]\n"
-    "                     [--device cpu|cuda|auto] [--dtype f32|bf16] [--kernels PACK]\n"
+    "                     [--device cpu|cuda|emu|auto] [--dtype f32|bf16] [--kernels PACK]\n"
     "                     [--set NAME=VALUE]... [--model-file F] [--threads N]\n\n"
     "Greedy decoding: prefills the prompt through the state cache, then generates N\n"
     "tokens (default 16) one at a time.  Prints the new ids space-separated on one\n"

@@ -127,8 +127,9 @@ int rt_blas_open(rt_cuda *g, rt_blas **out, ssd_ctx *c) {
   rt_blas *b = calloc(1, sizeof *b);
   if (!b) return ssd_err(c, SSD_ENOMEM, "out of memory opening cuBLASLt");
   b->g = g;
-  /* On a dry-run device (rt_cuda_open_dry) GEMMs are checked and counted only. */
-  int rc = rt_cuda_is_dry(g) ? SSD_OK : load(b, c);
+  /* On a dry-run device (rt_cuda_open_dry) GEMMs are checked and counted
+   * only; on the emulated one (rt_cuda_open_emu) they run on the host. */
+  int rc = rt_cuda_is_dry(g) || rt_cuda_is_emu(g) ? SSD_OK : load(b, c);
   if (rc == SSD_OK && b->lib) {
     blas_status s = b->Create(&b->h);
     if (s) rc = lt_fail(b, c, "create", s);
@@ -286,6 +287,24 @@ static int plan_get(rt_blas *b, const rt_gemm *g, plan **out, ssd_ctx *c) {
   return SSD_OK;
 }
 
+/* The emulated device's GEMM, in stream order: fp32 accumulation, as cuBLASLt. */
+static float emu_ld(rt_blas_type t, rt_dptr p, int64_t i) {
+  return t == RT_BLAS_BF16 ? rt_bf16_to(((const uint16_t *)(uintptr_t)p)[i])
+                           : ((const float *)(uintptr_t)p)[i];
+}
+static void emu_gemm(const void *arg) {
+  const rt_gemm *g = arg;
+  for (int64_t m = 0; m < g->M; m++)
+    for (int64_t n = 0; n < g->N; n++) {
+      float acc = 0.f;
+      for (int64_t k = 0; k < g->K; k++) acc += emu_ld(g->ab, g->x, m * g->K + k) * emu_ld(g->ab, g->W, n * g->K + k);
+      if (g->bias) acc += ((const float *)(uintptr_t)g->bias)[n];
+      if (g->accumulate) acc += emu_ld(g->out, g->y, m * g->N + n);
+      if (g->out == RT_BLAS_BF16) ((uint16_t *)(uintptr_t)g->y)[m * g->N + n] = rt_bf16_of(acc);
+      else ((float *)(uintptr_t)g->y)[m * g->N + n] = acc;
+    }
+}
+
 int rt_blas_gemm(rt_blas *b, const rt_gemm *g, ssd_ctx *c) {
   if (g->M < 1 || g->N < 1 || g->K < 1 || g->M > INT32_MAX || g->N > INT32_MAX || g->K > INT32_MAX)
     return ssd_err(c, SSD_EINVAL, "gemm: bad shape %lldx%lldx%lld", (long long)g->M,
@@ -295,9 +314,9 @@ int rt_blas_gemm(rt_blas *b, const rt_gemm *g, ssd_ctx *c) {
     return ssd_err(c, SSD_EUNSUPPORTED, "gemm: a bias needs fp32 output (add it in the next op)");
   if (g->ab == RT_BLAS_F32 && g->out == RT_BLAS_BF16)
     return ssd_err(c, SSD_EUNSUPPORTED, "gemm: fp32 inputs give fp32 output");
-  if (!b->lib) { /* dry run */
+  if (!b->lib) { /* dry run, or the emulated device */
     rt_cuda_note_launch(b->g);
-    return SSD_OK;
+    return rt_cuda_is_emu(b->g) ? rt_cuda_emu_host(b->g, emu_gemm, g, sizeof *g, c) : SSD_OK;
   }
   plan *p;
   int rc = plan_get(b, g, &p, c);

@@ -15,125 +15,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-typedef int CUresult;
-typedef int CUdevice;
-typedef void *CUcontext;
-typedef void *CUmodule;
-typedef void *CUfunction;
-typedef void *CUstream;
-typedef void *CUevent;
-typedef void *CUgraph;
-typedef void *CUgraphExec;
-/* cuLaunchKernelEx's configuration (cuda.h, CUDA >= 12.0); only the
- * programmatic-stream-serialization attribute is used. */
-#define LAUNCH_ATTR_PROGRAMMATIC_SERIALIZATION 6
-typedef struct CUlaunchAttribute {
-  int id;
-  char pad[4];
-  union {
-    char raw[64];
-    int programmatic_serialization;
-    void *align_; /* the union's alignment as cuda.h's */
-  } value;
-} CUlaunchAttribute;
-typedef struct CUlaunchConfig {
-  unsigned grid_x, grid_y, grid_z, block_x, block_y, block_z, smem;
-  CUstream stream;
-  CUlaunchAttribute *attrs;
-  unsigned nattrs;
-} CUlaunchConfig;
-
-/* cuStreamCreate's CU_STREAM_NON_BLOCKING: the stream does not wait on the
- * legacy default stream, so nothing outside it can order into (or break) a
- * capture.  CU_STREAM_CAPTURE_MODE_THREAD_LOCAL: only this thread's unsafe
- * calls (allocation, synchronous copies) fail a capture in progress. */
-enum { STREAM_NON_BLOCKING = 1, CAPTURE_THREAD_LOCAL = 1 };
-
-/* Attribute numbers from cuda.h (stable across releases). */
-enum {
-  ATTR_SM_COUNT = 16,
-  ATTR_CC_MAJOR = 75,
-  ATTR_CC_MINOR = 76,
-  ATTR_SMEM_OPTIN = 97,
-  ATTR_SMEM_PER_SM = 81, /* MAX_SHARED_MEMORY_PER_MULTIPROCESSOR */
-  FUNC_ATTR_MAX_DYN_SMEM = 8,
-  FUNC_ATTR_SMEM_CARVEOUT = 9,
-};
-
-/* ---- the device memory pool ------------------------------------------------------
- * cuMemFree may wait for the device, and an executor frees hundreds of
- * buffers per forward; so freed blocks stay here, by size, and the next
- * allocation that fits takes one back without touching the driver.  All
- * work runs in order on the one stream, so a block freed after the launches
- * that read it and handed to later launches is never used by both at once.
- * Only rt_cuda_pool_trim and rt_cuda_close (and an allocation the driver
- * refuses: trim, then retry) give memory back, after a sync. */
-typedef struct pool_blk {
-  rt_dptr p;
-  size_t n;
-  unsigned epoch; /* the pool epoch in which it was last handed out */
-} pool_blk;
-typedef struct rt_cuda_pool {
-  pool_blk *free; /* blocks ready for reuse */
-  int nfree, cap;
-  unsigned epoch;
-  size_t held;    /* bytes allocated from the driver, in use or free */
-  size_t peak;    /* most bytes held at once since the last peak reset */
-  size_t in_use;  /* bytes handed out and not freed */
-  struct { rt_dptr p; size_t n; } *live; /* handed-out blocks, for their sizes at free */
-  int nlive, livecap;
-} rt_cuda_pool;
-
-
-struct rt_cuda {
-  void *lib;
-  CUdevice dev;
-  CUcontext ctx;
-  char name[128], arch[16];
-  int sms, smem_optin, smem_per_sm;
-  CUresult (*Init)(unsigned);
-  CUresult (*DeviceGet)(CUdevice *, int);
-  CUresult (*DeviceGetCount)(int *);
-  CUresult (*DeviceGetName)(char *, int, CUdevice);
-  CUresult (*DeviceGetAttribute)(int *, int, CUdevice);
-  CUresult (*PrimaryCtxRetain)(CUcontext *, CUdevice);
-  CUresult (*PrimaryCtxRelease)(CUdevice);
-  CUresult (*CtxSetCurrent)(CUcontext);
-  CUresult (*MemAlloc)(rt_dptr *, size_t);
-  CUresult (*MemFree)(rt_dptr);
-  CUresult (*ModuleLoadData)(CUmodule *, const void *);
-  CUresult (*ModuleUnload)(CUmodule);
-  CUresult (*ModuleGetFunction)(CUfunction *, CUmodule, const char *);
-  CUresult (*FuncSetAttribute)(CUfunction, int, int);
-  CUresult (*LaunchKernel)(CUfunction, unsigned, unsigned, unsigned, unsigned, unsigned, unsigned,
-                           unsigned, CUstream, void **, void **);
-  CUresult (*LaunchKernelEx)(const CUlaunchConfig *, CUfunction, void **, void **); /* optional */
-  bool pdl; /* programmatic dependent launch on (sm_90+, the driver has it, $SSDC_PDL != 0) */
-  CUresult (*GetErrorName)(CUresult, const char **);
-  CUresult (*EventCreate)(CUevent *, unsigned);
-  CUresult (*EventRecord)(CUevent, CUstream);
-  CUresult (*EventSynchronize)(CUevent);
-  CUresult (*EventElapsedTime)(float *, CUevent, CUevent);
-  CUresult (*EventDestroy)(CUevent);
-  CUresult (*StreamCreate)(CUstream *, unsigned);
-  CUresult (*StreamDestroy)(CUstream);
-  CUresult (*StreamSynchronize)(CUstream);
-  CUresult (*MemcpyHtoDAsync)(rt_dptr, const void *, size_t, CUstream);
-  CUresult (*MemcpyDtoHAsync)(void *, rt_dptr, size_t, CUstream);
-  CUresult (*MemsetD8Async)(rt_dptr, unsigned char, size_t, CUstream);
-  CUresult (*MemAllocHost)(void **, size_t);
-  CUresult (*MemFreeHost)(void *);
-  CUresult (*StreamBeginCapture)(CUstream, int);
-  CUresult (*StreamEndCapture)(CUstream, CUgraph *);
-  CUresult (*GraphInstantiate)(CUgraphExec *, CUgraph, unsigned long long);
-  CUresult (*GraphLaunch)(CUgraphExec, CUstream);
-  CUresult (*GraphExecDestroy)(CUgraphExec);
-  CUresult (*GraphDestroy)(CUgraph);
-  CUstream stream; /* every launch, copy and memset goes here */
-  rt_cuda_pool pool;
-  uint64_t launches;
-};
-
+#include "rt_cuda_drv.h"
 
 static int cu_fail(rt_cuda *g, ssd_ctx *c, const char *what, CUresult r) {
   const char *name = NULL;
@@ -264,7 +146,7 @@ static uint64_t rd_u64(const unsigned char *p) {
 }
 /* The bytes an ELF64 image spans: its header tables and every section that
  * has file contents (0 when it is not an ELF64 image we can read). */
-static uint64_t elf_span(const unsigned char *e) {
+uint64_t rt_cuda_elf_span(const unsigned char *e) {
   if (memcmp(e, "\177ELF", 4) != 0 || e[4] != 2) return 0;
   uint16_t shentsize, shnum;
   memcpy(&shentsize, e + 0x3a, 2);
@@ -287,7 +169,7 @@ static uint64_t elf_span(const unsigned char *e) {
 /* A dry module remembers its image, whose entry points ModuleGetFunction
  * looks up (the caller keeps the cubin until the lookup, as for the driver). */
 static CUresult dry_ModuleLoadData(CUmodule *m, const void *img) {
-  uint64_t n = img ? elf_span(img) : 0;
+  uint64_t n = img ? rt_cuda_elf_span(img) : 0;
   if (!n) return DRY_INVALID_IMAGE;
   uint64_t *d = malloc(2 * sizeof *d);
   if (!d) return DRY_OUT_OF_MEMORY;
@@ -368,13 +250,14 @@ static CUresult dry_Graph(void *gr) { return (void)gr, 0; }
 /* Shared memory and multiprocessors of the usual part of each architecture
  * (launch checks and launch geometry only: no kernel's source depends on
  * them). */
-static void dry_props(rt_cuda *g, int cc) {
+void rt_cuda_props(rt_cuda *g, int cc) {
   g->sms = cc == 80 ? 108 : cc == 86 ? 84 : cc == 89 ? 128 : 132;
   g->smem_optin = cc == 80 || cc == 87 ? 166912 : cc < 90 ? 101376 : 232448;
   g->smem_per_sm = g->smem_optin + 1024;
 }
 
-bool rt_cuda_is_dry(const rt_cuda *g) { return g->lib == NULL; }
+bool rt_cuda_is_dry(const rt_cuda *g) { return g->lib == NULL && !g->emu; }
+bool rt_cuda_is_emu(const rt_cuda *g) { return g->emu; }
 
 int rt_cuda_open_dry(rt_cuda **out, const char *arch, ssd_ctx *c) {
   *out = NULL;
@@ -388,7 +271,7 @@ int rt_cuda_open_dry(rt_cuda **out, const char *arch, ssd_ctx *c) {
   if (!g) return ssd_err(c, SSD_ENOMEM, "out of memory");
   snprintf(g->arch, sizeof g->arch, "sm_%u", cc);
   snprintf(g->name, sizeof g->name, "dry run, no GPU");
-  dry_props(g, (int)cc);
+  rt_cuda_props(g, (int)cc);
   g->MemAlloc = dry_MemAlloc, g->MemFree = dry_MemFree;
   g->ModuleLoadData = dry_ModuleLoadData, g->ModuleUnload = dry_ModuleUnload;
   g->ModuleGetFunction = dry_ModuleGetFunction, g->FuncSetAttribute = dry_FuncSetAttribute;
@@ -653,6 +536,12 @@ int rt_cuda_launch_pdl(rt_cuda *g, const rt_cuda_fn *f, const unsigned grid[3], 
   return SSD_OK;
 }
 uint64_t rt_cuda_launches(const rt_cuda *g) { return g->launches; }
+
+int rt_cuda_emu_host(rt_cuda *g, void (*fn)(const void *), const void *arg, size_t n, ssd_ctx *c) {
+  if (!g->EmuHost) return ssd_err(c, SSD_EINTERNAL, "host functions run on the emulated device only");
+  CU(g->EmuHost(g->stream, fn, arg, n), "host function (emulated device)");
+  return SSD_OK;
+}
 void rt_cuda_note_launch(rt_cuda *g) { g->launches++; }
 
 int rt_cuda_timer_start(rt_cuda *g, rt_cuda_timer *t, ssd_ctx *c) {

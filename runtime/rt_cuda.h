@@ -24,6 +24,20 @@
 #include "ssd_base.h"
 
 typedef uint64_t rt_dptr;
+
+/* Host fp32 <-> bf16 (round to nearest even, NaN kept quiet: the kernels' f2bf). */
+static inline uint16_t rt_bf16_of(float f) {
+  uint32_t u;
+  __builtin_memcpy(&u, &f, 4);
+  if ((u & 0x7fffffffu) > 0x7f800000u) return 0x7fc0;
+  return (uint16_t)((u + 0x7fffu + ((u >> 16) & 1u)) >> 16);
+}
+static inline float rt_bf16_to(uint16_t v) {
+  const uint32_t u = (uint32_t)v << 16;
+  float f;
+  __builtin_memcpy(&f, &u, 4);
+  return f;
+}
 typedef struct rt_cuda rt_cuda;
 
 /* Open the driver and make device `ordinal`'s primary context current. */
@@ -38,6 +52,18 @@ void rt_cuda_close(rt_cuda *g);
  * point asked for; launches are checked against the driver's limits. */
 int rt_cuda_open_dry(rt_cuda **out, const char *arch, ssd_ctx *c);
 bool rt_cuda_is_dry(const rt_cuda *g);
+/* The emulated device (rt_cuda_emu.c): no driver, no GPU, but kernels run,
+ * on the CPU, one block at a time with the threads as fibers (see
+ * codegen/cuda/emu_prelude.cuh).  Architecture "emu": cg_build compiles for
+ * it with the host's C++ compiler.  Memory is host memory, poisoned (0xff
+ * bytes, NaN as float or bf16) when allocated; graphs record and replay;
+ * timers measure host time.  For tests of the GPU executor and its kernels
+ * where there is no GPU; orders of magnitude slower than one. */
+int rt_cuda_open_emu(rt_cuda **out, ssd_ctx *c);
+bool rt_cuda_is_emu(const rt_cuda *g);
+/* On the emulated device only: run fn(copy of arg) in stream order (recorded
+ * into a capture in progress), e.g. a GEMM in cuBLASLt's place. */
+int rt_cuda_emu_host(rt_cuda *g, void (*fn)(const void *), const void *arg, size_t n, ssd_ctx *c);
 const char *rt_cuda_name(const rt_cuda *g); /* "NVIDIA H100 80GB HBM3" */
 const char *rt_cuda_arch(const rt_cuda *g); /* "sm_90" */
 int rt_cuda_sms(const rt_cuda *g);          /* multiprocessors */

@@ -373,14 +373,6 @@ static void step_clear(rt_gpu_model *g) {
   s->replays = replays, s->kernels = kernels, s->timing = timing;
 }
 
-/* Host fp32 -> bf16, the same rounding as gm_to_bf16. */
-static uint16_t bf16_of(float f) {
-  uint32_t u;
-  memcpy(&u, &f, 4);
-  if ((u & 0x7fffffffu) > 0x7f800000u) return 0x7fc0;
-  return (uint16_t)((u + 0x7fffu + ((u >> 16) & 1u)) >> 16);
-}
-
 /* ---- kernels by spec ------------------------------------------------------------- */
 static int get_op(rt_gpu_model *g, const cg_op_spec *s, const rt_cuda_op **out, ssd_ctx *c) {
   for (int i = 0; i < g->nops; i++)
@@ -491,10 +483,10 @@ static int upload_bf16(rt_gpu_model *g, gweight *w, int64_t cnt, bool lo, ssd_ct
   }
   uint16_t *h = malloc((size_t)cnt * 2 + 2);
   if (!h) return ssd_err(c, SSD_ENOMEM, "out of memory converting weights to bf16");
-  for (int64_t i = 0; i < cnt; i++) h[i] = bf16_of(w->host[i]);
+  for (int64_t i = 0; i < cnt; i++) h[i] = rt_bf16_of(w->host[i]);
   int rc = rt_cuda_alloc(g->cu, (size_t)cnt * 2 + 4, &w->d16, c);
   if (!rc) rc = rt_cuda_h2d(g->cu, w->d16, h, (size_t)cnt * 2, c);
-  for (int64_t i = 0; lo && !rc && i < cnt; i++) h[i] = bf16_of(w->host[i] - f32_of_bf16(h[i]));
+  for (int64_t i = 0; lo && !rc && i < cnt; i++) h[i] = rt_bf16_of(w->host[i] - f32_of_bf16(h[i]));
   if (lo && !rc) rc = rt_cuda_alloc(g->cu, (size_t)cnt * 2 + 4, &w->lo, c);
   if (lo && !rc) rc = rt_cuda_h2d(g->cu, w->lo, h, (size_t)cnt * 2, c);
   free(h);
@@ -878,7 +870,9 @@ static int plan_prescale(rt_gpu_model *g, ssd_ctx *c) {
  * pack when one is named (checked against the device's architecture). */
 static int open_device(rt_gpu_model *g, const rt_gpu_opts *o, ssd_ctx *c) {
   TRY(cg_cache_open(&g->cache, o->cache_dir, c));
-  TRY(o->dry_arch ? rt_cuda_open_dry(&g->cu, o->dry_arch, c) : rt_cuda_open(&g->cu, 0, c));
+  TRY(o->emu        ? rt_cuda_open_emu(&g->cu, c)
+      : o->dry_arch ? rt_cuda_open_dry(&g->cu, o->dry_arch, c)
+                    : rt_cuda_open(&g->cu, 0, c));
   TRY(rt_blas_open(g->cu, &g->blas, c));
   const char *pack = o->kernels ? o->kernels : getenv("SSDC_KERNELS");
   if (pack && *pack) {

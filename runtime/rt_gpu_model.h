@@ -48,10 +48,11 @@ typedef struct rt_gpu_opts {
                             at open (rt_pack_open); NULL: $SSDC_KERNELS, if set */
   const char *dry_arch;  /* non-NULL: no GPU, a dry-run device of this architecture
                             (rt_cuda_open_dry); weights are never read */
+  bool emu;              /* no GPU: the emulated device (rt_cuda_open_emu), kernels on the CPU */
   cg_pack_out *pack_out; /* non-NULL: every kernel the model loads is also written here */
 } rt_gpu_opts;
 
-/* Open GPU 0 (or a dry-run device), load the kernels this module needs and
+/* Open GPU 0 (or a dry-run or the emulated device), load the kernels this module needs and
  * upload every weight wfn hands out (the same getter rt_exec_new takes).
  * Fails with SSD_EDEVICE on a machine without a driver or GPU. */
 int rt_gpu_model_new(const ir_module *m, rt_weight_fn wfn, void *wctx, const rt_gpu_opts *o,

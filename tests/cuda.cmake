@@ -21,7 +21,7 @@ add_test(NAME pack COMMAND test_pack ${SSDC_CUDA_ROOT}/models ${SSDC_CUDA_ROOT}/
 set_tests_properties(cg_cache cg_nvrtc pack PROPERTIES LABELS cpu SKIP_RETURN_CODE 77)
 
 add_executable(test_ssd_gpu ${SSDC_CUDA_ROOT}/tests/cuda/test_ssd_gpu.c
-               ${SSDC_CUDA_ROOT}/runtime/rt_cuda.c ${SSDC_CUDA_ROOT}/runtime/rt_cuda_ssd.c
+               ${SSDC_CUDA_ROOT}/runtime/rt_cuda.c ${SSDC_CUDA_ROOT}/runtime/rt_cuda_emu.c ${SSDC_CUDA_ROOT}/runtime/rt_cuda_ssd.c
                ${SSDC_CUDA_ROOT}/runtime/rt_ssm_ref.c)
 target_include_directories(test_ssd_gpu PRIVATE ${SSDC_CUDA_ROOT}/runtime)
 target_link_libraries(test_ssd_gpu PRIVATE ssdc_codegen m)

@@ -9,7 +9,7 @@ target_link_libraries(test_dec_nvrtc PRIVATE ssdc_codegen)
 add_test(NAME dec_nvrtc COMMAND test_dec_nvrtc)
 set_tests_properties(dec_nvrtc PROPERTIES LABELS cpu SKIP_RETURN_CODE 77)
 
-set(SSDC_CD_RT ${SSDC_CD_ROOT}/runtime/rt_cuda.c ${SSDC_CD_ROOT}/runtime/rt_cuda_dec.c)
+set(SSDC_CD_RT ${SSDC_CD_ROOT}/runtime/rt_cuda.c ${SSDC_CD_ROOT}/runtime/rt_cuda_emu.c ${SSDC_CD_ROOT}/runtime/rt_cuda_dec.c)
 add_executable(test_dec_gpu ${SSDC_CD_ROOT}/tests/cuda_dec/test_dec_gpu.c ${SSDC_CD_RT}
                ${SSDC_CD_ROOT}/runtime/rt_ops.c ${SSDC_CD_ROOT}/runtime/rt_pool.c
                ${SSDC_CD_ROOT}/runtime/rt_ssm_ref.c)

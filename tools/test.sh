@@ -2,7 +2,7 @@
 # test.sh: the README's test command (and what CI runs).  Sets up a fresh
 # machine, then builds and runs the CPU test suite three ways:
 #   1. gcc, -Werror, RelWithDebInfo       (ctest -L cpu)
-#   2. clang, ASan + UBSan                (ctest -L cpu)
+#   2. clang, ASan + UBSan                (ctest -L cpu; emulated kernels too)
 #   3. clang libFuzzer targets, bounded   (ctest -L fuzz)
 # GPU tests (label gpu) run on a GPU machine through bench/gpu.sh.
 set -euo pipefail
@@ -16,6 +16,11 @@ ctest --test-dir build -L cpu --output-on-failure -j"$jobs"
 
 echo "== clang ASan+UBSan build and tests"
 CC=clang tools/build.sh build-asan -DSSDC_SANITIZE=ON
+# The emulated device's kernels (tests emu_*) are sanitized too: compiled by
+# clang++ with ASan/UBSan (at -O0: clang takes seconds per kernel at -O1),
+# they use the host's runtime, so an access past a
+# device buffer inside a kernel is reported like the host's own.
+SSDC_EMU_CXX=clang++ SSDC_EMU_CXXFLAGS="-O0 -fsanitize=address,undefined -fno-sanitize=function,vptr" \
 ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
   ctest --test-dir build-asan -L cpu --output-on-failure -j"$jobs"
 

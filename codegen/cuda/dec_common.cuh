@@ -26,6 +26,7 @@ typedef float dec_w;
 __device__ __forceinline__ float ld_w(const dec_w *p, long long i) { return p[i]; }
 #endif
 
+#if !SSDC_EMU
 // 16 bytes of a streamed operand that is read exactly once (the weights):
 // read-only path, no L1 allocation, so L1 keeps what is reused (x).
 __device__ __forceinline__ uint4 ld_stream16(const void *p) {
@@ -63,3 +64,9 @@ __device__ __forceinline__ void dec_pdl_trigger() {
   asm volatile("griddepcontrol.launch_dependents;\n" ::: "memory");
 #endif
 }
+#else // the emulated device (codegen/cuda/emu_prelude.cuh): plain loads, launches in order
+__device__ __forceinline__ uint4 ld_stream16(const void *p) { return emu_ld16(p); }
+__device__ __forceinline__ uint4 ld_keep16(const void *p) { return emu_ld16(p); }
+__device__ __forceinline__ void dec_pdl_wait() {}
+__device__ __forceinline__ void dec_pdl_trigger() {}
+#endif

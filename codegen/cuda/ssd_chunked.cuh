@@ -491,6 +491,7 @@ __device__ __forceinline__ long long ssd_state_off(int p0, int j, int e) {
   return (long long)p * SSD_N + n;
 }
 
+#if !SSDC_EMU
 __device__ __forceinline__ unsigned ssd_ld_acquire(const unsigned *p) {
   unsigned v;
   asm volatile("ld.acquire.gpu.global.u32 %0, [%1];\n" : "=r"(v) : "l"(p) : "memory");
@@ -500,6 +501,11 @@ __device__ __forceinline__ void ssd_st_release(unsigned *p, unsigned v) {
   asm volatile("st.release.gpu.global.u32 [%0], %1;\n" ::"l"(p), "r"(v) : "memory");
 }
 
+#else
+__device__ __forceinline__ unsigned ssd_ld_acquire(const unsigned *p) { return __atomic_load_n(p, __ATOMIC_ACQUIRE); }
+__device__ __forceinline__ void ssd_st_release(unsigned *p, unsigned v) { __atomic_store_n(p, v, __ATOMIC_RELEASE); }
+#endif
+
 extern "C" __global__ void __launch_bounds__(NWARPS * 32, 3)
 SSD_KERNEL(const ssd_bf16 *__restrict__ x, const ssd_dt_in *__restrict__ dt,
            const float *__restrict__ A_, const ssd_bf16 *__restrict__ B,
@@ -508,7 +514,7 @@ SSD_KERNEL(const ssd_bf16 *__restrict__ x, const ssd_dt_in *__restrict__ dt,
            const float *__restrict__ init, float *__restrict__ final_state, void *__restrict__ y_,
            long long L, int batch, int nseg, int seg_chunks, unsigned *__restrict__ ws_sync,
            float *__restrict__ ws_state, unsigned epoch) {
-  extern __shared__ __align__(16) unsigned char smem_raw[];
+  SSD_DYN_SMEM(smem_raw);
   ssd_smem &sm = *reinterpret_cast<ssd_smem *>(smem_raw);
   const int warp = threadIdx.x >> 5;
   if (threadIdx.x == 0) {

@@ -9,6 +9,11 @@ typedef unsigned short ssd_bf16;
 typedef unsigned int u32;
 typedef unsigned long long u64;
 
+// Dynamic shared memory (the emulator's prelude defines its own).
+#ifndef SSD_DYN_SMEM
+#define SSD_DYN_SMEM(name) extern __shared__ __align__(16) unsigned char name[]
+#endif
+
 __device__ __forceinline__ float bf2f(ssd_bf16 v) { return __uint_as_float(((u32)v) << 16); }
 
 // Round to nearest even, NaN kept quiet (what cuda_bf16.h does).
@@ -19,15 +24,6 @@ __device__ __forceinline__ ssd_bf16 f2bf(float f) {
   return (ssd_bf16)(u >> 16);
 }
 
-// Two floats to a bf16 pair in one instruction (sm_80+: F2FP), round to
-// nearest even like f2bf.  The chunked kernel packs every mma operand it
-// builds in registers through here; f2bf's integer rounding was a large part
-// of its integer-pipe load.  PTX puts the first source in the upper half.
-__device__ __forceinline__ u32 pack_bf2(float lo, float hi) {
-  u32 r;
-  asm("cvt.rn.bf16x2.f32 %0, %1, %2;\n" : "=r"(r) : "f"(hi), "f"(lo));
-  return r;
-}
 // The halves of a bf16 pair as floats: a shift and a mask, no conversion.
 __device__ __forceinline__ float bf2_lo(u32 v) { return __uint_as_float(v << 16); }
 __device__ __forceinline__ float bf2_hi(u32 v) { return __uint_as_float(v & 0xffff0000u); }
@@ -52,6 +48,17 @@ __device__ __forceinline__ float ssd_skip(const float *D, long long h, long long
   (void)D, (void)h, (void)p, (void)xv;
   return 0.f;
 #endif
+}
+
+#if !SSDC_EMU
+// Two floats to a bf16 pair in one instruction (sm_80+: F2FP), round to
+// nearest even like f2bf.  The chunked kernel packs every mma operand it
+// builds in registers through here; f2bf's integer rounding was a large part
+// of its integer-pipe load.  PTX puts the first source in the upper half.
+__device__ __forceinline__ u32 pack_bf2(float lo, float hi) {
+  u32 r;
+  asm("cvt.rn.bf16x2.f32 %0, %1, %2;\n" : "=r"(r) : "f"(hi), "f"(lo));
+  return r;
 }
 
 __device__ __forceinline__ u32 smem_addr(const void *p) {
@@ -96,6 +103,19 @@ __device__ __forceinline__ void mma_bf16(float d[4], const u32 a[4], const u32 b
       : "+f"(d[0]), "+f"(d[1]), "+f"(d[2]), "+f"(d[3])
       : "r"(a[0]), "r"(a[1]), "r"(a[2]), "r"(a[3]), "r"(b[0]), "r"(b[1]));
 }
+#else // the emulated device (codegen/cuda/emu_prelude.cuh): the same instructions' semantics
+__device__ __forceinline__ u32 pack_bf2(float lo, float hi) { return (u32)f2bf(lo) | (u32)f2bf(hi) << 16; }
+__device__ __forceinline__ void cp_async16(void *dst, const void *src, int src_bytes) {
+  emu_cp_async16(dst, src, src_bytes);
+}
+__device__ __forceinline__ void cp_async_commit() {}
+__device__ __forceinline__ void cp_async_wait_all() {}
+__device__ __forceinline__ void ldsm_x4(u32 r[4], const void *p) { emu_ldmatrix(r, 4, false, p); }
+__device__ __forceinline__ void ldsm_x4_t(u32 r[4], const void *p) { emu_ldmatrix(r, 4, true, p); }
+__device__ __forceinline__ void ldsm_x2(u32 r[2], const void *p) { emu_ldmatrix(r, 2, false, p); }
+__device__ __forceinline__ void ldsm_x2_t(u32 r[2], const void *p) { emu_ldmatrix(r, 2, true, p); }
+__device__ __forceinline__ void mma_bf16(float d[4], const u32 a[4], const u32 b[2]) { emu_mma_bf16(d, a, b); }
+#endif
 
 // The discretization every kernel shares: dt -> clamp(softplus(dt + bias)).
 __device__ __forceinline__ float ssd_dt(float v, int h_dt, const float *dt_bias) {

@@ -377,11 +377,13 @@ static void check_refusals(rt_cuda *g, cg_cache *cc, ssd_ctx *c) {
   fclose(q.diag);
 }
 
-int main(void) {
+/* --emu: on the emulated device (CPU), where the kernels run too. */
+int main(int argc, char **argv) {
   ssd_ctx c;
   ssd_ctx_init(&c);
   rt_cuda *g;
-  if (rt_cuda_open(&g, 0, &c) != SSD_OK) return 1;
+  const bool emu = argc > 1 && !strcmp(argv[1], "--emu");
+  if ((emu ? rt_cuda_open_emu(&g, &c) : rt_cuda_open(&g, 0, &c)) != SSD_OK) return 1;
   printf("device: %s (%s, %d SMs)\n", rt_cuda_name(g), rt_cuda_arch(g), rt_cuda_sms(g));
   char dir[] = "/tmp/ssdc-gpu-cache-XXXXXX";
   cg_cache cc;

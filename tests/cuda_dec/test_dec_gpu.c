@@ -488,9 +488,11 @@ static void test_gemv_refusals(void) {
   rt_cuda_dec_release(G, &k);
 }
 
-int main(void) {
+/* --emu: on the emulated device (CPU), where the kernels run too. */
+int main(int argc, char **argv) {
   ssd_ctx_init(&C);
-  OK(rt_cuda_open(&G, 0, &C));
+  if (argc > 1 && !strcmp(argv[1], "--emu")) OK(rt_cuda_open_emu(&G, &C));
+  else OK(rt_cuda_open(&G, 0, &C));
   OK(cg_cache_open(&CC, NULL, &C));
   printf("device: %s (%s)\n", rt_cuda_name(G), rt_cuda_arch(G));
 

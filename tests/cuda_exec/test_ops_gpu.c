@@ -493,9 +493,11 @@ static void bench(rt_blas *bl) {
     }
 }
 
+/* --emu: on the emulated device (CPU); --bench: GEMM timings after the tests. */
 int main(int argc, char **argv) {
   ssd_ctx_init(&C);
-  if (rt_cuda_open(&G, 0, &C) != SSD_OK) {
+  const bool emu = argc > 1 && !strcmp(argv[1], "--emu");
+  if ((emu ? rt_cuda_open_emu(&G, &C) : rt_cuda_open(&G, 0, &C)) != SSD_OK) {
     fprintf(stderr, "test_ops_gpu: no GPU: %s\n", C.msg);
     return 1;
   }

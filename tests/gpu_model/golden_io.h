@@ -4,6 +4,7 @@
 #ifndef GOLDEN_IO_H
 #define GOLDEN_IO_H
 
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -102,9 +103,15 @@ static inline int64_t argmax(const float *v, int64_t n) {
 /* Each CASE_DIR argument through run_case (0 ok, 77 no GPU, else a setup
  * failure; checks count tx_failures, so tx.h comes first): the exit status
  * of a test binary, with `what` in the final line. */
+/* Whether the cases run on the emulated device (rt_cuda_open_emu): the
+ * first argument --emu, which golden_run_cases takes off. */
+static bool golden_emu;
+
 static inline int golden_run_cases(int argc, char **argv, int (*run_case)(const char *),
                                    const char *what) {
-  for (int i = 1; i < argc; i++) {
+  int first = 1;
+  if (argc > 1 && !strcmp(argv[1], "--emu")) golden_emu = true, first = 2;
+  for (int i = first; i < argc; i++) {
     int rc = run_case(argv[i]);
     if (rc == 77) return 77;
     if (rc) tx_failures++;

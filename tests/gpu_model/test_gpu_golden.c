@@ -112,7 +112,7 @@ static void check_bf16(const ir_module *m, rt_weights *w, const int64_t *ids, co
   rt_gpu_model *g;
   char label[256];
   snprintf(label, sizeof label, "%s bf16", name);
-  int rc = rt_gpu_model_new(m, weight_of, w, &(rt_gpu_opts){.mode = RT_GPU_BF16}, &g, &c);
+  int rc = rt_gpu_model_new(m, weight_of, w, &(rt_gpu_opts){.mode = RT_GPU_BF16, .emu = golden_emu}, &g, &c);
   TX_CHECK(!rc, "%s: setup failed: %s", label, c.msg);
   if (rc) return;
   int64_t B = ishape[0], L = ishape[1], V = 0;
@@ -137,7 +137,7 @@ static int run_case(const char *dir) {
   rt_gpu_model *g = NULL;
   float *fwd = NULL;
   int rc = golden_open(dir, &f, &c);
-  const rt_gpu_opts f32 = {.mode = RT_GPU_F32};
+  const rt_gpu_opts f32 = {.mode = RT_GPU_F32, .emu = golden_emu};
   if (!rc) rc = rt_gpu_model_new(rt_model_module(f.md), weight_of, f.w, &f32, &g, &c);
   int ret = rc == SSD_EDEVICE ? 77 : rc ? 1 : 0;
   const char *name = f.name;

@@ -120,7 +120,7 @@ typedef struct gcase {
 /* An executor with graphs on or off (the switch is read at creation). */
 static int make(const gcase *k, rt_gpu_mode mode, bool graphs, rt_gpu_model **g, ssd_ctx *c) {
   setenv("SSDC_CUDA_GRAPH", graphs ? "1" : "0", 1);
-  return rt_gpu_model_new(k->m, weight_of, k->f.w, &(rt_gpu_opts){.mode = mode}, g, c);
+  return rt_gpu_model_new(k->m, weight_of, k->f.w, &(rt_gpu_opts){.mode = mode, .emu = golden_emu}, g, c);
 }
 
 /* Greedy on both executors, twice on the graph one. */
@@ -205,8 +205,14 @@ static void check_kv_growth(const gcase *k, rt_gpu_model *off, rt_gpu_model *on,
     printf("%s: %d steps past the KV capacity: |on-off| %.3g, %lld replays\n", label, NW, d,
            (long long)rp);
     TX_CHECK(d <= 1e-6, "%s: replayed logits differ after a KV cache grew", label);
-    TX_CHECK(rp >= NW - 6 && rp <= NW - 3, "%s: %lld replays over %d steps", label, (long long)rp,
-             NW);
+    /* NW - 1 single-token steps after the prompt's prefill; each step that
+     * grows the caches (64 positions, then doubling) runs uncaptured, and
+     * so does the first when the step arena is not yet recorded. */
+    int grows = 0;
+    for (int64_t p = k->np, cap = 64; p < k->np + NW - 1; p++)
+      if (p + 1 > cap) grows++, cap *= 2;
+    TX_CHECK(grows > 0 && rp >= NW - 2 - grows && rp <= NW - 1 - grows,
+             "%s: %lld replays over %d steps with %d growths", label, (long long)rp, NW - 1, grows);
   }
   /* steps, a prefill that grows the caches (moving them), steps again */
   float *s_off = NULL, *s_on = NULL;
@@ -289,7 +295,7 @@ static int run_case(const char *dir) {
     k.m = rt_model_module(k.f.md);
     for (const ir_node *n = k.m->main->first; n; n = n->next) k.attn |= n->op == IR_ATTENTION;
     rt_gpu_model *probe = NULL;
-    rc = rt_gpu_model_new(k.m, weight_of, k.f.w, &(rt_gpu_opts){.mode = RT_GPU_F32}, &probe, &c);
+    rc = rt_gpu_model_new(k.m, weight_of, k.f.w, &(rt_gpu_opts){.mode = RT_GPU_F32, .emu = golden_emu}, &probe, &c);
     rt_gpu_model_free(probe);
     ret = rc == SSD_EDEVICE ? 77 : rc ? 1 : 0;
   }
@@ -353,7 +359,7 @@ static int bench(const char *label, const char *const *sets, int nsets) {
     for (int gi = 0; gi < 2 && !rc; gi++) {
       rt_gpu_model *g = NULL;
       setenv("SSDC_CUDA_GRAPH", gi ? "1" : "0", 1);
-      const rt_gpu_opts go = {.mode = modes[mi]};
+      const rt_gpu_opts go = {.mode = modes[mi], .emu = golden_emu};
       rc = rt_gpu_model_new(rt_model_module(md), wfn, wctx, &go, &g, &c);
       static const int64_t Bs[] = {1, 16};
       for (int bi = 0; bi < 2 && !rc; bi++) {
@@ -377,7 +383,7 @@ static int fused_model(rt_model *md, bool dec, rt_gpu_model **g, ssd_ctx *c) {
   void *wctx;
   rt_model_weights(md, &wfn, &wctx);
   setenv("SSDC_DEC_KERNELS", dec ? "1" : "0", 1);
-  const rt_gpu_opts go = {.mode = RT_GPU_BF16};
+  const rt_gpu_opts go = {.mode = RT_GPU_BF16, .emu = golden_emu};
   const int rc = rt_gpu_model_new(rt_model_module(md), wfn, wctx, &go, g, c);
   unsetenv("SSDC_DEC_KERNELS");
   return rc;

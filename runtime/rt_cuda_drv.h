@@ -1,0 +1,144 @@
+/* rt_cuda_drv.h: inside rt_cuda (private to runtime/rt_cuda*.c).
+ *
+ * The driver's entry points sit in a table of function pointers, filled by
+ * dlopen for a real GPU (rt_cuda.c), or by one of the in-process drivers:
+ * the dry run (rt_cuda.c: nothing executes) and the emulated device
+ * (rt_cuda_emu.c: kernels execute on the CPU).  The CU types are the few the
+ * driver API needs, declared by hand as nothing links against CUDA.
+ */
+#ifndef SSD_RT_CUDA_DRV_H
+#define SSD_RT_CUDA_DRV_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "rt_cuda.h"
+
+typedef int CUresult;
+typedef int CUdevice;
+typedef void *CUcontext;
+typedef void *CUmodule;
+typedef void *CUfunction;
+typedef void *CUstream;
+typedef void *CUevent;
+typedef void *CUgraph;
+typedef void *CUgraphExec;
+/* cuLaunchKernelEx's configuration (cuda.h, CUDA >= 12.0); only the
+ * programmatic-stream-serialization attribute is used. */
+#define LAUNCH_ATTR_PROGRAMMATIC_SERIALIZATION 6
+typedef struct CUlaunchAttribute {
+  int id;
+  char pad[4];
+  union {
+    char raw[64];
+    int programmatic_serialization;
+    void *align_; /* the union's alignment as cuda.h's */
+  } value;
+} CUlaunchAttribute;
+typedef struct CUlaunchConfig {
+  unsigned grid_x, grid_y, grid_z, block_x, block_y, block_z, smem;
+  CUstream stream;
+  CUlaunchAttribute *attrs;
+  unsigned nattrs;
+} CUlaunchConfig;
+
+/* cuStreamCreate's CU_STREAM_NON_BLOCKING: the stream does not wait on the
+ * legacy default stream, so nothing outside it can order into (or break) a
+ * capture.  CU_STREAM_CAPTURE_MODE_THREAD_LOCAL: only this thread's unsafe
+ * calls (allocation, synchronous copies) fail a capture in progress. */
+enum { STREAM_NON_BLOCKING = 1, CAPTURE_THREAD_LOCAL = 1 };
+
+/* Attribute numbers from cuda.h (stable across releases). */
+enum {
+  ATTR_SM_COUNT = 16,
+  ATTR_CC_MAJOR = 75,
+  ATTR_CC_MINOR = 76,
+  ATTR_SMEM_OPTIN = 97,
+  ATTR_SMEM_PER_SM = 81, /* MAX_SHARED_MEMORY_PER_MULTIPROCESSOR */
+  FUNC_ATTR_MAX_DYN_SMEM = 8,
+  FUNC_ATTR_SMEM_CARVEOUT = 9,
+};
+
+/* ---- the device memory pool ------------------------------------------------------
+ * cuMemFree may wait for the device, and an executor frees hundreds of
+ * buffers per forward; so freed blocks stay here, by size, and the next
+ * allocation that fits takes one back without touching the driver.  All
+ * work runs in order on the one stream, so a block freed after the launches
+ * that read it and handed to later launches is never used by both at once.
+ * Only rt_cuda_pool_trim and rt_cuda_close (and an allocation the driver
+ * refuses: trim, then retry) give memory back, after a sync. */
+typedef struct pool_blk {
+  rt_dptr p;
+  size_t n;
+  unsigned epoch; /* the pool epoch in which it was last handed out */
+} pool_blk;
+typedef struct rt_cuda_pool {
+  pool_blk *free; /* blocks ready for reuse */
+  int nfree, cap;
+  unsigned epoch;
+  size_t held;    /* bytes allocated from the driver, in use or free */
+  size_t peak;    /* most bytes held at once since the last peak reset */
+  size_t in_use;  /* bytes handed out and not freed */
+  struct { rt_dptr p; size_t n; } *live; /* handed-out blocks, for their sizes at free */
+  int nlive, livecap;
+} rt_cuda_pool;
+
+
+struct rt_cuda {
+  void *lib;
+  CUdevice dev;
+  CUcontext ctx;
+  char name[128], arch[16];
+  int sms, smem_optin, smem_per_sm;
+  CUresult (*Init)(unsigned);
+  CUresult (*DeviceGet)(CUdevice *, int);
+  CUresult (*DeviceGetCount)(int *);
+  CUresult (*DeviceGetName)(char *, int, CUdevice);
+  CUresult (*DeviceGetAttribute)(int *, int, CUdevice);
+  CUresult (*PrimaryCtxRetain)(CUcontext *, CUdevice);
+  CUresult (*PrimaryCtxRelease)(CUdevice);
+  CUresult (*CtxSetCurrent)(CUcontext);
+  CUresult (*MemAlloc)(rt_dptr *, size_t);
+  CUresult (*MemFree)(rt_dptr);
+  CUresult (*ModuleLoadData)(CUmodule *, const void *);
+  CUresult (*ModuleUnload)(CUmodule);
+  CUresult (*ModuleGetFunction)(CUfunction *, CUmodule, const char *);
+  CUresult (*FuncSetAttribute)(CUfunction, int, int);
+  CUresult (*LaunchKernel)(CUfunction, unsigned, unsigned, unsigned, unsigned, unsigned, unsigned,
+                           unsigned, CUstream, void **, void **);
+  CUresult (*LaunchKernelEx)(const CUlaunchConfig *, CUfunction, void **, void **); /* optional */
+  bool pdl; /* programmatic dependent launch on (sm_90+, the driver has it, $SSDC_PDL != 0) */
+  CUresult (*GetErrorName)(CUresult, const char **);
+  CUresult (*EventCreate)(CUevent *, unsigned);
+  CUresult (*EventRecord)(CUevent, CUstream);
+  CUresult (*EventSynchronize)(CUevent);
+  CUresult (*EventElapsedTime)(float *, CUevent, CUevent);
+  CUresult (*EventDestroy)(CUevent);
+  CUresult (*StreamCreate)(CUstream *, unsigned);
+  CUresult (*StreamDestroy)(CUstream);
+  CUresult (*StreamSynchronize)(CUstream);
+  CUresult (*MemcpyHtoDAsync)(rt_dptr, const void *, size_t, CUstream);
+  CUresult (*MemcpyDtoHAsync)(void *, rt_dptr, size_t, CUstream);
+  CUresult (*MemsetD8Async)(rt_dptr, unsigned char, size_t, CUstream);
+  CUresult (*MemAllocHost)(void **, size_t);
+  CUresult (*MemFreeHost)(void *);
+  CUresult (*StreamBeginCapture)(CUstream, int);
+  CUresult (*StreamEndCapture)(CUstream, CUgraph *);
+  CUresult (*GraphInstantiate)(CUgraphExec *, CUgraph, unsigned long long);
+  CUresult (*GraphLaunch)(CUgraphExec, CUstream);
+  CUresult (*GraphExecDestroy)(CUgraphExec);
+  CUresult (*GraphDestroy)(CUgraph);
+  /* the emulated device only (rt_cuda_emu.c): a host function in stream order */
+  CUresult (*EmuHost)(CUstream, void (*)(const void *), const void *, size_t);
+  bool emu;
+  CUstream stream; /* every launch, copy and memset goes here */
+  rt_cuda_pool pool;
+  uint64_t launches;
+};
+
+/* The bytes an ELF64 image spans (0 when it is not one we can read). */
+uint64_t rt_cuda_elf_span(const unsigned char *e);
+/* Multiprocessors and shared memory of architecture cc's usual part (80, 90, ...). */
+void rt_cuda_props(rt_cuda *g, int cc);
+
+#endif
