@@ -147,8 +147,11 @@ static int run_blas_gemv(bench *b, void *ctx, int i) {
 }
 
 /* Warps per block and slabs in flight tried for each shape (the first is
- * the default); the lead picks per shape from the JSON. */
-static const int variants[][2] = {{8, 4}, {4, 4}, {8, 2}, {8, 8}, {16, 2}, {16, 4}};
+ * the default); the lead picks per shape from the JSON.  Unroll 1 and 2:
+ * the session-3 template needs 64-66 registers at unroll 4 where a warp
+ * loops more than once (2.7b), 48-56 at 2 and 40 at 1 (ptxas, sm_90), so
+ * the 2.7b in_proj's 661 blocks fit one wave only at unroll 1. */
+static const int variants[][2] = {{8, 4}, {4, 4}, {8, 2}, {8, 8}, {16, 2}, {16, 4}, {8, 1}, {16, 1}};
 #define NVAR ((int)(sizeof variants / sizeof *variants))
 
 static void bench_gemv(bench *b, const char *name, int64_t K, int64_t N, int64_t M) {

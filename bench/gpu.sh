@@ -31,8 +31,8 @@ export SSDC_CACHE_DIR=${SSDC_CACHE_DIR:-$B/cache}
 build() {
   cmake -DOUT=$B/cg_kernels_embed.c "-DIN=$(ls codegen/cuda/*.cuh | tr '\n' '|')" -P codegen/cg_embed.cmake || return 1
   local CF="-std=c17 -O2 -g -Wall -Wextra -Werror -Iir -Icodegen -Iruntime"
-  local LIB="ir/ssd_base.c codegen/cg_cache.c codegen/cg_cuda.c codegen/cg_nvrtc.c $B/cg_kernels_embed.c"
-  local RT="runtime/rt_cuda.c runtime/rt_cuda_ssd.c"
+  local LIB="ir/ssd_base.c codegen/cg_cache.c codegen/cg_cuda.c codegen/cg_nvrtc.c codegen/cg_emu.c $B/cg_kernels_embed.c"
+  local RT="runtime/rt_cuda.c runtime/rt_cuda_emu.c runtime/rt_cuda_ssd.c"
   gcc $CF tests/cuda/test_cg_cache.c $LIB -ldl -lpthread -lm -o $B/test_cg_cache &&
   gcc $CF tests/cuda/test_cg_nvrtc.c $LIB -ldl -lpthread -lm -o $B/test_cg_nvrtc &&
   gcc $CF tests/cuda/test_ssd_gpu.c $RT runtime/rt_ssm_ref.c $LIB -ldl -lpthread -lm -o $B/test_ssd_gpu &&

@@ -5,19 +5,14 @@
 # the PTX ISA lays them out), against the same references and goldens:
 # the SSD kernels, the decode kernels, the op kernels and cuBLASLt's place,
 # the five golden checkpoints end to end in fp32 and bf16, CUDA-graph decode
-# against uncaptured decode, and `ssdc generate --device emu` against the CPU.
+# against uncaptured decode, the fused decode kernels against the generic ones, and `ssdc generate --device emu` against the CPU.
 get_filename_component(SSDC_EMU_ROOT ${CMAKE_CURRENT_LIST_DIR}/.. ABSOLUTE)
-set(SSDC_EMU_CASES)
-foreach(case mamba2_g1 mamba2_g2 mamba2_variants mamba1 bamba)
-  if(EXISTS ${SSDC_EMU_ROOT}/tests/golden/${case}/model.safetensors)
-    list(APPEND SSDC_EMU_CASES ${SSDC_EMU_ROOT}/tests/golden/${case})
-  endif()
-endforeach()
 add_test(NAME emu_ssd COMMAND test_ssd_gpu --emu)
 add_test(NAME emu_dec COMMAND test_dec_gpu --emu)
 add_test(NAME emu_ops COMMAND test_ops_gpu --emu)
-add_test(NAME emu_golden COMMAND test_gpu_golden --emu ${SSDC_EMU_CASES})
-add_test(NAME emu_graph COMMAND test_gpu_graph --emu ${SSDC_EMU_CASES})
+add_test(NAME emu_golden COMMAND test_gpu_golden --emu ${SSDC_GOLDEN_GPU_CASES})
+add_test(NAME emu_graph COMMAND test_gpu_graph --emu ${SSDC_GOLDEN_GPU_CASES})
+add_test(NAME emu_graph_fused COMMAND test_gpu_graph --emu --fused)
 # greedy tokens of the GPU executor on the emulated device == the CPU's
 foreach(case mamba2_g2 bamba)
   add_test(NAME emu_cli_generate_${case}
@@ -25,6 +20,6 @@ foreach(case mamba2_g2 bamba)
                    sh $<TARGET_FILE:ssdc> ${SSDC_EMU_ROOT}/tests/golden/${case})
   list(APPEND SSDC_EMU_CLI emu_cli_generate_${case})
 endforeach()
-set_tests_properties(emu_ssd emu_dec emu_ops emu_golden emu_graph ${SSDC_EMU_CLI} PROPERTIES
+set_tests_properties(emu_ssd emu_dec emu_ops emu_golden emu_graph emu_graph_fused ${SSDC_EMU_CLI} PROPERTIES
                      LABELS cpu TIMEOUT 900
                      ENVIRONMENT SSDC_CACHE_DIR=${CMAKE_CURRENT_BINARY_DIR}/ssdc-emu-cache)

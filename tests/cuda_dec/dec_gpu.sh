@@ -22,9 +22,9 @@ build() {
   cmake -DOUT=$B/cg_kernels_embed.c "-DIN=$(ls codegen/cuda/*.cuh | tr '\n' '|')" \
     -P codegen/cg_embed.cmake || return 1
   local CF="-std=c17 -O2 -g -Wall -Wextra -Werror -Iir -Icodegen -Iruntime -Itests/cuda_dec"
-  local LIB="ir/ssd_base.c codegen/cg_cache.c codegen/cg_cuda.c codegen/cg_nvrtc.c
+  local LIB="ir/ssd_base.c codegen/cg_cache.c codegen/cg_cuda.c codegen/cg_nvrtc.c codegen/cg_emu.c
              codegen/cg_cuda_dec.c codegen/cg_cuda_ops.c $B/cg_kernels_embed.c"
-  local RT="runtime/rt_cuda.c runtime/rt_cuda_dec.c"
+  local RT="runtime/rt_cuda.c runtime/rt_cuda_emu.c runtime/rt_cuda_dec.c"
   gcc $CF tests/cuda_dec/test_dec_nvrtc.c $LIB -ldl -lpthread -lm -o $B/test_dec_nvrtc &&
     gcc $CF tests/cuda_dec/test_dec_gpu.c $RT runtime/rt_ops.c runtime/rt_pool.c \
       runtime/rt_ssm_ref.c $LIB -ldl -lpthread -lm -o $B/test_dec_gpu &&

@@ -17,8 +17,8 @@ fi
 echo "cublasLt: ${SSDC_CUBLASLT:-default}"
 cmake -DOUT=$B/cg_kernels_embed.c "-DIN=$(ls codegen/cuda/*.cuh | tr '\n' '|')" -P codegen/cg_embed.cmake || exit 1
 CF="-std=c17 -O2 -g -Wall -Wextra -Werror -Iir -Icodegen -Iruntime"
-LIB="ir/ssd_base.c codegen/cg_cache.c codegen/cg_cuda.c codegen/cg_nvrtc.c codegen/cg_cuda_ops.c $B/cg_kernels_embed.c"
-RT="runtime/rt_cuda.c runtime/rt_cuda_exec.c runtime/rt_cublaslt.c runtime/rt_ops.c runtime/rt_pool.c runtime/rt_ssm_ref.c"
+LIB="ir/ssd_base.c codegen/cg_cache.c codegen/cg_cuda.c codegen/cg_nvrtc.c codegen/cg_emu.c codegen/cg_cuda_ops.c $B/cg_kernels_embed.c"
+RT="runtime/rt_cuda.c runtime/rt_cuda_emu.c runtime/rt_cuda_exec.c runtime/rt_cublaslt.c runtime/rt_ops.c runtime/rt_pool.c runtime/rt_ssm_ref.c"
 gcc $CF tests/cuda_exec/test_ops_gpu.c $RT $LIB -ldl -lpthread -lm -o $B/test_ops_gpu 2>&1 | tee "$OUT/build.log" || exit 1
 [ -x $B/test_ops_gpu ] || exit 1
 $B/test_ops_gpu ${GPU_BENCH:+--bench} 2>&1 | tee "$OUT/test_ops_gpu.log"

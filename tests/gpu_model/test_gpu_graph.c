@@ -457,8 +457,10 @@ static int fused_check(void) {
 }
 
 int main(int argc, char **argv) {
+  if (argc > 1 && !strcmp(argv[1], "--emu")) /* the emulated device, for any mode */
+    golden_emu = true, argc--, argv++;
   if (argc < 2) {
-    fprintf(stderr, "usage: test_gpu_graph CASE_DIR... | --fused | --bench [2.7b]\n");
+    fprintf(stderr, "usage: test_gpu_graph [--emu] (CASE_DIR... | --fused | --bench [2.7b])\n");
     return 2;
   }
   if (!strcmp(argv[1], "--fused")) {
