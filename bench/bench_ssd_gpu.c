@@ -72,7 +72,7 @@ static int time_ssd(bench *b, rt_cuda_ssd *k, const rt_cuda_ssd_args *a, int64_t
     int rc = rt_cuda_timer_start(b->g, &tm, &b->c);
     if (rc == SSD_OK)
       rc = k->spec.kind == CG_SSD_CHUNKED ? rt_cuda_ssd_chunked(b->g, k, a, batch, L, &b->c)
-                                          : rt_cuda_ssd_step(b->g, k, a, batch, &b->c);
+                                          : rt_cuda_ssd_step(b->g, k, a, batch, L, &b->c);
     float v = 0;
     int rc2 = rt_cuda_timer_stop(b->g, &tm, &v, &b->c);
     if (rc || rc2) return rc ? rc : rc2;

@@ -179,8 +179,10 @@ int rt_cuda_ssd_chunked(rt_cuda *g, rt_cuda_ssd *k, const rt_cuda_ssd_args *a, i
 /* The segmentation rt_cuda_ssd_chunked uses, for benchmarks and notes. */
 void rt_cuda_ssd_segments(const rt_cuda *g, const rt_cuda_ssd *k, int64_t batch, int64_t L,
                           int *nseg, int64_t *seg_chunks);
-/* One decode step for every batch row. */
+/* L recurrent steps (L = 1: one decode step) for every batch row, in one
+ * launch: token (b, t) is operand row b L + t, y is [batch, L, H, P], the
+ * state [batch, H, P, N] is updated in place. */
 int rt_cuda_ssd_step(rt_cuda *g, const rt_cuda_ssd *k, const rt_cuda_ssd_args *a, int64_t batch,
-                     ssd_ctx *c);
+                     int64_t L, ssd_ctx *c);
 
 #endif

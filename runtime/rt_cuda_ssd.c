@@ -282,15 +282,18 @@ int rt_cuda_ssd_chunked(rt_cuda *g, rt_cuda_ssd *k, const rt_cuda_ssd_args *a, i
 }
 
 int rt_cuda_ssd_step(rt_cuda *g, const rt_cuda_ssd *k, const rt_cuda_ssd_args *a, int64_t batch,
-                     ssd_ctx *c) {
+                     int64_t L, ssd_ctx *c) {
   const cg_ssd_spec *s = &k->spec;
   if (s->kind != CG_SSD_STEP) return ssd_err(c, SSD_EINVAL, "not an ssd step kernel");
-  if (batch < 1 || batch > 65535) return ssd_err(c, SSD_EINVAL, "ssd step: bad batch %lld", (long long)batch);
+  if (batch < 1 || batch > 65535 || L < 1 || L > ((int64_t)1 << 40))
+    return ssd_err(c, SSD_EINVAL, "ssd step: bad batch %lld or length %lld", (long long)batch,
+                   (long long)L);
   int rc = check_args(s, a, c);
   if (rc) return rc;
+  long long len = (long long)L;
   void *args[] = {(void *)&a->x, (void *)&a->dt, (void *)&a->A,       (void *)&a->B,
                   (void *)&a->C, (void *)&a->D,  (void *)&a->z,       (void *)&a->dt_bias,
-                  (void *)&a->state, (void *)&a->y};
+                  (void *)&a->state, (void *)&a->y, (void *)&len};
   /* 16 head channels per block: STEP_ROWS in codegen/cuda/ssd_step.cuh */
   const unsigned grid[3] = {(unsigned)s->H, (unsigned)batch, (unsigned)((s->P + 15) / 16)};
   return rt_cuda_launch(g, &k->fn, grid, 128, args, c);

@@ -1796,11 +1796,10 @@ static int run_ssd_chunked(grun *r, const ir_node *n, int64_t B, int64_t L, rt_d
   return rc;
 }
 
-/* SSD with the step kernel, one launch per token (per batch row in a
- * prefill, where a token's operands are not contiguous across rows):
- * decode steps, and fp32 prefill.  In bf16 mode the activations and y are
- * read and written in bf16, as the prefill does; operands are read in place
- * at their token-row strides (a decode step's batch rows). */
+/* SSD in the recurrent form, one launch for all batch rows and tokens:
+ * decode steps (L = 1), and fp32 prefill (the chunked kernel is bf16).  In
+ * bf16 mode the activations and y are read and written in bf16, as the
+ * prefill does; operands are read in place at their token-row strides. */
 static int run_ssd(grun *r, const ir_node *n, int64_t B, int64_t L, rt_dptr st, rt_dptr y,
                    bool y16) {
   if (r->g->bf16 && L > 1) {
@@ -1816,26 +1815,12 @@ static int run_ssd(grun *r, const ir_node *n, int64_t B, int64_t L, rt_dptr st, 
   rt_cuda_ssd *k = NULL;
   int rc = ssm_operands(r, n, a16, &s, in);
   if (!rc) rc = get_ssd(r->g, &s, &k, r->c);
-  const cg_ssd_ld ld = cg_ssd_strides(&s);
-  const int64_t H = s.H, P = s.P, N = s.N;
-  const int64_t rb = L == 1 ? B : 1, nb = L == 1 ? 1 : B;
-  for (int64_t b = 0; b < nb && !rc; b++)
-    for (int64_t t = 0; t < L && !rc; t++) {
-      int64_t tok = b * L + t;
-      rt_cuda_ssd_args a = {
-          eptr(in[SA_X].p, tok * ld.x, a16),
-          s.has_dt ? eptr(in[SA_DT].p, tok * ld.dt, a16) : 0,
-          in[SA_A].p,
-          eptr(in[SA_B].p, tok * ld.b, a16),
-          eptr(in[SA_C].p, tok * ld.c, a16),
-          in[SA_D].p,
-          s.has_z ? eptr(in[SA_Z].p, tok * ld.z, a16) : 0,
-          in[SA_DTB].p,
-          0,
-          fptr(st, b * H * P * N),
-          eptr(y, tok * H * P, y16)};
-      rc = rt_cuda_ssd_step(r->g->cu, k, &a, rb, r->c);
-    }
+  if (!rc) {
+    rt_cuda_ssd_args a = {in[SA_X].p, s.has_dt ? in[SA_DT].p : 0, in[SA_A].p, in[SA_B].p,
+                          in[SA_C].p, in[SA_D].p, s.has_z ? in[SA_Z].p : 0, in[SA_DTB].p,
+                          0, st, y};
+    rc = rt_cuda_ssd_step(r->g->cu, k, &a, B, L, r->c);
+  }
   put_ins(r->g, in, SA_N);
   return rc;
 }

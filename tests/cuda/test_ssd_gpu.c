@@ -89,6 +89,12 @@ static const tcase cases[] = {
     {"strided, odd z stride, bf16 z, N=48", CG_SSD_CHUNKED, 2, 700, 4, 64, 48, 4, 1, 1, 4,
      F_MAMBA2 | F_Z | F_YF32, 0, 2},
     {"step strided mamba2 bf16", CG_SSD_STEP, 3, 1, 80, 64, 128, 80, 1, 1, 80, F_MAMBA2 | F_Z, 0, 1},
+    /* the recurrent form over a sequence in one launch (the fp32 executor's prefill) */
+    {"scan fp32 L=37 patterns", CG_SSD_STEP, 2, 37, 8, 32, 48, 2, 4, 2, 4,
+     F_MAMBA2 | F_Z | F_DCH | F_CLAMP | F_INF32 | F_YF32, 0, 0},
+    {"scan fp32 L=70 mamba2 N=128", CG_SSD_STEP, 2, 70, 4, 64, 128, 4, 1, 1, 4,
+     F_MAMBA2 | F_Z | F_INF32 | F_YF32, 0, 0},
+    {"scan bf16 L=19 strided", CG_SSD_STEP, 1, 19, 8, 64, 128, 8, 1, 1, 8, F_MAMBA2 | F_Z, 0, 1},
     {"step strided fp32 patterns", CG_SSD_STEP, 2, 1, 8, 32, 48, 2, 4, 2, 4,
      F_MAMBA2 | F_Z | F_DCH | F_INF32 | F_YF32, 0, 2},
 };
@@ -275,7 +281,7 @@ static int download(rt_cuda *g, rt_dptr p, size_t n, int f32, double *out, ssd_c
 static int launch(rt_cuda *g, rt_cuda_ssd *k, const tcase *t, const rt_cuda_ssd_args *a,
                   ssd_ctx *c) {
   int rc = t->kind == CG_SSD_CHUNKED ? rt_cuda_ssd_chunked(g, k, a, t->batch, t->L, c)
-                                     : rt_cuda_ssd_step(g, k, a, t->batch, c);
+                                     : rt_cuda_ssd_step(g, k, a, t->batch, t->L, c);
   return rc ? rc : rt_cuda_sync(g, c);
 }
 
@@ -362,7 +368,7 @@ static void check_refusals(rt_cuda *g, cg_cache *cc, ssd_ctx *c) {
   if (rt_cuda_ssd_chunked(g, &k, &a, 1, 100, &q) != SSD_EINVAL) fails++, fprintf(stderr, "FAIL: missing dt accepted\n");
   a.dt = a.A = 1;
   if (rt_cuda_ssd_chunked(g, &k, &a, 1, 0, &q) != SSD_EINVAL) fails++, fprintf(stderr, "FAIL: L=0 accepted\n");
-  if (rt_cuda_ssd_step(g, &k, &a, 1, &q) != SSD_EINVAL) fails++, fprintf(stderr, "FAIL: wrong kind accepted\n");
+  if (rt_cuda_ssd_step(g, &k, &a, 1, 1, &q) != SSD_EINVAL) fails++, fprintf(stderr, "FAIL: wrong kind accepted\n");
   a.x = a.B = a.C = a.y = 4096, a.dt = 4096, a.A = 4096;
   a.B = 4096 + 8; /* a B slice not 16-byte aligned: refused, not a device fault */
   if (rt_cuda_ssd_chunked(g, &k, &a, 1, 100, &q) != SSD_EINVAL || !strstr(q.msg, "B"))
