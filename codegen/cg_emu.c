@@ -157,7 +157,7 @@ static int write_unit(FILE *f, const cg_source *s, ssd_ctx *c) {
       "const unsigned grid[3], const unsigned block[3], unsigned smem, void **args, "
       "unsigned char *stacks, unsigned stack_bytes, char *err, size_t errn) {\n"
       "  if (stack_bytes != EMU_STACK) { snprintf(err, errn, \"stack size mismatch\"); return -1; }\n"
-      "  emu_kernel k = {emu_tab[i].name, emu_tab[i].thunk, 0, {0}};\n"
+      "  emu_kernel k = {emu_tab[i].name, emu_tab[i].thunk};\n"
       "  return emu_launch(&k, grid, block, smem, args, stacks, err, errn);\n}\n");
   return ok ? SSD_OK : ssd_err(c, SSD_EIO, "cannot write the emulated kernel's source");
 }

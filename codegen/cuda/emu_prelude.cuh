@@ -27,7 +27,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/mman.h>
 #include <utility>
 #if !defined(__x86_64__)
 #include <ucontext.h>
@@ -220,9 +219,7 @@ static int emu_run_block(emu_blk *b) {
 // ---- the launch entry point (runtime/rt_cuda_emu.c) ------------------------------------
 struct emu_kernel {
   const char *name;
-  void (*thunk)(void **);
-  int nparams;
-  unsigned sizes[32];
+  void (*thunk)(void **); // calls the kernel with the driver's argument array
 };
 
 static int emu_launch(const emu_kernel *k, const unsigned grid[3], const unsigned block[3],
