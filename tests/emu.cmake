@@ -7,6 +7,13 @@
 # the five golden checkpoints end to end in fp32 and bf16, CUDA-graph decode
 # against uncaptured decode, the fused decode kernels against the generic ones, and `ssdc generate --device emu` against the CPU.
 get_filename_component(SSDC_EMU_ROOT ${CMAKE_CURRENT_LIST_DIR}/.. ABSOLUTE)
+# the emulator itself on hand-written kernels: shuffle and barrier semantics,
+# deadlocks and endless spins fail instead of hanging, compile errors, graphs
+add_executable(test_emu ${SSDC_EMU_ROOT}/tests/cuda/test_emu.c ${SSDC_EMU_ROOT}/runtime/rt_cuda.c
+               ${SSDC_EMU_ROOT}/runtime/rt_cuda_emu.c)
+target_include_directories(test_emu PRIVATE ${SSDC_EMU_ROOT}/runtime)
+target_link_libraries(test_emu PRIVATE ssdc_codegen m)
+add_test(NAME emu_self COMMAND test_emu)
 add_test(NAME emu_ssd COMMAND test_ssd_gpu --emu)
 add_test(NAME emu_dec COMMAND test_dec_gpu --emu)
 add_test(NAME emu_ops COMMAND test_ops_gpu --emu)
@@ -20,6 +27,6 @@ foreach(case mamba2_g2 bamba)
                    sh $<TARGET_FILE:ssdc> ${SSDC_EMU_ROOT}/tests/golden/${case})
   list(APPEND SSDC_EMU_CLI emu_cli_generate_${case})
 endforeach()
-set_tests_properties(emu_ssd emu_dec emu_ops emu_golden emu_graph emu_graph_fused ${SSDC_EMU_CLI} PROPERTIES
+set_tests_properties(emu_self emu_ssd emu_dec emu_ops emu_golden emu_graph emu_graph_fused ${SSDC_EMU_CLI} PROPERTIES
                      LABELS cpu TIMEOUT 900
                      ENVIRONMENT SSDC_CACHE_DIR=${CMAKE_CURRENT_BINARY_DIR}/ssdc-emu-cache)

@@ -1,0 +1,195 @@
+/* test_emu.c: the emulated device's own behaviour (runtime/rt_cuda_emu.c,
+ * codegen/cg_emu.c, codegen/cuda/emu_prelude.cuh), on hand-written kernels:
+ * what the generated kernels' tests do not reach.
+ *   - warp shuffles (xor, up, down, indexed, sub-warp width) and block
+ *     barriers give the values CUDA defines;
+ *   - a kernel that deadlocks (threads at different barriers) or spins
+ *     forever fails its launch with a message, never hangs;
+ *   - a kernel that does not compile fails with the compiler's log and the
+ *     kernel's name; a launch the driver would refuse is refused;
+ *   - a captured graph replays the work with the arguments of the capture.
+ */
+#define _GNU_SOURCE
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "rt_cuda.h"
+
+static int fails;
+#define CHECK(cond, ...)                              \
+  do {                                                \
+    if (!(cond)) {                                    \
+      fprintf(stderr, "FAIL %s:%d: ", __FILE__, __LINE__); \
+      fprintf(stderr, __VA_ARGS__);                   \
+      fputc('\n', stderr);                            \
+      fails++;                                        \
+    }                                                 \
+  } while (0)
+
+static const char kernels[] =
+    "extern \"C\" __global__ void k_shfl(int *out) {\n"
+    "  const int l = threadIdx.x & 31, w = threadIdx.x >> 5;\n"
+    "  int v = l + 100 * w, *o = out + threadIdx.x * 5;\n"
+    "  o[0] = __shfl_xor_sync(0xffffffffu, v, 5);\n"
+    "  o[1] = __shfl_up_sync(0xffffffffu, v, 3);\n"
+    "  o[2] = __shfl_down_sync(0xffffffffu, v, 7, 16);\n"
+    "  o[3] = __shfl_sync(0xffffffffu, v, 31 - l);\n"
+    "  __shared__ int s[64];\n"
+    "  s[threadIdx.x] = v;\n"
+    "  __syncthreads();\n"
+    "  o[4] = s[63 - threadIdx.x];\n"
+    "}\n"
+    "extern \"C\" __global__ void k_dead(int *p) {\n"
+    "  if ((threadIdx.x & 31) < 16) __syncthreads(); else __syncwarp();\n"
+    "  p[threadIdx.x] = 1;\n"
+    "}\n"
+    "extern \"C\" __global__ void k_spin(const unsigned *f) {\n"
+    "  while (((volatile const unsigned *)f)[0] == 0u) __nanosleep(100);\n"
+    "}\n"
+    "extern \"C\" __global__ void k_add(float *y, float v, long long n) {\n"
+    "  long long i = (long long)blockIdx.x * blockDim.x + threadIdx.x;\n"
+    "  if (i < n) y[i] += v;\n"
+    "}\n";
+
+/* What k_shfl must write for thread t of a 64-thread block. */
+static void want_shfl(int t, int w[5]) {
+  const int l = t & 31, base = 100 * (t >> 5);
+  w[0] = (l ^ 5) + base;
+  w[1] = (l >= 3 ? l - 3 : l) + base;
+  w[2] = ((l & 15) + 7 < 16 ? l + 7 : l) + base;
+  w[3] = (31 - l) + base;
+  w[4] = ((63 - t) & 31) + 100 * ((63 - t) >> 5);
+}
+
+static int load(rt_cuda *g, const void *so, const char *name, rt_cuda_fn *f, ssd_ctx *c) {
+  return rt_cuda_load(g, so, name, 0, f, c);
+}
+
+static void t_values(rt_cuda *g, const void *so, ssd_ctx *c) {
+  rt_cuda_fn f;
+  rt_dptr out = 0;
+  int h[64 * 5];
+  if (load(g, so, "k_shfl", &f, c) || rt_cuda_alloc(g, sizeof h, &out, c)) {
+    CHECK(0, "setup: %s", c->msg);
+    return;
+  }
+  void *args[] = {&out};
+  const unsigned grid[3] = {1, 1, 1};
+  int rc = rt_cuda_launch(g, &f, grid, 64, args, c);
+  if (!rc) rc = rt_cuda_d2h(g, h, out, sizeof h, c);
+  CHECK(!rc, "k_shfl: %s", c->msg);
+  int bad = 0;
+  for (int t = 0; !rc && t < 64; t++) {
+    int w[5];
+    want_shfl(t, w);
+    for (int k = 0; k < 5; k++) bad += h[t * 5 + k] != w[k];
+  }
+  CHECK(!bad, "k_shfl: %d values differ from CUDA's shuffle and barrier semantics", bad);
+  if (!bad && !rc) printf("ok   shuffles (xor, up, down width 16, indexed) and __syncthreads\n");
+  rt_cuda_free(g, out);
+  rt_cuda_unload(g, &f);
+}
+
+/* A launch that must fail with `want` in its message. */
+static void t_fails(rt_cuda *g, const void *so, const char *name, unsigned block, rt_dptr arg,
+                    const char *want) {
+  ssd_ctx q;
+  ssd_ctx_init(&q);
+  q.diag = fopen("/dev/null", "w");
+  rt_cuda_fn f;
+  int rc = load(g, so, name, &f, &q);
+  void *args[] = {&arg};
+  const unsigned grid[3] = {2, 1, 1};
+  if (!rc) rc = rt_cuda_launch(g, &f, grid, block, args, &q);
+  CHECK(rc == SSD_EDEVICE && strstr(q.msg, want), "%s: want a failure with '%s', got %d: %s",
+        name, want, rc, q.msg);
+  if (rc == SSD_EDEVICE && strstr(q.msg, want)) printf("ok   %s refused: %s\n", name, q.msg);
+  if (f.module) rt_cuda_unload(g, &f);
+  fclose(q.diag);
+}
+
+static void t_graph(rt_cuda *g, const void *so, ssd_ctx *c) {
+  rt_cuda_fn f;
+  rt_dptr y = 0;
+  float h[300];
+  for (int i = 0; i < 300; i++) h[i] = (float)i;
+  if (load(g, so, "k_add", &f, c) || rt_cuda_alloc(g, sizeof h, &y, c) ||
+      rt_cuda_h2d(g, y, h, sizeof h, c)) {
+    CHECK(0, "setup: %s", c->msg);
+    return;
+  }
+  float v = 0.5f;
+  long long n = 300;
+  void *args[] = {&y, &v, &n};
+  const unsigned grid[3] = {3, 1, 1};
+  rt_cuda_graph gr = {0};
+  int rc = rt_cuda_capture_begin(g, c);
+  if (!rc) rc = rt_cuda_launch(g, &f, grid, 128, args, c);
+  if (!rc) rc = rt_cuda_capture_end(g, &gr, c);
+  v = 100.f; /* the graph keeps the captured value */
+  if (!rc) rc = rt_cuda_d2h(g, h, y, sizeof h, c);
+  CHECK(!rc && h[7] == 7.f, "a capture must not run its work (%g)", h[7]);
+  for (int i = 0; !rc && i < 3; i++) rc = rt_cuda_graph_launch(g, &gr, c);
+  if (!rc) rc = rt_cuda_d2h(g, h, y, sizeof h, c);
+  int bad = 0;
+  for (int i = 0; !rc && i < 300; i++) bad += h[i] != (float)i + 1.5f;
+  CHECK(!rc && !bad, "graph replays: %d wrong (%s)", bad, rc ? c->msg : "");
+  if (!rc && !bad) printf("ok   a captured launch replays 3 times with its captured arguments\n");
+  rt_cuda_graph_destroy(g, &gr);
+  rt_cuda_free(g, y);
+  rt_cuda_unload(g, &f);
+}
+
+static void t_compile_error(void) {
+  ssd_ctx q;
+  ssd_ctx_init(&q);
+  char *log = NULL;
+  size_t loglen = 0;
+  q.diag = open_memstream(&log, &loglen);
+  cg_source s = {.name = "k_broken"};
+  s.src = strdup("extern \"C\" __global__ void k_broken(int *p) { p[0] = no_such_name; }\n");
+  void *so = NULL;
+  size_t n = 0;
+  int rc = cg_build(NULL, &s, "emu", &so, &n, &q);
+  fclose(q.diag);
+  CHECK(rc == SSD_EDEVICE && strstr(q.msg, "k_broken") && log && strstr(log, "no_such_name"),
+        "a compile error must name the kernel and show the log (rc %d: %s)", rc, q.msg);
+  if (rc == SSD_EDEVICE) printf("ok   compile error: %s (log shown)\n", q.msg);
+  free(so);
+  free(log);
+  cg_source_free(&s);
+}
+
+int main(void) {
+  ssd_ctx c;
+  ssd_ctx_init(&c);
+  rt_cuda *g = NULL;
+  if (rt_cuda_open_emu(&g, &c)) return 1;
+  cg_source s = {.name = "emu_test_kernels"};
+  s.src = strdup(kernels);
+  void *so = NULL;
+  size_t n = 0;
+  if (!s.src || cg_build(NULL, &s, "emu", &so, &n, &c)) {
+    fprintf(stderr, "test_emu: cannot build the test kernels: %s\n", c.msg);
+    return 1;
+  }
+  t_values(g, so, &c);
+  rt_dptr flag = 0, buf = 0;
+  if (rt_cuda_alloc(g, 4096, &flag, &c) || rt_cuda_memset8(g, flag, 0, 4096, &c) ||
+      rt_cuda_alloc(g, 4096, &buf, &c))
+    return 1;
+  t_fails(g, so, "k_dead", 64, buf, "deadlock");
+  t_fails(g, so, "k_spin", 32, flag, "spin-wait");
+  t_fails(g, so, "k_add", 1025, buf, "INVALID_VALUE");
+  t_fails(g, so, "k_missing", 32, buf, "NOT_FOUND");
+  t_graph(g, so, &c);
+  t_compile_error();
+  rt_cuda_free(g, flag);
+  rt_cuda_free(g, buf);
+  free(so);
+  cg_source_free(&s);
+  rt_cuda_close(g);
+  printf(fails ? "test_emu: %d FAILURES\n" : "test_emu: all passed%.0d\n", fails);
+  return fails != 0;
+}
