@@ -75,11 +75,19 @@ static char *slurp(const char *path, size_t *n) {
   return buf;
 }
 
+/* A fresh directory under $TMPDIR (else /tmp) for the compiler's files. */
+static int make_tmpdir(char dir[4096], ssd_ctx *c) {
+  const char *tmp = getenv("TMPDIR");
+  snprintf(dir, 4096, "%s/ssdc-emu-XXXXXX", tmp && *tmp ? tmp : "/tmp");
+  return mkdtemp(dir) ? SSD_OK
+                      : ssd_err(c, SSD_EIO, "cannot make a temp directory: %s", strerror(errno));
+}
+
 int cg_emu_version(char buf[64], ssd_ctx *c) {
   static char ver[64];
   if (!ver[0]) {
-    char dir[] = "/tmp/ssdc-emu-XXXXXX", log[64];
-    if (!mkdtemp(dir)) return ssd_err(c, SSD_EIO, "cannot make a temp directory: %s", strerror(errno));
+    char dir[4096], log[4200];
+    if (make_tmpdir(dir, c)) return SSD_EIO;
     snprintf(log, sizeof log, "%s/v", dir);
     char *argv[] = {(char *)emu_cxx(), "-dumpfullversion", "-dumpversion", NULL};
     size_t n = 0;
@@ -165,10 +173,8 @@ static int write_unit(FILE *f, const cg_source *s, ssd_ctx *c) {
 int cg_emu_compile(const cg_source *s, void **so, size_t *size, ssd_ctx *c) {
   *so = NULL;
   *size = 0;
-  const char *tmp = getenv("TMPDIR");
   char dir[4096], cpp[4200], out[4200], log[4200];
-  snprintf(dir, sizeof dir, "%s/ssdc-emu-XXXXXX", tmp && *tmp ? tmp : "/tmp");
-  if (!mkdtemp(dir)) return ssd_err(c, SSD_EIO, "cannot make a temp directory: %s", strerror(errno));
+  if (make_tmpdir(dir, c)) return SSD_EIO;
   snprintf(cpp, sizeof cpp, "%s/k.cpp", dir);
   snprintf(out, sizeof out, "%s/k.so", dir);
   snprintf(log, sizeof log, "%s/log", dir);

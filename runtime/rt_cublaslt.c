@@ -297,7 +297,8 @@ static void emu_gemm(const void *arg) {
   for (int64_t m = 0; m < g->M; m++)
     for (int64_t n = 0; n < g->N; n++) {
       float acc = 0.f;
-      for (int64_t k = 0; k < g->K; k++) acc += emu_ld(g->ab, g->x, m * g->K + k) * emu_ld(g->ab, g->W, n * g->K + k);
+      for (int64_t k = 0; k < g->K; k++)
+        acc += emu_ld(g->ab, g->x, m * g->K + k) * emu_ld(g->ab, g->W, n * g->K + k);
       if (g->bias) acc += ((const float *)(uintptr_t)g->bias)[n];
       if (g->accumulate) acc += emu_ld(g->out, g->y, m * g->N + n);
       if (g->out == RT_BLAS_BF16) ((uint16_t *)(uintptr_t)g->y)[m * g->N + n] = rt_bf16_of(acc);

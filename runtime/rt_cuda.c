@@ -191,16 +191,29 @@ static CUresult dry_ModuleGetFunction(CUfunction *f, CUmodule m, const char *nam
     }
   return DRY_NOT_FOUND;
 }
-static CUresult dry_FuncSetAttribute(CUfunction f, int a, int v) {
+/* What both in-process drivers (this one and rt_cuda_emu.c) do alike. */
+static CUresult inproc_FuncSetAttribute(CUfunction f, int a, int v) {
   return (void)f, (void)a, (v < 0 ? DRY_INVALID_VALUE : 0);
+}
+static CUresult inproc_MemAllocHost(void **p, size_t n) {
+  *p = calloc(1, n);
+  return *p ? 0 : DRY_OUT_OF_MEMORY;
+}
+static CUresult inproc_MemFreeHost(void *p) { return free(p), 0; }
+void rt_cuda_inproc_common(rt_cuda *g) {
+  g->FuncSetAttribute = inproc_FuncSetAttribute;
+  g->MemAllocHost = inproc_MemAllocHost, g->MemFreeHost = inproc_MemFreeHost;
+}
+bool rt_cuda_launch_fits(unsigned gx, unsigned gy, unsigned gz, unsigned bx, unsigned by,
+                         unsigned bz) {
+  return gx >= 1 && gy >= 1 && gz >= 1 && gx < (1u << 31) && gy <= 65535 && gz <= 65535 &&
+         bx >= 1 && by >= 1 && bz >= 1 && bx * by * bz <= 1024;
 }
 static CUresult dry_LaunchKernel(CUfunction f, unsigned gx, unsigned gy, unsigned gz, unsigned bx,
                                  unsigned by, unsigned bz, unsigned smem, CUstream s, void **args,
                                  void **extra) {
   (void)s, (void)extra, (void)smem; /* rt_cuda_load checked smem against the device */
-  bool ok = f && args && gx >= 1 && gy >= 1 && gz >= 1 && gx < (1u << 31) && gy <= 65535 &&
-            gz <= 65535 && bx >= 1 && by >= 1 && bz >= 1 && bx * by * bz <= 1024;
-  return ok ? 0 : DRY_INVALID_VALUE;
+  return f && args && rt_cuda_launch_fits(gx, gy, gz, bx, by, bz) ? 0 : DRY_INVALID_VALUE;
 }
 static CUresult dry_LaunchKernelEx(const CUlaunchConfig *k, CUfunction f, void **args, void **extra) {
   return dry_LaunchKernel(f, k->grid_x, k->grid_y, k->grid_z, k->block_x, k->block_y, k->block_z,
@@ -234,11 +247,6 @@ static CUresult dry_MemcpyDtoHAsync(void *h, rt_dptr d, size_t n, CUstream s) {
 static CUresult dry_MemsetD8Async(rt_dptr d, unsigned char v, size_t n, CUstream s) {
   return (void)v, (void)s, (d || !n ? 0 : DRY_INVALID_VALUE);
 }
-static CUresult dry_MemAllocHost(void **p, size_t n) {
-  *p = calloc(1, n);
-  return *p ? 0 : DRY_OUT_OF_MEMORY;
-}
-static CUresult dry_MemFreeHost(void *p) { return free(p), 0; }
 static CUresult dry_BeginCapture(CUstream s, int mode) { return (void)s, (void)mode, 0; }
 static CUresult dry_EndCapture(CUstream s, CUgraph *gr) { return (void)s, dry_Handle(gr); }
 static CUresult dry_GraphInstantiate(CUgraphExec *e, CUgraph gr, unsigned long long f) {
@@ -274,7 +282,8 @@ int rt_cuda_open_dry(rt_cuda **out, const char *arch, ssd_ctx *c) {
   rt_cuda_props(g, (int)cc);
   g->MemAlloc = dry_MemAlloc, g->MemFree = dry_MemFree;
   g->ModuleLoadData = dry_ModuleLoadData, g->ModuleUnload = dry_ModuleUnload;
-  g->ModuleGetFunction = dry_ModuleGetFunction, g->FuncSetAttribute = dry_FuncSetAttribute;
+  rt_cuda_inproc_common(g);
+  g->ModuleGetFunction = dry_ModuleGetFunction;
   g->LaunchKernel = dry_LaunchKernel, g->LaunchKernelEx = dry_LaunchKernelEx;
   g->GetErrorName = dry_GetErrorName;
   g->EventCreate = dry_EventCreate, g->EventRecord = dry_EventRecord;
@@ -284,7 +293,6 @@ int rt_cuda_open_dry(rt_cuda **out, const char *arch, ssd_ctx *c) {
   g->StreamSynchronize = dry_Stream;
   g->MemcpyHtoDAsync = dry_MemcpyHtoDAsync, g->MemcpyDtoHAsync = dry_MemcpyDtoHAsync;
   g->MemsetD8Async = dry_MemsetD8Async;
-  g->MemAllocHost = dry_MemAllocHost, g->MemFreeHost = dry_MemFreeHost;
   g->StreamBeginCapture = dry_BeginCapture, g->StreamEndCapture = dry_EndCapture;
   g->GraphInstantiate = dry_GraphInstantiate, g->GraphLaunch = dry_GraphLaunch;
   g->GraphExecDestroy = dry_Graph, g->GraphDestroy = dry_Graph;

@@ -138,6 +138,11 @@ struct rt_cuda {
 
 /* The bytes an ELF64 image spans (0 when it is not one we can read). */
 uint64_t rt_cuda_elf_span(const unsigned char *e);
+/* The in-process drivers' shared entries (host memory, function attributes),
+ * and whether a launch's geometry is within the driver's limits. */
+void rt_cuda_inproc_common(rt_cuda *g);
+bool rt_cuda_launch_fits(unsigned gx, unsigned gy, unsigned gz, unsigned bx, unsigned by,
+                         unsigned bz);
 /* Multiprocessors and shared memory of architecture cc's usual part (80, 90, ...). */
 void rt_cuda_props(rt_cuda *g, int cc);
 

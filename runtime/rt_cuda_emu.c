@@ -65,7 +65,7 @@ typedef struct emu_node {
   const emu_func *f;
   unsigned grid[3], block[3], smem;
   unsigned char *blob; /* kernel: the arguments' bytes; host: the argument */
-  size_t bytes;
+  size_t bytes;        /* of blob; of the copy (H2D, D2H, memset) */
   void *dst;
   const void *src;
   unsigned char v;
@@ -108,11 +108,6 @@ static CUresult emu_MemAlloc(rt_dptr *p, size_t n) {
   return 0;
 }
 static CUresult emu_MemFree(rt_dptr p) { return free((void *)(uintptr_t)p), 0; }
-static CUresult emu_MemAllocHost(void **p, size_t n) {
-  *p = calloc(1, n);
-  return *p ? 0 : EMU_OUT_OF_MEMORY;
-}
-static CUresult emu_MemFreeHost(void *p) { return free(p), 0; }
 
 /* ---- modules ------------------------------------------------------------------------ */
 /* dlopen needs a file: the image goes into an anonymous memory file. */
@@ -189,9 +184,6 @@ static CUresult emu_ModuleGetFunction(CUfunction *out, CUmodule mod, const char 
   *out = f;
   return 0;
 }
-static CUresult emu_FuncSetAttribute(CUfunction f, int a, int v) {
-  return (void)f, (void)a, (v < 0 ? EMU_INVALID_VALUE : 0);
-}
 
 /* ---- work: run now, or record into the capture in progress -------------------------- */
 static void graph_free(emu_graph *gr) {
@@ -237,6 +229,7 @@ static CUresult submit(CUstream s, emu_node *n, void **args, size_t nargs_bytes)
     for (int i = 0; i < n->f->nparams; i++) total += (n->f->sizes[i] + 7) & ~7u;
     n->blob = malloc(total ? total : 1);
     if (!n->blob) return EMU_OUT_OF_MEMORY;
+    n->bytes = total;
     size_t off = 0;
     for (int i = 0; i < n->f->nparams; i++) {
       memcpy(n->blob + off, args[i], n->f->sizes[i]);
@@ -273,9 +266,8 @@ static CUresult emu_LaunchKernel(CUfunction fn, unsigned gx, unsigned gy, unsign
                                  void **extra) {
   (void)extra;
   const emu_func *f = fn;
-  bool ok = f && (args || f->nparams == 0) && gx >= 1 && gy >= 1 && gz >= 1 && gx < (1u << 31) &&
-            gy <= 65535 && gz <= 65535 && bx >= 1 && by >= 1 && bz >= 1 && bx * by * bz <= 1024;
-  if (!ok) return EMU_INVALID_VALUE;
+  if (!f || (!args && f->nparams) || !rt_cuda_launch_fits(gx, gy, gz, bx, by, bz))
+    return EMU_INVALID_VALUE;
   emu_node n = {.kind = N_KERNEL, .f = f, .grid = {gx, gy, gz}, .block = {bx, by, bz}, .smem = smem};
   return submit(s, &n, args, 0);
 }
@@ -357,11 +349,7 @@ static CUresult emu_GraphInstantiate(CUgraphExec *out, CUgraph g, unsigned long 
     e->n[i].blob = NULL;
     const emu_node *n = &gr->n[i];
     if (!n->blob) continue;
-    size_t bytes = 0;
-    if (n->kind == N_KERNEL)
-      for (int k = 0; k < n->f->nparams; k++) bytes += (n->f->sizes[k] + 7) & ~7u;
-    else
-      bytes = n->bytes;
+    const size_t bytes = n->bytes;
     if (!(e->n[i].blob = malloc(bytes ? bytes : 1))) {
       e->len = i;
       graph_free(e);
@@ -429,7 +417,8 @@ int rt_cuda_open_emu(rt_cuda **out, ssd_ctx *c) {
   rt_cuda_props(g, 90); /* launch geometry as on an H100 */
   g->MemAlloc = emu_MemAlloc, g->MemFree = emu_MemFree;
   g->ModuleLoadData = emu_ModuleLoadData, g->ModuleUnload = emu_ModuleUnload;
-  g->ModuleGetFunction = emu_ModuleGetFunction, g->FuncSetAttribute = emu_FuncSetAttribute;
+  rt_cuda_inproc_common(g);
+  g->ModuleGetFunction = emu_ModuleGetFunction;
   g->LaunchKernel = emu_LaunchKernel, g->LaunchKernelEx = emu_LaunchKernelEx;
   g->GetErrorName = emu_GetErrorName;
   g->EventCreate = emu_EventCreate, g->EventRecord = emu_EventRecord;
@@ -439,7 +428,6 @@ int rt_cuda_open_emu(rt_cuda **out, ssd_ctx *c) {
   g->StreamSynchronize = emu_StreamSynchronize;
   g->MemcpyHtoDAsync = emu_MemcpyHtoDAsync, g->MemcpyDtoHAsync = emu_MemcpyDtoHAsync;
   g->MemsetD8Async = emu_MemsetD8Async;
-  g->MemAllocHost = emu_MemAllocHost, g->MemFreeHost = emu_MemFreeHost;
   g->StreamBeginCapture = emu_BeginCapture, g->StreamEndCapture = emu_EndCapture;
   g->GraphInstantiate = emu_GraphInstantiate, g->GraphLaunch = emu_GraphLaunch;
   g->GraphExecDestroy = emu_GraphDestroy, g->GraphDestroy = emu_GraphDestroy;

@@ -466,13 +466,6 @@ static bool tensor_feeds_embed(const rt_gpu_model *g, const float *h) {
   return false;
 }
 
-static float f32_of_bf16(uint16_t h) {
-  uint32_t u = (uint32_t)h << 16;
-  float f;
-  memcpy(&f, &u, 4);
-  return f;
-}
-
 /* The bf16 copy, and with `lo` the bf16 remainder too: hi + lo is the fp32
  * value to ~2^-17, so a tied embedding gathers (nearly) fp32 rows for the
  * residual stream at half of an fp32 copy's memory. */
@@ -486,7 +479,7 @@ static int upload_bf16(rt_gpu_model *g, gweight *w, int64_t cnt, bool lo, ssd_ct
   for (int64_t i = 0; i < cnt; i++) h[i] = rt_bf16_of(w->host[i]);
   int rc = rt_cuda_alloc(g->cu, (size_t)cnt * 2 + 4, &w->d16, c);
   if (!rc) rc = rt_cuda_h2d(g->cu, w->d16, h, (size_t)cnt * 2, c);
-  for (int64_t i = 0; lo && !rc && i < cnt; i++) h[i] = rt_bf16_of(w->host[i] - f32_of_bf16(h[i]));
+  for (int64_t i = 0; lo && !rc && i < cnt; i++) h[i] = rt_bf16_of(w->host[i] - rt_bf16_to(h[i]));
   if (lo && !rc) rc = rt_cuda_alloc(g->cu, (size_t)cnt * 2 + 4, &w->lo, c);
   if (lo && !rc) rc = rt_cuda_h2d(g->cu, w->lo, h, (size_t)cnt * 2, c);
   free(h);

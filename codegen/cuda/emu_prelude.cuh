@@ -225,7 +225,7 @@ struct emu_kernel {
 static int emu_launch(const emu_kernel *k, const unsigned grid[3], const unsigned block[3],
                       unsigned smem, void **args, unsigned char *stacks, char *err, size_t errn) {
   const int n = (int)(block[0] * block[1] * block[2]);
-  static emu_blk b;
+  emu_blk b;
   memset(&b, 0, sizeof b);
   b.n = n;
   b.thunk = k->thunk, b.args = args;

@@ -14,18 +14,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "../exec/tx.h"
 #include "rt_cuda.h"
-
-static int fails;
-#define CHECK(cond, ...)                              \
-  do {                                                \
-    if (!(cond)) {                                    \
-      fprintf(stderr, "FAIL %s:%d: ", __FILE__, __LINE__); \
-      fprintf(stderr, __VA_ARGS__);                   \
-      fputc('\n', stderr);                            \
-      fails++;                                        \
-    }                                                 \
-  } while (0)
 
 static const char kernels[] =
     "extern \"C\" __global__ void k_shfl(int *out) {\n"
@@ -71,21 +61,21 @@ static void t_values(rt_cuda *g, const void *so, ssd_ctx *c) {
   rt_dptr out = 0;
   int h[64 * 5];
   if (load(g, so, "k_shfl", &f, c) || rt_cuda_alloc(g, sizeof h, &out, c)) {
-    CHECK(0, "setup: %s", c->msg);
+    TX_CHECK(0, "setup: %s", c->msg);
     return;
   }
   void *args[] = {&out};
   const unsigned grid[3] = {1, 1, 1};
   int rc = rt_cuda_launch(g, &f, grid, 64, args, c);
   if (!rc) rc = rt_cuda_d2h(g, h, out, sizeof h, c);
-  CHECK(!rc, "k_shfl: %s", c->msg);
+  TX_CHECK(!rc, "k_shfl: %s", c->msg);
   int bad = 0;
   for (int t = 0; !rc && t < 64; t++) {
     int w[5];
     want_shfl(t, w);
     for (int k = 0; k < 5; k++) bad += h[t * 5 + k] != w[k];
   }
-  CHECK(!bad, "k_shfl: %d values differ from CUDA's shuffle and barrier semantics", bad);
+  TX_CHECK(!bad, "k_shfl: %d values differ from CUDA's shuffle and barrier semantics", bad);
   if (!bad && !rc) printf("ok   shuffles (xor, up, down width 16, indexed) and __syncthreads\n");
   rt_cuda_free(g, out);
   rt_cuda_unload(g, &f);
@@ -102,7 +92,7 @@ static void t_fails(rt_cuda *g, const void *so, const char *name, unsigned block
   void *args[] = {&arg};
   const unsigned grid[3] = {2, 1, 1};
   if (!rc) rc = rt_cuda_launch(g, &f, grid, block, args, &q);
-  CHECK(rc == SSD_EDEVICE && strstr(q.msg, want), "%s: want a failure with '%s', got %d: %s",
+  TX_CHECK(rc == SSD_EDEVICE && strstr(q.msg, want), "%s: want a failure with '%s', got %d: %s",
         name, want, rc, q.msg);
   if (rc == SSD_EDEVICE && strstr(q.msg, want)) printf("ok   %s refused: %s\n", name, q.msg);
   if (f.module) rt_cuda_unload(g, &f);
@@ -116,7 +106,7 @@ static void t_graph(rt_cuda *g, const void *so, ssd_ctx *c) {
   for (int i = 0; i < 300; i++) h[i] = (float)i;
   if (load(g, so, "k_add", &f, c) || rt_cuda_alloc(g, sizeof h, &y, c) ||
       rt_cuda_h2d(g, y, h, sizeof h, c)) {
-    CHECK(0, "setup: %s", c->msg);
+    TX_CHECK(0, "setup: %s", c->msg);
     return;
   }
   float v = 0.5f;
@@ -129,12 +119,12 @@ static void t_graph(rt_cuda *g, const void *so, ssd_ctx *c) {
   if (!rc) rc = rt_cuda_capture_end(g, &gr, c);
   v = 100.f; /* the graph keeps the captured value */
   if (!rc) rc = rt_cuda_d2h(g, h, y, sizeof h, c);
-  CHECK(!rc && h[7] == 7.f, "a capture must not run its work (%g)", h[7]);
+  TX_CHECK(!rc && h[7] == 7.f, "a capture must not run its work (%g)", h[7]);
   for (int i = 0; !rc && i < 3; i++) rc = rt_cuda_graph_launch(g, &gr, c);
   if (!rc) rc = rt_cuda_d2h(g, h, y, sizeof h, c);
   int bad = 0;
   for (int i = 0; !rc && i < 300; i++) bad += h[i] != (float)i + 1.5f;
-  CHECK(!rc && !bad, "graph replays: %d wrong (%s)", bad, rc ? c->msg : "");
+  TX_CHECK(!rc && !bad, "graph replays: %d wrong (%s)", bad, rc ? c->msg : "");
   if (!rc && !bad) printf("ok   a captured launch replays 3 times with its captured arguments\n");
   rt_cuda_graph_destroy(g, &gr);
   rt_cuda_free(g, y);
@@ -153,7 +143,7 @@ static void t_compile_error(void) {
   size_t n = 0;
   int rc = cg_build(NULL, &s, "emu", &so, &n, &q);
   fclose(q.diag);
-  CHECK(rc == SSD_EDEVICE && strstr(q.msg, "k_broken") && log && strstr(log, "no_such_name"),
+  TX_CHECK(rc == SSD_EDEVICE && strstr(q.msg, "k_broken") && log && strstr(log, "no_such_name"),
         "a compile error must name the kernel and show the log (rc %d: %s)", rc, q.msg);
   if (rc == SSD_EDEVICE) printf("ok   compile error: %s (log shown)\n", q.msg);
   free(so);
@@ -190,6 +180,6 @@ int main(void) {
   free(so);
   cg_source_free(&s);
   rt_cuda_close(g);
-  printf(fails ? "test_emu: %d FAILURES\n" : "test_emu: all passed%.0d\n", fails);
-  return fails != 0;
+  printf(tx_failures ? "test_emu: %d FAILURES\n" : "test_emu: all passed%.0d\n", tx_failures);
+  return tx_failures != 0;
 }
