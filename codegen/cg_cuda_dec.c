@@ -25,7 +25,21 @@ int cg_dec_gemv_warps(const cg_dec_spec *s) {
   if (s->warps > 0) return s->warps;
   return (s->N + CG_DEC_GEMV_ROWS - 1) / CG_DEC_GEMV_ROWS < 512 ? 16 : 8;
 }
-int cg_dec_gemv_unroll(const cg_dec_spec *s) { return s->unroll > 0 ? s->unroll : 4; }
+/* Measured on the H100 (session 6, bench/NOTES.md): unrolling past the
+ * slabs a warp owns only lengthens its one pass (130m in_proj, K = 768 over
+ * 16 warps = 1.5 slabs each: 3.72 us at 4, 2.97 at 1; whole 130m decode at
+ * batch 1: 0.355 -> 0.337 ms/step).  So for M <= 8: the largest power of two
+ * <= min(slabs per warp, 4).  For M > 8 (two n-tiles) the kernel microbench
+ * favoured fewer slabs too, but whole-model decode at batch 16 did not
+ * (130m: 0.78 -> 0.80 ms device time), so it keeps 4. */
+int cg_dec_gemv_unroll(const cg_dec_spec *s) {
+  if (s->unroll > 0) return s->unroll;
+  if (s->M > 8) return 4;
+  const int64_t per_warp = s->K / 32 / cg_dec_gemv_warps(s);
+  int u = 1;
+  while (u < 4 && u * 2 <= per_warp) u *= 2;
+  return u;
+}
 
 int cg_dec_mixer_rows(const cg_dec_spec *s) {
   return s->rows > 0 ? s->rows

@@ -54,7 +54,8 @@ typedef struct cg_dec_spec {
   bool emit;      /* GEMV: also write bf16(y * w_out) and per-block sums of y^2
                      (cg_dec_emit_parts per row), the next norm's prescaled input */
   int warps;  /* GEMV: warps per block splitting K: 4, 8, 16 (0: 16 if < 512 blocks, else 8) */
-  int unroll; /* GEMV: 32-wide k slabs each warp loads before using them, 1..8 (0: 4) */
+  int unroll; /* GEMV: 32-wide k slabs each warp loads before using them, 1..8
+                 (0: cg_dec_gemv_unroll's measured rule, 1..4) */
   /* MIXER: heads and operand heads as rt_ssm.h; conv width `conv_k` over
    * conv_dim = hx P + hb N + hc N channels; in_f32: the in_proj row is fp32
    * (else bf16); w_bf16: conv weight and bias bf16 (else fp32); A, D, dt_bias

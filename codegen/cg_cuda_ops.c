@@ -46,11 +46,12 @@ __attribute__((format(printf, 2, 3))) static void ob_printf(obuf *b, const char 
   b->n += (size_t)w;
 }
 
-static const char *const kind_name[] = {"embed", "rmsnorm", "gnorm", "conv", "conv_step",
-                                        "ew",    "kv",      "attn",  "s6"};
+static const char *const kind_name[] = {"embed", "rmsnorm", "gnorm", "conv",  "conv_step",
+                                        "ew",    "kv",      "attn",  "s6",    "argmax"};
 static const char *const kind_tpl[] = {"ops_embed.cuh", "ops_rmsnorm.cuh", "ops_gnorm.cuh",
                                        "ops_conv.cuh",  "ops_conv_step.cuh", "ops_ew.cuh",
-                                       "ops_kv.cuh",    "ops_attn.cuh",    "s6_scan.cuh"};
+                                       "ops_kv.cuh",    "ops_attn.cuh",    "s6_scan.cuh",
+                                       "ops_argmax.cuh"};
 
 int cg_op_s6_tpc(int64_t N) {
   /* Up to 16 states per thread stay in registers; more threads split larger N. */
@@ -125,6 +126,10 @@ int cg_op_check(const cg_op_spec *s, ssd_ctx *c) {
                  cg_op_s6_tpc(s->N), (long long)s->H, (long long)s->N, (long long)s->hb,
                  (long long)s->hc);
     return SSD_OK;
+  case CG_OP_ARGMAX:
+    if (!pos_le(s->D, (int64_t)1 << 31))
+      return BAD("argmax kernel: bad row width %lld", (long long)s->D);
+    return SSD_OK;
   }
   return ssd_err(c, SSD_EINTERNAL, "cg_op_check: unknown kernel kind %d", (int)s->kind);
 }
@@ -181,6 +186,9 @@ static void prologue(obuf *b, const cg_op_spec *s) {
   ob_printf(b, "#define OPS_IN_BF16 %d\n#define OPS_OUT_BF16 %d\n#define OPS_W_BF16 %d\n",
             s->in_bf16, s->out_bf16, s->w_bf16);
   switch (s->kind) {
+  case CG_OP_ARGMAX:
+    ob_printf(b, "#define OPS_D %lldLL\n", (long long)s->D);
+    break;
   case CG_OP_EMBED:
     ob_printf(b, "#define OPS_D %lld\n#define OPS_V %lldLL\n#define OPS_W_SPLIT %d\n", (long long)s->D,
               (long long)s->V, s->w_split);

@@ -2,7 +2,8 @@
  * mixer (cg_cuda.h) and the GEMMs (runtime/rt_cublaslt.h): embedding, fused
  * residual-add RMSNorm, grouped gated RMSNorm, causal conv1d + SiLU (prefill
  * and decode step), fused elementwise chains, rotary + kv-cache append,
- * causal GQA attention, and Mamba-1's selective scan (S6).
+ * causal GQA attention, Mamba-1's selective scan (S6), and the greedy
+ * argmax that lets a decode step return token ids instead of logits.
  *
  * As for the SSD kernels, each spec becomes source with a prologue of
  * #defines baking in every shape, then the templates codegen/cuda/ops_*.cuh
@@ -29,6 +30,7 @@ typedef enum {
   CG_OP_KV,        /* rotary on k, append k and v to the cache */
   CG_OP_ATTN,      /* causal GQA attention over the cache, rotary on q */
   CG_OP_S6,        /* Mamba-1 selective scan (L = 1 with init == final: decode) */
+  CG_OP_ARGMAX,    /* per row: the first index of the largest value (rt_argmax) */
 } cg_op_kind;
 
 /* Elementwise steps; the unary ones mirror rt_unary_op (runtime/rt_ops.h). */
@@ -48,7 +50,8 @@ typedef struct cg_ew_step {
 typedef struct cg_op_spec {
   cg_op_kind kind;
   bool in_bf16, out_bf16, w_bf16;
-  int64_t D;                 /* EMBED/RMSNORM/GNORM width; CONV channels; EW columns */
+  int64_t D;                 /* EMBED/RMSNORM/GNORM width; CONV channels; EW columns;
+                                ARGMAX row width */
   int64_t V;                 /* EMBED vocabulary */
   bool w_split;              /* EMBED: bf16 table + bf16 remainder table (needs w_bf16) */
   int64_t G;                 /* GNORM groups */

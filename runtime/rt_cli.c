@@ -159,13 +159,7 @@ static int gpu_generate(rt_gpu_model *g, const int64_t *ids, int64_t n, int64_t 
   int64_t len = n, tok = 0;
   double t0 = rt_now();
   for (int64_t k = 0; !rc && k < max_new; k++) {
-    float *lg = NULL;
-    int64_t V = 0;
-    if ((rc = rt_gpu_decode(g, in, 1, len, true, &lg, &V, c))) break;
-    tok = 0;
-    for (int64_t i = 1; i < V; i++)
-      if (lg[i] > lg[tok]) tok = i;
-    free(lg);
+    if ((rc = rt_gpu_decode_greedy(g, in, 1, len, &tok, c))) break;
     out[(*nout)++] = tok;
     if (k == 0) *tp = rt_now() - t0;
     in = &tok;
@@ -597,8 +591,10 @@ static int write_bench_json(const char *path, const bench_row *rows, int n, cons
 typedef struct gpu_row {
   bool decode;         /* decode steps after a 128-token prefill, else a prefill */
   int64_t B, L;        /* L: prompt length (decode: steps timed) */
-  double ms;           /* prefill: median ms; decode: ms per step (token per sequence) */
-  double gpu_ms;       /* decode: median device time per step (events around its work) */
+  double ms;           /* prefill: median ms; decode: ms per greedy step (token per
+                          sequence; the argmax on the device, B ids to the host) */
+  double ms_logits;    /* decode: ms per step bringing all B x V logits to the host */
+  double gpu_ms;       /* decode: median device time per greedy step (events around it) */
   char err[2048];      /* why the shape failed (the ctx message); empty when it ran */
 } gpu_row;
 
@@ -625,15 +621,19 @@ static int cmp_double(const void *a, const void *b) {
 }
 
 /* One continuation of the device state; rt_gpu_decode returns after the
- * logits reach the host, so the wall clock covers the whole step. */
-static int gpu_step(rt_gpu_model *g, const int64_t *ids, int64_t B, int64_t L, double *s,
-                    ssd_ctx *c) {
+ * logits (greedy: the next ids) reach the host, so the wall clock covers the
+ * whole step. */
+static int gpu_step(rt_gpu_model *g, const int64_t *ids, int64_t B, int64_t L, bool greedy,
+                    double *s, ssd_ctx *c) {
   float *lg = NULL;
-  int64_t V;
+  int64_t V, *next = greedy ? malloc((size_t)B * sizeof *next) : NULL;
+  if (greedy && !next) return ssd_err(c, SSD_ENOMEM, "out of memory");
   double t0 = rt_now();
-  int rc = rt_gpu_decode(g, ids, B, L, true, &lg, &V, c);
+  int rc = greedy ? rt_gpu_decode_greedy(g, ids, B, L, next, c)
+                  : rt_gpu_decode(g, ids, B, L, true, &lg, &V, c);
   *s = rt_now() - t0;
   free(lg);
+  free(next);
   return rc;
 }
 
@@ -642,7 +642,7 @@ static int gpu_prefill(rt_gpu_model *g, const int64_t *ids, gpu_row *r, ssd_ctx 
   double t[4];
   int rc = SSD_OK;
   for (int k = 0; k < 4 && !rc; k++)
-    if (!(rc = rt_gpu_reset(g, r->B, c))) rc = gpu_step(g, ids, r->B, r->L, &t[k], c);
+    if (!(rc = rt_gpu_reset(g, r->B, c))) rc = gpu_step(g, ids, r->B, r->L, false, &t[k], c);
   if (!rc) {
     qsort(t + 1, 3, sizeof *t, cmp_double);
     r->ms = t[2] * 1e3;
@@ -650,22 +650,34 @@ static int gpu_prefill(rt_gpu_model *g, const int64_t *ids, gpu_row *r, ssd_ctx 
   return rc;
 }
 
-/* Decode steps at batch B after a 128-token prefill and 2 warm-up steps:
- * wall clock per step over L steps, then the median device time of up to
- * 32 more steps timed with events (kept apart: the events add a sync). */
-static int gpu_decode_steps(rt_gpu_model *g, const int64_t *ids, gpu_row *r, ssd_ctx *c) {
-  const int64_t P = 128, nt = r->L < 32 ? r->L : 32;
-  double t, total = 0, dev[32];
-  int rc = rt_gpu_reset(g, r->B, c);
-  if (!rc) rc = gpu_step(g, ids, r->B, P, &t, c);
-  for (int64_t k = 0; k < r->L + 2 && !rc; k++) {
-    rc = gpu_step(g, ids + P * r->B + k * r->B, r->B, 1, &t, c);
+/* Wall clock per decode step over r->L steps after 2 warm-up ones (the
+ * first of a kind records the step, the next captures its graph). */
+static int gpu_time_steps(rt_gpu_model *g, const int64_t *ids, gpu_row *r, bool greedy,
+                          double *ms, ssd_ctx *c) {
+  double t, total = 0;
+  int rc = SSD_OK;
+  for (int64_t k = 0; k < r->L + 2 && !rc; k++) { /* ids wrap around: any tokens will do */
+    rc = gpu_step(g, ids + (k % r->L) * r->B, r->B, 1, greedy, &t, c);
     if (k >= 2) total += t;
   }
-  if (!rc) r->ms = total * 1e3 / (double)r->L;
+  if (!rc) *ms = total * 1e3 / (double)r->L;
+  return rc;
+}
+
+/* Decode steps at batch B after a 128-token prefill: wall clock per greedy
+ * step, then per step with the logits to the host, then the median device
+ * time of up to 32 more greedy steps timed with events (kept apart: the
+ * events add a sync). */
+static int gpu_decode_steps(rt_gpu_model *g, const int64_t *ids, gpu_row *r, ssd_ctx *c) {
+  const int64_t P = 128, nt = r->L < 32 ? r->L : 32;
+  double t, dev[32];
+  int rc = rt_gpu_reset(g, r->B, c);
+  if (!rc) rc = gpu_step(g, ids, r->B, P, false, &t, c);
+  if (!rc) rc = gpu_time_steps(g, ids + P * r->B, r, true, &r->ms, c);
+  if (!rc) rc = gpu_time_steps(g, ids + P * r->B, r, false, &r->ms_logits, c);
   rt_gpu_time_steps(g, true);
-  for (int64_t k = 0; k < nt && !rc; k++) { /* ids wrap around: any tokens will do */
-    rc = gpu_step(g, ids + P * r->B + (k % r->L) * r->B, r->B, 1, &t, c);
+  for (int64_t k = 0; k < nt && !rc; k++) {
+    rc = gpu_step(g, ids + P * r->B + (k % r->L) * r->B, r->B, 1, true, &t, c);
     dev[k] = rt_gpu_step_gpu_ms(g);
   }
   rt_gpu_time_steps(g, false);
@@ -699,8 +711,8 @@ static void gpu_bench_rows(rt_gpu_model *g, int64_t vocab, gpu_row *rows, int n,
       printf("prefill %lldx%-6lld %24s", (long long)r->B, (long long)r->L, "");
     if (rc) printf("FAILED: %s\n", r->err);
     else if (r->decode)
-      printf("%10.3f ms/step %10.1f tok/s  (device %.3f ms/step)\n", r->ms,
-             1e3 * (double)r->B / r->ms, r->gpu_ms);
+      printf("%10.3f ms/step %10.1f tok/s  (device %.3f ms/step; logits to host %.3f)\n",
+             r->ms, 1e3 * (double)r->B / r->ms, r->gpu_ms, r->ms_logits);
     else printf("%10.3f ms %15.1f tok/s\n", r->ms, 1e3 * (double)(r->B * r->L) / r->ms);
     fflush(stdout);
   }
@@ -722,7 +734,9 @@ static int write_gpu_json(const char *path, const gpu_row *rows, int n, const rt
   fprintf(mf, "{\n  \"benchmark\": \"gpu-e2e\",\n  \"date\": \"%s\",\n  \"device\": \"%s\",\n"
               "  \"ssdc_version\": \"%s\",\n  \"model\": \"%s\",\n  \"parameters\": %zu,\n"
               "  \"dtype\": \"%s\",\n  \"weights\": \"random\",\n  \"prefill_logits\": \"last position\",\n"
-              "  \"decode\": \"rt_gpu_decode per step after a 128-token prefill\",\n"
+              "  \"decode\": \"greedy steps after a 128-token prefill (rt_gpu_decode_greedy: argmax "
+              "on the device, B ids to the host); ms_per_step_logits: rt_gpu_decode, all logits to "
+              "the host\",\n"
               "  \"SSDC_CUDA_GRAPH\": \"%s\",\n"
               "  \"results\": [\n",
           date, rt_gpu_model_device(g), SSDC_VERSION, rt_model_module(m)->name,
@@ -737,7 +751,9 @@ static int write_gpu_json(const char *path, const gpu_row *rows, int n, const rt
       fputc('"', mf);
     } else {
       fprintf(mf, "\"%s\": %.4f", r->decode ? "ms_per_step" : "ms", r->ms);
-      if (r->decode) fprintf(mf, ", \"device_ms_per_step\": %.4f", r->gpu_ms);
+      if (r->decode)
+        fprintf(mf, ", \"ms_per_step_logits\": %.4f, \"device_ms_per_step\": %.4f", r->ms_logits,
+                r->gpu_ms);
     }
     fprintf(mf, "}%s\n", i + 1 < n ? "," : "");
   }

@@ -148,6 +148,15 @@ int rt_cuda_attention(rt_cuda *g, const rt_cuda_op *kvk, const rt_cuda_op *att, 
   return SSD_OK;
 }
 
+int rt_cuda_argmax(rt_cuda *g, const rt_cuda_op *k, rt_dptr x, rt_dptr out, int64_t rows,
+                   ssd_ctx *c) {
+  TRY(want(k, CG_OP_ARGMAX, "argmax", c));
+  TRY(rows_ok(rows, INT32_MAX, "argmax", c));
+  void *args[] = {&x, &out};
+  const unsigned grid[3] = {(unsigned)rows, 1, 1};
+  return rt_cuda_launch(g, &k->fn, grid, 512, args, c); /* AM_THREADS, ops_argmax.cuh */
+}
+
 int rt_cuda_s6(rt_cuda *g, const rt_cuda_op *k, const rt_cuda_s6_args *a, int64_t batch,
                int64_t L, ssd_ctx *c) {
   TRY(want(k, CG_OP_S6, "S6 scan", c));

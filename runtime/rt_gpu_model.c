@@ -75,6 +75,7 @@
 #include "rt_cuda.h"
 #include "rt_cuda_dec.h"
 #include "rt_cuda_exec.h"
+#include "rt_ops.h"
 #include "rt_pack.h"
 
 #define GM_MAX_RANK 6
@@ -163,13 +164,15 @@ typedef struct gstep {
   bool capturing; /* inside a capture: no host reads of device memory */
   int64_t B;      /* the shape the arena was built for */
   bool last_only;
-  rt_dptr ids;    /* [B] int64 input ids */
+  bool greedy;    /* the step ends in the argmax kernel; only ids come down */
+  rt_dptr ids;    /* [B] int64 input ids, [2] positions, [B] greedy next ids */
   rt_dptr out;    /* the logits buffer of the recorded step */
   int64_t out_n, V;
   rt_cuda_graph graph;
   int64_t replays;
   int64_t kernels; /* stream work items of the last walked step */
-  void *host;      /* pinned: the logits (out_n floats), the bad-id flag, the ids */
+  void *host;      /* pinned: the logits (out_n floats; greedy: the next ids),
+                      the bad-id flag, the ids */
   bool timing;     /* rt_gpu_time_steps: device time of each step */
   double gpu_ms;   /* the last step's device time (timing) */
 } gstep;
@@ -2101,6 +2104,33 @@ int rt_gpu_forward(rt_gpu_model *g, const int64_t *ids, int64_t B, int64_t L, fl
   return run_module(g, ids, B, L, false, false, logits, V, c);
 }
 
+/* The step's logits: dense fp32 and, once the step is sealed, where the
+ * first step left them (its graph and pinned copy hold the address). */
+static int step_logits(rt_gpu_model *g, const gslot *o, ssd_ctx *c) {
+  gstep *s = &g->step;
+  if (o->bf16 || !is_dense(o))
+    return ssd_err(c, SSD_EINTERNAL, "the decode step's logits are not dense fp32");
+  if (!o->p || (s->sealed && o->p != s->out))
+    return ssd_err(c, SSD_EINTERNAL, "the decode step's logits moved");
+  s->out = o->p, s->out_n = numel_of(o), s->V = last_dim(o);
+  return SSD_OK;
+}
+
+/* Where the argmax kernel leaves the greedy step's next ids: after the
+ * input ids and the positions in the step's id buffer. */
+static rt_dptr step_next(const gstep *s) { return s->ids + (size_t)(s->B + 2) * sizeof(int64_t); }
+
+/* Greedy decoding's pick per row of the logits, on the device. */
+static int step_argmax(rt_gpu_model *g, ssd_ctx *c) {
+  gstep *s = &g->step;
+  cg_op_spec sp;
+  memset(&sp, 0, sizeof sp);
+  sp.kind = CG_OP_ARGMAX, sp.D = s->V;
+  const rt_cuda_op *k = NULL;
+  TRY(get_op(g, &sp, &k, c));
+  return rt_cuda_argmax(g->cu, k, s->out, step_next(s), s->out_n / s->V, c);
+}
+
 /* The walk of one decode step over the arena's buffers, captured into the
  * step's graph when `capture`. */
 static int step_walk(rt_gpu_model *g, int64_t B, bool last_only, bool capture, ssd_ctx *c) {
@@ -2113,6 +2143,8 @@ static int step_walk(rt_gpu_model *g, int64_t B, bool last_only, bool capture, s
   int rc = capture ? rt_cuda_capture_begin(g->cu, c) : SSD_OK;
   s->capturing = capture && !rc;
   if (!rc) rc = walk(&r, last_only, &result);
+  if (!rc) rc = step_logits(g, &g->v[result->id], c);
+  if (!rc && s->greedy) rc = step_argmax(g, c);
   if (s->capturing) {
     if (rc) rt_cuda_capture_abort(g->cu);
     else rc = rt_cuda_capture_end(g->cu, &s->graph, c);
@@ -2122,14 +2154,6 @@ static int step_walk(rt_gpu_model *g, int64_t B, bool last_only, bool capture, s
   if (!rc && s->sealed && s->next != s->n)
     rc = ssd_err(c, SSD_EINTERNAL, "a decode step used %d of the first step's %d buffers", s->next,
                  s->n);
-  if (!rc) {
-    const gslot *o = &g->v[result->id];
-    if (o->bf16 || !is_dense(o))
-      rc = ssd_err(c, SSD_EINTERNAL, "the decode step's logits are not dense fp32");
-    else if (!o->p || (s->sealed && o->p != s->out))
-      rc = ssd_err(c, SSD_EINTERNAL, "the decode step's logits moved");
-    s->out = o->p, s->out_n = numel_of(o), s->V = last_dim(o);
-  }
   release_all(g); /* arena buffers: only forgotten by the slots */
   s->on = false;
   if (!rc) s->sealed = true;
@@ -2137,9 +2161,12 @@ static int step_walk(rt_gpu_model *g, int64_t B, bool last_only, bool capture, s
 }
 
 /* The step's pinned host buffer, once the first walk has fixed the logits'
- * size: logits (out_n floats), the flag (16 bytes), the ids (B int64) and
- * the positions (2 int64). */
-static size_t host_flag_at(const gstep *s) { return (size_t)s->out_n * sizeof(float); }
+ * size: logits (out_n floats) or, greedy, the next ids (B int64); the flag
+ * (16 bytes); the ids (B int64) and the positions (2 int64). */
+static size_t host_flag_at(const gstep *s) {
+  const size_t nl = (size_t)s->out_n * sizeof(float), ni = (size_t)s->B * sizeof(int64_t);
+  return ((nl > ni ? nl : ni) + 15) / 16 * 16;
+}
 static size_t host_ids_at(const gstep *s) { return host_flag_at(s) + 16; }
 static int step_host(rt_gpu_model *g, ssd_ctx *c) {
   gstep *s = &g->step;
@@ -2171,15 +2198,17 @@ static int step_run(rt_gpu_model *g, int64_t B, bool last_only, bool *replayed, 
  * first at this shape records the arena, the next at a position > 0 is
  * captured, and that and later ones replay the graph.  From the second
  * step on, ids go up and logits (with the flag) come down through a pinned
- * buffer: one synchronization per step. */
+ * buffer: one synchronization per step.  With `next`, the step ends in the
+ * argmax kernel and only the B next ids come down (greedy decoding). */
 static int decode_step(rt_gpu_model *g, const int64_t *ids, int64_t B, bool last_only,
-                       float **logits, int64_t *V, ssd_ctx *c) {
+                       float **logits, int64_t *next, int64_t *V, ssd_ctx *c) {
   gstep *s = &g->step;
+  const bool greedy = next != NULL;
   if (B > 65535) return ssd_err(c, SSD_EINVAL, "input too large: batch %lld", (long long)B);
-  if (s->ids && (s->B != B || s->last_only != last_only)) step_clear(g);
+  if (s->ids && (s->B != B || s->last_only != last_only || s->greedy != greedy)) step_clear(g);
   if (!s->ids) {
-    TRY(rt_cuda_alloc(g->cu, (size_t)(B + 2) * sizeof(int64_t), &s->ids, c));
-    s->B = B, s->last_only = last_only;
+    TRY(rt_cuda_alloc(g->cu, (size_t)(2 * B + 2) * sizeof(int64_t), &s->ids, c));
+    s->B = B, s->last_only = last_only, s->greedy = greedy;
   }
   /* ids, then the positions (set_pos): one upload, outside any capture */
   const size_t nid = (size_t)B * sizeof(int64_t);
@@ -2213,20 +2242,22 @@ static int decode_step(rt_gpu_model *g, const int64_t *ids, int64_t B, bool last
     rc = rc ? rc : trc;
     s->gpu_ms = ms;
   }
-  if (!rc) {
-    *logits = malloc((size_t)s->out_n * sizeof(float) + 1);
+  /* what comes down: the logits, or the next ids */
+  const size_t nl = greedy ? nid : (size_t)s->out_n * sizeof(float);
+  const rt_dptr src = greedy ? step_next(s) : s->out;
+  void *dst = greedy ? (void *)next : NULL;
+  if (!rc && !greedy) {
+    dst = *logits = malloc(nl + 1);
     if (!*logits) rc = ssd_err(c, SSD_ENOMEM, "out of memory for the logits");
   }
-  const size_t nl = (size_t)s->out_n * sizeof(float);
-  if (!rc && s->host) rc = rt_cuda_d2h_async(g->cu, s->host, s->out, nl, c);
+  if (!rc && s->host) rc = rt_cuda_d2h_async(g->cu, s->host, src, nl, c);
   if (!rc) rc = rt_cuda_sync(g->cu, c);
-  if (!rc && s->host) memcpy(*logits, s->host, nl);
-  else if (!rc) rc = rt_cuda_d2h(g->cu, *logits, s->out, nl, c);
+  if (!rc && s->host) memcpy(dst, s->host, nl);
+  else if (!rc) rc = rt_cuda_d2h(g->cu, dst, src, nl, c);
   if (!rc && replayed && *(const int *)((const char *)s->host + host_flag_at(s)))
     rc = ssd_err(c, SSD_EINVAL, "a token id is outside the vocabulary");
   if (rc) {
-    free(*logits);
-    *logits = NULL;
+    if (!greedy) free(*logits), *logits = NULL;
     step_clear(g);
     return rc;
   }
@@ -2234,16 +2265,38 @@ static int decode_step(rt_gpu_model *g, const int64_t *ids, int64_t B, bool last
   return SSD_OK;
 }
 
-int rt_gpu_decode(rt_gpu_model *g, const int64_t *ids, int64_t B, int64_t L, bool last_only,
-                  float **logits, int64_t *V, ssd_ctx *c) {
-  *logits = NULL;
+static int check_batch(const rt_gpu_model *g, int64_t B, ssd_ctx *c) {
   if (B != g->st_batch)
     return ssd_err(c, SSD_EINVAL, "the GPU state is for batch %lld, input has batch %lld "
                    "(call rt_gpu_reset first)", (long long)g->st_batch, (long long)B);
-  int rc = L == 1 ? decode_step(g, ids, B, last_only, logits, V, c)
+  return SSD_OK;
+}
+
+int rt_gpu_decode(rt_gpu_model *g, const int64_t *ids, int64_t B, int64_t L, bool last_only,
+                  float **logits, int64_t *V, ssd_ctx *c) {
+  *logits = NULL;
+  TRY(check_batch(g, B, c));
+  int rc = L == 1 ? decode_step(g, ids, B, last_only, logits, NULL, V, c)
                   : run_module(g, ids, B, L, true, last_only, logits, V, c);
   if (!rc) g->pos += L;
   return rc;
+}
+
+int rt_gpu_decode_greedy(rt_gpu_model *g, const int64_t *ids, int64_t B, int64_t L,
+                         int64_t *next, ssd_ctx *c) {
+  TRY(check_batch(g, B, c));
+  int64_t V = 0;
+  if (L == 1) {
+    float *unused = NULL;
+    TRY(decode_step(g, ids, B, true, &unused, next, &V, c));
+  } else { /* a prefill: one pick per row of the last position, on the host */
+    float *lg = NULL;
+    TRY(run_module(g, ids, B, L, true, true, &lg, &V, c));
+    for (int64_t b = 0; b < B; b++) next[b] = rt_argmax(lg + b * V, V);
+    free(lg);
+  }
+  g->pos += L;
+  return SSD_OK;
 }
 
 int64_t rt_gpu_graph_replays(const rt_gpu_model *g) { return g->step.replays; }

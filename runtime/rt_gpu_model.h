@@ -74,6 +74,12 @@ int rt_gpu_reset(rt_gpu_model *g, int64_t B, ssd_ctx *c);
  * the state is unspecified (reset before reuse). */
 int rt_gpu_decode(rt_gpu_model *g, const int64_t *ids, int64_t B, int64_t L, bool last_only,
                   float **logits, int64_t *V, ssd_ctx *c);
+/* rt_gpu_decode for greedy decoding: next[b] = rt_argmax of row b's last
+ * logits (runtime/rt_ops.h).  A decode step (L = 1) picks on the device,
+ * inside its CUDA graph, and brings only the B ids to the host instead of
+ * B x V logits; a prefill (L > 1) picks on the host. */
+int rt_gpu_decode_greedy(rt_gpu_model *g, const int64_t *ids, int64_t B, int64_t L,
+                         int64_t *next, ssd_ctx *c);
 /* Tokens consumed since the last reset. */
 int64_t rt_gpu_pos(const rt_gpu_model *g);
 /* Decode steps (L = 1) allocate nothing on the device after the first at a

@@ -15,6 +15,7 @@
 #include "../frontend/fe.h"
 #include "../passes/passes.h"
 #include "rt_config.h"
+#include "rt_ops.h"
 #include "rt_pool.h"
 #include "rt_safetensors.h"
 #include "rt_weights.h"
@@ -387,13 +388,6 @@ size_t rt_model_param_count(const rt_model *m) {
 }
 
 /* ---- generation ---------------------------------------------------------------- */
-static int64_t argmax(const float *v, int64_t n) {
-  int64_t best = 0;
-  for (int64_t i = 1; i < n; i++)
-    if (v[i] > v[best]) best = i;
-  return best;
-}
-
 int rt_generate(rt_model *m, const int64_t *ids, int64_t n, int64_t max_new, int64_t *out,
                 int64_t *nout, double *prefill_s, double *decode_s, ssd_ctx *c) {
   *nout = 0;
@@ -408,7 +402,7 @@ int rt_generate(rt_model *m, const int64_t *ids, int64_t n, int64_t max_new, int
   rc = rt_exec_forward(m->exec, &f, &logits, &V, c);
   double t1 = rt_now();
   for (int64_t k = 0; !rc && k < max_new; k++) {
-    int64_t tok = argmax(logits, V);
+    int64_t tok = rt_argmax(logits, V);
     out[(*nout)++] = tok;
     free(logits);
     logits = NULL;

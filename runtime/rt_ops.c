@@ -366,6 +366,13 @@ void rt_conv1d(const float *x, int64_t B, int64_t L, int64_t C, const float *w, 
   rt_parallel_for(B * ((C + CONV_CB - 1) / CONV_CB), rt_grain(L * CONV_CB * K), conv_range, &j);
 }
 
+int64_t rt_argmax(const float *v, int64_t n) {
+  int64_t best = 0;
+  for (int64_t i = 1; i < n; i++)
+    if (v[i] > v[best] || (isnan(v[best]) && !isnan(v[i]))) best = i;
+  return best;
+}
+
 /* ---- elementwise --------------------------------------------------------------- */
 float rt_unary1(rt_unary_op op, float v, float lo, float hi) {
   switch (op) {

@@ -64,6 +64,11 @@ void rt_layernorm(const float *x, int64_t rows, int64_t D, const float *w, const
 void rt_conv1d(const float *x, int64_t B, int64_t L, int64_t C, const float *w, int64_t K,
                const float *bias, float *state, float *y);
 
+/* Greedy decoding's pick: the first index of the largest of v[0 .. n), n >= 1,
+ * NaN below every number.  The device's argmax kernel (codegen/cuda/
+ * ops_argmax.cuh) keeps the same rule, so both pick the same token. */
+int64_t rt_argmax(const float *v, int64_t n);
+
 /* ---- elementwise ------------------------------------------------------------------- */
 typedef enum {
   RT_U_SILU, RT_U_SOFTPLUS, RT_U_EXP, RT_U_LOG, RT_U_GELU_ERF, RT_U_GELU_TANH,

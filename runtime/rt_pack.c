@@ -39,6 +39,17 @@ static int prefill(rt_gpu_model *g, const int64_t *ids, int64_t B, int64_t L, ss
   return logits_free(rt_gpu_decode(g, ids, B, L, true, &lg, &V, c), lg);
 }
 
+/* Decode steps as greedy generation runs them (the argmax kernel at the end
+ * of the step): uncaptured, captured, replayed. */
+static int greedy_steps(rt_gpu_model *g, const int64_t *ids, int64_t B, ssd_ctx *c) {
+  int64_t *next = malloc((size_t)B * sizeof *next);
+  if (!next) return ssd_err(c, SSD_ENOMEM, "out of memory");
+  int rc = SSD_OK;
+  for (int k = 0; k < 3 && !rc; k++) rc = rt_gpu_decode_greedy(g, ids, B, 1, next, c);
+  free(next);
+  return rc;
+}
+
 /* Everything a run at batch B and length L asks of the executor. */
 static int walk_length(rt_gpu_model *g, const int64_t *ids, int64_t B, int64_t L, ssd_ctx *c) {
   const int64_t most = FORWARD_ROWS / B > 1 ? FORWARD_ROWS / B : 1;
@@ -49,6 +60,7 @@ static int walk_length(rt_gpu_model *g, const int64_t *ids, int64_t B, int64_t L
   TRY(prefill(g, ids, B, L, c));
   for (int k = 0; k < 3; k++) /* uncaptured, captured, replayed */
     TRY(prefill(g, ids, B, 1, c));
+  TRY(greedy_steps(g, ids, B, c));
   return prefill(g, ids, B, L, c); /* a prefill that continues the state */
 }
 

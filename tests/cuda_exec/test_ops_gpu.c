@@ -193,6 +193,54 @@ static void t_embed(int bf) {
   free(tab), free(ref), free(y);
 }
 
+/* Greedy argmax per row against rt_argmax, exactly: random logits at the
+ * vocabulary's size, plus rows that test the rule's corners (a tie the lower
+ * index must win, the maximum last, NaNs, -inf, a one-wide row).  The
+ * output starts as -1 (0xff bytes). */
+static void t_argmax(int bf, int64_t rows, int64_t V) {
+  const size_t n = (size_t)(rows * V);
+  float *x = rnd(n, 3.0, 0, bf);
+  for (int64_t r = 0; r < rows; r++) {
+    float *row = x + r * V;
+    const int64_t j = (r * 7919) % V, k = (r * 104729 + V / 2) % V;
+    switch (r % 6) {
+    case 1: row[j] = row[k] = 40.f; break;                 /* a tie: min(j, k) wins */
+    case 2: row[V - 1] = 40.f; break;                      /* the last element */
+    case 3: row[0] = NAN, row[k] = NAN; break;             /* NaN below every number */
+    case 4: for (int64_t i = 0; i < V; i++) row[i] = NAN;  /* all NaN: index 0 */
+            break;
+    case 5: for (int64_t i = 0; i < V; i++) row[i] = -INFINITY; /* all equal: index 0 */
+            if (V > 1) row[k] = -3.f;
+            break;
+    }
+  }
+  cg_op_spec s;
+  memset(&s, 0, sizeof s);
+  s.kind = CG_OP_ARGMAX, s.D = V;
+  rt_cuda_op k = prep(s, bf);
+  rt_dptr dx = up(x, n, bf), dout;
+  OK(rt_cuda_alloc(G, (size_t)rows * 8, &dout, &C));
+  OK(rt_cuda_memset8(G, dout, 0xff, (size_t)rows * 8, &C));
+  OK(rt_cuda_argmax(G, &k, dx, dout, rows, &C));
+  OK(rt_cuda_sync(G, &C));
+  int64_t *got = malloc((size_t)rows * 8);
+  OK(rt_cuda_d2h(G, got, dout, (size_t)rows * 8, &C));
+  int64_t bad = -1;
+  for (int64_t r = 0; r < rows && bad < 0; r++)
+    if (got[r] != rt_argmax(x + r * V, V)) bad = r;
+  char what[64];
+  snprintf(what, sizeof what, "argmax %lld x %lld", (long long)rows, (long long)V);
+  printf("%-4s %-34s %s", bad < 0 ? "ok" : "FAIL", what, bf ? "bf16" : "fp32");
+  if (bad >= 0)
+    printf(": row %lld got %lld, want %lld", (long long)bad, (long long)got[bad],
+           (long long)rt_argmax(x + bad * V, V));
+  printf("\n");
+  fails += bad >= 0;
+  rt_cuda_free(G, dx), rt_cuda_free(G, dout);
+  rt_cuda_op_release(G, &k);
+  free(x), free(got);
+}
+
 static void t_rmsnorm(int bf, int64_t D) {
   const int64_t rows = 64;
   size_t n = (size_t)(rows * D);
@@ -505,6 +553,10 @@ int main(int argc, char **argv) {
   printf("device: %s (%s)\n", rt_cuda_name(G), rt_cuda_arch(G));
   for (int bf = 0; bf < 2; bf++) {
     t_embed(bf);
+    t_argmax(bf, 16, 50280);
+    t_argmax(bf, 7, 513);
+    t_argmax(bf, 6, 1);
+    t_argmax(bf, 1, 50277);
     t_rmsnorm(bf, 768);
     t_rmsnorm(bf, 2560);
     t_gnorm(bf, 1536, 1, false, 0, 0);

@@ -11,6 +11,7 @@
 
 #include "rt_json.h"
 #include "rt_model.h"
+#include "rt_ops.h"
 #include "rt_safetensors.h"
 #include "rt_weights.h"
 
@@ -91,13 +92,6 @@ static inline int read_greedy(const char *dir, int64_t *prompt, int *np, int64_t
   if (!rc) *np = p->n, *nw = t->n;
   ssd_arena_free(a);
   return rc;
-}
-
-static inline int64_t argmax(const float *v, int64_t n) {
-  int64_t b = 0;
-  for (int64_t i = 1; i < n; i++)
-    if (v[i] > v[b]) b = i;
-  return b;
 }
 
 /* Each CASE_DIR argument through run_case (0 ok, 77 no GPU, else a setup

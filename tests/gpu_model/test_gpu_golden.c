@@ -81,7 +81,7 @@ static void check_greedy(rt_gpu_model *g, const char *dir, const char *name) {
     int64_t V;
     rc = rt_gpu_decode(g, in, 1, n, true, &lg, &V, &c);
     if (rc) break;
-    tok = argmax(lg, V);
+    tok = rt_argmax(lg, V);
     free(lg);
     TX_CHECK(tok == want[k], "%s: greedy token %d: got %lld, want %lld", name, k, (long long)tok,
              (long long)want[k]);

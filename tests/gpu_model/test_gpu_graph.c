@@ -33,7 +33,10 @@
  *    replayed logits equal uncaptured ones (caches that grow drop the
  *    graph for one step); and steps after a prefill that moved the caches;
  *  - an id past the vocabulary in a replayed step fails with EINVAL, and
- *    the executor works again after a reset.
+ *    the executor works again after a reset;
+ *  - greedy decoding on the device (rt_gpu_decode_greedy) picks, at every
+ *    step, what rt_argmax picks from the logits, at batch 1 and at the
+ *    input's batch, on both executors.
  * Exits 77 (skip) when there is no GPU driver.
  */
 #define _POSIX_C_SOURCE 200809L
@@ -79,7 +82,7 @@ static int greedy(rt_gpu_model *g, const int64_t *prompt, int np, int nw, int64_
     if (rc) break;
     if (!*lg) *lg = tx_poison((size_t)(nw * *V));
     memcpy(*lg + k * *V, l, (size_t)*V * sizeof(float));
-    tok[k] = argmax(l, *V);
+    tok[k] = rt_argmax(l, *V);
     free(l);
     in = &tok[k], n = 1;
   }
@@ -228,6 +231,51 @@ static void check_kv_growth(const gcase *k, rt_gpu_model *off, rt_gpu_model *on,
   free(l_on);
 }
 
+/* nw greedy steps from prompts [B, L], the picks into tok [nw, B]: on the
+ * host from the logits (rt_argmax), or on the device (rt_gpu_decode_greedy). */
+static int greedy_rows(rt_gpu_model *g, const int64_t *prompts, int64_t B, int64_t L, int nw,
+                       bool device, int64_t *tok, ssd_ctx *c) {
+  int rc = rt_gpu_reset(g, B, c);
+  const int64_t *in = prompts;
+  for (int k = 0; !rc && k < nw; k++) {
+    int64_t *out = tok + k * B, V;
+    float *lg = NULL;
+    rc = device ? rt_gpu_decode_greedy(g, in, B, k ? 1 : L, out, c)
+                : rt_gpu_decode(g, in, B, k ? 1 : L, true, &lg, &V, c);
+    for (int64_t b = 0; !rc && !device && b < B; b++) out[b] = rt_argmax(lg + b * V, V);
+    free(lg);
+    in = out;
+  }
+  return rc;
+}
+
+/* Greedy decoding on the device (the argmax kernel at the end of the step,
+ * inside its graph) picks what the host picks from the same logits, every
+ * step, at batch 1 and at the input's batch (its rows as prompts). */
+static void check_device_greedy(const gcase *k, rt_gpu_model *g, const char *label) {
+  ssd_ctx c;
+  ssd_ctx_init(&c);
+  const int64_t B = k->f.ishape[0], L = k->f.ishape[1];
+  int64_t *host = malloc((size_t)(k->nw * B) * sizeof *host);
+  int64_t *dev = malloc((size_t)(k->nw * B) * sizeof *dev);
+  for (int pass = 0; pass < 2 && host && dev; pass++) {
+    const int64_t b = pass ? B : 1, l = pass ? L : k->np;
+    const int64_t *prompts = pass ? k->f.ids : k->prompt;
+    for (int64_t i = 0; i < k->nw * b; i++) host[i] = -1, dev[i] = -2;
+    int rc = greedy_rows(g, prompts, b, l, k->nw, false, host, &c);
+    if (!rc) rc = greedy_rows(g, prompts, b, l, k->nw, true, dev, &c);
+    TX_CHECK(!rc, "%s: device greedy at batch %lld failed: %s", label, (long long)b, c.msg);
+    int same = 0;
+    for (int64_t i = 0; !rc && i < k->nw * b; i++) same += host[i] == dev[i];
+    if (!rc) printf("%s: device greedy == host argmax at batch %lld: %d/%lld picks\n", label,
+                    (long long)b, same, (long long)(k->nw * b));
+    TX_CHECK(rc || same == k->nw * b, "%s: device greedy differs from the host's argmax", label);
+  }
+  TX_CHECK(host && dev, "out of memory");
+  free(host);
+  free(dev);
+}
+
 static void check_case(const gcase *k, rt_gpu_mode mode) {
   const bool f32 = mode == RT_GPU_F32;
   char label[256];
@@ -241,6 +289,8 @@ static void check_case(const gcase *k, rt_gpu_mode mode) {
   float *first = NULL, *a_off = NULL, *a_on = NULL, *again = NULL;
   int64_t V = 0, B = k->f.ishape[0], L = k->f.ishape[1], tok[MAXTOK];
   if (!rc) check_greedy(k, off, on, f32, label, &first, &V);
+  if (!rc) check_device_greedy(k, on, label);
+  if (!rc) check_device_greedy(k, off, label);
   if (!rc && k->attn) check_kv_growth(k, off, on, label);
   if (!rc && first && V == k->f.lshape[2]) {
     size_t n = (size_t)(B * L * V);

@@ -1,0 +1,74 @@
+#!/usr/bin/env bash
+# ab_gpu.sh: an A/B of two ssdc builds on whole models, in one device call, so
+# that a change's effect is measured on the same machine at the same time
+# (the prediction vs outcome entries of bench/NOTES.md).  Rounds alternate
+# A and B so that clock and thermal drift fall on both.  Each setting runs
+# under its own timeout; the JSON of every run lands in $OUT/ab/ and a
+# summary table (best of the rounds, B over A) in $OUT/ab.log.
+#   A=.prebuilt/ssdc-old B=.prebuilt/ssdc OUT=... bench/ab_gpu.sh [ROUNDS]
+# ONLY=REGEX keeps the settings whose names match (grep -E).
+# The settings are the list below: name, seconds, `ssdc bench` arguments
+# (the model file is named, since a build's default is a path on the machine
+# that built it).  PEER=1 then also runs mamba_ssm's MambaLMHeadModel on the
+# same shapes (.peers/anchors_section.py, section lm_mamba2) into
+# $OUT/anchors.json, so ratios to the peer come from the same call.
+set -uo pipefail
+cd "$(dirname "$0")/.."
+A=${A:?path of the A build of ssdc}
+B=${B:?path of the B build of ssdc}
+OUT=${OUT:-/tmp/ssdc-ab}
+rounds=${1:-2}
+mkdir -p "$OUT/ab"
+export SSDC_CACHE_DIR=${SSDC_CACHE_DIR:-/tmp/ssdc-ab-cache}
+settings=(
+  "130m-bf16|60|--dtype bf16 --prefill 1x2048,8x2048,1x16384 --decode-batch 1,16"
+  "2.7b-bf16|120|--dtype bf16 --set d_model=2560 --set n_layer=64 --prefill 1x2048,8x2048,1x16384 --decode-batch 1,16"
+  "130m-f32-pre|60|--dtype f32 --prefill 1x2048,8x2048 --decode-batch 1"
+  "2.7b-f32-pre|90|--dtype f32 --set d_model=2560 --set n_layer=64 --prefill 1x2048 --decode-batch 1"
+)
+if [ "${PEER:-0}" = 1 ] && [ -f .peers/anchors_section.py ]; then
+  SECTIONS=lm_mamba2 OUT=$OUT PYTHONUNBUFFERED=1 PYTHONPATH=.peers timeout 150 \
+    python3 .peers/anchors_section.py >"$OUT/peer.log" 2>&1 || echo "peer: exit $?"
+fi
+for r in $(seq 1 "$rounds"); do
+  for s in "${settings[@]}"; do
+    IFS='|' read -r name secs args <<<"$s"
+    [ -n "${ONLY:-}" ] && ! grep -qE "$ONLY" <<<"$name" && continue
+    for v in A B; do
+      bin=$A; [ $v = B ] && bin=$B
+      # shellcheck disable=SC2086 # args is a word list on purpose
+      timeout "$secs" "$bin" bench --device cuda --model-file models/mamba2.ssd $args --out "$OUT/ab/$name-$v-$r.json" \
+        >"$OUT/ab/$name-$v-$r.log" 2>&1 || echo "$name $v round $r: exit $?"
+    done
+  done
+done
+python3 - "$OUT/ab" "$OUT/anchors.json" <<'PY' | tee "$OUT/ab.log"
+# Best of the rounds per row, B / A, and B over mamba_ssm's LM (bf16 rows).
+import glob, json, os, re, sys
+rows = {}
+for f in glob.glob(os.path.join(sys.argv[1], "*.json")):
+    name, v, _ = re.match(r"(.*)-([AB])-(\d+)\.json$", os.path.basename(f)).groups()
+    for r in json.load(open(f))["results"]:
+        key = (name, r["kind"], r["batch"], r.get("L", 0))
+        ms = r.get("ms", r.get("ms_per_step"))
+        if ms:
+            d = rows.setdefault(key, {})
+            d[v] = min(d.get(v, 1e30), ms)
+peer = {}
+try:
+    for r in json.load(open(sys.argv[2]))["mamba_ssm_lm_no_causal_conv1d"]:
+        peer[r["model"]] = r
+except Exception as e:
+    print(f"(no peer numbers: {e!r})")
+print(f"{'setting':14} {'row':20} {'A ms':>9} {'B ms':>9} {'B/A':>6} {'peer ms':>9} {'B/peer':>6}")
+for (name, kind, batch, L), d in sorted(rows.items()):
+    row = f"{kind} b{batch}" + (f" L{L}" if kind == "prefill" else "")
+    a, b = d.get("A"), d.get("B")
+    p = None
+    if "bf16" in name:
+        key = f"prefill_b{batch}_L{L}_ms" if kind == "prefill" else f"decode_b{batch}_ms_per_token"
+        p = peer.get("mamba2-" + name.split("-")[0], {}).get(key)
+    f = lambda x: f"{x:9.3f}" if x else "        -"
+    q = lambda x, y: f"{x / y:6.3f}" if x and y else "     -"
+    print(f"{name:14} {row:20} {f(a)} {f(b)} {q(b, a)} {f(p)} {q(b, p)}")
+PY
