@@ -272,6 +272,19 @@ static void check_device_greedy(const gcase *k, rt_gpu_model *g, const char *lab
     TX_CHECK(rc || same == k->nw * b, "%s: device greedy differs from the host's argmax", label);
   }
   TX_CHECK(host && dev, "out of memory");
+  /* an id past the vocabulary in greedy steps (the second one replays):
+   * EINVAL, and greedy works again after a reset */
+  if (host && dev) {
+    int64_t bad = k->f.lshape[2], next = -1;
+    int rc = greedy_rows(g, k->prompt, 1, k->np, 3, true, dev, &c);
+    int b1 = rc ? rc : rt_gpu_decode_greedy(g, &bad, 1, 1, &next, &c);
+    int rc2 = greedy_rows(g, k->prompt, 1, k->np, 3, true, dev, &c);
+    int b2 = rc2 ? rc2 : rt_gpu_decode_greedy(g, &bad, 1, 1, &next, &c);
+    int rc3 = greedy_rows(g, k->prompt, 1, k->np, k->nw, true, host, &c);
+    TX_CHECK(!rc && !rc2 && b1 == SSD_EINVAL && b2 == SSD_EINVAL,
+             "%s: a bad id in a greedy step gave %d, %d (want EINVAL)", label, b1, b2);
+    TX_CHECK(!rc3, "%s: greedy after a bad id failed: %s", label, c.msg);
+  }
   free(host);
   free(dev);
 }
