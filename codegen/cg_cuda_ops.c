@@ -60,6 +60,18 @@ int cg_op_s6_tpc(int64_t N) {
   return tpc;
 }
 
+static int64_t argmax_chunk(const cg_op_spec *s) { return s->chunk ? s->chunk : s->D; }
+int64_t cg_op_argmax_chunks(const cg_op_spec *s) {
+  return (s->D + argmax_chunk(s) - 1) / argmax_chunk(s);
+}
+size_t cg_op_argmax_scratch(const cg_op_spec *s, int64_t rows) {
+  /* ops_argmax.cuh: long long idx and float val per partial, unsigned count per row */
+  const int64_t n = cg_op_argmax_chunks(s);
+  return n == 1 ? 0
+                : (size_t)(rows * n) * (sizeof(long long) + sizeof(float)) +
+                      (size_t)rows * sizeof(unsigned);
+}
+
 #define BAD(...) ssd_err(c, SSD_EUNSUPPORTED, __VA_ARGS__)
 static bool pos_le(int64_t v, int64_t hi) { return v > 0 && v <= hi; }
 
@@ -127,8 +139,9 @@ int cg_op_check(const cg_op_spec *s, ssd_ctx *c) {
                  (long long)s->hc);
     return SSD_OK;
   case CG_OP_ARGMAX:
-    if (!pos_le(s->D, (int64_t)1 << 31))
-      return BAD("argmax kernel: bad row width %lld", (long long)s->D);
+    if (!pos_le(s->D, (int64_t)1 << 31) || s->chunk < 0 || s->chunk % 32)
+      return BAD("argmax kernel: bad row width %lld or chunk %lld (a multiple of 32)",
+                 (long long)s->D, (long long)s->chunk);
     return SSD_OK;
   }
   return ssd_err(c, SSD_EINTERNAL, "cg_op_check: unknown kernel kind %d", (int)s->kind);
@@ -187,7 +200,8 @@ static void prologue(obuf *b, const cg_op_spec *s) {
             s->in_bf16, s->out_bf16, s->w_bf16);
   switch (s->kind) {
   case CG_OP_ARGMAX:
-    ob_printf(b, "#define OPS_D %lldLL\n", (long long)s->D);
+    ob_printf(b, "#define OPS_D %lldLL\n#define AM_THREADS %d\n#define AM_CHUNK %lldLL\n",
+              (long long)s->D, CG_OP_ARGMAX_THREADS, (long long)argmax_chunk(s));
     break;
   case CG_OP_EMBED:
     ob_printf(b, "#define OPS_D %lld\n#define OPS_V %lldLL\n#define OPS_W_SPLIT %d\n", (long long)s->D,

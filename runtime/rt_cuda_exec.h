@@ -72,9 +72,11 @@ int rt_cuda_attention(rt_cuda *g, const rt_cuda_op *kvk, const rt_cuda_op *att, 
  * init/final: [B, H, N] fp32, 0 for none; they may be the same buffer. */
 /* out[r] (int64) = the first index of the largest of x[r, :] (fp32, or
  * bf16 with spec.in_bf16; rows of spec.D), NaN below every number:
- * rt_argmax's rule, on the device. */
-int rt_cuda_argmax(rt_cuda *g, const rt_cuda_op *k, rt_dptr x, rt_dptr out, int64_t rows,
-                   ssd_ctx *c);
+ * rt_argmax's rule, on the device.  scratch: cg_op_argmax_scratch(spec,
+ * rows) bytes, zeroed before the first launch (the kernel leaves it
+ * reusable); none (0) for one block per row. */
+int rt_cuda_argmax(rt_cuda *g, const rt_cuda_op *k, rt_dptr x, rt_dptr out, rt_dptr scratch,
+                   int64_t rows, ssd_ctx *c);
 typedef struct rt_cuda_s6_args {
   rt_dptr x, dt, A, B, C, D, z, dt_bias, init, final, y;
 } rt_cuda_s6_args;

@@ -2120,7 +2120,9 @@ static int step_logits(rt_gpu_model *g, const gslot *o, ssd_ctx *c) {
  * input ids and the positions in the step's id buffer. */
 static rt_dptr step_next(const gstep *s) { return s->ids + (size_t)(s->B + 2) * sizeof(int64_t); }
 
-/* Greedy decoding's pick per row of the logits, on the device. */
+/* Greedy decoding's pick per row of the logits, on the device: one block
+ * per row, the variant run on the H100 (the split-row one, with its
+ * scratch, waits for its measurement: bench/NOTES.md, session 6). */
 static int step_argmax(rt_gpu_model *g, ssd_ctx *c) {
   gstep *s = &g->step;
   cg_op_spec sp;
@@ -2128,7 +2130,7 @@ static int step_argmax(rt_gpu_model *g, ssd_ctx *c) {
   sp.kind = CG_OP_ARGMAX, sp.D = s->V;
   const rt_cuda_op *k = NULL;
   TRY(get_op(g, &sp, &k, c));
-  return rt_cuda_argmax(g->cu, k, s->out, step_next(s), s->out_n / s->V, c);
+  return rt_cuda_argmax(g->cu, k, s->out, step_next(s), 0, s->out_n / s->V, c);
 }
 
 /* The walk of one decode step over the arena's buffers, captured into the

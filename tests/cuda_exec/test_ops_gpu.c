@@ -197,7 +197,7 @@ static void t_embed(int bf) {
  * vocabulary's size, plus rows that test the rule's corners (a tie the lower
  * index must win, the maximum last, NaNs, -inf, a one-wide row).  The
  * output starts as -1 (0xff bytes). */
-static void t_argmax(int bf, int64_t rows, int64_t V) {
+static void t_argmax(int bf, int64_t rows, int64_t V, int64_t chunk) {
   const size_t n = (size_t)(rows * V);
   float *x = rnd(n, 3.0, 0, bf);
   for (int64_t r = 0; r < rows; r++) {
@@ -216,20 +216,26 @@ static void t_argmax(int bf, int64_t rows, int64_t V) {
   }
   cg_op_spec s;
   memset(&s, 0, sizeof s);
-  s.kind = CG_OP_ARGMAX, s.D = V;
+  s.kind = CG_OP_ARGMAX, s.D = V, s.chunk = chunk;
   rt_cuda_op k = prep(s, bf);
-  rt_dptr dx = up(x, n, bf), dout;
+  rt_dptr dx = up(x, n, bf), dout, scratch = 0;
+  const size_t sn = cg_op_argmax_scratch(&k.spec, rows);
   OK(rt_cuda_alloc(G, (size_t)rows * 8, &dout, &C));
-  OK(rt_cuda_memset8(G, dout, 0xff, (size_t)rows * 8, &C));
-  OK(rt_cuda_argmax(G, &k, dx, dout, rows, &C));
-  OK(rt_cuda_sync(G, &C));
-  int64_t *got = malloc((size_t)rows * 8);
-  OK(rt_cuda_d2h(G, got, dout, (size_t)rows * 8, &C));
-  int64_t bad = -1;
-  for (int64_t r = 0; r < rows && bad < 0; r++)
-    if (got[r] != rt_argmax(x + r * V, V)) bad = r;
+  if (sn) OK(rt_cuda_alloc(G, sn, &scratch, &C));
+  if (sn) OK(rt_cuda_memset8(G, scratch, 0, sn, &C));
+  int64_t *got = malloc((size_t)rows * 8), bad = -1;
+  /* twice on the same scratch: the kernel must leave its counters at 0 */
+  for (int round = 0; round < 2 && bad < 0; round++) {
+    OK(rt_cuda_memset8(G, dout, 0xff, (size_t)rows * 8, &C));
+    OK(rt_cuda_argmax(G, &k, dx, dout, scratch, rows, &C));
+    OK(rt_cuda_sync(G, &C));
+    OK(rt_cuda_d2h(G, got, dout, (size_t)rows * 8, &C));
+    for (int64_t r = 0; r < rows && bad < 0; r++)
+      if (got[r] != rt_argmax(x + r * V, V)) bad = r;
+  }
   char what[64];
-  snprintf(what, sizeof what, "argmax %lld x %lld", (long long)rows, (long long)V);
+  snprintf(what, sizeof what, "argmax %lld x %lld chunk %lld", (long long)rows, (long long)V,
+           (long long)chunk);
   printf("%-4s %-34s %s", bad < 0 ? "ok" : "FAIL", what, bf ? "bf16" : "fp32");
   if (bad >= 0)
     printf(": row %lld got %lld, want %lld", (long long)bad, (long long)got[bad],
@@ -237,6 +243,7 @@ static void t_argmax(int bf, int64_t rows, int64_t V) {
   printf("\n");
   fails += bad >= 0;
   rt_cuda_free(G, dx), rt_cuda_free(G, dout);
+  if (scratch) rt_cuda_free(G, scratch);
   rt_cuda_op_release(G, &k);
   free(x), free(got);
 }
@@ -504,7 +511,42 @@ static rt_dptr dev_rand(size_t n) {
   free(v);
   return d;
 }
+typedef struct {
+  rt_cuda_op *k;
+  rt_dptr x, out, scratch;
+  int64_t rows;
+} argmax_run;
+static void run_argmax(void *p) {
+  argmax_run *r = p;
+  OK(rt_cuda_argmax(G, r->k, r->x, r->out, r->scratch, r->rows, &C));
+}
+/* The argmax variants at the vocabulary's size: one block per row (chunk
+ * 0) against rows split over blocks, at batch 1 and 16. */
+static void bench_argmax(void) {
+  const int64_t V = 50280, chunks[] = {0, 1024, 2048, 4096, 8192}, rows[] = {1, 16};
+  for (int ri = 0; ri < 2; ri++)
+    for (size_t ci = 0; ci < sizeof chunks / sizeof *chunks; ci++) {
+      cg_op_spec s;
+      memset(&s, 0, sizeof s);
+      s.kind = CG_OP_ARGMAX, s.D = V, s.chunk = chunks[ci];
+      rt_cuda_op k = prep(s, 0);
+      float *x = rnd((size_t)(rows[ri] * V), 3.0, 0, 0);
+      argmax_run r = {&k, up(x, (size_t)(rows[ri] * V), 0), out_buf((size_t)rows[ri] * 2, 0), 0,
+                      rows[ri]};
+      const size_t sn = cg_op_argmax_scratch(&k.spec, rows[ri]);
+      if (sn) OK(rt_cuda_alloc(G, sn, &r.scratch, &C));
+      if (sn) OK(rt_cuda_memset8(G, r.scratch, 0, sn, &C));
+      printf("bench argmax %2lld x %lld chunk %-5lld %8.4f ms\n", (long long)rows[ri],
+             (long long)V, (long long)chunks[ci], time_ms(run_argmax, &r));
+      rt_cuda_free(G, r.x), rt_cuda_free(G, r.out);
+      if (r.scratch) rt_cuda_free(G, r.scratch);
+      rt_cuda_op_release(G, &k);
+      free(x);
+    }
+}
+
 static void bench(rt_blas *bl) {
+  bench_argmax();
   const int64_t H = 5120, shapes[4][2] = {{1, 2048}, {1, 8192}, {1, 32768}, {8, 8192}};
   const int64_t Ns[3] = {16, 64, 128};
   for (int ni = 0; ni < 3; ni++) {
@@ -553,10 +595,13 @@ int main(int argc, char **argv) {
   printf("device: %s (%s)\n", rt_cuda_name(G), rt_cuda_arch(G));
   for (int bf = 0; bf < 2; bf++) {
     t_embed(bf);
-    t_argmax(bf, 16, 50280);
-    t_argmax(bf, 7, 513);
-    t_argmax(bf, 6, 1);
-    t_argmax(bf, 1, 50277);
+    for (int64_t chunk = 0; chunk <= 4096; chunk += 4096) { /* both variants */
+      t_argmax(bf, 16, 50280, chunk);
+      t_argmax(bf, 7, 513, chunk ? 64 : 0);
+      t_argmax(bf, 6, 1, chunk);
+      t_argmax(bf, 1, 50277, chunk);
+      t_argmax(bf, 3, 4096 * 3 + 1, chunk); /* split: a last chunk of one element */
+    }
     t_rmsnorm(bf, 768);
     t_rmsnorm(bf, 2560);
     t_gnorm(bf, 1536, 1, false, 0, 0);
