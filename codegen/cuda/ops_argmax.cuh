@@ -65,7 +65,7 @@ OPS_KERNEL(const ops_in *__restrict__ x, long long *__restrict__ out, void *scra
   unsigned *count = (unsigned *)(pv + (long long)gridDim.y * AM_NCH);
 
   const ops_in *xr = x + row * OPS_D;
-  const long long end = (blockIdx.x + 1LL) * AM_CHUNK < OPS_D ? (blockIdx.x + 1LL) * AM_CHUNK : OPS_D;
+  const long long stop = (blockIdx.x + 1LL) * AM_CHUNK, end = stop < OPS_D ? stop : OPS_D;
   float bv = AM_NAN; // NaN past the end: loses to anything
   long long bi = OPS_D;
   for (long long i = blockIdx.x * (long long)AM_CHUNK + threadIdx.x; i < end; i += AM_THREADS) {
