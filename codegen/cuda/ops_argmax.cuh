@@ -60,10 +60,6 @@ OPS_KERNEL(const ops_in *__restrict__ x, long long *__restrict__ out, void *scra
   __shared__ long long si[AM_THREADS / 32];
   __shared__ bool last;
   const long long row = blockIdx.y, part = row * AM_NCH + blockIdx.x;
-  volatile long long *pi = (volatile long long *)scratch;
-  volatile float *pv = (volatile float *)(pi + (long long)gridDim.y * AM_NCH);
-  unsigned *count = (unsigned *)(pv + (long long)gridDim.y * AM_NCH);
-
   const ops_in *xr = x + row * OPS_D;
   const long long stop = (blockIdx.x + 1LL) * AM_CHUNK, end = stop < OPS_D ? stop : OPS_D;
   float bv = AM_NAN; // NaN past the end: loses to anything
@@ -73,10 +69,13 @@ OPS_KERNEL(const ops_in *__restrict__ x, long long *__restrict__ out, void *scra
     if (am_beats(v, i, bv, bi)) bv = v, bi = i;
   }
   am_block(bv, bi, sv, si);
-  if (AM_NCH == 1) { // one block per row: no partials
+  if (AM_NCH == 1) { // one block per row: no partials (and no scratch)
     if (threadIdx.x == 0) out[row] = bi;
     return;
   }
+  volatile long long *pi = (volatile long long *)scratch;
+  volatile float *pv = (volatile float *)(pi + (long long)gridDim.y * AM_NCH);
+  unsigned *count = (unsigned *)(pv + (long long)gridDim.y * AM_NCH);
   if (threadIdx.x == 0) {
     pi[part] = bi, pv[part] = bv;
     __threadfence(); // the partial is visible before the count says so
