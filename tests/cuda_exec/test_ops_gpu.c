@@ -221,8 +221,13 @@ static void t_argmax(int bf, int64_t rows, int64_t V, int64_t chunk) {
   rt_dptr dx = up(x, n, bf), dout, scratch = 0;
   const size_t sn = cg_op_argmax_scratch(&k.spec, rows);
   OK(rt_cuda_alloc(G, (size_t)rows * 8, &dout, &C));
-  if (sn) OK(rt_cuda_alloc(G, sn, &scratch, &C));
-  if (sn) OK(rt_cuda_memset8(G, scratch, 0, sn, &C));
+  if (sn) { /* the split variant refuses to run without its scratch */
+    const bool refused = rt_cuda_argmax(G, &k, dx, dout, 0, rows, &C) == SSD_EINVAL;
+    if (!refused) printf("FAIL argmax chunk %lld ran without its scratch\n", (long long)chunk);
+    fails += !refused;
+    OK(rt_cuda_alloc(G, sn, &scratch, &C));
+    OK(rt_cuda_memset8(G, scratch, 0, sn, &C));
+  }
   int64_t *got = malloc((size_t)rows * 8), bad = -1;
   /* twice on the same scratch: the kernel must leave its counters at 0 */
   for (int round = 0; round < 2 && bad < 0; round++) {
