@@ -88,13 +88,13 @@ int cg_op_source(const cg_op_spec *s, cg_source *out, ssd_ctx *c);
 #define CG_OP_CONV_T 64 /* CONV: time steps per thread */
 #define CG_OP_S6_THREADS 64 /* S6: threads per block */
 #define CG_OP_S6_T 16       /* S6: time steps staged in shared memory at once */
+/* S6: threads per channel for state size N (each holds N/TPC states). */
+int cg_op_s6_tpc(int64_t N);
 #define CG_OP_ARGMAX_THREADS 512 /* ARGMAX: threads per block */
 /* ARGMAX: the blocks per row, and the bytes of scratch (partials and
  * counters; 0 for one block per row) a launch over `rows` rows needs,
  * zeroed before its first use. */
 int64_t cg_op_argmax_chunks(const cg_op_spec *s);
 size_t cg_op_argmax_scratch(const cg_op_spec *s, int64_t rows);
-/* S6: threads per channel for state size N (each holds N/TPC states). */
-int cg_op_s6_tpc(int64_t N);
 
 #endif

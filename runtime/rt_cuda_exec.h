@@ -67,9 +67,6 @@ typedef struct rt_cuda_kv {
 int rt_cuda_attention(rt_cuda *g, const rt_cuda_op *kvk, const rt_cuda_op *att, rt_dptr q,
                       rt_dptr k, rt_dptr v, rt_cuda_kv *kv, rt_dptr y, int64_t L, ssd_ctx *c);
 
-/* Mamba-1 selective scan; operands as rt_ssm.h with P = 1 (x, dt, z:
- * [B, L, H]; A: [H, N]; B, C: [B, L, hb|hc, N]; D, dt_bias: [H]).
- * init/final: [B, H, N] fp32, 0 for none; they may be the same buffer. */
 /* out[r] (int64) = the first index of the largest of x[r, :] (fp32, or
  * bf16 with spec.in_bf16; rows of spec.D), NaN below every number:
  * rt_argmax's rule, on the device.  scratch: cg_op_argmax_scratch(spec,
@@ -77,6 +74,9 @@ int rt_cuda_attention(rt_cuda *g, const rt_cuda_op *kvk, const rt_cuda_op *att, 
  * reusable); none (0) for one block per row. */
 int rt_cuda_argmax(rt_cuda *g, const rt_cuda_op *k, rt_dptr x, rt_dptr out, rt_dptr scratch,
                    int64_t rows, ssd_ctx *c);
+/* Mamba-1 selective scan; operands as rt_ssm.h with P = 1 (x, dt, z:
+ * [B, L, H]; A: [H, N]; B, C: [B, L, hb|hc, N]; D, dt_bias: [H]).
+ * init/final: [B, H, N] fp32, 0 for none; they may be the same buffer. */
 typedef struct rt_cuda_s6_args {
   rt_dptr x, dt, A, B, C, D, z, dt_bias, init, final, y;
 } rt_cuda_s6_args;

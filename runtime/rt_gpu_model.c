@@ -2201,7 +2201,8 @@ static int step_run(rt_gpu_model *g, int64_t B, bool last_only, bool *replayed, 
  * captured, and that and later ones replay the graph.  From the second
  * step on, ids go up and logits (with the flag) come down through a pinned
  * buffer: one synchronization per step.  With `next`, the step ends in the
- * argmax kernel and only the B next ids come down (greedy decoding). */
+ * argmax kernel and only the B next ids come down (greedy decoding; logits
+ * is then unused and may be NULL). */
 static int decode_step(rt_gpu_model *g, const int64_t *ids, int64_t B, bool last_only,
                        float **logits, int64_t *next, int64_t *V, ssd_ctx *c) {
   gstep *s = &g->step;
@@ -2289,8 +2290,7 @@ int rt_gpu_decode_greedy(rt_gpu_model *g, const int64_t *ids, int64_t B, int64_t
   TRY(check_batch(g, B, c));
   int64_t V = 0;
   if (L == 1) {
-    float *unused = NULL;
-    TRY(decode_step(g, ids, B, true, &unused, next, &V, c));
+    TRY(decode_step(g, ids, B, true, NULL, next, &V, c));
   } else { /* a prefill: one pick per row of the last position, on the host */
     float *lg = NULL;
     TRY(run_module(g, ids, B, L, true, true, &lg, &V, c));
