@@ -19,8 +19,12 @@ B=${B:?path of the B build of ssdc}
 OUT=${OUT:-/tmp/ssdc-ab}
 rounds=${1:-2}
 mkdir -p "$OUT/ab"
+# only this run's files: a warm machine keeps /tmp from the last call
+rm -f "$OUT"/ab/*.json "$OUT"/ab/*.log "$OUT/anchors.json"
 export SSDC_CACHE_DIR=${SSDC_CACHE_DIR:-/tmp/ssdc-ab-cache}
 settings=(
+  "130m-dec|40|--dtype bf16 --decode-batch 1,16 --decode-tokens 128"
+  "2.7b-dec|60|--dtype bf16 --set d_model=2560 --set n_layer=64 --decode-batch 1,16 --decode-tokens 128"
   "130m-bf16|60|--dtype bf16 --prefill 1x2048,8x2048,1x16384 --decode-batch 1,16"
   "2.7b-bf16|120|--dtype bf16 --set d_model=2560 --set n_layer=64 --prefill 1x2048,8x2048,1x16384 --decode-batch 1,16"
   "130m-f32-pre|60|--dtype f32 --prefill 1x2048,8x2048 --decode-batch 1"
@@ -50,10 +54,14 @@ for f in glob.glob(os.path.join(sys.argv[1], "*.json")):
     name, v, _ = re.match(r"(.*)-([AB])-(\d+)\.json$", os.path.basename(f)).groups()
     for r in json.load(open(f))["results"]:
         key = (name, r["kind"], r["batch"], r.get("L", 0))
-        ms = r.get("ms", r.get("ms_per_step"))
-        if ms:
-            d = rows.setdefault(key, {})
-            d[v] = min(d.get(v, 1e30), ms)
+        # decode: ms_per_step (one call for all steps), and the step-per-call
+        # and device-time columns beside it where the build reports them
+        for sub, k in (("", "ms"), ("", "ms_per_step"), (" sync", "ms_per_step_sync"),
+                       (" device", "device_ms_per_step")):
+            ms = r.get(k)
+            if ms:
+                d = rows.setdefault(key[:1] + (key[1] + sub,) + key[2:], {})
+                d[v] = min(d.get(v, 1e30), ms)
 peer = {}
 try:
     for r in json.load(open(sys.argv[2]))["mamba_ssm_lm_no_causal_conv1d"]:
@@ -62,10 +70,11 @@ except Exception as e:
     print(f"(no peer numbers: {e!r})")
 print(f"{'setting':14} {'row':20} {'A ms':>9} {'B ms':>9} {'B/A':>6} {'peer ms':>9} {'B/peer':>6}")
 for (name, kind, batch, L), d in sorted(rows.items()):
-    row = f"{kind} b{batch}" + (f" L{L}" if kind == "prefill" else "")
+    row = f"{kind.split()[0]} b{batch}" + (f" L{L}" if kind == "prefill" else "")
+    row += " " + " ".join(kind.split()[1:]) if " " in kind else ""
     a, b = d.get("A"), d.get("B")
     p = None
-    if "bf16" in name:
+    if ("bf16" in name or "dec" in name) and " " not in kind:
         key = f"prefill_b{batch}_L{L}_ms" if kind == "prefill" else f"decode_b{batch}_ms_per_token"
         p = peer.get("mamba2-" + name.split("-")[0], {}).get(key)
     f = lambda x: f"{x:9.3f}" if x else "        -"

@@ -65,11 +65,9 @@ int64_t cg_op_argmax_chunks(const cg_op_spec *s) {
   return (s->D + argmax_chunk(s) - 1) / argmax_chunk(s);
 }
 size_t cg_op_argmax_scratch(const cg_op_spec *s, int64_t rows) {
-  /* ops_argmax.cuh: long long idx and float val per partial, unsigned count per row */
-  const int64_t n = cg_op_argmax_chunks(s);
-  return n == 1 ? 0
-                : (size_t)(rows * n) * (sizeof(long long) + sizeof(float)) +
-                      (size_t)rows * sizeof(unsigned);
+  /* ops_argmax.cuh: long long idx and float val per partial, one unsigned count */
+  const int64_t n = rows * cg_op_argmax_chunks(s);
+  return n == 1 ? 0 : (size_t)n * (sizeof(long long) + sizeof(float)) + sizeof(unsigned);
 }
 
 #define BAD(...) ssd_err(c, SSD_EUNSUPPORTED, __VA_ARGS__)

@@ -91,8 +91,8 @@ int cg_op_source(const cg_op_spec *s, cg_source *out, ssd_ctx *c);
 /* S6: threads per channel for state size N (each holds N/TPC states). */
 int cg_op_s6_tpc(int64_t N);
 #define CG_OP_ARGMAX_THREADS 512 /* ARGMAX: threads per block */
-/* ARGMAX: the blocks per row, and the bytes of scratch (partials and
- * counters; 0 for one block per row) a launch over `rows` rows needs,
+/* ARGMAX: the blocks per row, and the bytes of scratch (partials and a
+ * counter; 0 for a grid of one block) a launch over `rows` rows needs,
  * zeroed before its first use. */
 int64_t cg_op_argmax_chunks(const cg_op_spec *s);
 size_t cg_op_argmax_scratch(const cg_op_spec *s, int64_t rows);

@@ -71,9 +71,16 @@ int rt_cuda_attention(rt_cuda *g, const rt_cuda_op *kvk, const rt_cuda_op *att, 
  * bf16 with spec.in_bf16; rows of spec.D), NaN below every number:
  * rt_argmax's rule, on the device.  scratch: cg_op_argmax_scratch(spec,
  * rows) bytes, zeroed before the first launch (the kernel leaves it
- * reusable); none (0) for one block per row. */
-int rt_cuda_argmax(rt_cuda *g, const rt_cuda_op *k, rt_dptr x, rt_dptr out, rt_dptr scratch,
-                   int64_t rows, ssd_ctx *c);
+ * reusable); none (0) for a grid of one block.  Optional (0): advance, an
+ * int64 the launch adds one to; hist, a ring of [hist_n, rows] int64 that
+ * also gets the picks, at slot *advance % hist_n (needs advance).
+ * ops_argmax.cuh says what a decode step does with them. */
+typedef struct rt_cuda_argmax_args {
+  rt_dptr x, out, scratch, advance, hist;
+  int64_t hist_n;
+} rt_cuda_argmax_args;
+int rt_cuda_argmax(rt_cuda *g, const rt_cuda_op *k, const rt_cuda_argmax_args *a, int64_t rows,
+                   ssd_ctx *c);
 /* Mamba-1 selective scan; operands as rt_ssm.h with P = 1 (x, dt, z:
  * [B, L, H]; A: [H, N]; B, C: [B, L, hb|hc, N]; D, dt_bias: [H]).
  * init/final: [B, H, N] fp32, 0 for none; they may be the same buffer. */

@@ -79,6 +79,12 @@
 #include "rt_pack.h"
 
 #define GM_MAX_RANK 6
+/* A greedy step's argmax: elements of a row per block ($SSDC_ARGMAX_CHUNK;
+ * 0: one block per row).  bench/NOTES.md, session 7, has the measurements. */
+#define ARGMAX_CHUNK 4096
+/* Greedy steps that rt_gpu_decode_greedy_n replays back to back before
+ * their picks come down in one copy (the ring of picks has this many slots). */
+#define GREEDY_RUN 64
 /* gm_ops.cuh's struct gm_bshape, passed by value. */
 typedef struct gm_bshape {
   long long shape[GM_MAX_RANK], sa[GM_MAX_RANK], sb[GM_MAX_RANK];
@@ -165,13 +171,15 @@ typedef struct gstep {
   int64_t B;      /* the shape the arena was built for */
   bool last_only;
   bool greedy;    /* the step ends in the argmax kernel; only ids come down */
-  rt_dptr ids;    /* [B] int64 input ids, [2] positions, [B] greedy next ids */
+  rt_dptr ids;    /* [B] int64 input ids (greedy: the picks overwrite them), [2] positions */
+  rt_dptr am_scratch; /* greedy: the argmax's partials (zeroed once, see step_argmax) */
+  rt_dptr hist;   /* greedy: [GREEDY_RUN, B] int64, each step's picks at slot pos % GREEDY_RUN */
   rt_dptr out;    /* the logits buffer of the recorded step */
   int64_t out_n, V;
   rt_cuda_graph graph;
   int64_t replays;
   int64_t kernels; /* stream work items of the last walked step */
-  void *host;      /* pinned: the logits (out_n floats; greedy: the next ids),
+  void *host;      /* pinned: the logits (out_n floats; greedy: a copy of hist),
                       the bad-id flag, the ids */
   bool timing;     /* rt_gpu_time_steps: device time of each step */
   double gpu_ms;   /* the last step's device time (timing) */
@@ -213,9 +221,13 @@ struct rt_gpu_model {
   gstate *st;
   int nst;
   int64_t st_batch, pos;
-  rt_dptr d_flag; /* the embedding kernel's bad-id flag */
+  rt_dptr d_flag; /* the embedding kernel's bad-id flag (bad_id) */
+  const ir_node *embed; /* the embedding that reads the ids, and its table's */
+  int64_t vocab;        /* rows: for bad_id's message */
   bool poison;    /* $SSDC_POISON: fill new buffers with NaN */
   bool graphs;    /* CUDA graphs for decode steps ($SSDC_CUDA_GRAPH != 0) */
+  int64_t greedy_runs; /* runs of replays by rt_gpu_decode_greedy_n, over the model's life */
+  int64_t am_chunk; /* the greedy step's argmax: elements of a row per block (0: a row) */
   gstep step;
   char devname[200];
   char pack[4096]; /* the kernel pack in use (g->cache.pack points here) */
@@ -367,6 +379,8 @@ static void step_clear(rt_gpu_model *g) {
   rt_cuda_graph_destroy(g->cu, &s->graph);
   for (int i = 0; i < s->n; i++) rt_cuda_free(g->cu, s->buf[i]);
   rt_cuda_free(g->cu, s->ids);
+  rt_cuda_free(g->cu, s->am_scratch);
+  rt_cuda_free(g->cu, s->hist);
   rt_cuda_host_free(g->cu, s->host);
   free(s->buf);
   free(s->bytes);
@@ -880,6 +894,20 @@ static int open_device(rt_gpu_model *g, const rt_gpu_opts *o, ssd_ctx *c) {
   return SSD_OK;
 }
 
+/* $SSDC_ARGMAX_CHUNK, when set: 0 or a positive multiple of 32. */
+static int argmax_chunk(rt_gpu_model *g, ssd_ctx *c) {
+  const char *v = getenv("SSDC_ARGMAX_CHUNK");
+  g->am_chunk = ARGMAX_CHUNK;
+  if (!v || !*v) return SSD_OK;
+  char *end;
+  const long long n = strtoll(v, &end, 10);
+  if (*end || n < 0 || n % 32 || n > (1LL << 31))
+    return ssd_err(c, SSD_EINVAL, "SSDC_ARGMAX_CHUNK='%s': want 0 (a row per block) or a "
+                                  "positive multiple of 32", v);
+  g->am_chunk = n;
+  return SSD_OK;
+}
+
 int rt_gpu_model_new(const ir_module *m, rt_weight_fn wfn, void *wctx, const rt_gpu_opts *o,
                      rt_gpu_model **out, ssd_ctx *c) {
   *out = NULL;
@@ -901,7 +929,8 @@ int rt_gpu_model_new(const ir_module *m, rt_weight_fn wfn, void *wctx, const rt_
   g->mem_log = mem && *mem && strcmp(mem, "0");
   const char *dec = getenv("SSDC_DEC_KERNELS");
   g->dec_kernels = !dec || strcmp(dec, "0");
-  int rc = index_nodes(g, c);
+  int rc = argmax_chunk(g, c);
+  if (!rc) rc = index_nodes(g, c);
   if (!rc) {
     g->want16 = calloc((size_t)g->nvals + 1, sizeof *g->want16);
     g->fold_add = calloc((size_t)g->nnodes + 1, sizeof *g->fold_add);
@@ -915,6 +944,7 @@ int rt_gpu_model_new(const ir_module *m, rt_weight_fn wfn, void *wctx, const rt_
   if (!rc) rc = open_device(g, o, c);
   if (!rc) rc = gm_load(g, c);
   if (!rc) rc = rt_cuda_alloc(g->cu, 16, &g->d_flag, c);
+  if (!rc) rc = rt_cuda_memset8(g->cu, g->d_flag, 0, 16, c); /* see bad_id */
   if (!rc) rc = upload_weights(g, c);
   if (!rc) rt_cuda_pool_trim(g->cu, false);
   if (rc) {
@@ -1236,6 +1266,19 @@ static int op_const(grun *r, const ir_node *n) {
   return gm_fill(r->g, y, (float)n->a.scalar, numel_of(&r->g->v[n->out[0]->id]), r->c);
 }
 
+/* The embedding kernel only ever raises the bad-id flag, so it stays
+ * raised until it is seen: no step spends a memset clearing it, and a run
+ * of replayed steps (rt_gpu_decode_greedy_n) is checked once at its end.
+ * Seeing it clears it, for the next call. */
+static int bad_id(rt_gpu_model *g, int flag, ssd_ctx *c) {
+  if (!flag) return SSD_OK;
+  TRY(rt_cuda_memset8(g->cu, g->d_flag, 0, 4, c));
+#define BAD_ID "a token id is outside the vocabulary [0, %lld)"
+  return g->embed ? ssd_err_at(c, g->embed->loc, SSD_EINVAL, BAD_ID, (long long)g->vocab)
+                  : ssd_err(c, SSD_EINVAL, BAD_ID, (long long)g->vocab);
+#undef BAD_ID
+}
+
 static int op_embed(grun *r, const ir_node *n) {
   gslot *ids = in_slot(r, n, 0), *tab = in_slot(r, n, 1);
   if (ids->p != r->ids || tab->rank != 2 || !is_dense(tab))
@@ -1251,15 +1294,12 @@ static int op_embed(grun *r, const ir_node *n) {
   rt_dptr y;
   TRY(get_op(r->g, &s, &k, r->c));
   TRY(alloc_out(r, n->out[0], s.out_bf16, &y));
-  TRY(rt_cuda_memset8(r->g->cu, r->g->d_flag, 0, 4, r->c));
+  r->g->embed = n, r->g->vocab = s.V;
   TRY(rt_cuda_embed(r->g->cu, k, ids->p, numel_of(ids), tab->p, lo, y, r->g->d_flag, r->c));
   if (r->g->step.capturing) return SSD_OK; /* decode_step reads the flag after each replay */
   int bad = 0;
   TRY(rt_cuda_d2h(r->g->cu, &bad, r->g->d_flag, 4, r->c));
-  if (bad)
-    return ssd_err_at(r->c, n->loc, SSD_EINVAL, "a token id is outside the vocabulary [0, %lld)",
-                      (long long)s.V);
-  return SSD_OK;
+  return bad_id(r->g, bad, r->c);
 }
 
 /* The residual a linear may accumulate into (plan_fusions), when its storage
@@ -2116,21 +2156,30 @@ static int step_logits(rt_gpu_model *g, const gslot *o, ssd_ctx *c) {
   return SSD_OK;
 }
 
-/* Where the argmax kernel leaves the greedy step's next ids: after the
- * input ids and the positions in the step's id buffer. */
-static rt_dptr step_next(const gstep *s) { return s->ids + (size_t)(s->B + 2) * sizeof(int64_t); }
+/* The greedy step's position, which its argmax advances (ops_argmax.cuh). */
+static rt_dptr step_pos(const gstep *s) { return s->ids + (size_t)(s->B + 1) * sizeof(int64_t); }
 
-/* Greedy decoding's pick per row of the logits, on the device: one block
- * per row, the variant run on the H100 (the split-row one, with its
- * scratch, waits for its measurement: bench/NOTES.md, session 6). */
+/* Greedy decoding's pick per row of the logits, on the device, written over
+ * the step's input ids, into the ring of picks, and the position advanced:
+ * a replay of the step's graph right after it decodes its picks
+ * (rt_gpu_decode_greedy_n).  The split-row variant's scratch is zeroed
+ * once, on the step's first (uncaptured) walk; the kernel leaves it so. */
 static int step_argmax(rt_gpu_model *g, ssd_ctx *c) {
   gstep *s = &g->step;
   cg_op_spec sp;
   memset(&sp, 0, sizeof sp);
-  sp.kind = CG_OP_ARGMAX, sp.D = s->V;
+  sp.kind = CG_OP_ARGMAX, sp.D = s->V, sp.chunk = g->am_chunk < s->V ? g->am_chunk : 0;
   const rt_cuda_op *k = NULL;
   TRY(get_op(g, &sp, &k, c));
-  return rt_cuda_argmax(g->cu, k, s->out, step_next(s), 0, s->out_n / s->V, c);
+  const int64_t rows = s->out_n / s->V;
+  const size_t sn = cg_op_argmax_scratch(&k->spec, rows);
+  if (sn && !s->am_scratch) {
+    if (s->capturing) return ssd_err(c, SSD_EINTERNAL, "the argmax scratch appeared in a capture");
+    TRY(rt_cuda_alloc(g->cu, sn, &s->am_scratch, c));
+    TRY(rt_cuda_memset8(g->cu, s->am_scratch, 0, sn, c));
+  }
+  const rt_cuda_argmax_args a = {s->out, s->ids, s->am_scratch, step_pos(s), s->hist, GREEDY_RUN};
+  return rt_cuda_argmax(g->cu, k, &a, rows, c);
 }
 
 /* The walk of one decode step over the arena's buffers, captured into the
@@ -2163,10 +2212,11 @@ static int step_walk(rt_gpu_model *g, int64_t B, bool last_only, bool capture, s
 }
 
 /* The step's pinned host buffer, once the first walk has fixed the logits'
- * size: logits (out_n floats) or, greedy, the next ids (B int64); the flag
- * (16 bytes); the ids (B int64) and the positions (2 int64). */
+ * size: logits (out_n floats) or, greedy, the ring of picks (GREEDY_RUN x B
+ * int64); the flag (16 bytes); the ids (B int64) and the positions (2 int64). */
+static size_t hist_bytes(const gstep *s) { return (size_t)(GREEDY_RUN * s->B) * sizeof(int64_t); }
 static size_t host_flag_at(const gstep *s) {
-  const size_t nl = (size_t)s->out_n * sizeof(float), ni = (size_t)s->B * sizeof(int64_t);
+  const size_t nl = (size_t)s->out_n * sizeof(float), ni = s->greedy ? hist_bytes(s) : 0;
   return ((nl > ni ? nl : ni) + 15) / 16 * 16;
 }
 static size_t host_ids_at(const gstep *s) { return host_flag_at(s) + 16; }
@@ -2196,6 +2246,33 @@ static int step_run(rt_gpu_model *g, int64_t B, bool last_only, bool *replayed, 
   return rt_cuda_d2h_async(g->cu, (char *)s->host + host_flag_at(s), g->d_flag, 4, c);
 }
 
+/* The step's fixed buffers for this shape (a new shape drops the old ones). */
+static int step_setup(rt_gpu_model *g, int64_t B, bool last_only, bool greedy, ssd_ctx *c) {
+  gstep *s = &g->step;
+  if (s->ids && (s->B != B || s->last_only != last_only || s->greedy != greedy)) step_clear(g);
+  if (s->ids) return SSD_OK;
+  s->B = B, s->last_only = last_only, s->greedy = greedy;
+  TRY(rt_cuda_alloc(g->cu, (size_t)(B + 2) * sizeof(int64_t), &s->ids, c));
+  if (greedy) TRY(rt_cuda_alloc(g->cu, hist_bytes(s), &s->hist, c));
+  return SSD_OK;
+}
+
+/* ids, then the positions (set_pos): one upload, outside any capture. */
+static int step_upload(rt_gpu_model *g, const int64_t *ids, ssd_ctx *c) {
+  gstep *s = &g->step;
+  const size_t nid = (size_t)s->B * sizeof(int64_t);
+  const int64_t pos[2] = {0, g->pos};
+  TRY(step_host(g, c));
+  if (!s->host) {
+    TRY(rt_cuda_h2d(g->cu, s->ids, ids, nid, c));
+    return rt_cuda_h2d(g->cu, s->ids + nid, pos, sizeof pos, c);
+  }
+  char *h = (char *)s->host + host_ids_at(s);
+  memcpy(h, ids, nid);
+  memcpy(h + nid, pos, sizeof pos);
+  return rt_cuda_h2d(g->cu, s->ids, h, nid + sizeof pos, c);
+}
+
 /* One decode step (L == 1 from the state cache) without allocations: the
  * first at this shape records the arena, the next at a position > 0 is
  * captured, and that and later ones replay the graph.  From the second
@@ -2208,24 +2285,8 @@ static int decode_step(rt_gpu_model *g, const int64_t *ids, int64_t B, bool last
   gstep *s = &g->step;
   const bool greedy = next != NULL;
   if (B > 65535) return ssd_err(c, SSD_EINVAL, "input too large: batch %lld", (long long)B);
-  if (s->ids && (s->B != B || s->last_only != last_only || s->greedy != greedy)) step_clear(g);
-  if (!s->ids) {
-    TRY(rt_cuda_alloc(g->cu, (size_t)(2 * B + 2) * sizeof(int64_t), &s->ids, c));
-    s->B = B, s->last_only = last_only, s->greedy = greedy;
-  }
-  /* ids, then the positions (set_pos): one upload, outside any capture */
-  const size_t nid = (size_t)B * sizeof(int64_t);
-  const int64_t pos[2] = {0, g->pos};
-  int rc = step_host(g, c);
-  if (!rc && s->host) {
-    char *h = (char *)s->host + host_ids_at(s);
-    memcpy(h, ids, nid);
-    memcpy(h + nid, pos, sizeof pos);
-    rc = rt_cuda_h2d(g->cu, s->ids, h, nid + sizeof pos, c);
-  } else if (!rc) {
-    rc = rt_cuda_h2d(g->cu, s->ids, ids, nid, c);
-    if (!rc) rc = rt_cuda_h2d(g->cu, s->ids + nid, pos, sizeof pos, c);
-  }
+  TRY(step_setup(g, B, last_only, greedy, c));
+  int rc = step_upload(g, ids, c);
   /* A step that grows a KV cache runs uncaptured, and the next one is
    * captured again. */
   if (s->graph.exec && !kv_room(g)) rt_cuda_graph_destroy(g->cu, &s->graph);
@@ -2245,9 +2306,9 @@ static int decode_step(rt_gpu_model *g, const int64_t *ids, int64_t B, bool last
     rc = rc ? rc : trc;
     s->gpu_ms = ms;
   }
-  /* what comes down: the logits, or the next ids */
-  const size_t nl = greedy ? nid : (size_t)s->out_n * sizeof(float);
-  const rt_dptr src = greedy ? step_next(s) : s->out;
+  /* what comes down: the logits, or the picks (left over the input ids) */
+  const size_t nl = greedy ? (size_t)B * sizeof(int64_t) : (size_t)s->out_n * sizeof(float);
+  const rt_dptr src = greedy ? s->ids : s->out;
   void *dst = greedy ? (void *)next : NULL;
   if (!rc && !greedy) {
     dst = *logits = malloc(nl + 1);
@@ -2257,14 +2318,51 @@ static int decode_step(rt_gpu_model *g, const int64_t *ids, int64_t B, bool last
   if (!rc) rc = rt_cuda_sync(g->cu, c);
   if (!rc && s->host) memcpy(dst, s->host, nl);
   else if (!rc) rc = rt_cuda_d2h(g->cu, dst, src, nl, c);
-  if (!rc && replayed && *(const int *)((const char *)s->host + host_flag_at(s)))
-    rc = ssd_err(c, SSD_EINVAL, "a token id is outside the vocabulary");
+  if (!rc && replayed) rc = bad_id(g, *(const int *)((const char *)s->host + host_flag_at(s)), c);
   if (rc) {
     if (!greedy) free(*logits), *logits = NULL;
     step_clear(g);
     return rc;
   }
   *V = s->V;
+  return SSD_OK;
+}
+
+/* How many of the next `want` greedy steps can replay the step's graph back
+ * to back, each decoding the picks the previous one left in the step's ids
+ * (0: the next step must go through decode_step). */
+static int64_t replay_run(const rt_gpu_model *g, int64_t B, int64_t want) {
+  const gstep *s = &g->step;
+  if (!g->graphs || !s->graph.exec || !s->host || !s->greedy || s->B != B || g->pos == 0)
+    return 0;
+  int64_t n = want < GREEDY_RUN ? want : GREEDY_RUN;
+  for (int i = 0; i < g->nst; i++) /* every step of the run needs room in each KV cache */
+    if (g->st[i].is_kv && g->st[i].kv.cap - g->pos < n) n = g->st[i].kv.cap - g->pos;
+  return n > 0 ? n : 0;
+}
+
+/* n (<= GREEDY_RUN) greedy steps as back-to-back replays: ids go up once,
+ * and the ring of picks and the bad-id flag come down once, after the last;
+ * out[j * B + b] is step j's pick for row b. */
+static int greedy_run(rt_gpu_model *g, const int64_t *ids, int64_t n, int64_t *out, ssd_ctx *c) {
+  gstep *s = &g->step;
+  int rc = step_upload(g, ids, c);
+  for (int64_t j = 0; j < n && !rc; j++)
+    if (!(rc = rt_cuda_graph_launch(g->cu, &s->graph, c))) s->replays++;
+  if (!rc) rc = rt_cuda_d2h_async(g->cu, s->host, s->hist, hist_bytes(s), c);
+  if (!rc) rc = rt_cuda_d2h_async(g->cu, (char *)s->host + host_flag_at(s), g->d_flag, 4, c);
+  if (!rc) rc = rt_cuda_sync(g->cu, c);
+  if (!rc) rc = bad_id(g, *(const int *)((const char *)s->host + host_flag_at(s)), c);
+  if (rc) {
+    step_clear(g);
+    return rc;
+  }
+  const int64_t *ring = s->host;
+  for (int64_t j = 0; j < n; j++)
+    memcpy(out + j * s->B, ring + ((g->pos + j) % GREEDY_RUN) * s->B,
+           (size_t)s->B * sizeof(int64_t));
+  g->pos += n;
+  g->greedy_runs++;
   return SSD_OK;
 }
 
@@ -2301,7 +2399,23 @@ int rt_gpu_decode_greedy(rt_gpu_model *g, const int64_t *ids, int64_t B, int64_t
   return SSD_OK;
 }
 
+int rt_gpu_decode_greedy_n(rt_gpu_model *g, const int64_t *ids, int64_t B, int64_t n,
+                           int64_t *out, ssd_ctx *c) {
+  TRY(check_batch(g, B, c));
+  if (n < 0) return ssd_err(c, SSD_EINVAL, "a negative number of steps (%lld)", (long long)n);
+  const int64_t *in = ids;
+  for (int64_t k = 0; k < n;) {
+    const int64_t run = replay_run(g, B, n - k);
+    if (run) TRY(greedy_run(g, in, run, out + k * B, c));
+    else TRY(rt_gpu_decode_greedy(g, in, B, 1, out + k * B, c));
+    k += run ? run : 1;
+    in = out + (k - 1) * B;
+  }
+  return SSD_OK;
+}
+
 int64_t rt_gpu_graph_replays(const rt_gpu_model *g) { return g->step.replays; }
+int64_t rt_gpu_greedy_runs(const rt_gpu_model *g) { return g->greedy_runs; }
 void rt_gpu_time_steps(rt_gpu_model *g, bool on) { g->step.timing = on; }
 double rt_gpu_step_gpu_ms(const rt_gpu_model *g) { return g->step.gpu_ms; }
 int64_t rt_gpu_step_kernels(const rt_gpu_model *g) { return g->step.kernels; }

@@ -80,6 +80,14 @@ int rt_gpu_decode(rt_gpu_model *g, const int64_t *ids, int64_t B, int64_t L, boo
  * B x V logits; a prefill (L > 1) picks on the host. */
 int rt_gpu_decode_greedy(rt_gpu_model *g, const int64_t *ids, int64_t B, int64_t L,
                          int64_t *next, ssd_ctx *c);
+/* n greedy decode steps from ids [B]: out[k * B + b] is step k's pick for
+ * row b, which step k + 1 decodes; the same picks as n calls of
+ * rt_gpu_decode_greedy (L = 1).  Once the step's CUDA graph exists, steps
+ * run as back-to-back replays that feed their picks to each other on the
+ * device (the host uploads nothing and waits once per run of up to 64
+ * steps), so the host's latency leaves the per-token time. */
+int rt_gpu_decode_greedy_n(rt_gpu_model *g, const int64_t *ids, int64_t B, int64_t n,
+                           int64_t *out, ssd_ctx *c);
 /* Tokens consumed since the last reset. */
 int64_t rt_gpu_pos(const rt_gpu_model *g);
 /* Decode steps (L = 1) allocate nothing on the device after the first at a
@@ -88,6 +96,9 @@ int64_t rt_gpu_pos(const rt_gpu_model *g);
  * KV cache ($SSDC_CUDA_GRAPH=0 turns graphs off).  How many steps were
  * replayed graphs, over the model's life. */
 int64_t rt_gpu_graph_replays(const rt_gpu_model *g);
+/* Runs of back-to-back replays rt_gpu_decode_greedy_n made, over the
+ * model's life (0 with graphs off). */
+int64_t rt_gpu_greedy_runs(const rt_gpu_model *g);
 /* Kernels (launches, memsets, GEMMs) that the last walked decode step put on
  * the stream, the step's graph being that sequence; 0 before any step. */
 int64_t rt_gpu_step_kernels(const rt_gpu_model *g);

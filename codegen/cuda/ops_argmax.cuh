@@ -2,22 +2,30 @@
 // of the largest of x[r, 0 .. OPS_D), NaN below every number: rt_argmax's
 // rule (runtime/rt_ops.h), so the device and the host pick the same token.
 // It lets a decode step send B token ids to the host instead of B x V
-// logits.
+// logits, and (with advance and hist) lets the next step start from them
+// with nothing sent at all.
 //
-// Two variants, by AM_CHUNK (elements of a row per block):
-//  - AM_CHUNK == OPS_D: one block per row (run on the H100 in session 6:
-//    ~7-15 us for a 50K vocabulary, one SM streaming 200 KB);
-//  - smaller: a row is split over grid.x blocks, each leaves its chunk's
-//    winner in `scratch`, and the last block of the row to finish (a
-//    counter per row, taken with an atomic after a fence) reduces the
-//    partials and writes out[r].  It puts the counter back to 0, so a graph
-//    can replay the kernel: the caller zeroes the scratch once, before the
-//    first launch.
-// The index breaks ties in every reduction, so the result does not depend
-// on the schedule.
+// A row is split over grid.x blocks of AM_CHUNK elements (AM_CHUNK ==
+// OPS_D: one block per row).  Each block leaves its chunk's winner in
+// `scratch`, and the last block of the grid to finish (one counter, taken
+// with an atomic after a fence) reduces every row's partials, a warp per
+// row.  It puts the counter back to 0, so a graph can replay the kernel:
+// the caller zeroes the scratch once, before the first launch.  A grid of
+// one block needs no scratch.  The index breaks ties in every reduction,
+// so the result does not depend on the schedule.
 //
-// scratch (split variant; rows = grid.y): long long idx[rows * AM_NCH],
-// float val[rows * AM_NCH], unsigned count[rows]: cg_op_argmax_scratch().
+// The last block also, when given:
+//  - hist: writes out[] again at slot (*advance % hist_n) of a ring of
+//    [hist_n, rows] picks, so a run of replayed greedy steps leaves every
+//    step's picks on the device and the host copies them once per run;
+//  - advance: adds one to *advance (the step's stored position).
+// A decode step's argmax writes its picks over the step's input ids
+// (out), so the next replay of the step's graph decodes them with no
+// upload (rt_gpu_decode_greedy_n); it is the step's last kernel, after
+// every reader of ids and position.
+//
+// scratch (rows = grid.y, nparts = rows * AM_NCH): long long idx[nparts],
+// float val[nparts], unsigned count: cg_op_argmax_scratch().
 // #defines: OPS_D (the row width, the vocabulary), AM_THREADS (per block),
 // AM_CHUNK; x as OPS_IN_BF16.
 #define AM_NCH ((OPS_D + AM_CHUNK - 1) / AM_CHUNK)
@@ -44,7 +52,6 @@ __device__ __forceinline__ void am_warp(float &bv, long long &bi) {
 __device__ __forceinline__ void am_block(float &bv, long long &bi, float *sv, long long *si) {
   const int w = threadIdx.x / 32, lane = threadIdx.x % 32;
   am_warp(bv, bi);
-  __syncthreads(); // an earlier round's readers are done with sv, si
   if (lane == 0) sv[w] = bv, si[w] = bi;
   __syncthreads();
   if (w == 0) {
@@ -54,12 +61,20 @@ __device__ __forceinline__ void am_block(float &bv, long long &bi, float *sv, lo
   }
 }
 
+// Row r's pick, everywhere it goes (p: the position before this step).
+__device__ __forceinline__ void am_put(long long *out, long long *hist, long long hist_n,
+                                       long long p, long long rows, long long r, long long bi) {
+  out[r] = bi;
+  if (hist) hist[(p % hist_n) * rows + r] = bi;
+}
+
 extern "C" __global__ void __launch_bounds__(AM_THREADS)
-OPS_KERNEL(const ops_in *__restrict__ x, long long *__restrict__ out, void *scratch) {
+OPS_KERNEL(const ops_in *__restrict__ x, long long *__restrict__ out, void *scratch,
+           long long *advance, long long *hist, long long hist_n) {
   __shared__ float sv[AM_THREADS / 32];
   __shared__ long long si[AM_THREADS / 32];
   __shared__ bool last;
-  const long long row = blockIdx.y, part = row * AM_NCH + blockIdx.x;
+  const long long row = blockIdx.y, rows = gridDim.y, nparts = rows * AM_NCH;
   const ops_in *xr = x + row * OPS_D;
   const long long stop = (blockIdx.x + 1LL) * AM_CHUNK, end = stop < OPS_D ? stop : OPS_D;
   float bv = AM_NAN; // NaN past the end: loses to anything
@@ -69,27 +84,40 @@ OPS_KERNEL(const ops_in *__restrict__ x, long long *__restrict__ out, void *scra
     if (am_beats(v, i, bv, bi)) bv = v, bi = i;
   }
   am_block(bv, bi, sv, si);
-  if (AM_NCH == 1) { // one block per row: no partials (and no scratch)
-    if (threadIdx.x == 0) out[row] = bi;
+  if (nparts == 1) { // one block: no partials (and no scratch)
+    if (threadIdx.x == 0) {
+      const long long p = advance ? *advance : 0;
+      am_put(out, hist, hist_n, p, 1, 0, bi);
+      if (advance) *advance = p + 1;
+    }
     return;
   }
   volatile long long *pi = (volatile long long *)scratch;
-  volatile float *pv = (volatile float *)(pi + (long long)gridDim.y * AM_NCH);
-  unsigned *count = (unsigned *)(pv + (long long)gridDim.y * AM_NCH);
+  volatile float *pv = (volatile float *)(pi + nparts);
+  unsigned *count = (unsigned *)(pv + nparts);
   if (threadIdx.x == 0) {
-    pi[part] = bi, pv[part] = bv;
+    pi[row * AM_NCH + blockIdx.x] = bi, pv[row * AM_NCH + blockIdx.x] = bv;
     __threadfence(); // the partial is visible before the count says so
-    last = atomicAdd(&count[row], 1u) == AM_NCH - 1;
+    last = atomicAdd(count, 1u) == nparts - 1;
   }
   __syncthreads();
   if (!last) return;
   __threadfence();
-  bv = AM_NAN, bi = OPS_D;
-  for (int c = threadIdx.x; c < AM_NCH; c += AM_THREADS) {
-    const float v = pv[row * AM_NCH + c];
-    const long long i = pi[row * AM_NCH + c];
-    if (am_beats(v, i, bv, bi)) bv = v, bi = i;
+  const long long p = advance ? *(volatile long long *)advance : 0;
+  const int w = threadIdx.x / 32, lane = threadIdx.x % 32;
+  for (long long r = w; r < rows; r += AM_THREADS / 32) {
+    bv = AM_NAN, bi = OPS_D;
+    for (long long c = lane; c < AM_NCH; c += 32) {
+      const float v = pv[r * AM_NCH + c];
+      const long long i = pi[r * AM_NCH + c];
+      if (am_beats(v, i, bv, bi)) bv = v, bi = i;
+    }
+    am_warp(bv, bi);
+    if (lane == 0) am_put(out, hist, hist_n, p, rows, r, bi);
   }
-  am_block(bv, bi, sv, si);
-  if (threadIdx.x == 0) out[row] = bi, count[row] = 0;
+  __syncthreads(); // every row has read p
+  if (threadIdx.x == 0) {
+    if (advance) *advance = p + 1;
+    *count = 0;
+  }
 }

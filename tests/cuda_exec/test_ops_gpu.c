@@ -222,22 +222,45 @@ static void t_argmax(int bf, int64_t rows, int64_t V, int64_t chunk) {
   const size_t sn = cg_op_argmax_scratch(&k.spec, rows);
   OK(rt_cuda_alloc(G, (size_t)rows * 8, &dout, &C));
   if (sn) { /* the split variant refuses to run without its scratch */
-    const bool refused = rt_cuda_argmax(G, &k, dx, dout, 0, rows, &C) == SSD_EINVAL;
+    const rt_cuda_argmax_args none = {.x = dx, .out = dout};
+    const bool refused = rt_cuda_argmax(G, &k, &none, rows, &C) == SSD_EINVAL;
     if (!refused) printf("FAIL argmax chunk %lld ran without its scratch\n", (long long)chunk);
     fails += !refused;
     OK(rt_cuda_alloc(G, sn, &scratch, &C));
     OK(rt_cuda_memset8(G, scratch, 0, sn, &C));
   }
-  int64_t *got = malloc((size_t)rows * 8), bad = -1;
-  /* twice on the same scratch: the kernel must leave its counters at 0 */
+  /* a position the kernel advances once per launch, and a ring of three
+   * slots of picks indexed by it (a greedy step's) */
+  int64_t *got = malloc((size_t)rows * 8), *ring = malloc((size_t)rows * 8 * 3), bad = -1,
+          pos = 41;
+  rt_dptr dpos, dring;
+  OK(rt_cuda_alloc(G, 8, &dpos, &C));
+  OK(rt_cuda_alloc(G, (size_t)rows * 8 * 3, &dring, &C));
+  OK(rt_cuda_h2d(G, dpos, &pos, 8, &C));
+  OK(rt_cuda_memset8(G, dring, 0xff, (size_t)rows * 8 * 3, &C));
+  const rt_cuda_argmax_args a = {dx, dout, scratch, dpos, dring, 3};
+  /* twice on the same scratch: the kernel must leave its counter at 0 */
   for (int round = 0; round < 2 && bad < 0; round++) {
     OK(rt_cuda_memset8(G, dout, 0xff, (size_t)rows * 8, &C));
-    OK(rt_cuda_argmax(G, &k, dx, dout, scratch, rows, &C));
+    OK(rt_cuda_argmax(G, &k, &a, rows, &C));
     OK(rt_cuda_sync(G, &C));
     OK(rt_cuda_d2h(G, got, dout, (size_t)rows * 8, &C));
     for (int64_t r = 0; r < rows && bad < 0; r++)
       if (got[r] != rt_argmax(x + r * V, V)) bad = r;
   }
+  /* positions 41 and 42 went to slots 2 and 0; slot 1 is untouched */
+  OK(rt_cuda_d2h(G, &pos, dpos, 8, &C));
+  OK(rt_cuda_d2h(G, ring, dring, (size_t)rows * 8 * 3, &C));
+  bool ring_ok = pos == 43;
+  for (int64_t r = 0; r < rows; r++)
+    ring_ok = ring_ok && ring[r] == got[r] && ring[2 * rows + r] == got[r] && ring[rows + r] == -1;
+  if (bad < 0 && !ring_ok) {
+    printf("FAIL argmax chunk %lld: position %lld (want 43) or its ring of picks is wrong\n",
+           (long long)chunk, (long long)pos);
+    fails++;
+  }
+  rt_cuda_free(G, dpos), rt_cuda_free(G, dring);
+  free(ring);
   char what[64];
   snprintf(what, sizeof what, "argmax %lld x %lld chunk %lld", (long long)rows, (long long)V,
            (long long)chunk);
@@ -523,7 +546,8 @@ typedef struct {
 } argmax_run;
 static void run_argmax(void *p) {
   argmax_run *r = p;
-  OK(rt_cuda_argmax(G, r->k, r->x, r->out, r->scratch, r->rows, &C));
+  const rt_cuda_argmax_args a = {.x = r->x, .out = r->out, .scratch = r->scratch};
+  OK(rt_cuda_argmax(G, r->k, &a, r->rows, &C));
 }
 /* The argmax variants at the vocabulary's size: one block per row (chunk
  * 0) against rows split over blocks, at batch 1 and 16. */

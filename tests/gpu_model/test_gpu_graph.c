@@ -233,9 +233,18 @@ static void check_kv_growth(const gcase *k, rt_gpu_model *off, rt_gpu_model *on,
 
 /* nw greedy steps from prompts [B, L], the picks into tok [nw, B]: on the
  * host from the logits (rt_argmax), or on the device (rt_gpu_decode_greedy). */
+/* How greedy_rows picks: the host's argmax of the logits, the device's
+ * argmax one step per call, or the device's over back-to-back replays. */
+enum { PICK_HOST, PICK_DEVICE, PICK_RUN };
 static int greedy_rows(rt_gpu_model *g, const int64_t *prompts, int64_t B, int64_t L, int nw,
-                       bool device, int64_t *tok, ssd_ctx *c) {
+                       int how, int64_t *tok, ssd_ctx *c) {
   int rc = rt_gpu_reset(g, B, c);
+  const bool device = how != PICK_HOST;
+  if (how == PICK_RUN) { /* the prefill's pick, then nw - 1 steps in one call */
+    if (!rc) rc = rt_gpu_decode_greedy(g, prompts, B, L, tok, c);
+    if (!rc && nw > 1) rc = rt_gpu_decode_greedy_n(g, tok, B, nw - 1, tok + B, c);
+    return rc;
+  }
   const int64_t *in = prompts;
   for (int k = 0; !rc && k < nw; k++) {
     int64_t *out = tok + k * B, V;
@@ -252,37 +261,66 @@ static int greedy_rows(rt_gpu_model *g, const int64_t *prompts, int64_t B, int64
 /* Greedy decoding on the device (the argmax kernel at the end of the step,
  * inside its graph) picks what the host picks from the same logits, every
  * step, at batch 1 and at the input's batch (its rows as prompts). */
-static void check_device_greedy(const gcase *k, rt_gpu_model *g, const char *label) {
+/* Picks of two ways of greedy decoding, nw steps at batch b: equal. */
+static void same_picks(rt_gpu_model *g, const int64_t *prompts, int64_t b, int64_t l, int nw,
+                       int how_a, int how_b, const char *what, const char *label) {
+  ssd_ctx c;
+  ssd_ctx_init(&c);
+  int64_t *pa = malloc((size_t)(nw * b) * sizeof *pa), *pb = malloc((size_t)(nw * b) * sizeof *pb);
+  TX_CHECK(pa && pb, "out of memory");
+  if (!pa || !pb) return free(pa), free(pb);
+  for (int64_t i = 0; i < nw * b; i++) pa[i] = -1, pb[i] = -2;
+  int rc = greedy_rows(g, prompts, b, l, nw, how_a, pa, &c);
+  if (!rc) rc = greedy_rows(g, prompts, b, l, nw, how_b, pb, &c);
+  TX_CHECK(!rc, "%s: %s at batch %lld failed: %s", label, what, (long long)b, c.msg);
+  int same = 0;
+  for (int64_t i = 0; !rc && i < nw * b; i++) same += pa[i] == pb[i];
+  if (!rc) printf("%s: %s at batch %lld: %d/%lld picks\n", label, what, (long long)b, same,
+                  (long long)(nw * b));
+  TX_CHECK(rc || same == nw * b, "%s: %s differ", label, what);
+  free(pa), free(pb);
+}
+
+static void check_device_greedy(const gcase *k, rt_gpu_model *g, bool graphs, const char *label) {
   ssd_ctx c;
   ssd_ctx_init(&c);
   const int64_t B = k->f.ishape[0], L = k->f.ishape[1];
   int64_t *host = malloc((size_t)(k->nw * B) * sizeof *host);
   int64_t *dev = malloc((size_t)(k->nw * B) * sizeof *dev);
-  for (int pass = 0; pass < 2 && host && dev; pass++) {
+  for (int pass = 0; pass < 2; pass++) {
     const int64_t b = pass ? B : 1, l = pass ? L : k->np;
     const int64_t *prompts = pass ? k->f.ids : k->prompt;
-    for (int64_t i = 0; i < k->nw * b; i++) host[i] = -1, dev[i] = -2;
-    int rc = greedy_rows(g, prompts, b, l, k->nw, false, host, &c);
-    if (!rc) rc = greedy_rows(g, prompts, b, l, k->nw, true, dev, &c);
-    TX_CHECK(!rc, "%s: device greedy at batch %lld failed: %s", label, (long long)b, c.msg);
-    int same = 0;
-    for (int64_t i = 0; !rc && i < k->nw * b; i++) same += host[i] == dev[i];
-    if (!rc) printf("%s: device greedy == host argmax at batch %lld: %d/%lld picks\n", label,
-                    (long long)b, same, (long long)(k->nw * b));
-    TX_CHECK(rc || same == k->nw * b, "%s: device greedy differs from the host's argmax", label);
+    same_picks(g, prompts, b, l, k->nw, PICK_HOST, PICK_DEVICE, "device greedy == host argmax",
+               label);
+    same_picks(g, prompts, b, l, k->nw, PICK_HOST, PICK_RUN, "replayed runs == host argmax",
+               label);
   }
+  /* two runs, the ring of picks (64 slots) wrapping, and for attention a
+   * KV-cache growth: one call against a step per call */
+  const int64_t runs = rt_gpu_greedy_runs(g);
+  if (graphs)
+    same_picks(g, k->prompt, 1, k->np, 70, PICK_DEVICE, PICK_RUN, "70 steps in runs == per step",
+               label);
+  /* the long check makes two runs at least (more around a KV growth) */
+  TX_CHECK(graphs ? rt_gpu_greedy_runs(g) - runs >= 2 : rt_gpu_greedy_runs(g) == 0,
+           "%s: %lld runs of replays (graphs %s)", label, (long long)(rt_gpu_greedy_runs(g) - runs),
+           graphs ? "on" : "off");
   TX_CHECK(host && dev, "out of memory");
   /* an id past the vocabulary in greedy steps (the second one replays):
    * EINVAL, and greedy works again after a reset */
   if (host && dev) {
     int64_t bad = k->f.lshape[2], next = -1;
-    int rc = greedy_rows(g, k->prompt, 1, k->np, 3, true, dev, &c);
+    int64_t nexts[8];
+    int rc = greedy_rows(g, k->prompt, 1, k->np, 3, PICK_DEVICE, dev, &c);
     int b1 = rc ? rc : rt_gpu_decode_greedy(g, &bad, 1, 1, &next, &c);
-    int rc2 = greedy_rows(g, k->prompt, 1, k->np, 3, true, dev, &c);
+    int rc2 = greedy_rows(g, k->prompt, 1, k->np, 3, PICK_DEVICE, dev, &c);
     int b2 = rc2 ? rc2 : rt_gpu_decode_greedy(g, &bad, 1, 1, &next, &c);
-    int rc3 = greedy_rows(g, k->prompt, 1, k->np, k->nw, true, host, &c);
-    TX_CHECK(!rc && !rc2 && b1 == SSD_EINVAL && b2 == SSD_EINVAL,
-             "%s: a bad id in a greedy step gave %d, %d (want EINVAL)", label, b1, b2);
+    /* and at the start of a run of replays */
+    int rc4 = greedy_rows(g, k->prompt, 1, k->np, 3, PICK_DEVICE, dev, &c);
+    int b4 = rc4 ? rc4 : rt_gpu_decode_greedy_n(g, &bad, 1, 8, nexts, &c);
+    int rc3 = greedy_rows(g, k->prompt, 1, k->np, k->nw, PICK_RUN, host, &c);
+    TX_CHECK(!rc && !rc2 && !rc4 && b1 == SSD_EINVAL && b2 == SSD_EINVAL && b4 == SSD_EINVAL,
+             "%s: a bad id in a greedy step gave %d, %d, %d (want EINVAL)", label, b1, b2, b4);
     TX_CHECK(!rc3, "%s: greedy after a bad id failed: %s", label, c.msg);
   }
   free(host);
@@ -302,8 +340,8 @@ static void check_case(const gcase *k, rt_gpu_mode mode) {
   float *first = NULL, *a_off = NULL, *a_on = NULL, *again = NULL;
   int64_t V = 0, B = k->f.ishape[0], L = k->f.ishape[1], tok[MAXTOK];
   if (!rc) check_greedy(k, off, on, f32, label, &first, &V);
-  if (!rc) check_device_greedy(k, on, label);
-  if (!rc) check_device_greedy(k, off, label);
+  if (!rc) check_device_greedy(k, on, true, label);
+  if (!rc) check_device_greedy(k, off, false, label);
   if (!rc && k->attn) check_kv_growth(k, off, on, label);
   if (!rc && first && V == k->f.lshape[2]) {
     size_t n = (size_t)(B * L * V);
