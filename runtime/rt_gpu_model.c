@@ -2220,6 +2220,10 @@ static size_t host_flag_at(const gstep *s) {
   return ((nl > ni ? nl : ni) + 15) / 16 * 16;
 }
 static size_t host_ids_at(const gstep *s) { return host_flag_at(s) + 16; }
+/* The bad-id flag as the last copy left it in the pinned buffer. */
+static int host_flag(const gstep *s) {
+  return *(const int *)((const char *)s->host + host_flag_at(s));
+}
 static int step_host(rt_gpu_model *g, ssd_ctx *c) {
   gstep *s = &g->step;
   if (s->host || !s->sealed) return SSD_OK;
@@ -2227,13 +2231,16 @@ static int step_host(rt_gpu_model *g, ssd_ctx *c) {
                             c);
 }
 
-/* Whether every KV cache has room for one more position: a graph holds
- * their addresses and capacities, and growing one (kv_grow) moves it. */
-static bool kv_room(const rt_gpu_model *g) {
+/* Decode steps every KV cache has room for (INT64_MAX without one): a
+ * graph holds their addresses and capacities, and growing one (kv_grow)
+ * moves it. */
+static int64_t kv_steps(const rt_gpu_model *g) {
+  int64_t n = INT64_MAX;
   for (int i = 0; i < g->nst; i++)
-    if (g->st[i].is_kv && g->pos + 1 > g->st[i].kv.cap) return false;
-  return true;
+    if (g->st[i].is_kv && g->st[i].kv.cap - g->pos < n) n = g->st[i].kv.cap - g->pos;
+  return n;
 }
+static bool kv_room(const rt_gpu_model *g) { return kv_steps(g) >= 1; }
 
 /* The step's work: a walk (recorded or not) or the graph's replay, which
  * also queues the copy of the bad-id flag (a walk checks it in op_embed). */
@@ -2318,7 +2325,7 @@ static int decode_step(rt_gpu_model *g, const int64_t *ids, int64_t B, bool last
   if (!rc) rc = rt_cuda_sync(g->cu, c);
   if (!rc && s->host) memcpy(dst, s->host, nl);
   else if (!rc) rc = rt_cuda_d2h(g->cu, dst, src, nl, c);
-  if (!rc && replayed) rc = bad_id(g, *(const int *)((const char *)s->host + host_flag_at(s)), c);
+  if (!rc && replayed) rc = bad_id(g, host_flag(s), c);
   if (rc) {
     if (!greedy) free(*logits), *logits = NULL;
     step_clear(g);
@@ -2335,10 +2342,8 @@ static int64_t replay_run(const rt_gpu_model *g, int64_t B, int64_t want) {
   const gstep *s = &g->step;
   if (!g->graphs || !s->graph.exec || !s->host || !s->greedy || s->B != B || g->pos == 0)
     return 0;
-  int64_t n = want < GREEDY_RUN ? want : GREEDY_RUN;
-  for (int i = 0; i < g->nst; i++) /* every step of the run needs room in each KV cache */
-    if (g->st[i].is_kv && g->st[i].kv.cap - g->pos < n) n = g->st[i].kv.cap - g->pos;
-  return n > 0 ? n : 0;
+  const int64_t n = want < GREEDY_RUN ? want : GREEDY_RUN, room = kv_steps(g);
+  return room < n ? (room > 0 ? room : 0) : n;
 }
 
 /* n (<= GREEDY_RUN) greedy steps as back-to-back replays: ids go up once,
@@ -2352,7 +2357,7 @@ static int greedy_run(rt_gpu_model *g, const int64_t *ids, int64_t n, int64_t *o
   if (!rc) rc = rt_cuda_d2h_async(g->cu, s->host, s->hist, hist_bytes(s), c);
   if (!rc) rc = rt_cuda_d2h_async(g->cu, (char *)s->host + host_flag_at(s), g->d_flag, 4, c);
   if (!rc) rc = rt_cuda_sync(g->cu, c);
-  if (!rc) rc = bad_id(g, *(const int *)((const char *)s->host + host_flag_at(s)), c);
+  if (!rc) rc = bad_id(g, host_flag(s), c);
   if (rc) {
     step_clear(g);
     return rc;

@@ -40,12 +40,11 @@ static int prefill(rt_gpu_model *g, const int64_t *ids, int64_t B, int64_t L, ss
 }
 
 /* Decode steps as greedy generation runs them (the argmax kernel at the end
- * of the step): uncaptured, captured, replayed. */
+ * of the step): uncaptured, captured, then a run of replays. */
 static int greedy_steps(rt_gpu_model *g, const int64_t *ids, int64_t B, ssd_ctx *c) {
-  int64_t *next = malloc((size_t)B * sizeof *next);
+  int64_t *next = malloc((size_t)(4 * B) * sizeof *next);
   if (!next) return ssd_err(c, SSD_ENOMEM, "out of memory");
-  int rc = SSD_OK;
-  for (int k = 0; k < 3 && !rc; k++) rc = rt_gpu_decode_greedy(g, ids, B, 1, next, c);
+  const int rc = rt_gpu_decode_greedy_n(g, ids, B, 4, next, c);
   free(next);
   return rc;
 }
