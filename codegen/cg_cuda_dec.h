@@ -11,6 +11,8 @@
  *                 the SSD recurrence (state in place) and y = C.s + D x
  *                 (optionally * silu(z)), reading dt, xBC and z straight from
  *                 the in_proj output row (no split copies).
+ *   The LM head's GEMV can also pick each row's argmax in its epilogue
+ *   (spec.argmax: greedy decoding with no argmax kernel after it).
  *
  * Same scheme as cg_cuda_ops.h: a spec becomes source (a prologue of
  * #defines baking in every shape and option, then ssd_common.cuh and a
@@ -53,6 +55,9 @@ typedef struct cg_dec_spec {
   int64_t nparts; /* PRE: partial sums per row (rows cg_dec_parts_ld(nparts) apart) */
   bool emit;      /* GEMV: also write bf16(y * w_out) and per-block sums of y^2
                      (cg_dec_emit_parts per row), the next norm's prescaled input */
+  bool argmax;    /* GEMV: the epilogue also picks each row's argmax of y (the
+                     LM head of a greedy decode step; am_common.cuh): fp32 y,
+                     no emit; scratch of cg_dec_argmax_scratch bytes */
   int warps;  /* GEMV: warps per block splitting K: 4, 8, 16 (0: 16 if < 512 blocks, else 8) */
   int unroll; /* GEMV: 32-wide k slabs each warp loads before using them, 1..8
                  (0: cg_dec_gemv_unroll's measured rule, 1..4) */
@@ -89,6 +94,9 @@ int cg_dec_mixer_rows(const cg_dec_spec *s);
  * partials array (a multiple of 4: the consumer copies 16-byte pieces). */
 int64_t cg_dec_emit_parts(const cg_dec_spec *s);
 int64_t cg_dec_parts_ld(int64_t nparts);
+/* GEMV with argmax: the bytes of its scratch (one partial per row and
+ * block, and a counter), zeroed before the first launch. */
+size_t cg_dec_argmax_scratch(const cg_dec_spec *s);
 /* The mixer's conv channels: hx P + hb N + hc N. */
 int64_t cg_dec_conv_dim(const cg_dec_spec *s);
 /* Generated source (entry point name in out->name); free with cg_source_free. */

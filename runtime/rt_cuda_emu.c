@@ -15,6 +15,7 @@
  */
 #define _GNU_SOURCE
 #include <dlfcn.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -125,10 +126,23 @@ static CUresult emu_ModuleLoadData(CUmodule *out, const void *img) {
     }
     done += (uint64_t)w;
   }
-  char path[64];
-  snprintf(path, sizeof path, "/proc/self/fd/%d", fd);
   /* dlopen takes a path it has loaded before for that library, so the fd
-   * stays open (its path unique) until the module is unloaded. */
+   * stays open (its path unique) until the module is unloaded.  A library
+   * dlclose could not unload (a static inside an inline C++ function is an
+   * STB_GNU_UNIQUE symbol, which pins it) keeps its path after its fd is
+   * closed: dlopen would hand back that stale library, so such a path is
+   * skipped (the fd moves up to a free number whose path nothing holds). */
+  char path[64];
+  for (;;) {
+    snprintf(path, sizeof path, "/proc/self/fd/%d", fd);
+    void *stale = dlopen(path, RTLD_NOW | RTLD_NOLOAD);
+    if (!stale) break;
+    dlclose(stale);
+    const int up = fcntl(fd, F_DUPFD_CLOEXEC, fd + 1);
+    close(fd);
+    if (up < 0) return EMU_OUT_OF_MEMORY;
+    fd = up;
+  }
   void *so = dlopen(path, RTLD_NOW | RTLD_LOCAL);
   if (!so) {
     close(fd);

@@ -171,8 +171,10 @@ typedef struct gstep {
   int64_t B;      /* the shape the arena was built for */
   bool last_only;
   bool greedy;    /* the step ends in the argmax kernel; only ids come down */
+  bool am_fused;  /* greedy: the LM head's GEMV picked (op_linear), no argmax kernel */
   rt_dptr ids;    /* [B] int64 input ids (greedy: the picks overwrite them), [2] positions */
-  rt_dptr am_scratch; /* greedy: the argmax's partials (zeroed once, see step_argmax) */
+  rt_dptr am_scratch; /* greedy: the argmax's partials (zeroed once, see step_am_scratch) */
+  size_t am_bytes;
   rt_dptr hist;   /* greedy: [GREEDY_RUN, B] int64, each step's picks at slot pos % GREEDY_RUN */
   rt_dptr out;    /* the logits buffer of the recorded step */
   int64_t out_n, V;
@@ -194,6 +196,7 @@ struct rt_gpu_model {
   cg_cache cache;
   int nnodes, nvals, last_mix;
   const ir_node **nodes;
+  const ir_value *result; /* the module's (first) output: the logits */
   gslot *v;
   gweight *w;
   int nw;
@@ -390,6 +393,22 @@ static void step_clear(rt_gpu_model *g) {
   s->replays = replays, s->kernels = kernels, s->timing = timing;
 }
 
+/* The greedy step's position, which its argmax advances (am_common.cuh). */
+static rt_dptr step_pos(const gstep *s) { return s->ids + (size_t)(s->B + 1) * sizeof(int64_t); }
+
+/* The argmax's partials (either kernel's), zeroed once, on the step's first
+ * (uncaptured) walk: each launch leaves them so. */
+static int step_am_scratch(rt_gpu_model *g, size_t bytes, ssd_ctx *c) {
+  gstep *s = &g->step;
+  if (!bytes || (s->am_scratch && s->am_bytes >= bytes)) return SSD_OK;
+  if (s->capturing) return ssd_err(c, SSD_EINTERNAL, "the argmax scratch appeared in a capture");
+  rt_cuda_free(g->cu, s->am_scratch);
+  s->am_scratch = 0, s->am_bytes = 0;
+  TRY(rt_cuda_alloc(g->cu, bytes, &s->am_scratch, c));
+  s->am_bytes = bytes;
+  return rt_cuda_memset8(g->cu, s->am_scratch, 0, bytes, c);
+}
+
 /* ---- kernels by spec ------------------------------------------------------------- */
 static int get_op(rt_gpu_model *g, const cg_op_spec *s, const rt_cuda_op **out, ssd_ctx *c) {
   for (int i = 0; i < g->nops; i++)
@@ -556,6 +575,7 @@ static int index_nodes(rt_gpu_model *g, ssd_ctx *c) {
       return ssd_err_at(c, n->loc, SSD_EUNSUPPORTED,
                         "the GPU executor needs an elaborated module (found a call)");
     if (is_mixer(n->op)) g->last_mix = i;
+    if (n->op == IR_OUTPUT && !g->result && n->nin > 0) g->result = n->in[0];
     for (int k = 0; k < n->nin; k++)
       if (n->in[k] && n->in[k]->id >= 0 && n->in[k]->id < g->nvals) g->v[n->in[k]->id].last_use = i;
     for (int k = 0; k < n->nout; k++)
@@ -1378,6 +1398,7 @@ typedef struct gemv_call {
   int64_t M, N;
   rt_dptr y;
   bool y16, accumulate;
+  bool argmax; /* the greedy step's LM head: the GEMV picks too (op_linear) */
 } gemv_call;
 
 static int run_gemv(grun *r, const gemv_call *q) {
@@ -1400,12 +1421,22 @@ static int run_gemv(grun *r, const gemv_call *q) {
                                                               : CG_DEC_NORM_RMS;
   s.eps = nn ? nn->a.eps : 0;
   s.nparts = q->pre ? q->pre->nparts : 0;
-  rt_cuda_dec_gemv_args a = {xi.p, xi.ld, zi.p, zi.ld, ni.p, q->w->p, q->bias->p, q->y, q->N,
-                             q->pre ? q->pre->ss : 0, 0, 0, 0};
+  rt_cuda_dec_gemv_args a = {.x = xi.p,      .ldx = xi.ld,       .z = zi.p,
+                             .ldz = zi.ld,    .norm_w = ni.p,     .W = q->w->p,
+                             .bias = q->bias->p, .y = q->y,       .ldy = q->N,
+                             .ss_in = q->pre ? q->pre->ss : 0};
   gpre *out = NULL;
   if (!rc && q->emit >= 0)
     rc = pre_alloc(r, q->emit, q->M, q->N, cg_dec_emit_parts(&s), &a.w_out, &out);
   if (out) s.emit = true, a.x_out = out->x, a.ss_out = out->ss;
+  gstep *st = &r->g->step;
+  s.argmax = q->argmax;
+  if (!rc && s.argmax) rc = step_am_scratch(r->g, cg_dec_argmax_scratch(&s), r->c);
+  if (!rc && s.argmax) {
+    a.am_out = st->ids, a.am_scratch = st->am_scratch, a.am_advance = step_pos(st);
+    a.am_hist = st->hist, a.am_hist_n = GREEDY_RUN;
+    st->am_fused = true;
+  }
   rt_cuda_dec *k = NULL;
   if (!rc) rc = get_dec(r->g, &s, &k, r->c);
   if (!rc) rc = rt_cuda_dec_gemv(r->g->cu, k, &a, r->c);
@@ -1460,7 +1491,11 @@ static int op_linear(grun *r, const ir_node *n) {
   }
   if (pre && (!nn || pre->M != M || pre->K != K)) pre = NULL;
   const int emit = res && r->norms ? r->g->pre_for[r->idx] : -1;
-  const gemv_call q = {nn, pre, emit, x, w, &bi, M, N, p.y, p.out == RT_BLAS_BF16, p.accumulate};
+  const gstep *st = &r->g->step;
+  const bool am = gemv && !res && st->on && st->greedy && n->out[0] == r->g->result &&
+                  p.out == RT_BLAS_F32 && M == st->B;
+  const gemv_call q = {nn,  pre, emit, x, w, &bi, M, N, p.y, p.out == RT_BLAS_BF16, p.accumulate,
+                       am};
   if (!rc && gemv) rc = run_gemv(r, &q);
   else if (!rc && M > 0 && N > 0) rc = rt_blas_gemm(r->g->blas, &p, r->c);
   if (j >= 0) pre_drop(r->g, j);
@@ -2156,9 +2191,6 @@ static int step_logits(rt_gpu_model *g, const gslot *o, ssd_ctx *c) {
   return SSD_OK;
 }
 
-/* The greedy step's position, which its argmax advances (ops_argmax.cuh). */
-static rt_dptr step_pos(const gstep *s) { return s->ids + (size_t)(s->B + 1) * sizeof(int64_t); }
-
 /* Greedy decoding's pick per row of the logits, on the device, written over
  * the step's input ids, into the ring of picks, and the position advanced:
  * a replay of the step's graph right after it decodes its picks
@@ -2172,12 +2204,7 @@ static int step_argmax(rt_gpu_model *g, ssd_ctx *c) {
   const rt_cuda_op *k = NULL;
   TRY(get_op(g, &sp, &k, c));
   const int64_t rows = s->out_n / s->V;
-  const size_t sn = cg_op_argmax_scratch(&k->spec, rows);
-  if (sn && !s->am_scratch) {
-    if (s->capturing) return ssd_err(c, SSD_EINTERNAL, "the argmax scratch appeared in a capture");
-    TRY(rt_cuda_alloc(g->cu, sn, &s->am_scratch, c));
-    TRY(rt_cuda_memset8(g->cu, s->am_scratch, 0, sn, c));
-  }
+  TRY(step_am_scratch(g, cg_op_argmax_scratch(&k->spec, rows), c));
   const rt_cuda_argmax_args a = {s->out, s->ids, s->am_scratch, step_pos(s), s->hist, GREEDY_RUN};
   return rt_cuda_argmax(g->cu, k, &a, rows, c);
 }
@@ -2189,13 +2216,13 @@ static int step_walk(rt_gpu_model *g, int64_t B, bool last_only, bool capture, s
   grun r = {.g = g, .B = B, .L = 1, .ids = s->ids, .use_state = true, .c = c};
   set_pos(&r, (size_t)B * sizeof(int64_t));
   const ir_value *result = NULL;
-  s->on = true, s->next = 0;
+  s->on = true, s->next = 0, s->am_fused = false;
   const uint64_t k0 = rt_cuda_launches(g->cu);
   int rc = capture ? rt_cuda_capture_begin(g->cu, c) : SSD_OK;
   s->capturing = capture && !rc;
   if (!rc) rc = walk(&r, last_only, &result);
   if (!rc) rc = step_logits(g, &g->v[result->id], c);
-  if (!rc && s->greedy) rc = step_argmax(g, c);
+  if (!rc && s->greedy && !s->am_fused) rc = step_argmax(g, c);
   if (s->capturing) {
     if (rc) rt_cuda_capture_abort(g->cu);
     else rc = rt_cuda_capture_end(g->cu, &s->graph, c);

@@ -64,9 +64,17 @@ __device__ __forceinline__ void dec_pdl_trigger() {
   asm volatile("griddepcontrol.launch_dependents;\n" ::: "memory");
 #endif
 }
+// Bring p's line into this multiprocessor's L1 ahead of its load: for the
+// small operands a kernel reads after its dec_pdl_wait() that no kernel of
+// the step writes (weights, the conv state), so that their DRAM latency
+// overlaps the wait instead of following it.
+__device__ __forceinline__ void dec_prefetch(const void *p) {
+  asm volatile("prefetch.global.L1 [%0];\n" ::"l"(p));
+}
 #else // the emulated device (codegen/cuda/emu_prelude.cuh): plain loads, launches in order
 __device__ __forceinline__ uint4 ld_stream16(const void *p) { return emu_ld16(p); }
 __device__ __forceinline__ uint4 ld_keep16(const void *p) { return emu_ld16(p); }
 __device__ __forceinline__ void dec_pdl_wait() {}
 __device__ __forceinline__ void dec_pdl_trigger() {}
+__device__ __forceinline__ void dec_prefetch(const void *) {}
 #endif

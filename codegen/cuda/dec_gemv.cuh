@@ -36,12 +36,21 @@
 // y[m, n]^2 over its rows n as ss_out[m * DEC_EMIT_LD + blockIdx.x].  Fixed
 // summation orders everywhere: a step replays bit for bit.
 //
+// DEC_ARGMAX (the LM head of a greedy decode step): the epilogue also picks
+// each batch row's argmax of y, by ops_argmax.cuh's rule (am_common.cuh),
+// from exactly the fp32 values it stores (gv_argmax): the picks go over
+// am_out and into the ring am_hist, and *am_advance moves on by one.
+//
 // Programmatic dependent launch (dec_common.cuh): each warp issues its first
-// slabs' W loads, then waits for the previous kernel, then reads x.
+// slabs' W loads, then waits for the previous kernel, then reads x.  The
+// epilogue's operands are fetched early too (gv_epi): its weights (bias,
+// w_out) before the wait, the residual it adds to (DEC_ACCUM) right after,
+// so that no memory round trip is left between the final reduction and the
+// stores (small weights like these have left L2 since the last step).
 //
 // #defines: DEC_M, DEC_N, DEC_K (K % 32 == 0), DEC_X_F32 (x and z fp32,
 // rounded to bf16 on load), DEC_NORM, DEC_EPS, DEC_NPARTS, DEC_NPARTS_LD,
-// DEC_EMIT, DEC_EMIT_LD, DEC_HAS_BIAS (fp32 [N]), DEC_ACCUM (y += ...),
+// DEC_EMIT, DEC_EMIT_LD, DEC_ARGMAX, DEC_HAS_BIAS (fp32 [N]), DEC_ACCUM (y += ...),
 // DEC_Y_BF16, DEC_ROWS (16), DEC_WARPS, DEC_UNROLL.  Grid: ceil(N / 16)
 // blocks of DEC_WARPS warps.  Strides ldx, ldy in elements; x rows and W
 // 16-byte aligned.
@@ -105,6 +114,52 @@ __device__ __forceinline__ uint4 gv_ldx(const gv_x *x, long long ldx, const gv_x
 #endif
 }
 
+// The epilogue's elements of a thread: i = threadIdx.x + e * threads for
+// e < GV_E, row r = i % DEC_ROWS, batch row m = i / DEC_ROWS.
+#define GV_E ((DEC_ROWS * DEC_M + DEC_WARPS * 32 - 1) / (DEC_WARPS * 32))
+struct gv_epi {
+  float w_out[GV_E], bias[GV_E], res[GV_E];
+};
+__device__ __forceinline__ bool gv_elem(int e, long long row0, int *r, int *m, long long *n) {
+  const int i = threadIdx.x + e * DEC_WARPS * 32;
+  *r = i % DEC_ROWS, *m = i / DEC_ROWS, *n = row0 + *r;
+  return i < DEC_ROWS * DEC_M && *n < DEC_N;
+}
+// Before the wait: the weights (read-only).
+__device__ __forceinline__ void gv_epi_weights(gv_epi *ep, long long row0, const float *bias,
+                                               const float *w_out) {
+#pragma unroll
+  for (int e = 0; e < GV_E; e++) {
+    int r, m;
+    long long n;
+    const bool ok = gv_elem(e, row0, &r, &m, &n);
+    ep->bias[e] = DEC_HAS_BIAS && ok ? bias[n] : 0.f;
+    ep->w_out[e] = DEC_EMIT && ok ? w_out[n] : 0.f;
+    ep->res[e] = 0.f;
+  }
+  (void)bias, (void)w_out;
+}
+// After the wait: the residual the result is added to (the previous
+// kernels' output), when each warp makes at most two passes over its slabs
+// (130m's out_proj: K = 1536, 16 warps, unroll 2).  A longer loop reads it
+// in the epilogue instead: holding it across three passes costs registers
+// (2.7b's out_proj, K = 5120: 60 -> 84, one block per SM instead of two,
+// so two waves; ptxas -v for sm_90, bench/NOTES.md session 8).
+#define GV_RES_EARLY (DEC_ACCUM && GV_SLABS <= 2 * DEC_WARPS * GV_U)
+__device__ __forceinline__ void gv_epi_res(gv_epi *ep, long long row0, const dec_y *y,
+                                           long long ldy) {
+#if GV_RES_EARLY
+#pragma unroll
+  for (int e = 0; e < GV_E; e++) {
+    int r, m;
+    long long n;
+    if (gv_elem(e, row0, &r, &m, &n)) ep->res[e] = ld_y(y, m * ldy + n);
+  }
+#else
+  (void)ep, (void)row0, (void)y, (void)ldy;
+#endif
+}
+
 #if GV_PRE
 #define GV_SSN (DEC_M * DEC_NPARTS_LD)
 #else
@@ -123,18 +178,88 @@ __device__ __forceinline__ void gv_fetch_parts(float *dst, const float *ss_in, i
 #endif
 }
 
+#if DEC_ARGMAX
+#define GV_NB ((DEC_N + DEC_ROWS - 1) / DEC_ROWS) // blocks
+#define GV_T (DEC_WARPS * 32)                      // threads per block
+__device__ __forceinline__ unsigned long long gv_max(unsigned long long a, unsigned long long b) {
+  return a > b ? a : b;
+}
+// The argmax epilogue.  Each block's best of its 16 rows, per batch row, goes
+// to its own slot as an am_key (am_common.cuh), which is never 0: a filled
+// slot says by itself that its block is done, so blocks need no fence and
+// no counter, and leave at once.  The grid's last block by index (dispatched
+// last) reads every slot, waiting on any still 0, sixteen loads in flight per
+// thread; it picks, and puts the slots back to 0 for the next launch.  sv:
+// 32 words of the kernel's shared memory (not a static here: the emulated
+// device's kernels must stay unloadable, which statics of an inline function
+// prevent).
+__device__ __forceinline__ void gv_argmax(float (*amv)[DEC_ROWS], long long row0, long long *out,
+                                          unsigned long long *slots, long long *advance,
+                                          long long *hist, long long hist_n,
+                                          unsigned long long *sv) {
+  if (threadIdx.x < DEC_M) {
+    const int m = threadIdx.x;
+    unsigned long long k = 0;
+    for (int r = 0; r < DEC_ROWS; r++)
+      if (row0 + r < DEC_N) k = gv_max(k, am_key(amv[m][r], row0 + r));
+    slots[m * GV_NB + blockIdx.x] = k;
+  }
+  if (blockIdx.x != GV_NB - 1) return;
+  volatile unsigned long long *vs = slots;
+  const int warp = threadIdx.x >> 5, lane = threadIdx.x & 31;
+  const long long p = advance ? *advance : 0;
+  for (int m = 0; m < DEC_M; m++) {
+    unsigned long long best = 0;
+    for (long long b0 = threadIdx.x; b0 < GV_NB; b0 += GV_T * 16LL) {
+      unsigned long long v[16];
+#pragma unroll
+      for (int j = 0; j < 16; j++) {
+        const long long b = b0 + j * (long long)GV_T;
+        v[j] = b < GV_NB ? vs[m * GV_NB + b] : 0ull;
+      }
+#pragma unroll
+      for (int j = 0; j < 16; j++) {
+        const long long b = b0 + j * (long long)GV_T;
+        if (b >= GV_NB) continue;
+        while (v[j] == 0ull) {
+          __nanosleep(32);
+          v[j] = vs[m * GV_NB + b];
+        }
+        best = gv_max(best, v[j]);
+        vs[m * GV_NB + b] = 0ull;
+      }
+    }
+#pragma unroll
+    for (int o = 16; o > 0; o >>= 1) best = gv_max(best, __shfl_xor_sync(0xffffffffu, best, o));
+    __syncthreads(); // the last row's sv is read
+    if (lane == 0) sv[warp] = best;
+    __syncthreads();
+    if (threadIdx.x == 0) {
+      for (int w = 0; w < DEC_WARPS; w++) best = gv_max(best, sv[w]);
+      am_put(out, hist, hist_n, p, DEC_M, m, am_key_index(best));
+    }
+  }
+  if (threadIdx.x == 0 && advance) *advance = p + 1;
+}
+#endif
+
 extern "C" __global__ void __launch_bounds__(DEC_WARPS * 32)
 DEC_KERNEL(const gv_x *__restrict__ x, long long ldx, const gv_x *__restrict__ z, long long ldz,
            const float *__restrict__ wn, const ssd_bf16 *__restrict__ W,
            const float *__restrict__ bias, dec_y *__restrict__ y, long long ldy,
            const float *__restrict__ ss_in, const float *__restrict__ w_out,
-           ssd_bf16 *__restrict__ x_out, float *__restrict__ ss_out) {
+           ssd_bf16 *__restrict__ x_out, float *__restrict__ ss_out, long long *am_out,
+           void *am_scratch, long long *am_advance, long long *am_hist, long long am_hist_n) {
   __shared__ float red[DEC_WARPS][DEC_ROWS][GV_MP];
   __shared__ float ssred[DEC_WARPS][GV_NT * 8];
   __shared__ __align__(16) float parts[GV_SSN];
   __shared__ float scale[GV_NT * 8]; // GV_PRE: rsqrt(mean + eps) per batch row
 #if DEC_EMIT
   __shared__ float sq[GV_NT * 8][DEC_ROWS];
+#endif
+#if DEC_ARGMAX
+  __shared__ float amv[DEC_M][DEC_ROWS];
+  __shared__ unsigned long long am_sv[32];
 #endif
   const int warp = threadIdx.x >> 5, lane = threadIdx.x & 31, g = lane >> 2, tq = lane & 3;
   const long long row0 = (long long)blockIdx.x * DEC_ROWS;
@@ -146,6 +271,8 @@ DEC_KERNEL(const gv_x *__restrict__ x, long long ldx, const gv_x *__restrict__ z
 #pragma unroll
   for (int t = 0; t < GV_NT; t++) acc[t][0] = acc[t][1] = acc[t][2] = acc[t][3] = ss[t] = 0.f;
   dec_pdl_trigger();
+  gv_epi ep;
+  gv_epi_weights(&ep, row0, bias, w_out);
 
 #pragma unroll 1
   for (int s0 = warp; s0 < GV_SLABS; s0 += DEC_WARPS * GV_U) {
@@ -163,6 +290,7 @@ DEC_KERNEL(const gv_x *__restrict__ x, long long ldx, const gv_x *__restrict__ z
     if (s0 == warp) { // W is read-only; x and the partials are the previous kernel's
       dec_pdl_wait();
       if (warp == 0) gv_fetch_parts(parts, ss_in, lane);
+      gv_epi_res(&ep, row0, y, ldy);
     }
 #pragma unroll
     for (int u = 0; u < GV_U; u++) {
@@ -188,7 +316,10 @@ DEC_KERNEL(const gv_x *__restrict__ x, long long ldx, const gv_x *__restrict__ z
       }
     }
   }
-  dec_pdl_wait(); // warps without a slab; a no-op for the others
+  if (warp >= GV_SLABS) { // warps without a slab
+    dec_pdl_wait();
+    gv_epi_res(&ep, row0, y, ldy);
+  }
   // acc[t] = D[row g | g + 8][batch 8t + 2tq + {0, 1}]; ss[t]: batch 8t + g,
   // this lane's k only, so first summed over the group's four lanes.
 #pragma unroll
@@ -221,10 +352,13 @@ DEC_KERNEL(const gv_x *__restrict__ x, long long ldx, const gv_x *__restrict__ z
   }
 #endif
   __syncthreads();
-  for (int i = threadIdx.x; i < DEC_ROWS * DEC_M; i += DEC_WARPS * 32) {
-    const int r = i % DEC_ROWS, m = i / DEC_ROWS;
-    const long long n = row0 + r;
-    float q = 0.f; // y^2 for DEC_EMIT
+#pragma unroll
+  for (int e = 0; e < GV_E; e++) {
+    int r, m;
+    long long n;
+    gv_elem(e, row0, &r, &m, &n);
+    if (m >= DEC_M) break;
+    float q = 0.f, yv = 0.f; // y^2 for DEC_EMIT, y for DEC_ARGMAX
     if (n < DEC_N) {
       float v = 0.f;
 #pragma unroll
@@ -238,20 +372,26 @@ DEC_KERNEL(const gv_x *__restrict__ x, long long ldx, const gv_x *__restrict__ z
       v *= scale[m];
 #endif
 #if DEC_HAS_BIAS
-      v += bias[n];
-#else
-      (void)bias;
+      v += ep.bias[e];
 #endif
       const long long o = m * ldy + n;
-#if DEC_ACCUM
+#if GV_RES_EARLY
+      v += ep.res[e];
+#elif DEC_ACCUM
       v += ld_y(y, o);
 #endif
       st_y(y, o, v);
+      yv = v;
 #if DEC_EMIT
-      x_out[m * DEC_N + n] = f2bf(v * w_out[n]);
+      x_out[m * DEC_N + n] = f2bf(v * ep.w_out[e]);
       q = v * v;
 #endif
     }
+#if DEC_ARGMAX
+    amv[m][r] = n < DEC_N ? yv : AM_NAN;
+#else
+    (void)yv;
+#endif
 #if DEC_EMIT
     sq[m][r] = q;
 #else
@@ -268,5 +408,12 @@ DEC_KERNEL(const gv_x *__restrict__ x, long long ldx, const gv_x *__restrict__ z
   }
 #else
   (void)w_out, (void)x_out, (void)ss_out;
+#endif
+#if DEC_ARGMAX
+  __syncthreads();
+  gv_argmax(amv, row0, am_out, (unsigned long long *)am_scratch, am_advance, am_hist, am_hist_n,
+            am_sv);
+#else
+  (void)am_out, (void)am_scratch, (void)am_advance, (void)am_hist, (void)am_hist_n;
 #endif
 }

@@ -29,11 +29,15 @@
 //
 // Programmatic dependent launch (dec_common.cuh): the kernel lets the next
 // one be scheduled at once, loads its SSM state rows, and only then waits
-// for the previous kernel.  The state is the one exception to "activations
-// after the wait": no kernel but this node's mixer writes it during a decode
-// step, and a step's first kernel (the embedding) is a plain launch, so
-// every earlier write to it (last step's mixer, a prefill, a reset) is
-// complete before any kernel of this step starts.
+// for the previous kernel.  The states are the one exception to "activations
+// after the wait": no kernel but this node's mixer writes them during a
+// decode step, and a step's first kernel (the embedding) is a plain launch,
+// so every earlier write to them (last step's mixer, a prefill, a reset) is
+// complete before any kernel of this step starts.  So before the wait it
+// also fetches what it will need of the weights (dt bias, A, D, the norm's
+// weight into registers; the conv weights and the conv state into L1): after
+// the wait only the in_proj row is read from memory (its gates right away).
+// (Loading the conv's inputs ahead of dt too measured slower, session 8.)
 //
 // #defines: SSD_H/P/N/HX/HB/HC/HDT and the dt/A/D options as ssd_common.cuh,
 // DEC_HAS_Z, DEC_CONV_K, DEC_CONV_BIAS, DEC_IN_F32, DEC_W_BF16, DEC_Y_BF16,
@@ -51,6 +55,15 @@
 #define MX_VEC 1
 #endif
 #define MX_NCH (SSD_N / (32 * MX_VEC))
+#define MX_NIN (DEC_ROWS + 2 * SSD_N) // a block's conv inputs
+
+// The conv channel of a block's i-th conv input: its x channels, then its
+// group's B and C channels.
+__device__ __forceinline__ int mx_channel(int i, int hx, int hb, int hc, int p0) {
+  if (i < DEC_ROWS) return hx * SSD_P + p0 + i;
+  if (i < DEC_ROWS + SSD_N) return SSD_HX * SSD_P + hb * SSD_N + (i - DEC_ROWS);
+  return SSD_HX * SSD_P + SSD_HB * SSD_N + hc * SSD_N + (i - DEC_ROWS - SSD_N);
+}
 
 // One conv channel's step; shifts its state in place when `own`.
 __device__ __forceinline__ float mx_conv(float xr, int ch, float *cs, const dec_w *w,
@@ -122,17 +135,44 @@ DEC_KERNEL(const dec_in *__restrict__ in, long long ld, long long off_xbc, long 
       s[r][c][0] = *q;
 #endif
     }
+  float *cst = conv_state + b * (long long)MX_CONV * MX_KM1;
+  for (int i = tid; i < MX_NIN; i += DEC_THREADS) {
+    const int ch = mx_channel(i, hx, hb, hc, p0);
+    dec_prefetch(conv_w + (long long)ch * DEC_CONV_K);
+#if DEC_CONV_BIAS
+    dec_prefetch(conv_b + ch);
+#endif
+#if MX_KM1 > 0
+    dec_prefetch(cst + (long long)ch * MX_KM1);
+#endif
+  }
+  // dt's bias and A (a bias pointer ssd_dt reads at index 0), and per state
+  // row D (the skip's factor: ssd_skip(.., 1)) and the gated norm's weight
+  const float dtb[1] = {SSD_HAS_DT_BIAS ? dt_bias[hdt] : 0.f};
+  const float Ah = ssd_A(A_, hdt);
+  float dsk[MX_RPW], wgr[MX_RPW];
+#pragma unroll
+  for (int r = 0; r < MX_RPW; r++) {
+    const int p = p0 + warp * MX_RPW + r;
+    dsk[r] = ssd_skip(D, h, p, 1.f);
+    wgr[r] = DEC_GNORM ? wg[h * SSD_P + p] : 0.f;
+  }
   dec_pdl_wait();
 
-  const float d = ssd_dt(ld_in(row, off_dt + hdt), hdt, dt_bias);
-  const float a = expf(d * ssd_A(A_, hdt));
+  // the in_proj row: dt, and each state row's gates
+  const float draw = ld_in(row, off_dt + hdt);
+  float zr[MX_RPW], gzr[MX_RPW];
+#pragma unroll
+  for (int r = 0; r < MX_RPW; r++) {
+    const int p = p0 + warp * MX_RPW + r;
+    zr[r] = DEC_HAS_Z && lane == 0 ? ld_in(row, off_z + h * SSD_P + p) : 0.f;
+    gzr[r] = DEC_GNORM && lane == 0 ? ld_in(row, off_gz + h * SSD_P + p) : 0.f;
+  }
+  const float d = ssd_dt(draw, 0, dtb);
+  const float a = expf(d * Ah);
 
-  float *cst = conv_state + b * (long long)MX_CONV * MX_KM1;
-  for (int i = tid; i < DEC_ROWS + 2 * SSD_N; i += DEC_THREADS) {
-    int ch;
-    if (i < DEC_ROWS) ch = hx * SSD_P + p0 + i;
-    else if (i < DEC_ROWS + SSD_N) ch = SSD_HX * SSD_P + hb * SSD_N + (i - DEC_ROWS);
-    else ch = SSD_HX * SSD_P + SSD_HB * SSD_N + hc * SSD_N + (i - DEC_ROWS - SSD_N);
+  for (int i = tid; i < MX_NIN; i += DEC_THREADS) {
+    const int ch = mx_channel(i, hx, hb, hc, p0);
     const float u = mx_conv(ld_in(row, off_xbc + ch), ch, cst + (long long)ch * MX_KM1, conv_w,
                             conv_b, i < DEC_ROWS && !MX_XSHARED);
     if (i < DEC_ROWS) sx[i] = u;
@@ -171,15 +211,15 @@ DEC_KERNEL(const dec_in *__restrict__ in, long long ld, long long off_xbc, long 
 #pragma unroll
     for (int o = 16; o > 0; o >>= 1) acc += __shfl_xor_sync(0xffffffffu, acc, o);
     if (lane == 0) {
-      acc += ssd_skip(D, h, p, xv);
+      acc += dsk[r] * xv;
 #if DEC_HAS_Z
-      acc *= ssd_silu_exact(ld_in(row, off_z + h * SSD_P + p));
+      acc *= ssd_silu_exact(zr[r]);
 #endif
       st_y(y, b * ldy + h * SSD_P + p, acc);
 #if DEC_GNORM
       const long long ch = h * SSD_P + p;
-      const float gv = acc * ssd_silu_exact(ld_in(row, off_gz + ch));
-      x_out[b * (SSD_H * SSD_P) + ch] = f2bf(gv * wg[ch]);
+      const float gv = acc * ssd_silu_exact(gzr[r]);
+      x_out[b * (SSD_H * SSD_P) + ch] = f2bf(gv * wgr[r]);
       sg[pl] = gv * gv;
 #endif
     }

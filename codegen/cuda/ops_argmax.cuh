@@ -11,7 +11,7 @@
 // with an atomic after a fence) reduces every row's partials, a warp per
 // row.  It puts the counter back to 0, so a graph can replay the kernel:
 // the caller zeroes the scratch once, before the first launch.  A grid of
-// one block needs no scratch.  The index breaks ties in every reduction,
+// one block needs no scratch.  The rule (am_common.cuh) is a total order,
 // so the result does not depend on the schedule.
 //
 // The last block also, when given:
@@ -29,17 +29,6 @@
 // #defines: OPS_D (the row width, the vocabulary), AM_THREADS (per block),
 // AM_CHUNK; x as OPS_IN_BF16.
 #define AM_NCH ((OPS_D + AM_CHUNK - 1) / AM_CHUNK)
-#define AM_NAN __int_as_float(0x7fc00000)
-
-// (a, ia) beats (b, ib): numbers beat NaN, larger beats smaller, and among
-// equals (or two NaNs) the lower index wins.
-__device__ __forceinline__ bool am_beats(float a, long long ia, float b, long long ib) {
-  const bool na = a != a, nb = b != b;
-  if (na != nb) return nb;
-  if (!na && a != b) return a > b;
-  return ia < ib;
-}
-
 __device__ __forceinline__ void am_warp(float &bv, long long &bi) {
   for (int o = 16; o > 0; o >>= 1) {
     const float ov = __shfl_xor_sync(0xffffffffu, bv, o);
@@ -59,13 +48,6 @@ __device__ __forceinline__ void am_block(float &bv, long long &bi, float *sv, lo
     bi = lane < AM_THREADS / 32 ? si[lane] : OPS_D;
     am_warp(bv, bi);
   }
-}
-
-// Row r's pick, everywhere it goes (p: the position before this step).
-__device__ __forceinline__ void am_put(long long *out, long long *hist, long long hist_n,
-                                       long long p, long long rows, long long r, long long bi) {
-  out[r] = bi;
-  if (hist) hist[(p % hist_n) * rows + r] = bi;
 }
 
 extern "C" __global__ void __launch_bounds__(AM_THREADS)

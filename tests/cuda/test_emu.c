@@ -7,7 +7,9 @@
  *     forever fails its launch with a message, never hangs;
  *   - a kernel that does not compile fails with the compiler's log and the
  *     kernel's name; a launch the driver would refuse is refused;
- *   - a captured graph replays the work with the arguments of the capture.
+ *   - a captured graph replays the work with the arguments of the capture;
+ *   - a module unloaded and another loaded after it run their own code, also
+ *     when the first cannot be unloaded (a static in an inline function).
  */
 #define _GNU_SOURCE
 #include <stdio.h>
@@ -131,6 +133,41 @@ static void t_graph(rt_cuda *g, const void *so, ssd_ctx *c) {
   rt_cuda_unload(g, &f);
 }
 
+/* Two modules with the same kernel name, one after the other: the second
+ * must run its own code.  The first pins itself in memory (a static inside
+ * an inline function is an STB_GNU_UNIQUE symbol), so its file path stays
+ * known to dlopen after the unload, and a second module given the same
+ * path would get the first's code. */
+static void t_reload(rt_cuda *g, ssd_ctx *c) {
+  static const char *const src[2] = {
+      "__device__ __forceinline__ int pin() { static int k = 1; return k; }\n"
+      "extern \"C\" __global__ void k_which(int *p) { p[0] = pin(); }\n",
+      "extern \"C\" __global__ void k_which(int *p) { p[0] = 2; }\n"};
+  rt_dptr d = 0;
+  if (rt_cuda_alloc(g, 16, &d, c)) return;
+  for (int i = 0; i < 2; i++) {
+    cg_source s = {.name = "k_which"};
+    s.src = strdup(src[i]);
+    void *so = NULL;
+    size_t n = 0;
+    rt_cuda_fn f;
+    int got = -1;
+    void *args[] = {&d};
+    const unsigned grid[3] = {1, 1, 1};
+    const int rc = !s.src || cg_build(NULL, &s, "emu", &so, &n, c) || load(g, so, "k_which", &f, c);
+    if (!rc) {
+      if (!rt_cuda_launch(g, &f, grid, 1, args, c) && !rt_cuda_d2h(g, &got, d, 4, c)) {}
+      rt_cuda_unload(g, &f);
+    }
+    TX_CHECK(!rc && got == i + 1, "module %d of two with one kernel name ran %d (%s)", i + 1, got,
+             rc ? c->msg : "");
+    free(so);
+    cg_source_free(&s);
+  }
+  if (!tx_failures) printf("ok   a module loaded after an unpinned or pinned one runs its own code\n");
+  rt_cuda_free(g, d);
+}
+
 static void t_compile_error(void) {
   ssd_ctx q;
   ssd_ctx_init(&q);
@@ -174,6 +211,7 @@ int main(void) {
   t_fails(g, so, "k_add", 1025, buf, "INVALID_VALUE");
   t_fails(g, so, "k_missing", 32, buf, "NOT_FOUND");
   t_graph(g, so, &c);
+  t_reload(g, &c);
   t_compile_error();
   rt_cuda_free(g, flag);
   rt_cuda_free(g, buf);

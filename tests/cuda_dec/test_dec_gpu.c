@@ -5,7 +5,10 @@
  *          strides, bias, accumulate, bf16 and fp32 y, fp32 x; the prescaled
  *          norm (x = bf16(x0 wn) and partial sums of x0^2, NaN in the
  *          partials' padding) and the emitted next-norm input (bf16(y w_out)
- *          and per-block sums of y^2, which must add up to the row's);
+ *          and per-block sums of y^2, which must add up to the row's); the
+ *          argmax epilogue (the greedy LM head) against rt_argmax of the
+ *          logits it stored, with ties across blocks, NaN logits and a row
+ *          of NaN, twice on one scratch (ring slots, position advanced);
  *   mixer: rt_conv1d (rt_ops.h) + SiLU, split, then rt_ssm_ref_f64 (rt_ssm.h)
  *          with L = 1, over several consecutive steps with both states
  *          carried, at mamba2-130m and -2.7b shapes, G = 1 and 2, batch 1
@@ -488,6 +491,85 @@ static void test_gemv_refusals(void) {
   rt_cuda_dec_release(G, &k);
 }
 
+/* The GEMV's argmax epilogue (spec.argmax), as the greedy LM head: the
+ * picks must be rt_argmax's over the logits the same launch stored (which
+ * are checked against the float64 product), with a tie for the largest
+ * logit in two blocks (zero W rows, equal bias: the lower index wins), a
+ * NaN logit above it in the row (NaN loses), and, with M > 1, a row of x
+ * that is all NaN (every logit NaN: index 0).  Two launches on one scratch:
+ * the ring's slots follow the position, which each launch advances, and
+ * the scratch is left zero. */
+static void test_gemv_argmax(int64_t M, int64_t N, int64_t K, bool norm) {
+  cg_dec_spec s = norm ? ds_norm(M, N, K, CG_DEC_NORM_RMS, false, false)
+                       : ds_gemv(M, N, K, false, true, false);
+  s.argmax = true;
+  rt_cuda_dec k;
+  OK(rt_cuda_dec_prepare(G, &CC, &s, 0, &k, &C));
+  const int64_t hn = 8, p0 = 13, tie_hi = N - 3, tie_lo = N / 2 + 5, nan_at = N / 3;
+  float *x = rnd((size_t)(M * K), 1.0, 0.0, 1), *W = rnd((size_t)(N * K), 0.03, 0.0, 1);
+  float *wn = norm ? rnd((size_t)K, 0.3, 1.0, 0) : NULL;
+  float *bias = s.has_bias ? rnd((size_t)N, 0.5, 0.0, 0) : NULL;
+  for (int64_t kk = 0; kk < K; kk++) W[tie_hi * K + kk] = W[tie_lo * K + kk] = 0.f;
+  W[nan_at * K + K / 2] = NAN;
+  if (bias) bias[tie_hi] = bias[tie_lo] = 50.f;
+  else /* M == 1: rows of +-1/4 that agree with x' in sign (a large logit) */
+    for (int64_t kk = 0; kk < K; kk++)
+      W[tie_hi * K + kk] = W[tie_lo * K + kk] = x[kk] * wn[kk] < 0 ? -0.25f : 0.25f;
+  if (M > 1)
+    for (int64_t kk = 0; kk < K; kk++) x[K + kk] = NAN;
+  const int64_t pos[2] = {p0, -1};
+  rt_cuda_dec_gemv_args a = {.x = upn(x, (size_t)(M * K), !s.x_f32), .ldx = K,
+                             .W = upn(W, (size_t)(N * K), 1), .ldy = N, .am_hist_n = hn};
+  a.norm_w = wn ? upn(wn, (size_t)K, 0) : 0;
+  a.bias = bias ? upn(bias, (size_t)N, 0) : 0;
+  a.y = dalloc((size_t)(M * N) * 4);
+  a.am_out = dalloc((size_t)M * 8), a.am_advance = dalloc(sizeof pos);
+  a.am_hist = dalloc((size_t)(hn * M) * 8);
+  a.am_scratch = dalloc(cg_dec_argmax_scratch(&s));
+  OK(rt_cuda_memset8(G, a.am_scratch, 0, cg_dec_argmax_scratch(&s), &C));
+  OK(rt_cuda_memset8(G, a.am_hist, 0xff, (size_t)(hn * M) * 8, &C));
+  OK(rt_cuda_h2d(G, a.am_advance, pos, sizeof pos, &C));
+  int bad = 0;
+  for (int launch = 0; launch < 2; launch++) {
+    OK(rt_cuda_memset8(G, a.y, 0xff, (size_t)(M * N) * 4, &C));
+    OK(rt_cuda_memset8(G, a.am_out, 0xff, (size_t)M * 8, &C));
+    OK(rt_cuda_dec_gemv(G, &k, &a, &C));
+    float *y = down(a.y, (size_t)(M * N), 0);
+    int64_t *got = xmalloc((size_t)M * 8), *ring = xmalloc((size_t)(hn * M) * 8), p[2];
+    OK(rt_cuda_d2h(G, got, a.am_out, (size_t)M * 8, &C));
+    OK(rt_cuda_d2h(G, ring, a.am_hist, (size_t)(hn * M) * 8, &C));
+    OK(rt_cuda_d2h(G, p, a.am_advance, sizeof p, &C));
+    for (int64_t m = 0; m < M; m++) {
+      const int64_t want = rt_argmax(y + m * N, N);
+      const int64_t exp = m == 1 ? 0 : tie_lo; /* what the test's logits were built for */
+      const int64_t slot = ring[((p0 + launch) % hn) * M + m];
+      if (got[m] != want || want != exp || slot != want) {
+        printf("     launch %d row %lld: picked %lld, ring %lld, rt_argmax %lld, built for %lld\n",
+               launch, (long long)m, (long long)got[m], (long long)slot, (long long)want,
+               (long long)exp);
+        bad = 1;
+      }
+    }
+    if (p[0] != p0 + launch + 1 || p[1] != -1) bad = 1;
+    free(y), free(got), free(ring);
+  }
+  /* the scratch is left as it was given, all zero, for the next launch */
+  const size_t sn = cg_dec_argmax_scratch(&s);
+  unsigned char *scr = xmalloc(sn);
+  OK(rt_cuda_d2h(G, scr, a.am_scratch, sn, &C));
+  for (size_t i = 0; i < sn; i++) bad |= scr[i] != 0;
+  free(scr);
+  printf("%s gemv M=%lld K=%lld N=%lld%s argmax epilogue == rt_argmax of its logits (ties, NaN, "
+         "ring, position)\n",
+         bad ? "FAIL" : "ok  ", (long long)M, (long long)K, (long long)N, norm ? " rmsnorm" : "");
+  fails += bad;
+  free(x), free(W), free(wn), free(bias);
+  rt_dptr bufs[] = {a.x, a.W, a.norm_w, a.bias, a.y, a.am_out, a.am_advance, a.am_hist,
+                    a.am_scratch};
+  for (size_t i = 0; i < sizeof bufs / sizeof *bufs; i++) rt_cuda_free(G, bufs[i]);
+  rt_cuda_dec_release(G, &k);
+}
+
 /* --emu: on the emulated device (CPU), where the kernels run too. */
 int main(int argc, char **argv) {
   ssd_ctx_init(&C);
@@ -528,6 +610,10 @@ int main(int argc, char **argv) {
   for (size_t i = 0; i < sizeof pres / sizeof *pres; i++)
     test_gemv_pre(pres[i]);
   test_gemv_refusals();
+  /* the greedy LM head at the 130m and 2.7b vocabularies, and a tiny one */
+  test_gemv_argmax(1, 50280, 768, true);
+  test_gemv_argmax(3, 50288, 2560, false);
+  test_gemv_argmax(2, 40, 64, false);
 
   cg_dec_spec g2 = ds_mamba2(80, 64, 128, 2, false);
   cg_dec_spec r32 = ds_mamba2(24, 64, 128, 1, false);

@@ -292,6 +292,10 @@ static void check_device_greedy(const gcase *k, rt_gpu_model *g, bool graphs, co
     const int64_t *prompts = pass ? k->f.ids : k->prompt;
     same_picks(g, prompts, b, l, k->nw, PICK_HOST, PICK_DEVICE, "device greedy == host argmax",
                label);
+    /* (the LM head's GEMV picks in its epilogue where it runs the head:
+     * then no argmax kernel follows it) */
+    printf("%s: %lld kernels per greedy step at batch %lld\n", label,
+           (long long)rt_gpu_step_kernels(g), (long long)b);
     same_picks(g, prompts, b, l, k->nw, PICK_HOST, PICK_RUN, "replayed runs == host argmax",
                label);
   }
