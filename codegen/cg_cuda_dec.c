@@ -180,7 +180,7 @@ int cg_dec_source(const cg_dec_spec *s, cg_source *out, ssd_ctx *c) {
   static const char *const kname[] = {"gemv", "mixer"};
   const char *common = cg_template("ssd_common.cuh"), *dcommon = cg_template("dec_common.cuh");
   const char *body = cg_template(tpl[s->kind]);
-  /* the argmax's shared half (also ops_argmax.cuh's: cg_cuda_ops.c) */
+  /* the pick rule, shared with ops_argmax.cuh (cg_cuda_ops.c) */
   const char *am = s->argmax ? cg_template("am_common.cuh") : "";
   if (!common || !dcommon || !body || !am)
     return ssd_err(c, SSD_EINTERNAL, "kernel template %s not embedded", tpl[s->kind]);

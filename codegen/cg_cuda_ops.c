@@ -256,7 +256,7 @@ int cg_op_source(const cg_op_spec *s, cg_source *out, ssd_ctx *c) {
   if (rc) return rc;
   const char *common = cg_template("ssd_common.cuh"), *ops = cg_template("ops_common.cuh");
   const char *body = cg_template(kind_tpl[s->kind]);
-  /* the argmax's shared half (also in the LM head's GEMV: cg_cuda_dec.c) */
+  /* the pick rule, shared with the LM head GEMV's argmax (cg_cuda_dec.c) */
   const char *am = s->kind == CG_OP_ARGMAX ? cg_template("am_common.cuh") : "";
   if (!common || !ops || !body || !am)
     return ssd_err(c, SSD_EINTERNAL, "kernel template %s not embedded", kind_tpl[s->kind]);

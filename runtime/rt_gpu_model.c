@@ -170,7 +170,8 @@ typedef struct gstep {
   bool capturing; /* inside a capture: no host reads of device memory */
   int64_t B;      /* the shape the arena was built for */
   bool last_only;
-  bool greedy;    /* the step ends in the argmax kernel; only ids come down */
+  bool greedy;    /* the step ends in a pick (the argmax kernel, or the LM head's
+                     GEMV: am_fused); only ids come down */
   bool am_fused;  /* greedy: the LM head's GEMV picked (op_linear), no argmax kernel */
   rt_dptr ids;    /* [B] int64 input ids (greedy: the picks overwrite them), [2] positions */
   rt_dptr am_scratch; /* greedy: the argmax's partials (zeroed once, see step_am_scratch) */
@@ -393,7 +394,8 @@ static void step_clear(rt_gpu_model *g) {
   s->replays = replays, s->kernels = kernels, s->timing = timing;
 }
 
-/* The greedy step's position, which its argmax advances (am_common.cuh). */
+/* The greedy step's position, which its pick advances (ops_argmax.cuh,
+ * dec_gemv.cuh's argmax epilogue). */
 static rt_dptr step_pos(const gstep *s) { return s->ids + (size_t)(s->B + 1) * sizeof(int64_t); }
 
 /* The argmax's partials (either kernel's), zeroed once, on the step's first

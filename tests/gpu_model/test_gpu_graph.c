@@ -259,8 +259,9 @@ static int greedy_rows(rt_gpu_model *g, const int64_t *prompts, int64_t B, int64
 }
 
 /* Greedy decoding on the device (the argmax kernel at the end of the step,
- * inside its graph) picks what the host picks from the same logits, every
- * step, at batch 1 and at the input's batch (its rows as prompts). */
+ * or the LM head's GEMV picking in its epilogue, inside the step's graph)
+ * picks what the host picks from the same logits, every step, at batch 1
+ * and at the input's batch (its rows as prompts). */
 /* Picks of two ways of greedy decoding, nw steps at batch b: equal. */
 static void same_picks(rt_gpu_model *g, const int64_t *prompts, int64_t b, int64_t l, int nw,
                        int how_a, int how_b, const char *what, const char *label) {
