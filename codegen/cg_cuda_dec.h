@@ -94,8 +94,8 @@ int cg_dec_mixer_rows(const cg_dec_spec *s);
  * partials array (a multiple of 4: the consumer copies 16-byte pieces). */
 int64_t cg_dec_emit_parts(const cg_dec_spec *s);
 int64_t cg_dec_parts_ld(int64_t nparts);
-/* GEMV with argmax: the bytes of its scratch (one partial per row and
- * block, and a counter), zeroed before the first launch. */
+/* GEMV with argmax: the bytes of its scratch (a 64-bit slot per row and
+ * block), zeroed before the first launch. */
 size_t cg_dec_argmax_scratch(const cg_dec_spec *s);
 /* The mixer's conv channels: hx P + hb N + hc N. */
 int64_t cg_dec_conv_dim(const cg_dec_spec *s);

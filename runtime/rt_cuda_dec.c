@@ -82,21 +82,17 @@ int rt_cuda_dec_gemv(rt_cuda *g, const rt_cuda_dec *k, const rt_cuda_dec_gemv_ar
     return ssd_err(c, SSD_EINVAL,
                    "decode GEMV %s: the prescaled norm's partials (16-byte aligned) or the "
                    "emitted norm input's buffers are missing", k->name);
-  if (s->argmax && (!a->am_out || !a->am_scratch || (a->am_hist && (a->am_hist_n < 1 ||
-                                                                      !a->am_advance))))
-    return ssd_err(c, SSD_EINVAL,
-                   "decode GEMV %s: the argmax's output or scratch is missing, or its history "
-                   "ring has no slots or position", k->name);
-  long long lx = a->ldx, lz = a->ldz, ly = a->ldy, hn = a->am_hist_n;
+  if (s->argmax) TRY(rt_cuda_pick_check(&a->pick, true, k->name, c));
+  long long lx = a->ldx, lz = a->ldz, ly = a->ldy, hn = a->pick.hist_n;
   void *args[] = {(void *)&a->x,      &lx,
                   (void *)&a->z,      &lz,
                   (void *)&a->norm_w, (void *)&a->W,
                   (void *)&a->bias,   (void *)&a->y,
                   &ly,                (void *)&a->ss_in,
                   (void *)&a->w_out,  (void *)&a->x_out,
-                  (void *)&a->ss_out, (void *)&a->am_out,
-                  (void *)&a->am_scratch, (void *)&a->am_advance,
-                  (void *)&a->am_hist, &hn};
+                  (void *)&a->ss_out, (void *)&a->pick.out,
+                  (void *)&a->pick.scratch, (void *)&a->pick.advance,
+                  (void *)&a->pick.hist, &hn};
   const unsigned grid[3] = {(unsigned)cg_dec_emit_parts(s), 1, 1};
   return rt_cuda_launch_pdl(g, &k->fn, grid, (unsigned)cg_dec_gemv_warps(s) * 32, args, c);
 }

@@ -15,6 +15,7 @@
 
 #include "../codegen/cg_cuda_dec.h"
 #include "rt_cuda.h"
+#include "rt_cuda_exec.h"
 
 typedef struct rt_cuda_dec {
   cg_dec_spec spec;
@@ -47,12 +48,9 @@ typedef struct rt_cuda_dec_gemv_args {
   rt_dptr w_out; /* emit: fp32 [N], the next norm's weight */
   rt_dptr x_out; /* emit: bf16 [M, N], bf16(y * w_out) */
   rt_dptr ss_out; /* emit: fp32 [M, cg_dec_parts_ld(cg_dec_emit_parts)] */
-  /* spec.argmax, as rt_cuda_argmax_args (rt_cuda_exec.h): the picks go to
-   * am_out [M] int64 (and to am_hist's slot *am_advance % am_hist_n, the
-   * position then advanced by one); am_scratch: cg_dec_argmax_scratch
-   * bytes, zeroed before the first launch and left so by each. */
-  rt_dptr am_out, am_scratch, am_advance, am_hist;
-  int64_t am_hist_n;
+  /* spec.argmax: where the M rows' picks go (rt_cuda_exec.h); its scratch
+   * is cg_dec_argmax_scratch bytes. */
+  rt_cuda_pick pick;
 } rt_cuda_dec_gemv_args;
 
 /* y[m, n] (+)= sum_k x'[m, k] W[n, k] (+ bias[n]) for m < spec.M, n < spec.N,
@@ -60,7 +58,7 @@ typedef struct rt_cuda_dec_gemv_args {
  * (PRE) x scaled by rsqrt(sum of the row's partials / K + eps) (spec.norm,
  * eps spec.eps); with spec.accumulate the old y is added (the residual add);
  * with spec.emit the next norm's prescaled input is written (x_out, ss_out);
- * with spec.argmax each row's argmax of y too (am_*).
+ * with spec.argmax each row's argmax of y too (pick).
  * Launched for programmatic dependent launch (rt_cuda_launch_pdl). */
 int rt_cuda_dec_gemv(rt_cuda *g, const rt_cuda_dec *k, const rt_cuda_dec_gemv_args *a,
                      ssd_ctx *c);

@@ -148,17 +148,15 @@ int rt_cuda_attention(rt_cuda *g, const rt_cuda_op *kvk, const rt_cuda_op *att, 
   return SSD_OK;
 }
 
-int rt_cuda_argmax(rt_cuda *g, const rt_cuda_op *k, const rt_cuda_argmax_args *a, int64_t rows,
-                   ssd_ctx *c) {
+int rt_cuda_argmax(rt_cuda *g, const rt_cuda_op *k, rt_dptr x, const rt_cuda_pick *p,
+                   int64_t rows, ssd_ctx *c) {
   TRY(want(k, CG_OP_ARGMAX, "argmax", c));
   TRY(rows_ok(rows, 65535, "argmax", c));
-  if (!a->x || !a->out || (!a->scratch && cg_op_argmax_scratch(&k->spec, rows)))
-    return ssd_err(c, SSD_EINVAL, "argmax: x, out or the scratch buffer is missing");
-  if (a->hist && (a->hist_n < 1 || !a->advance))
-    return ssd_err(c, SSD_EINVAL, "argmax: a history ring needs slots and a position");
-  long long hn = a->hist_n;
-  void *args[] = {(void *)&a->x,       (void *)&a->out,  (void *)&a->scratch,
-                  (void *)&a->advance, (void *)&a->hist, &hn};
+  if (!x) return ssd_err(c, SSD_EINVAL, "argmax: x is missing");
+  TRY(rt_cuda_pick_check(p, cg_op_argmax_scratch(&k->spec, rows) > 0, "argmax", c));
+  long long hn = p->hist_n;
+  void *args[] = {&x, (void *)&p->out, (void *)&p->scratch, (void *)&p->advance, (void *)&p->hist,
+                  &hn};
   const unsigned grid[3] = {(unsigned)cg_op_argmax_chunks(&k->spec), (unsigned)rows, 1};
   return rt_cuda_launch(g, &k->fn, grid, CG_OP_ARGMAX_THREADS, args, c);
 }

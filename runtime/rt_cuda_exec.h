@@ -67,20 +67,33 @@ typedef struct rt_cuda_kv {
 int rt_cuda_attention(rt_cuda *g, const rt_cuda_op *kvk, const rt_cuda_op *att, rt_dptr q,
                       rt_dptr k, rt_dptr v, rt_cuda_kv *kv, rt_dptr y, int64_t L, ssd_ctx *c);
 
-/* out[r] (int64) = the first index of the largest of x[r, :] (fp32, or
- * bf16 with spec.in_bf16; rows of spec.D), NaN below every number:
- * rt_argmax's rule, on the device.  scratch: cg_op_argmax_scratch(spec,
- * rows) bytes, zeroed before the first launch (the kernel leaves it
- * reusable); none (0) for a grid of one block.  Optional (0): advance, an
- * int64 the launch adds one to; hist, a ring of [hist_n, rows] int64 that
- * also gets the picks, at slot *advance % hist_n (needs advance).
- * ops_argmax.cuh says what a decode step does with them. */
-typedef struct rt_cuda_argmax_args {
-  rt_dptr x, out, scratch, advance, hist;
+/* Where greedy picks go, for either kernel that picks (rt_cuda_argmax here,
+ * the LM head's GEMV in rt_cuda_dec.h): out, [rows] int64; scratch, the
+ * kernel's (zeroed before its first launch, left so by each).  Optional
+ * (0): advance, an int64 the launch adds one to; hist, a ring of [hist_n,
+ * rows] int64 that also gets the picks, at slot *advance % hist_n (needs
+ * advance).  ops_argmax.cuh says what a decode step does with them. */
+typedef struct rt_cuda_pick {
+  rt_dptr out, scratch, advance, hist;
   int64_t hist_n;
-} rt_cuda_argmax_args;
-int rt_cuda_argmax(rt_cuda *g, const rt_cuda_op *k, const rt_cuda_argmax_args *a, int64_t rows,
-                   ssd_ctx *c);
+} rt_cuda_pick;
+/* EINVAL (naming `who`) unless out is given, scratch too when `need_scratch`,
+ * and a ring has slots and a position.  Inline: the decode kernels'
+ * launcher (rt_cuda_dec.c) checks its picks with it too. */
+static inline int rt_cuda_pick_check(const rt_cuda_pick *p, bool need_scratch, const char *who,
+                                     ssd_ctx *c) {
+  if (!p->out || (need_scratch && !p->scratch))
+    return ssd_err(c, SSD_EINVAL, "%s: the picks' output or the scratch buffer is missing", who);
+  if (p->hist && (p->hist_n < 1 || !p->advance))
+    return ssd_err(c, SSD_EINVAL, "%s: a history ring needs slots and a position", who);
+  return SSD_OK;
+}
+/* p->out[r] = the first index of the largest of x[r, :] (fp32, or bf16 with
+ * spec.in_bf16; rows of spec.D), NaN below every number: rt_argmax's rule,
+ * on the device.  Scratch: cg_op_argmax_scratch(spec, rows) bytes; none (0)
+ * for a grid of one block. */
+int rt_cuda_argmax(rt_cuda *g, const rt_cuda_op *k, rt_dptr x, const rt_cuda_pick *p,
+                   int64_t rows, ssd_ctx *c);
 /* Mamba-1 selective scan; operands as rt_ssm.h with P = 1 (x, dt, z:
  * [B, L, H]; A: [H, N]; B, C: [B, L, hb|hc, N]; D, dt_bias: [H]).
  * init/final: [B, H, N] fp32, 0 for none; they may be the same buffer. */

@@ -174,7 +174,7 @@ typedef struct gstep {
                      GEMV: am_fused); only ids come down */
   bool am_fused;  /* greedy: the LM head's GEMV picked (op_linear), no argmax kernel */
   rt_dptr ids;    /* [B] int64 input ids (greedy: the picks overwrite them), [2] positions */
-  rt_dptr am_scratch; /* greedy: the argmax's partials (zeroed once, see step_am_scratch) */
+  rt_dptr am_scratch; /* greedy: the picking kernel's scratch (step_pick) */
   size_t am_bytes;
   rt_dptr hist;   /* greedy: [GREEDY_RUN, B] int64, each step's picks at slot pos % GREEDY_RUN */
   rt_dptr out;    /* the logits buffer of the recorded step */
@@ -398,17 +398,23 @@ static void step_clear(rt_gpu_model *g) {
  * dec_gemv.cuh's argmax epilogue). */
 static rt_dptr step_pos(const gstep *s) { return s->ids + (size_t)(s->B + 1) * sizeof(int64_t); }
 
-/* The argmax's partials (either kernel's), zeroed once, on the step's first
- * (uncaptured) walk: each launch leaves them so. */
-static int step_am_scratch(rt_gpu_model *g, size_t bytes, ssd_ctx *c) {
+/* Where the greedy step's picks go, for the kernel that picks (the argmax
+ * kernel or the LM head's GEMV): over the step's input ids, into the ring
+ * of picks, the position advanced; the scratch (that kernel's, `bytes`) is
+ * made and zeroed on the step's first (uncaptured) walk, and each launch
+ * leaves it so. */
+static int step_pick(rt_gpu_model *g, size_t bytes, rt_cuda_pick *p, ssd_ctx *c) {
   gstep *s = &g->step;
-  if (!bytes || (s->am_scratch && s->am_bytes >= bytes)) return SSD_OK;
-  if (s->capturing) return ssd_err(c, SSD_EINTERNAL, "the argmax scratch appeared in a capture");
-  rt_cuda_free(g->cu, s->am_scratch);
-  s->am_scratch = 0, s->am_bytes = 0;
-  TRY(rt_cuda_alloc(g->cu, bytes, &s->am_scratch, c));
-  s->am_bytes = bytes;
-  return rt_cuda_memset8(g->cu, s->am_scratch, 0, bytes, c);
+  if (bytes && (!s->am_scratch || s->am_bytes < bytes)) {
+    if (s->capturing) return ssd_err(c, SSD_EINTERNAL, "the argmax scratch appeared in a capture");
+    rt_cuda_free(g->cu, s->am_scratch);
+    s->am_scratch = 0, s->am_bytes = 0;
+    TRY(rt_cuda_alloc(g->cu, bytes, &s->am_scratch, c));
+    s->am_bytes = bytes;
+    TRY(rt_cuda_memset8(g->cu, s->am_scratch, 0, bytes, c));
+  }
+  *p = (rt_cuda_pick){s->ids, s->am_scratch, step_pos(s), s->hist, GREEDY_RUN};
+  return SSD_OK;
 }
 
 /* ---- kernels by spec ------------------------------------------------------------- */
@@ -1431,14 +1437,9 @@ static int run_gemv(grun *r, const gemv_call *q) {
   if (!rc && q->emit >= 0)
     rc = pre_alloc(r, q->emit, q->M, q->N, cg_dec_emit_parts(&s), &a.w_out, &out);
   if (out) s.emit = true, a.x_out = out->x, a.ss_out = out->ss;
-  gstep *st = &r->g->step;
   s.argmax = q->argmax;
-  if (!rc && s.argmax) rc = step_am_scratch(r->g, cg_dec_argmax_scratch(&s), r->c);
-  if (!rc && s.argmax) {
-    a.am_out = st->ids, a.am_scratch = st->am_scratch, a.am_advance = step_pos(st);
-    a.am_hist = st->hist, a.am_hist_n = GREEDY_RUN;
-    st->am_fused = true;
-  }
+  if (!rc && s.argmax) rc = step_pick(r->g, cg_dec_argmax_scratch(&s), &a.pick, r->c);
+  if (!rc && s.argmax) r->g->step.am_fused = true;
   rt_cuda_dec *k = NULL;
   if (!rc) rc = get_dec(r->g, &s, &k, r->c);
   if (!rc) rc = rt_cuda_dec_gemv(r->g->cu, k, &a, r->c);
@@ -2206,9 +2207,9 @@ static int step_argmax(rt_gpu_model *g, ssd_ctx *c) {
   const rt_cuda_op *k = NULL;
   TRY(get_op(g, &sp, &k, c));
   const int64_t rows = s->out_n / s->V;
-  TRY(step_am_scratch(g, cg_op_argmax_scratch(&k->spec, rows), c));
-  const rt_cuda_argmax_args a = {s->out, s->ids, s->am_scratch, step_pos(s), s->hist, GREEDY_RUN};
-  return rt_cuda_argmax(g->cu, k, &a, rows, c);
+  rt_cuda_pick p;
+  TRY(step_pick(g, cg_op_argmax_scratch(&k->spec, rows), &p, c));
+  return rt_cuda_argmax(g->cu, k, s->out, &p, rows, c);
 }
 
 /* The walk of one decode step over the arena's buffers, captured into the

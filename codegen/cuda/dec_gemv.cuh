@@ -200,8 +200,8 @@ __device__ __forceinline__ void gv_argmax(float (*amv)[DEC_ROWS], long long row0
   if (threadIdx.x < DEC_M) {
     const int m = threadIdx.x;
     unsigned long long k = 0;
-    for (int r = 0; r < DEC_ROWS; r++)
-      if (row0 + r < DEC_N) k = gv_max(k, am_key(amv[m][r], row0 + r));
+    for (int r = 0; r < DEC_ROWS; r++) // rows past N are NaN: the lowest keys
+      k = gv_max(k, am_key(amv[m][r], row0 + r));
     slots[m * GV_NB + blockIdx.x] = k;
   }
   if (blockIdx.x != GV_NB - 1) return;

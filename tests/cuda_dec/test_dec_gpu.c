@@ -519,26 +519,26 @@ static void test_gemv_argmax(int64_t M, int64_t N, int64_t K, bool norm) {
     for (int64_t kk = 0; kk < K; kk++) x[K + kk] = NAN;
   const int64_t pos[2] = {p0, -1};
   rt_cuda_dec_gemv_args a = {.x = upn(x, (size_t)(M * K), !s.x_f32), .ldx = K,
-                             .W = upn(W, (size_t)(N * K), 1), .ldy = N, .am_hist_n = hn};
+                             .W = upn(W, (size_t)(N * K), 1), .ldy = N, .pick.hist_n = hn};
   a.norm_w = wn ? upn(wn, (size_t)K, 0) : 0;
   a.bias = bias ? upn(bias, (size_t)N, 0) : 0;
   a.y = dalloc((size_t)(M * N) * 4);
-  a.am_out = dalloc((size_t)M * 8), a.am_advance = dalloc(sizeof pos);
-  a.am_hist = dalloc((size_t)(hn * M) * 8);
-  a.am_scratch = dalloc(cg_dec_argmax_scratch(&s));
-  OK(rt_cuda_memset8(G, a.am_scratch, 0, cg_dec_argmax_scratch(&s), &C));
-  OK(rt_cuda_memset8(G, a.am_hist, 0xff, (size_t)(hn * M) * 8, &C));
-  OK(rt_cuda_h2d(G, a.am_advance, pos, sizeof pos, &C));
+  a.pick.out = dalloc((size_t)M * 8), a.pick.advance = dalloc(sizeof pos);
+  a.pick.hist = dalloc((size_t)(hn * M) * 8);
+  a.pick.scratch = dalloc(cg_dec_argmax_scratch(&s));
+  OK(rt_cuda_memset8(G, a.pick.scratch, 0, cg_dec_argmax_scratch(&s), &C));
+  OK(rt_cuda_memset8(G, a.pick.hist, 0xff, (size_t)(hn * M) * 8, &C));
+  OK(rt_cuda_h2d(G, a.pick.advance, pos, sizeof pos, &C));
   int bad = 0;
   for (int launch = 0; launch < 2; launch++) {
     OK(rt_cuda_memset8(G, a.y, 0xff, (size_t)(M * N) * 4, &C));
-    OK(rt_cuda_memset8(G, a.am_out, 0xff, (size_t)M * 8, &C));
+    OK(rt_cuda_memset8(G, a.pick.out, 0xff, (size_t)M * 8, &C));
     OK(rt_cuda_dec_gemv(G, &k, &a, &C));
     float *y = down(a.y, (size_t)(M * N), 0);
     int64_t *got = xmalloc((size_t)M * 8), *ring = xmalloc((size_t)(hn * M) * 8), p[2];
-    OK(rt_cuda_d2h(G, got, a.am_out, (size_t)M * 8, &C));
-    OK(rt_cuda_d2h(G, ring, a.am_hist, (size_t)(hn * M) * 8, &C));
-    OK(rt_cuda_d2h(G, p, a.am_advance, sizeof p, &C));
+    OK(rt_cuda_d2h(G, got, a.pick.out, (size_t)M * 8, &C));
+    OK(rt_cuda_d2h(G, ring, a.pick.hist, (size_t)(hn * M) * 8, &C));
+    OK(rt_cuda_d2h(G, p, a.pick.advance, sizeof p, &C));
     for (int64_t m = 0; m < M; m++) {
       const int64_t want = rt_argmax(y + m * N, N);
       const int64_t exp = m == 1 ? 0 : tie_lo; /* what the test's logits were built for */
@@ -556,7 +556,7 @@ static void test_gemv_argmax(int64_t M, int64_t N, int64_t K, bool norm) {
   /* the scratch is left as it was given, all zero, for the next launch */
   const size_t sn = cg_dec_argmax_scratch(&s);
   unsigned char *scr = xmalloc(sn);
-  OK(rt_cuda_d2h(G, scr, a.am_scratch, sn, &C));
+  OK(rt_cuda_d2h(G, scr, a.pick.scratch, sn, &C));
   for (size_t i = 0; i < sn; i++) bad |= scr[i] != 0;
   free(scr);
   printf("%s gemv M=%lld K=%lld N=%lld%s argmax epilogue == rt_argmax of its logits (ties, NaN, "
@@ -564,8 +564,8 @@ static void test_gemv_argmax(int64_t M, int64_t N, int64_t K, bool norm) {
          bad ? "FAIL" : "ok  ", (long long)M, (long long)K, (long long)N, norm ? " rmsnorm" : "");
   fails += bad;
   free(x), free(W), free(wn), free(bias);
-  rt_dptr bufs[] = {a.x, a.W, a.norm_w, a.bias, a.y, a.am_out, a.am_advance, a.am_hist,
-                    a.am_scratch};
+  rt_dptr bufs[] = {a.x, a.W, a.norm_w, a.bias, a.y, a.pick.out, a.pick.advance, a.pick.hist,
+                    a.pick.scratch};
   for (size_t i = 0; i < sizeof bufs / sizeof *bufs; i++) rt_cuda_free(G, bufs[i]);
   rt_cuda_dec_release(G, &k);
 }

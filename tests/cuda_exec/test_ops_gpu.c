@@ -222,8 +222,8 @@ static void t_argmax(int bf, int64_t rows, int64_t V, int64_t chunk) {
   const size_t sn = cg_op_argmax_scratch(&k.spec, rows);
   OK(rt_cuda_alloc(G, (size_t)rows * 8, &dout, &C));
   if (sn) { /* the split variant refuses to run without its scratch */
-    const rt_cuda_argmax_args none = {.x = dx, .out = dout};
-    const bool refused = rt_cuda_argmax(G, &k, &none, rows, &C) == SSD_EINVAL;
+    const rt_cuda_pick none = {.out = dout};
+    const bool refused = rt_cuda_argmax(G, &k, dx, &none, rows, &C) == SSD_EINVAL;
     if (!refused) printf("FAIL argmax chunk %lld ran without its scratch\n", (long long)chunk);
     fails += !refused;
     OK(rt_cuda_alloc(G, sn, &scratch, &C));
@@ -238,11 +238,11 @@ static void t_argmax(int bf, int64_t rows, int64_t V, int64_t chunk) {
   OK(rt_cuda_alloc(G, (size_t)rows * 8 * 3, &dring, &C));
   OK(rt_cuda_h2d(G, dpos, &pos, 8, &C));
   OK(rt_cuda_memset8(G, dring, 0xff, (size_t)rows * 8 * 3, &C));
-  const rt_cuda_argmax_args a = {dx, dout, scratch, dpos, dring, 3};
+  const rt_cuda_pick a = {dout, scratch, dpos, dring, 3};
   /* twice on the same scratch: the kernel must leave its counter at 0 */
   for (int round = 0; round < 2 && bad < 0; round++) {
     OK(rt_cuda_memset8(G, dout, 0xff, (size_t)rows * 8, &C));
-    OK(rt_cuda_argmax(G, &k, &a, rows, &C));
+    OK(rt_cuda_argmax(G, &k, dx, &a, rows, &C));
     OK(rt_cuda_sync(G, &C));
     OK(rt_cuda_d2h(G, got, dout, (size_t)rows * 8, &C));
     for (int64_t r = 0; r < rows && bad < 0; r++)
@@ -546,8 +546,8 @@ typedef struct {
 } argmax_run;
 static void run_argmax(void *p) {
   argmax_run *r = p;
-  const rt_cuda_argmax_args a = {.x = r->x, .out = r->out, .scratch = r->scratch};
-  OK(rt_cuda_argmax(G, r->k, &a, r->rows, &C));
+  const rt_cuda_pick a = {.out = r->out, .scratch = r->scratch};
+  OK(rt_cuda_argmax(G, r->k, r->x, &a, r->rows, &C));
 }
 /* The argmax variants at the vocabulary's size: one block per row (chunk
  * 0) against rows split over blocks, at batch 1 and 16. */
