@@ -87,6 +87,14 @@ static int check_ew(const cg_op_spec *s, ssd_ctx *c) {
   return SSD_OK;
 }
 
+bool cg_op_vec_fits(const cg_op_spec *s) {
+  const int64_t ldx = s->ldx ? s->ldx : s->D, ldz = s->ldz ? s->ldz : s->D;
+  if (!s->in_bf16 || ldx % 8) return false;
+  if (s->kind == CG_OP_GNORM)
+    return s->G >= 1 && s->D % s->G == 0 && (s->D / s->G) % 8 == 0 && ldz % 8 == 0;
+  return s->kind == CG_OP_CONV && s->D % 8 == 0;
+}
+
 int cg_op_check(const cg_op_spec *s, ssd_ctx *c) {
   switch (s->kind) {
   case CG_OP_EMBED:
@@ -99,6 +107,10 @@ int cg_op_check(const cg_op_spec *s, ssd_ctx *c) {
       return BAD("rmsnorm kernel: width %lld (at most 16384) or eps bad", (long long)s->D);
     return SSD_OK;
   case CG_OP_GNORM:
+    if (s->vec && !cg_op_vec_fits(s))
+      return BAD("gated rmsnorm kernel: 16-byte accesses need bf16 input and a group width "
+                 "and strides that are multiples of 8 (D=%lld G=%lld ldx=%lld ldz=%lld)",
+                 (long long)s->D, (long long)s->G, (long long)s->ldx, (long long)s->ldz);
     if ((s->ldx && s->ldx < s->D) || (s->ldz && s->ldz < s->D))
       return BAD("gated rmsnorm kernel: row strides %lld, %lld below the width %lld",
                  (long long)s->ldx, (long long)s->ldz, (long long)s->D);
@@ -108,6 +120,10 @@ int cg_op_check(const cg_op_spec *s, ssd_ctx *c) {
     return SSD_OK;
   case CG_OP_CONV:
   case CG_OP_CONV_STEP:
+    if (s->vec && !cg_op_vec_fits(s))
+      return BAD("conv1d kernel: 16-byte accesses need a prefill conv with bf16 input and "
+                 "channels and stride multiples of 8 (C=%lld ldx=%lld)",
+                 (long long)s->D, (long long)s->ldx);
     if (s->ldx && s->ldx < s->D)
       return BAD("conv1d kernel: row stride %lld below the channels %lld", (long long)s->ldx,
                  (long long)s->D);
@@ -144,6 +160,17 @@ int cg_op_check(const cg_op_spec *s, ssd_ctx *c) {
   }
   return ssd_err(c, SSD_EINTERNAL, "cg_op_check: unknown kernel kind %d", (int)s->kind);
 }
+
+/* The vector gated norm gives each thread about four 8-element pieces of a
+ * group (fewer threads for narrow groups: blocks are one group of one row). */
+int cg_op_threads(const cg_op_spec *s) {
+  if (s->kind == CG_OP_CONV || s->kind == CG_OP_CONV_STEP) return 128;
+  if (s->kind != CG_OP_GNORM || !s->vec || s->G < 1) return 256;
+  const int64_t nv = s->D / s->G / 8, t = (nv + 3) / 4;
+  return t <= 32 ? 32 : t >= 256 ? 256 : (int)((t + 31) / 32 * 32);
+}
+
+int cg_op_conv_t(const cg_op_spec *s) { return s->vec ? CG_OP_CONV_VT : CG_OP_CONV_T; }
 
 /* B and C are staged in shared memory when every channel of a block reads
  * the same group (blocks never straddle a group) and they fit. */
@@ -211,6 +238,7 @@ static void prologue(obuf *b, const cg_op_spec *s) {
               (long long)s->D, s->eps, s->res_in, s->res_out);
     break;
   case CG_OP_GNORM:
+    ob_printf(b, "#define OPS_VEC %d\n#define OPS_THREADS %d\n", s->vec, cg_op_threads(s));
     ob_printf(b, "#define OPS_D %lld\n#define OPS_G %lld\n#define OPS_EPS %.17g\n"
                  "#define OPS_BEFORE_GATE %d\n#define OPS_LDX %lldLL\n#define OPS_LDZ %lldLL\n",
               (long long)s->D, (long long)s->G, s->eps, s->norm_before_gate,
@@ -219,9 +247,10 @@ static void prologue(obuf *b, const cg_op_spec *s) {
   case CG_OP_CONV:
   case CG_OP_CONV_STEP:
     ob_printf(b, "#define OPS_C %lld\n#define OPS_K %lld\n#define OPS_HAS_BIAS %d\n"
-                 "#define OPS_SILU %d\n#define OPS_T %d\n#define OPS_LDX %lldLL\n",
-              (long long)s->D, (long long)s->K, s->has_bias, s->silu, CG_OP_CONV_T,
-              (long long)(s->ldx ? s->ldx : s->D));
+                 "#define OPS_SILU %d\n#define OPS_T %d\n#define OPS_LDX %lldLL\n"
+                 "#define OPS_VEC %d\n",
+              (long long)s->D, (long long)s->K, s->has_bias, s->silu, cg_op_conv_t(s),
+              (long long)(s->ldx ? s->ldx : s->D), s->vec);
     break;
   case CG_OP_EW:
     ob_printf(b, "#define OPS_COLS %lldLL\n", (long long)s->D);

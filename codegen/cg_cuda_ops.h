@@ -64,6 +64,9 @@ typedef struct cg_op_spec {
   bool has_bias, silu;       /* CONV */
   int64_t ldx, ldz;          /* CONV/CONV_STEP x, GNORM x and z: elements between rows
                                 (tokens) when they are views into wider rows; 0 = D */
+  bool vec;                  /* GNORM/CONV: 16-byte accesses of 8 elements (needs in_bf16,
+                                the group width / channels and the strides multiples
+                                of 8; the launcher checks 16-byte alignment) */
   int64_t Hq, Hkv, Dh, rd;   /* KV / ATTN (rd: rotary dims, 0 = none) */
   double theta, scale;       /* rotary base; ATTN scale (0: 1/sqrt(Dh)) */
   int64_t H, N, hb, hc;      /* S6: channels, state, B and C groups */
@@ -80,12 +83,19 @@ typedef struct cg_op_spec {
  * P = 1 (heads(x, d_inner)), x and dt on every channel, dt and A present;
  * anything else is SSD_EUNSUPPORTED with the node's location. */
 int cg_op_s6_from_node(const ir_node *n, cg_op_spec *out, ssd_ctx *c);
+/* Whether spec s (GNORM or CONV) can take vec: bf16 input, widths and strides
+ * multiples of 8.  Alignment is the launcher's to check (rt_cuda_aligned16). */
+bool cg_op_vec_fits(const cg_op_spec *s);
 /* Sizes and combinations the templates handle; a clear error otherwise. */
 int cg_op_check(const cg_op_spec *s, ssd_ctx *c);
 /* Generated source (entry point name in out->name); free with cg_source_free. */
 int cg_op_source(const cg_op_spec *s, cg_source *out, ssd_ctx *c);
 /* Launch geometry constants shared with the runtime launchers. */
-#define CG_OP_CONV_T 64 /* CONV: time steps per thread */
+#define CG_OP_CONV_T 64  /* CONV: time steps per thread */
+#define CG_OP_CONV_VT 16 /* CONV with vec: time steps per thread (its loads are unrolled) */
+/* GNORM and CONV: threads per block; CONV: time steps per thread. */
+int cg_op_threads(const cg_op_spec *s);
+int cg_op_conv_t(const cg_op_spec *s);
 #define CG_OP_S6_THREADS 64 /* S6: threads per block */
 #define CG_OP_S6_T 16       /* S6: time steps staged in shared memory at once */
 /* S6: threads per channel for state size N (each holds N/TPC states). */

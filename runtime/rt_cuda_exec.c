@@ -70,13 +70,27 @@ int rt_cuda_rmsnorm(rt_cuda *g, const rt_cuda_op *k, rt_dptr h, rt_dptr r, rt_dp
   return rt_cuda_launch(g, &k->fn, grid, 256, args, c);
 }
 
+bool rt_cuda_aligned16(const rt_dptr *p, int n) {
+  for (int i = 0; i < n; i++)
+    if (p[i] % 16) return false;
+  return true;
+}
+
+/* A vec kernel's 16-byte accesses need its operands 16-byte aligned. */
+static int vec_ok(const rt_cuda_op *k, const rt_dptr *p, int n, const char *what, ssd_ctx *c) {
+  if (!k->spec.vec || rt_cuda_aligned16(p, n)) return SSD_OK;
+  return ssd_err(c, SSD_EINVAL, "%s: the 16-byte variant got an operand not 16-byte aligned", what);
+}
+
 int rt_cuda_gnorm(rt_cuda *g, const rt_cuda_op *k, rt_dptr x, rt_dptr z, rt_dptr w, rt_dptr y,
                   int64_t rows, ssd_ctx *c) {
   TRY(want(k, CG_OP_GNORM, "gated rmsnorm", c));
   TRY(rows_ok(rows, 65535, "gated rmsnorm", c));
+  const rt_dptr p[] = {x, z, w, y};
+  TRY(vec_ok(k, p, 4, "gated rmsnorm", c));
   void *args[] = {&x, &z, &w, &y};
   const unsigned grid[3] = {(unsigned)k->spec.G, (unsigned)rows, 1};
-  return rt_cuda_launch(g, &k->fn, grid, 256, args, c);
+  return rt_cuda_launch(g, &k->fn, grid, (unsigned)cg_op_threads(&k->spec), args, c);
 }
 
 int rt_cuda_conv(rt_cuda *g, const rt_cuda_op *k, rt_dptr x, rt_dptr w, rt_dptr bias,
@@ -84,15 +98,19 @@ int rt_cuda_conv(rt_cuda *g, const rt_cuda_op *k, rt_dptr x, rt_dptr w, rt_dptr 
                  ssd_ctx *c) {
   TRY(want(k, CG_OP_CONV, "conv1d", c));
   TRY(rows_ok(B, 65535, "conv1d batch", c));
-  TRY(rows_ok(L, (int64_t)CG_OP_CONV_T * 65535, "conv1d length", c));
+  const int64_t T = cg_op_conv_t(&k->spec), per = k->spec.vec ? 8 : 1;
+  TRY(rows_ok(L, T * 65535, "conv1d length", c));
   if (state_in && state_in == state_out)
     return ssd_err(c, SSD_EINVAL, "conv1d: the state in and out must be distinct buffers");
   if (k->spec.has_bias && !bias) return ssd_err(c, SSD_EINVAL, "conv1d: the bias is missing");
+  const rt_dptr p[] = {x, y};
+  TRY(vec_ok(k, p, 2, "conv1d", c));
   long long LL = L;
   void *args[] = {&x, &w, &bias, &state_in, &state_out, &y, &LL};
-  const unsigned grid[3] = {(unsigned)((k->spec.D + 127) / 128),
-                            (unsigned)((L + CG_OP_CONV_T - 1) / CG_OP_CONV_T), (unsigned)B};
-  return rt_cuda_launch(g, &k->fn, grid, 128, args, c);
+  const unsigned th = (unsigned)cg_op_threads(&k->spec);
+  const unsigned grid[3] = {(unsigned)((k->spec.D / per + th - 1) / th),
+                            (unsigned)((L + T - 1) / T), (unsigned)B};
+  return rt_cuda_launch(g, &k->fn, grid, th, args, c);
 }
 
 int rt_cuda_conv_step(rt_cuda *g, const rt_cuda_op *k, rt_dptr x, rt_dptr w, rt_dptr bias,

@@ -39,6 +39,9 @@ int rt_cuda_embed(rt_cuda *g, const rt_cuda_op *k, rt_dptr ids, int64_t n, rt_dp
  * y = rmsnorm(r') * w.  rows x D. */
 int rt_cuda_rmsnorm(rt_cuda *g, const rt_cuda_op *k, rt_dptr h, rt_dptr r, rt_dptr w, rt_dptr y,
                     int64_t rows, ssd_ctx *c);
+/* Whether every pointer is 16-byte aligned: a spec with vec needs its
+ * operands so (its launcher refuses others), so callers pick vec with this. */
+bool rt_cuda_aligned16(const rt_dptr *p, int n);
 /* Gated RMSNorm with spec.G groups (rt_gated_rmsnorm). */
 int rt_cuda_gnorm(rt_cuda *g, const rt_cuda_op *k, rt_dptr x, rt_dptr z, rt_dptr w, rt_dptr y,
                   int64_t rows, ssd_ctx *c);

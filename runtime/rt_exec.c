@@ -148,7 +148,9 @@ static void release_all(rt_exec *e) {
 
 static void print_profile(const rt_exec *e) {
   double total = 0;
-  for (int i = 0; i < IR_NOPS; i++) total += e->op_s[i];
+  int64_t runs = 0;
+  for (int i = 0; i < IR_NOPS; i++) total += e->op_s[i], runs += e->op_n[i];
+  if (!runs) return; /* made but not used (e.g. beside the GPU executor) */
   fprintf(stderr, "ssdc profile (executor, all calls): %.3f s\n", total);
   for (int i = 0; i < IR_NOPS; i++)
     if (e->op_n[i])

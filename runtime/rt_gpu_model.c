@@ -75,6 +75,7 @@
 #include "rt_cuda.h"
 #include "rt_cuda_dec.h"
 #include "rt_cuda_exec.h"
+#include "rt_gpu_prof.h"
 #include "rt_ops.h"
 #include "rt_pack.h"
 
@@ -222,6 +223,8 @@ struct rt_gpu_model {
   int *pre_for;     /* per node: the deferred norm whose prescaled input it writes (-1: none) */
   gpre *pre;        /* per node: a deferred norm's prescaled input of this step */
   bool mem_log;   /* $SSDC_GPU_MEM: device memory after each forward, to stderr */
+  rt_gpu_prof *prof; /* $SSDC_PROFILE: device time per model line after each forward */
+  bool ops_vec;   /* $SSDC_OPS_VEC (default on): 16-byte gated norm and conv (pick_vec) */
   gstate *st;
   int nst;
   int64_t st_batch, pos;
@@ -955,6 +958,9 @@ int rt_gpu_model_new(const ir_module *m, rt_weight_fn wfn, void *wctx, const rt_
   g->graphs = !graphs || strcmp(graphs, "0");
   const char *mem = getenv("SSDC_GPU_MEM");
   g->mem_log = mem && *mem && strcmp(mem, "0");
+  g->prof = rt_gpu_prof_new();
+  const char *vec = getenv("SSDC_OPS_VEC");
+  g->ops_vec = !vec || strcmp(vec, "0");
   const char *dec = getenv("SSDC_DEC_KERNELS");
   g->dec_kernels = !dec || strcmp(dec, "0");
   int rc = argmax_chunk(g, c);
@@ -1031,6 +1037,7 @@ void rt_gpu_model_free(rt_gpu_model *g) {
   for (int i = 0; i < g->ndecs; i++) free(g->decs[i]);
   rt_blas_close(g->blas);
   rt_cuda_close(g->cu);
+  rt_gpu_prof_free(g->prof);
   free(g->ops);
   free(g->ssds);
   free(g->decs);
@@ -1506,6 +1513,12 @@ static int op_linear(grun *r, const ir_node *n) {
   return rc;
 }
 
+/* The 16-byte variant of a gated norm or prefill conv (spec.vec) where its
+ * shapes and operands allow ($SSDC_OPS_VEC=0: never, for comparisons). */
+static void pick_vec(const rt_gpu_model *g, cg_op_spec *s, const rt_dptr *p, int n) {
+  s->vec = g->ops_vec && cg_op_vec_fits(s) && rt_cuda_aligned16(p, n);
+}
+
 static int op_norm(grun *r, const ir_node *n) {
   gslot *x = in_slot(r, n, 0), *z = in_slot(r, n, 1);
   int64_t D = last_dim(x), rows = D ? numel_of(x) / D : 0;
@@ -1534,9 +1547,11 @@ static int op_norm(grun *r, const ir_node *n) {
   s.in_bf16 = xi.bf16, s.w_bf16 = wi.bf16, s.out_bf16 = r->g->want16[n->out[0]->id];
   if (gated) s.ldx = xi.ld == D ? 0 : xi.ld, s.ldz = zi.ld == D ? 0 : zi.ld;
   const rt_cuda_op *k = NULL;
-  rt_dptr y;
-  if (!rc) rc = get_op(r->g, &s, &k, r->c);
+  rt_dptr y = 0;
   if (!rc) rc = alloc_out(r, n->out[0], s.out_bf16, &y);
+  const rt_dptr ops[] = {xi.p, zi.p, wi.p, y};
+  if (!rc && gated) pick_vec(r->g, &s, ops, 4);
+  if (!rc) rc = get_op(r->g, &s, &k, r->c);
   if (!rc && rows > 0)
     rc = gated ? rt_cuda_gnorm(r->g->cu, k, xi.p, zi.p, wi.p, y, rows, r->c)
                : rt_cuda_rmsnorm(r->g->cu, k, xi.p, 0, wi.p, y, rows, r->c);
@@ -1567,9 +1582,11 @@ static int op_conv(grun *r, const ir_node *n) {
   s.in_bf16 = xi.bf16, s.ldx = xi.ld == C ? 0 : xi.ld;
   s.out_bf16 = r->g->want16[n->out[0]->id];
   const rt_cuda_op *k = NULL;
-  rt_dptr y, st = 0, tmp = 0;
-  if (!rc) rc = get_op(r->g, &s, &k, r->c);
+  rt_dptr y = 0, st = 0, tmp = 0;
   if (!rc) rc = alloc_out(r, n->out[0], s.out_bf16, &y);
+  const rt_dptr ops[] = {xi.p, y};
+  if (!rc && s.kind == CG_OP_CONV && L <= (int64_t)CG_OP_CONV_VT * 65535) pick_vec(r->g, &s, ops, 2);
+  if (!rc) rc = get_op(r->g, &s, &k, r->c);
   if (!rc) r->g->v[n->out[0]->id].silu = s.silu;
   if (!rc && cached) rc = state_dense(r->g, n->a.state_slot, B * C * (K - 1), &st, r->c);
   if (!rc && s.kind == CG_OP_CONV_STEP) {
@@ -2060,6 +2077,26 @@ static int run_node(grun *r, const ir_node *n) {
                     ir_op_name(n->op));
 }
 
+/* A linear's multiply-adds x2, for the profile's TFLOP/s (0 for other ops). */
+static double node_flops(grun *r, const ir_node *n) {
+  if (n->op != IR_LINEAR) return 0;
+  const gslot *x = in_slot(r, n, 0), *w = in_slot(r, n, 1);
+  if (!x || !w || w->rank != 2) return 0;
+  return 2.0 * (double)numel_of(x) * (double)w->shape[0];
+}
+
+/* run_node, timed by the profile when there is one and the walk is not a
+ * decode step (whose work may be captured into a graph). */
+static int run_profiled(grun *r, const ir_node *n) {
+  rt_gpu_model *g = r->g;
+  if (!g->prof || g->step.on) return run_node(r, n);
+  const double flops = node_flops(r, n);
+  TRY(rt_gpu_prof_begin(g->prof, g->cu, r->c));
+  const int rc = run_node(r, n);
+  const int pc = rt_gpu_prof_end(g->prof, g->cu, n, flops, r->c);
+  return rc ? rc : pc;
+}
+
 /* Drop the references of values whose last reader was node idx, and of unread results. */
 static void release_after(rt_gpu_model *g, const ir_node *n, int idx) {
   for (int k = 0; k < n->nin + n->nout; k++) {
@@ -2113,7 +2150,7 @@ static int walk(grun *r, bool last_only, const ir_value **result) {
       continue;
     }
     if (r->norms && g->norm_defer[i]) continue; /* run by its linear (op_linear) */
-    TRY(run_node(r, n));
+    TRY(run_profiled(r, n));
     if (r->norms && g->norm_of[i] >= 0) release_after(g, g->nodes[g->norm_of[i]], g->norm_of[i]);
     if (n->op == IR_OUTPUT && !*result) *result = n->in[0];
     if (n->op != IR_OUTPUT) release_after(g, n, i);
@@ -2173,6 +2210,7 @@ static int run_module(rt_gpu_model *g, const int64_t *ids, int64_t B, int64_t L,
   release_all(g);
   rt_cuda_free(g->cu, r.ids);
   mem_report(g, B, L);
+  if (g->prof) rt_gpu_prof_report(g->prof, B, L, stderr);
   rt_cuda_pool_trim(g->cu, true); /* blocks this forward did not need */
   return rc;
 }

@@ -21,7 +21,8 @@
  * at 2e-2.
  *
  * Device memory is pooled (rt_cuda.h); $SSDC_GPU_MEM=1 prints the pool's
- * peak (weights included) after every forward to stderr.
+ * peak (weights included) after every forward to stderr, $SSDC_PROFILE=1 the
+ * device time per model line (rt_gpu_prof.h).
  *
  * The model keeps one decode state cache on the device (conv states, SSM
  * states, KV caches, per state slot, as rt_state.h does on the CPU).

@@ -27,6 +27,11 @@ foreach(case mamba2_g2 bamba)
                    sh $<TARGET_FILE:ssdc> ${SSDC_EMU_ROOT}/tests/golden/${case})
   list(APPEND SSDC_EMU_CLI emu_cli_generate_${case})
 endforeach()
+# $SSDC_PROFILE on the GPU executor: a table per forward, rows per model line
+add_test(NAME emu_cli_profile
+         COMMAND sh -c [=[d=$(mktemp -d) && SSDC_PROFILE=1 "$1" run --model "$2" --input "$2/input.safetensors" --output "$d/o.safetensors" --device emu --dtype bf16 2>"$d/err"; rc=$?; cat "$d/err"; grep -q "^ssdc profile (gpu, forward 2x37): [0-9.]* ms" "$d/err" && grep -qE "^  ssm +mamba2.ssd:[0-9]+ .* 2 runs" "$d/err" && grep -qE "^  linear +mamba2.ssd:[0-9]+ .* TFLOP/s" "$d/err" && [ $rc = 0 ]; ok=$?; rm -rf "$d"; exit $ok]=]
+                 sh $<TARGET_FILE:ssdc> ${SSDC_EMU_ROOT}/tests/golden/mamba2_g2)
+list(APPEND SSDC_EMU_CLI emu_cli_profile)
 set_tests_properties(emu_self emu_ssd emu_dec emu_ops emu_golden emu_graph emu_graph_fused ${SSDC_EMU_CLI} PROPERTIES
                      LABELS cpu TIMEOUT 900
                      ENVIRONMENT SSDC_CACHE_DIR=${CMAKE_CURRENT_BINARY_DIR}/ssdc-emu-cache)

@@ -341,6 +341,7 @@ static inline unsigned __float_as_uint(float f) { unsigned u; memcpy(&u, &f, 4);
 static inline float __int_as_float(int u) { float f; memcpy(&f, &u, 4); return f; }
 static inline int __float_as_int(float f) { int u; memcpy(&u, &f, 4); return u; }
 #define __expf(x) expf(x) // glibc declares a __expf of its own
+static inline float __fdividef(float a, float b) { return a / b; }
 static inline float rsqrtf(float x) { return 1.f / sqrtf(x); }
 
 // ---- the PTX instructions the kernels write as inline assembly -------------------------

@@ -27,6 +27,32 @@ typedef float ops_w;
 __device__ __forceinline__ float ld_w(const ops_w *p, long long i) { return p[i]; }
 #endif
 
+// Eight consecutive elements at a 16-byte-aligned address, as floats (the
+// OPS_VEC kernels: one 16-byte access per 8 bf16, two per 8 floats).
+__device__ __forceinline__ void ops_ld8(const ssd_bf16 *p, float *v) {
+  const uint4 u = *(const uint4 *)p;
+  const u32 h[4] = {u.x, u.y, u.z, u.w};
+#pragma unroll
+  for (int q = 0; q < 4; q++) v[2 * q] = bf2_lo(h[q]), v[2 * q + 1] = bf2_hi(h[q]);
+}
+__device__ __forceinline__ void ops_ld8(const float *p, float *v) {
+  const float4 a = ((const float4 *)p)[0], b = ((const float4 *)p)[1];
+  v[0] = a.x, v[1] = a.y, v[2] = a.z, v[3] = a.w, v[4] = b.x, v[5] = b.y, v[6] = b.z, v[7] = b.w;
+}
+__device__ __forceinline__ void ops_st8(ssd_bf16 *p, const float *v) {
+  *(uint4 *)p = make_uint4(pack_bf2(v[0], v[1]), pack_bf2(v[2], v[3]), pack_bf2(v[4], v[5]),
+                           pack_bf2(v[6], v[7]));
+}
+__device__ __forceinline__ void ops_st8(float *p, const float *v) {
+  ((float4 *)p)[0] = make_float4(v[0], v[1], v[2], v[3]);
+  ((float4 *)p)[1] = make_float4(v[4], v[5], v[6], v[7]);
+}
+
+// SiLU with the hardware's exp and reciprocal, for kernels that read bf16
+// (the bf16 executor, held to 2e-2): an IEEE division per element was most
+// of a gated norm's time.  Where exp(-v) overflows, v / inf is -0, as silu.
+__device__ __forceinline__ float ops_silu_fast(float v) { return __fdividef(v, 1.f + __expf(-v)); }
+
 // Exact expf rather than __expf where the CPU reference uses expf: the fp32
 // executor is held to 1e-4 of the float64 goldens (silu: ssd_silu_exact).
 __device__ __forceinline__ float ops_softplus(float v) { return v > 20.f ? v : log1pf(expf(v)); }

@@ -98,12 +98,16 @@ static void report(const char *what, int bf, double err, double tol) {
 static double tol(int bf) { return bf ? 2e-2 : 2e-5; }
 static float silu(float v) { return v / (1.0f + expf(-v)); }
 
-static rt_cuda_op prep(cg_op_spec s, int bf) {
-  s.in_bf16 = s.out_bf16 = s.w_bf16 = bf;
+/* Activations in bf16 or not; weights the same unless wf32 (the bf16
+ * executor keeps norm and conv weights fp32). */
+static rt_cuda_op prep_w(cg_op_spec s, int bf, int wf32) {
+  s.in_bf16 = s.out_bf16 = bf;
+  s.w_bf16 = bf && !wf32;
   rt_cuda_op k;
   OK(rt_cuda_op_prepare(G, &CC, &s, &k, &C));
   return k;
 }
+static rt_cuda_op prep(cg_op_spec s, int bf) { return prep_w(s, bf, 0); }
 
 /* ---- the kernels ------------------------------------------------------------------- */
 /* The device pool: a freed block comes back for an allocation of about its
@@ -296,24 +300,31 @@ static void t_rmsnorm(int bf, int64_t D) {
   free(h), free(r), free(w), free(sum), free(ref), free(y), free(r2);
 }
 
-/* ldx, ldz > 0: x and z are views into wider rows (the in_proj output). */
-static void t_gnorm(int bf, int64_t D, int64_t Gr, bool before, int64_t ldx, int64_t ldz) {
+/* ldx, ldz > 0: x and z are views into wider rows (the in_proj output).
+ * vec: the 16-byte variant (bf16 only), its weight fp32 as the bf16 executor has it. */
+static void t_gnorm(int bf, int64_t D, int64_t Gr, bool before, int64_t ldx, int64_t ldz, bool vec) {
   const int64_t rows = 48;
+  const int wbf = bf && !vec;
   size_t n = (size_t)(rows * D);
-  float *x = rnd(n, 1.0, 0, bf), *z = rnd(n, 1.0, 0, bf), *w = rnd((size_t)D, 0.1, 1.0, bf);
+  float *x = rnd(n, 1.0, 0, bf), *z = rnd(n, 1.0, 0, bf), *w = rnd((size_t)D, 0.1, 1.0, wbf);
   float *ref = malloc(n * sizeof(float));
   rt_gated_rmsnorm(x, z, rows, D, w, 1e-5, Gr, before, ref);
   cg_op_spec sp = os_gnorm(D, Gr, before);
-  sp.ldx = ldx, sp.ldz = ldz;
-  rt_cuda_op k = prep(sp, bf);
+  sp.ldx = ldx, sp.ldz = ldz, sp.vec = vec;
+  rt_cuda_op k = prep_w(sp, bf, !wbf);
   rt_dptr dx = up_rows(x, rows, D, ldx ? ldx : D, bf), dz = up_rows(z, rows, D, ldz ? ldz : D, bf);
-  rt_dptr dw = up(w, (size_t)D, bf), dy = out_buf(n, bf);
+  rt_dptr dw = up(w, (size_t)D, wbf), dy = out_buf(n, bf);
   OK(rt_cuda_gnorm(G, &k, dx, dz, dw, dy, rows, &C));
   float *y = down(dy, n, bf);
   char what[80];
-  snprintf(what, sizeof what, "gated rmsnorm D=%lld G=%lld %s%s", (long long)D, (long long)Gr,
-           before ? "before" : "after", ldx || ldz ? " strided x, z" : "");
+  snprintf(what, sizeof what, "gated rmsnorm D=%lld G=%lld %s%s%s", (long long)D, (long long)Gr,
+           before ? "before" : "after", ldx || ldz ? " strided x, z" : "", vec ? " vec" : "");
   report(what, bf, rel(y, ref, n), tol(bf));
+  if (vec) { /* an operand off 16 bytes is refused, not read crooked */
+    int refused = rt_cuda_gnorm(G, &k, dx + 2, dz, dw, dy, rows, &C) == SSD_EINVAL;
+    printf("%-4s gated rmsnorm vec: unaligned x refused\n", refused ? "ok" : "FAIL");
+    fails += !refused;
+  }
   rt_cuda_free(G, dx), rt_cuda_free(G, dz), rt_cuda_free(G, dw), rt_cuda_free(G, dy);
   rt_cuda_op_release(G, &k);
   free(x), free(z), free(w), free(ref), free(y);
@@ -321,25 +332,28 @@ static void t_gnorm(int bf, int64_t D, int64_t Gr, bool before, int64_t ldx, int
 
 /* Prefill over L (from a random state) then 3 decode steps, against rt_conv1d;
  * ldx > 0: x is a view into rows of ldx (the in_proj output). */
-static void t_conv(int bf, int64_t ldx) {
+static void t_conv(int bf, int64_t ldx, bool vec) {
   const int64_t B = 2, L = 300, Ch = 1792, K = 4, ld = ldx ? ldx : Ch;
+  const int wbf = bf && !vec;
   size_t n = (size_t)(B * L * Ch), ns = (size_t)(B * Ch * (K - 1));
-  float *x = rnd(n, 1.0, 0, bf), *w = rnd((size_t)(Ch * K), 0.5, 0, bf);
-  float *bias = rnd((size_t)Ch, 0.5, 0, bf), *st = rnd(ns, 1.0, 0, 0);
+  float *x = rnd(n, 1.0, 0, bf), *w = rnd((size_t)(Ch * K), 0.5, 0, wbf);
+  float *bias = rnd((size_t)Ch, 0.5, 0, wbf), *st = rnd(ns, 1.0, 0, 0);
   float *ref = malloc(n * sizeof(float)), *cst = malloc(ns * sizeof(float));
   memcpy(cst, st, ns * sizeof(float));
   rt_dptr ds_in = up(st, ns, 0);
   rt_conv1d(x, B, L, Ch, w, K, bias, cst, ref);
   for (size_t i = 0; i < n; i++) ref[i] = silu(ref[i]);
   cg_op_spec sp = os_conv(CG_OP_CONV, Ch, K), ss = os_conv(CG_OP_CONV_STEP, Ch, K);
-  sp.ldx = ss.ldx = ldx;
-  rt_cuda_op k = prep(sp, bf), ks = prep(ss, bf);
-  rt_dptr dx = up_rows(x, B * L, Ch, ld, bf), dw = up(w, (size_t)(Ch * K), bf), db = up(bias, (size_t)Ch, bf);
-  rt_dptr dy = out_buf(n, bf), ds_out = out_buf(ns, 0);
+  sp.ldx = ss.ldx = ldx, sp.vec = vec;
+  rt_cuda_op k = prep_w(sp, bf, !wbf), ks = prep_w(ss, bf, !wbf);
+  rt_dptr dx = up_rows(x, B * L, Ch, ld, bf), dw = up(w, (size_t)(Ch * K), wbf);
+  rt_dptr db = up(bias, (size_t)Ch, wbf), dy = out_buf(n, bf), ds_out = out_buf(ns, 0);
   OK(rt_cuda_conv(G, &k, dx, dw, db, ds_in, ds_out, dy, B, L, &C));
   float *y = down(dy, n, bf), *s2 = down(ds_out, ns, 0);
-  report(ldx ? "conv1d+silu prefill C=1792 K=4, strided x" : "conv1d+silu prefill C=1792 K=4", bf,
-         rel(y, ref, n), tol(bf));
+  char what[80];
+  snprintf(what, sizeof what, "conv1d+silu prefill C=1792 K=4%s%s", ldx ? ", strided x" : "",
+           vec ? ", vec" : "");
+  report(what, bf, rel(y, ref, n), tol(bf));
   report("  conv state out", bf, rel(s2, cst, ns), 1e-6);
   int refused = rt_cuda_conv(G, &k, dx, dw, db, ds_in, ds_in, dy, B, L, &C) == SSD_EINVAL;
   printf("%-4s conv1d aliased state refused\n", refused ? "ok" : "FAIL");
@@ -574,7 +588,49 @@ static void bench_argmax(void) {
     }
 }
 
+typedef struct {
+  rt_cuda_op *k;
+  rt_dptr x, z, w, b, y;
+  int64_t rows;
+} pre_run;
+static void run_gnorm(void *p) {
+  pre_run *r = p;
+  OK(rt_cuda_gnorm(G, r->k, r->x, r->z, r->w, r->y, r->rows, &C));
+}
+static void run_conv(void *p) {
+  pre_run *r = p;
+  OK(rt_cuda_conv(G, r->k, r->x, r->w, r->b, 0, 0, r->y, 1, r->rows, &C));
+}
+/* The prefill gated norm and conv of mamba2-2.7b at 16K tokens, reading
+ * their strided views of the in_proj output (10576 wide), each variant, with
+ * the bandwidth their bytes (bf16 in and out) make. */
+static void bench_prefill_ops(void) {
+  const int64_t rows = 16384, ld = 10576, D = 5120, Cc = 5376;
+  rt_dptr in = dev_rand((size_t)(rows * ld)), y = out_buf((size_t)(rows * Cc), 1);
+  rt_dptr xd = dev_rand((size_t)(rows * D)); /* the SSD's y: dense */
+  float *wv = rnd((size_t)(Cc * 4), 0.5, 1.0, 0); /* conv weights; the first D the norm's */
+  rt_dptr w = up(wv, (size_t)(Cc * 4), 0);
+  const rt_dptr xbc = in + (rt_dptr)D * 2; /* [z | xBC | dt] rows: xBC after z */
+  for (int vec = 0; vec < 2; vec++) {
+    cg_op_spec sg = os_gnorm(D, 1, false), sc = os_conv(CG_OP_CONV, Cc, 4);
+    sg.ldz = ld, sc.ldx = ld, sg.vec = sc.vec = vec;
+    rt_cuda_op kg = prep_w(sg, 1, 1), kc = prep_w(sc, 1, 1);
+    pre_run rg = {.k = &kg, .x = xd, .z = in, .w = w, .y = y, .rows = rows};
+    double ms = time_ms(run_gnorm, &rg);
+    printf("bench gated rmsnorm %lldx%lld (z strided) %-6s %8.4f ms %7.1f GB/s\n",
+           (long long)rows, (long long)D, vec ? "vec" : "scalar", ms, 6.0 * rows * D / ms / 1e6);
+    pre_run rc = {.k = &kc, .x = xbc, .w = w, .b = w, .y = y, .rows = rows};
+    ms = time_ms(run_conv, &rc);
+    printf("bench conv1d+silu %lldx%lld (x strided)  %-6s %8.4f ms %7.1f GB/s\n", (long long)rows,
+           (long long)Cc, vec ? "vec" : "scalar", ms, 4.0 * rows * Cc / ms / 1e6);
+    rt_cuda_op_release(G, &kg), rt_cuda_op_release(G, &kc);
+  }
+  rt_cuda_free(G, in), rt_cuda_free(G, xd), rt_cuda_free(G, y), rt_cuda_free(G, w);
+  free(wv);
+}
+
 static void bench(rt_blas *bl) {
+  bench_prefill_ops();
   bench_argmax();
   const int64_t H = 5120, shapes[4][2] = {{1, 2048}, {1, 8192}, {1, 32768}, {8, 8192}};
   const int64_t Ns[3] = {16, 64, 128};
@@ -633,13 +689,17 @@ int main(int argc, char **argv) {
     }
     t_rmsnorm(bf, 768);
     t_rmsnorm(bf, 2560);
-    t_gnorm(bf, 1536, 1, false, 0, 0);
-    t_gnorm(bf, 5120, 8, false, 0, 0);
-    t_gnorm(bf, 1536, 4, true, 0, 0);
-    t_gnorm(bf, 1536, 1, false, 1536, 3352); /* mamba2-130m: y dense, z in the in_proj rows */
-    t_gnorm(bf, 1536, 4, true, 1600, 3352);
-    t_conv(bf, 0);
-    t_conv(bf, 3352); /* xBC inside the in_proj output */
+    for (int vec = 0; vec <= bf; vec++) { /* the 16-byte variants read bf16 */
+      t_gnorm(bf, 1536, 1, false, 0, 0, vec);
+      t_gnorm(bf, 5120, 8, false, 0, 0, vec);
+      t_gnorm(bf, 5120, 1, false, 5120, 10576, vec); /* mamba2-2.7b */
+      t_gnorm(bf, 1536, 4, true, 0, 0, vec);
+      t_gnorm(bf, 1536, 1, false, 1536, 3352, vec); /* mamba2-130m: y dense, z in the in_proj rows */
+      t_gnorm(bf, 1536, 4, true, 1600, 3352, vec);
+      t_gnorm(bf, 64, 2, false, 0, 0, vec); /* groups of 32: one 8-piece per thread, idle threads */
+      t_conv(bf, 0, vec);
+      t_conv(bf, 3352, vec); /* xBC inside the in_proj output */
+    }
     t_ew(bf);
     t_attn(bf);
     t_s6(bf, 1536, 16);
