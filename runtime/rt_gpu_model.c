@@ -1549,8 +1549,8 @@ static int op_norm(grun *r, const ir_node *n) {
   const rt_cuda_op *k = NULL;
   rt_dptr y = 0;
   if (!rc) rc = alloc_out(r, n->out[0], s.out_bf16, &y);
-  const rt_dptr ops[] = {xi.p, zi.p, wi.p, y};
-  if (!rc && gated) pick_vec(r->g, &s, ops, 4);
+  const rt_dptr io[] = {xi.p, zi.p, wi.p, y};
+  if (!rc && gated) pick_vec(r->g, &s, io, 4);
   if (!rc) rc = get_op(r->g, &s, &k, r->c);
   if (!rc && rows > 0)
     rc = gated ? rt_cuda_gnorm(r->g->cu, k, xi.p, zi.p, wi.p, y, rows, r->c)
@@ -1584,8 +1584,8 @@ static int op_conv(grun *r, const ir_node *n) {
   const rt_cuda_op *k = NULL;
   rt_dptr y = 0, st = 0, tmp = 0;
   if (!rc) rc = alloc_out(r, n->out[0], s.out_bf16, &y);
-  const rt_dptr ops[] = {xi.p, y};
-  if (!rc && s.kind == CG_OP_CONV && L <= (int64_t)CG_OP_CONV_VT * 65535) pick_vec(r->g, &s, ops, 2);
+  const rt_dptr io[] = {xi.p, y};
+  if (!rc && s.kind == CG_OP_CONV && L <= (int64_t)CG_OP_CONV_VT * 65535) pick_vec(r->g, &s, io, 2);
   if (!rc) rc = get_op(r->g, &s, &k, r->c);
   if (!rc) r->g->v[n->out[0]->id].silu = s.silu;
   if (!rc && cached) rc = state_dense(r->g, n->a.state_slot, B * C * (K - 1), &st, r->c);

@@ -48,11 +48,6 @@ __device__ __forceinline__ void ops_st8(float *p, const float *v) {
   ((float4 *)p)[1] = make_float4(v[4], v[5], v[6], v[7]);
 }
 
-// SiLU with the hardware's exp and reciprocal, for kernels that read bf16
-// (the bf16 executor, held to 2e-2): an IEEE division per element was most
-// of a gated norm's time.  Where exp(-v) overflows, v / inf is -0, as silu.
-__device__ __forceinline__ float ops_silu_fast(float v) { return __fdividef(v, 1.f + __expf(-v)); }
-
 // Exact expf rather than __expf where the CPU reference uses expf: the fp32
 // executor is held to 1e-4 of the float64 goldens (silu: ssd_silu_exact).
 __device__ __forceinline__ float ops_softplus(float v) { return v > 20.f ? v : log1pf(expf(v)); }

@@ -54,7 +54,7 @@ OPS_KERNEL(const ops_in *__restrict__ x, const ops_w *__restrict__ w,
 #pragma unroll
       for (int k = 0; k < OPS_K; k++) acc += wk[q][k] * win[q][k];
 #if OPS_SILU
-      acc = ops_silu_fast(acc);
+      acc = ssd_silu(acc);
 #endif
       o[q] = acc;
 #pragma unroll

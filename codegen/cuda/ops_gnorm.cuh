@@ -43,9 +43,9 @@ OPS_KERNEL(const ops_in *__restrict__ x, const ops_in *__restrict__ z,
 #pragma unroll
     for (int q = 0; q < 8; q++) {
 #if OPS_BEFORE_GATE
-      gate[j][q] = ops_silu_fast(zz[q]);
+      gate[j][q] = ssd_silu(zz[q]);
 #else
-      v[j][q] *= ops_silu_fast(zz[q]);
+      v[j][q] *= ssd_silu(zz[q]);
 #endif
       ss += v[j][q] * v[j][q];
     }

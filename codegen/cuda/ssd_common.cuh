@@ -29,7 +29,10 @@ __device__ __forceinline__ float bf2_lo(u32 v) { return __uint_as_float(v << 16)
 __device__ __forceinline__ float bf2_hi(u32 v) { return __uint_as_float(v & 0xffff0000u); }
 
 __device__ __forceinline__ float ssd_softplus(float v) { return v > 20.f ? v : log1pf(__expf(v)); }
-__device__ __forceinline__ float ssd_silu(float v) { return v / (1.f + __expf(-v)); }
+// SiLU with the hardware's exp and reciprocal (an IEEE division per element
+// was most of the bf16 gated norm's time).  Where exp(-v) overflows, v / inf
+// is -0, as silu.
+__device__ __forceinline__ float ssd_silu(float v) { return __fdividef(v, 1.f + __expf(-v)); }
 // Exact expf (not __expf), as the CPU reference: the fp32 executor is held to
 // the float64 goldens.  Used by the op and decode kernels.
 __device__ __forceinline__ float ssd_silu_exact(float v) { return v / (1.f + expf(-v)); }
