@@ -27,6 +27,7 @@ settings=(
   "2.7b-dec|60|--dtype bf16 --set d_model=2560 --set n_layer=64 --decode-batch 1,16 --decode-tokens 128"
   "130m-bf16|60|--dtype bf16 --prefill 1x2048,8x2048,1x16384 --decode-batch 1,16"
   "2.7b-bf16|120|--dtype bf16 --set d_model=2560 --set n_layer=64 --prefill 1x2048,8x2048,1x16384 --decode-batch 1,16"
+  "2.7b-pre|100|--dtype bf16 --set d_model=2560 --set n_layer=64 --prefill 1x2048,8x2048,1x16384 --decode-batch 1 --decode-tokens 8"
   "130m-f32-pre|60|--dtype f32 --prefill 1x2048,8x2048 --decode-batch 1"
   "2.7b-f32-pre|90|--dtype f32 --set d_model=2560 --set n_layer=64 --prefill 1x2048 --decode-batch 1"
 )
@@ -74,7 +75,7 @@ for (name, kind, batch, L), d in sorted(rows.items()):
     row += " " + " ".join(kind.split()[1:]) if " " in kind else ""
     a, b = d.get("A"), d.get("B")
     p = None
-    if ("bf16" in name or "dec" in name) and " " not in kind:
+    if "f32" not in name and " " not in kind:  # bf16 settings: the peer runs bf16
         key = f"prefill_b{batch}_L{L}_ms" if kind == "prefill" else f"decode_b{batch}_ms_per_token"
         p = peer.get("mamba2-" + name.split("-")[0], {}).get(key)
     f = lambda x: f"{x:9.3f}" if x else "        -"

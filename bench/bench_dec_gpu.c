@@ -275,7 +275,7 @@ static int run_layer(bench *b, void *ctx, int i) {
   const model *m = x->m;
   const layer_bufs *l = &x->L[i];
   const int64_t B = x->batch;
-  int rc = rt_cuda_rmsnorm(b->g, &x->norm, x->resid, 0, l->norm_w, x->xn, B, &b->c);
+  int rc = rt_cuda_rmsnorm(b->g, &x->norm, x->resid, 0, 0, l->norm_w, x->xn, B, &b->c);
   if (!rc) rc = gemv(b, &x->in_proj, x->xn, m->d_model, 0, 0, 0, l->in_w, x->zxbcdt, in_width(m));
   if (!rc) rc = run_mixer(b, ctx, i);
   if (!rc) rc = rt_cuda_gnorm(b->g, &x->gnorm, x->y, x->z, l->gnorm_w, x->yn, B, &b->c);
@@ -291,7 +291,7 @@ static int run_step(bench *b, void *ctx, int i) {
   for (int l = 0; l < x->nl && !rc; l++) rc = x->fused ? run_layer3(b, x, l) : run_layer(b, ctx, l);
   if (x->fused) return rc ? rc : gemv(b, &x->head_n, x->resid, d, 0, 0, x->norm_f, x->head_w,
                                       x->logits, x->m->V);
-  if (!rc) rc = rt_cuda_rmsnorm(b->g, &x->norm, x->resid, 0, x->norm_f, x->xn, x->batch, &b->c);
+  if (!rc) rc = rt_cuda_rmsnorm(b->g, &x->norm, x->resid, 0, 0, x->norm_f, x->xn, x->batch, &b->c);
   return rc ? rc : gemv(b, &x->head, x->xn, d, 0, 0, 0, x->head_w, x->logits, x->m->V);
 }
 
@@ -391,7 +391,7 @@ static void bench_mixer(bench *b, const model *m, int64_t batch) {
 static int run_norms(bench *b, void *ctx, int i) {
   model_ctx *x = ctx;
   const layer_bufs *l = &x->L[i % x->nl];
-  int rc = rt_cuda_rmsnorm(b->g, &x->norm, x->resid, 0, l->norm_w, x->xn, x->batch, &b->c);
+  int rc = rt_cuda_rmsnorm(b->g, &x->norm, x->resid, 0, 0, l->norm_w, x->xn, x->batch, &b->c);
   return rc ? rc : rt_cuda_gnorm(b->g, &x->gnorm, x->y, x->z, l->gnorm_w, x->yn, x->batch, &b->c);
 }
 

@@ -140,6 +140,8 @@ int cg_ssd_check(const cg_ssd_spec *s, ssd_ctx *c) {
                      (long long)hs[i], (long long)s->H);
   int rc = check_strides(s, c);
   if (rc) return rc;
+  if (s->gnorm && (s->kind != CG_SSD_CHUNKED || !s->has_z))
+    return ssd_err(c, SSD_EINVAL, "ssd kernel: a folded gated norm needs the chunked kernel and z");
   if (s->kind == CG_SSD_STEP) {
     if (s->dt_f32 || s->z_f32)
       return ssd_err(c, SSD_EINVAL, "ssd step kernel: fp32 inputs are set by in_f32, not dt_f32/z_f32");
@@ -203,7 +205,7 @@ static void prologue(sbuf *b, const cg_ssd_spec *s) {
                {"HAS_Z", s->has_z},         {"HAS_INIT", s->has_init},
                {"HAS_FINAL", s->has_final}, {"IN_F32", s->in_f32},
                {"DT_F32", s->dt_f32},       {"Z_F32", s->z_f32},
-               {"Y_F32", s->y_f32}};
+               {"Y_F32", s->y_f32},         {"GNORM", s->gnorm}};
   for (size_t i = 0; i < sizeof flags / sizeof *flags; i++)
     sb_printf(b, "#define SSD_%s %d\n", flags[i].name, flags[i].v ? 1 : 0);
   /* %.9g round-trips a float: the clamp bounds are applied in fp32. */

@@ -38,6 +38,9 @@ typedef struct cg_ssd_spec {
   bool in_f32;              /* STEP: x, dt, B, C, z in fp32 (CHUNKED: see dt_f32, z_f32) */
   bool dt_f32, z_f32;       /* CHUNKED: dt / z in fp32 (x, B, C stay bf16) */
   bool y_f32;               /* y in fp32 rather than bf16 */
+  bool gnorm;               /* CHUNKED: a gated RMSNorm over whole rows folded in (needs
+                               has_z): y times the norm weight, rows' partial sums of
+                               squares out (rt_cuda_ssd_args gn_w, gn_ss) */
   int ps;                   /* CHUNKED: head channels per block; 0 = let cg pick */
   /* Token-row strides in elements (0 = dense: hx*P, hdt, hb*N, hc*N, H*P).
    * Element (b, t, head, i) of an operand is at base[(b*L + t)*ld + head*width

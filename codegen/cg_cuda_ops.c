@@ -105,6 +105,11 @@ int cg_op_check(const cg_op_spec *s, ssd_ctx *c) {
   case CG_OP_RMSNORM:
     if (!pos_le(s->D, 256 * 64) || !(s->eps >= 0))
       return BAD("rmsnorm kernel: width %lld (at most 16384) or eps bad", (long long)s->D);
+    if (s->ss_parts && (!s->res_in || !pos_le(s->ss_parts, 1 << 16) || !pos_le(s->ss_D, 1 << 24) ||
+                        !(s->ss_eps >= 0)))
+      return BAD("rmsnorm kernel: a row-scaled input needs the residual add, at most 65536 "
+                 "partial sums, a positive width and eps >= 0 (parts %lld, width %lld)",
+                 (long long)s->ss_parts, (long long)s->ss_D);
     return SSD_OK;
   case CG_OP_GNORM:
     if (s->vec && !cg_op_vec_fits(s))
@@ -234,8 +239,10 @@ static void prologue(obuf *b, const cg_op_spec *s) {
     break;
   case CG_OP_RMSNORM:
     ob_printf(b, "#define OPS_D %lld\n#define OPS_EPS %.17g\n#define OPS_RES_IN %d\n"
-                 "#define OPS_RES_OUT %d\n",
-              (long long)s->D, s->eps, s->res_in, s->res_out);
+                 "#define OPS_RES_OUT %d\n#define OPS_SS_PARTS %lld\n#define OPS_SS_D %lld\n"
+                 "#define OPS_SS_EPS %.17g\n",
+              (long long)s->D, s->eps, s->res_in, s->res_out, (long long)s->ss_parts,
+              (long long)s->ss_D, s->ss_eps);
     break;
   case CG_OP_GNORM:
     ob_printf(b, "#define OPS_VEC %d\n#define OPS_THREADS %d\n", s->vec, cg_op_threads(s));

@@ -59,6 +59,11 @@ typedef struct cg_op_spec {
   int64_t G;                 /* GNORM groups */
   double eps;                /* norms */
   bool res_in, res_out;      /* RMSNORM residual */
+  int64_t ss_parts, ss_D;    /* RMSNORM with res_in: h arrives without its row scale
+                                rsqrt(sum of the row's ss_parts partial sums of squares /
+                                ss_D + ss_eps), a gated norm folded into the SSD kernel
+                                before it (0: none) */
+  double ss_eps;
   bool norm_before_gate;     /* GNORM */
   int64_t K;                 /* CONV width */
   bool has_bias, silu;       /* CONV */

@@ -169,6 +169,9 @@ typedef struct rt_cuda_ssd_args {
   rt_dptr init;  /* CHUNKED: [batch, H, P, N] initial state (spec.has_init) */
   rt_dptr state; /* CHUNKED: final state out (spec.has_final); STEP: updated in place */
   rt_dptr y;
+  /* CHUNKED with spec.gnorm: the norm's fp32 weight [H * P] (8-byte aligned)
+   * and the rows' partial sums of squares out, [batch * L, H * P / ps] fp32 */
+  rt_dptr gn_w, gn_ss;
 } rt_cuda_ssd_args;
 /* The whole sequence, one launch.  L >= 1.  The sequence is cut into as many
  * segments as it takes to fill the GPU (see codegen/cuda/ssd_chunked.cuh);

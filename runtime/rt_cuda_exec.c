@@ -59,13 +59,15 @@ int rt_cuda_embed(rt_cuda *g, const rt_cuda_op *k, rt_dptr ids, int64_t n, rt_dp
   return rt_cuda_launch(g, &k->fn, grid, 128, args, c);
 }
 
-int rt_cuda_rmsnorm(rt_cuda *g, const rt_cuda_op *k, rt_dptr h, rt_dptr r, rt_dptr w, rt_dptr y,
-                    int64_t rows, ssd_ctx *c) {
+int rt_cuda_rmsnorm(rt_cuda *g, const rt_cuda_op *k, rt_dptr h, rt_dptr r, rt_dptr ss, rt_dptr w,
+                    rt_dptr y, int64_t rows, ssd_ctx *c) {
   TRY(want(k, CG_OP_RMSNORM, "rmsnorm", c));
   TRY(rows_ok(rows, INT32_MAX, "rmsnorm", c));
   if ((k->spec.res_in || k->spec.res_out) && !r)
     return ssd_err(c, SSD_EINVAL, "rmsnorm: the residual buffer is missing");
-  void *args[] = {&h, &r, &w, &y};
+  if (k->spec.ss_parts && !ss)
+    return ssd_err(c, SSD_EINVAL, "rmsnorm: the row scale's sums of squares are missing");
+  void *args[] = {&h, &r, &w, &y, &ss};
   const unsigned grid[3] = {(unsigned)rows, 1, 1};
   return rt_cuda_launch(g, &k->fn, grid, 256, args, c);
 }

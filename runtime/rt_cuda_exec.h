@@ -36,9 +36,11 @@ void rt_cuda_op_release(rt_cuda *g, rt_cuda_op *k);
 int rt_cuda_embed(rt_cuda *g, const rt_cuda_op *k, rt_dptr ids, int64_t n, rt_dptr table,
                   rt_dptr table_lo, rt_dptr out, rt_dptr bad, ssd_ctx *c);
 /* r' = h + r (spec.res_in; else r' = h), stored in r if spec.res_out;
- * y = rmsnorm(r') * w.  rows x D. */
-int rt_cuda_rmsnorm(rt_cuda *g, const rt_cuda_op *k, rt_dptr h, rt_dptr r, rt_dptr w, rt_dptr y,
-                    int64_t rows, ssd_ctx *c);
+ * y = rmsnorm(r') * w.  rows x D.  With spec.ss_parts, h is first scaled by
+ * its row's rsqrt(sum of ss[row, 0 .. ss_parts) / ss_D + ss_eps) (fp32 ss;
+ * else ss is 0). */
+int rt_cuda_rmsnorm(rt_cuda *g, const rt_cuda_op *k, rt_dptr h, rt_dptr r, rt_dptr ss, rt_dptr w,
+                    rt_dptr y, int64_t rows, ssd_ctx *c);
 /* Whether every pointer is 16-byte aligned: a spec with vec needs its
  * operands so (its launcher refuses others), so callers pick vec with this. */
 bool rt_cuda_aligned16(const rt_dptr *p, int n);

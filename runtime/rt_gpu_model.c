@@ -146,6 +146,19 @@ typedef struct gpre {
   int64_t nparts, K, M;
 } gpre;
 
+/* A gated norm folded into the SSD kernel before it (plan_gfold): node
+ * indices of the chain ssm -> (reshapes) -> gated_rmsnorm -> linear -> add
+ * -> rmsnorm, and what the walk that runs it holds between the SSD and the
+ * add. */
+typedef struct gfold {
+  int ssm, norm, lin, add, rms;
+  bool cut;      /* cut_to_last falls inside the chain: no fold when a walk cuts */
+  bool on;       /* this walk: the SSD kernel took the norm (op_ssm) */
+  bool rms_done; /* this walk: the add ran the rmsnorm too (op_binary) */
+  rt_dptr ss;    /* the rows' partial sums of squares, [rows, parts] fp32 */
+  int64_t parts, width;
+} gfold;
+
 typedef struct gweight {
   const float *host;
   rt_dptr d, d16; /* fp32; bf16 for a linear weight in bf16 mode (then no fp32 copy) */
@@ -225,6 +238,10 @@ struct rt_gpu_model {
   bool mem_log;   /* $SSDC_GPU_MEM: device memory after each forward, to stderr */
   rt_gpu_prof *prof; /* $SSDC_PROFILE: device time per model line after each forward */
   bool ops_vec;   /* $SSDC_OPS_VEC (default on): 16-byte gated norm and conv (pick_vec) */
+  bool gfold_ok;  /* $SSDC_GNORM_FOLD=1 (default off): gated norms folded into the SSD kernel */
+  gfold *gf;      /* the foldable chains (plan_gfold), ngf of them */
+  int ngf, ngf_last; /* ngf_last: chains the last forward folded */
+  int *gf_at;     /* per node: the chain it belongs to (-1: none) */
   gstate *st;
   int nst;
   int64_t st_batch, pos;
@@ -250,6 +267,7 @@ typedef struct grun {
   ssd_ctx *c;
   bool mixers; /* a bf16 decode step: planned mixers run fused (plan_mixers) */
   bool norms;  /* a bf16 decode step of <= NORM_GEMV_MAX_B sequences (plan_norms) */
+  bool last_only; /* the walk cuts to the last position after the last mixer */
 } grun;
 
 #define TRY(x)           \
@@ -684,6 +702,85 @@ static int node_index(const rt_gpu_model *g, const ir_node *n) {
   return -1;
 }
 
+static const ir_value *unreshape(const rt_gpu_model *g, const ir_value *v, bool sole, bool *skip);
+
+/* The first node after node a that reads v (-1: none). */
+static int next_reader(const rt_gpu_model *g, const ir_value *v, int a) {
+  for (int i = a + 1; i < g->nnodes; i++)
+    for (int q = 0; q < g->nodes[i]->nin; q++)
+      if (g->nodes[i]->in[q] == v) return i;
+  return -1;
+}
+
+/* Gated norms folded into the SSD kernel (prefill, bf16).  Mamba-2 computes
+ *   h' = h + out_proj(gated_rmsnorm(ssd(...), z) );  x = rmsnorm(h')
+ * and the gated norm's row scale rsqrt(mean(g^2) + eps), g = y silu(z), needs
+ * whole rows: every head's y.  But out_proj is linear in its input rows, so
+ * the scale can wait: the SSD kernel writes g times the norm's weight and
+ * each row's partial sums of squares (cg_ssd_spec.gnorm), out_proj runs on
+ * that into a buffer of its own, and the add, fused with the rmsnorm that
+ * first reads its result, applies the scale (cg_op_spec.ss_parts):
+ *   h' = h + s out;  x = rmsnorm(h').
+ * The norm's own pass (y and z in, its output out) is gone; the SSD reads z
+ * and the add reads out_proj's output instead of cuBLASLt accumulating into
+ * h.  Taken where node j is a gated norm over whole rows (one group, gate
+ * after the norm) of an SSD's only result (through reshapes) that has no
+ * gate of its own; its only reader is a linear without bias that folds into
+ * an add (plan_fusions), whose result is first read by an rmsnorm.  The
+ * walk decides per forward (gfold_want: a bf16 prefill through the chunked
+ * kernel, and no cut to the last position (cut_to_last) inside the chain).
+ * Off unless $SSDC_GNORM_FOLD=1: on the H100 the z loads cost the SSD kernel
+ * (register-bound at 168, latency-bound) more than the norm's pass saves:
+ * 2.7b 8x2K +1-4%, 1x16K -4..+3%, 1x2K -2% (bench/NOTES.md, session 10). */
+static bool gfold_chain(const rt_gpu_model *g, int j, gfold *f) {
+  const ir_node *nn = g->nodes[j];
+  if (nn->op != IR_GATED_RMSNORM || nn->nin < 3 || !nn->in[1] || !nn->in[2] ||
+      nn->a.norm_before_gate || nn->a.ngroups > 1 || nreaders(g, nn->out[0]) != 1)
+    return false;
+  const ir_value *y = unreshape(g, nn->in[0], true, NULL);
+  const ir_node *sn = y ? y->def : NULL;
+  if (!sn || sn->op != IR_SSM || !sn->a.ssm || sn->a.ssm->kind == IR_SSM_S6 ||
+      sn->in[IR_SSM_Z] || y != sn->out[0] || nreaders(g, y) != 1)
+    return false;
+  const int i = g->v[nn->out[0]->id].last_use;
+  const ir_node *lin = i > j ? g->nodes[i] : NULL;
+  if (!lin || lin->op != IR_LINEAR || lin->in[0] != nn->out[0] || (lin->nin > 2 && lin->in[2]) ||
+      g->fold_add[i] < 0)
+    return false;
+  const int a = g->fold_add[i], k = next_reader(g, g->nodes[a]->out[0], a);
+  const ir_node *rn = k > a ? g->nodes[k] : NULL;
+  if (!rn || rn->op != IR_RMSNORM || rn->in[0] != g->nodes[a]->out[0] || rn->nin < 2 ||
+      !rn->in[1] || !rn->in[1]->def || rn->in[1]->def->op != IR_WEIGHT)
+    return false;
+  *f = (gfold){.ssm = node_index(g, sn), .norm = j, .lin = i, .add = a, .rms = k};
+  f->cut = g->last_mix >= f->ssm && g->last_mix < k;
+  return true;
+}
+
+static int plan_gfold(rt_gpu_model *g, ssd_ctx *c) {
+  g->gf_at = malloc(((size_t)g->nnodes + 1) * sizeof *g->gf_at);
+  g->gf = calloc((size_t)g->nnodes + 1, sizeof *g->gf);
+  if (!g->gf_at || !g->gf) return ssd_err(c, SSD_ENOMEM, "out of memory for the GPU executor");
+  for (int i = 0; i < g->nnodes; i++) g->gf_at[i] = -1;
+  for (int j = 0; j < g->nnodes && g->bf16; j++) {
+    gfold f;
+    if (!gfold_chain(g, j, &f)) continue;
+    const int at[] = {f.ssm, f.norm, f.lin, f.add, f.rms};
+    bool free_ = true; /* a node in two chains: keep the first */
+    for (int q = 0; q < 5; q++) free_ = free_ && g->gf_at[at[q]] < 0;
+    if (!free_) continue;
+    for (int q = 0; q < 5; q++) g->gf_at[at[q]] = g->ngf;
+    g->gf[g->ngf++] = f;
+  }
+  return SSD_OK;
+}
+
+/* The fold of chain member node i when this walk took it, else NULL. */
+static gfold *gfold_on(const rt_gpu_model *g, int i) {
+  const int f = g->gf_at ? g->gf_at[i] : -1;
+  return f >= 0 && g->gf[f].on ? &g->gf[f] : NULL;
+}
+
 /* Per-token elements of v (a [batch, seqlen, ...] value); -1 if not constant. */
 static int64_t token_width(const rt_gpu_model *g, const ir_value *v) {
   int64_t n;
@@ -961,6 +1058,8 @@ int rt_gpu_model_new(const ir_module *m, rt_weight_fn wfn, void *wctx, const rt_
   g->prof = rt_gpu_prof_new();
   const char *vec = getenv("SSDC_OPS_VEC");
   g->ops_vec = !vec || strcmp(vec, "0");
+  const char *gfold = getenv("SSDC_GNORM_FOLD");
+  g->gfold_ok = gfold && *gfold && strcmp(gfold, "0");
   const char *dec = getenv("SSDC_DEC_KERNELS");
   g->dec_kernels = !dec || strcmp(dec, "0");
   int rc = argmax_chunk(g, c);
@@ -973,6 +1072,7 @@ int rt_gpu_model_new(const ir_module *m, rt_weight_fn wfn, void *wctx, const rt_
       rc = ssd_err(c, SSD_ENOMEM, "out of memory for the GPU executor");
   }
   if (!rc) plan_dtypes(g), plan_fusions(g), rc = plan_mixers(g, c);
+  if (!rc) rc = plan_gfold(g, c);
   if (!rc) rc = plan_norms(g, c);
   if (!rc) rc = plan_prescale(g, c);
   if (!rc) rc = open_device(g, o, c);
@@ -1007,9 +1107,19 @@ static void pre_drop(rt_gpu_model *g, int j) {
   gm_free(g, g->pre[j].ss);
   memset(&g->pre[j], 0, sizeof g->pre[j]);
 }
+/* Forget every chain's fold of the last walk (one that failed midway may
+ * have left sums of squares behind). */
+static void gfold_reset(rt_gpu_model *g) {
+  for (int i = 0; i < g->ngf; i++) {
+    gm_free(g, g->gf[i].ss);
+    g->gf[i].ss = 0, g->gf[i].on = g->gf[i].rms_done = false;
+  }
+}
+
 static void release_all(rt_gpu_model *g) {
   for (int i = 0; i < g->nvals; i++) drop(g, &g->v[i]);
   for (int j = 0; g->pre && j < g->nnodes; j++) pre_drop(g, j);
+  gfold_reset(g);
 }
 
 void rt_gpu_model_free(rt_gpu_model *g) {
@@ -1055,6 +1165,8 @@ void rt_gpu_model_free(rt_gpu_model *g) {
   free(g->blk_free);
   free(g->fold_add);
   free(g->silu_fused);
+  free(g->gf);
+  free(g->gf_at);
   free(g);
 }
 
@@ -1488,14 +1600,15 @@ static int op_linear(grun *r, const ir_node *n) {
   if (!rc && !gemv) rc = get_in(r, w, w16, 0, true, &wi);
   if (!rc) rc = get_in(r, in_slot(r, n, 2), 0, 0, false, &bi);
   rt_gemm p = {M, N, K, w16 ? RT_BLAS_BF16 : RT_BLAS_F32, RT_BLAS_F32, xi.p, wi.p, bi.p, 0, false};
-  gslot *res = rc ? NULL : fold_target(r, n, M * N);
+  const bool gf = gfold_on(r->g, r->idx) != NULL; /* out unscaled, for gfold_add */
+  gslot *res = rc || gf ? NULL : fold_target(r, n, M * N);
   if (!rc && res) { /* y += x W^T into the residual; the add becomes a view */
     rc = resolve(r, n->out[0], o);
     o->p = res->p, o->blk = -1, o->bf16 = false, o->folded = true, o->silu = false;
     o->W = o->ld = M * N;
     p.y = res->p, p.accumulate = true;
   } else if (!rc) {
-    const bool o16 = r->g->want16[n->out[0]->id] && w16 && !bi.p;
+    const bool o16 = (r->g->want16[n->out[0]->id] || gf) && w16 && !bi.p;
     p.out = o16 ? RT_BLAS_BF16 : RT_BLAS_F32;
     rc = alloc_out(r, n->out[0], o16, &p.y);
   }
@@ -1532,6 +1645,16 @@ static int op_norm(grun *r, const ir_node *n) {
   if (n->op == IR_GATED_RMSNORM && (!in_slot(r, n, 1) || !in_slot(r, n, 2)))
     return ssd_err_at(r->c, n->loc, SSD_EUNSUPPORTED, "the GPU gated rmsnorm needs a gate and a weight");
   const bool gated = n->op == IR_GATED_RMSNORM;
+  const gfold *f = gfold_on(r->g, r->idx);
+  if (f && gated) { /* the SSD kernel applied it but for the row scale (plan_gfold) */
+    gslot *o = &r->g->v[n->out[0]->id];
+    TRY(resolve(r, n->out[0], o));
+    if (numel_of(o) != numel_of(x) || !x->bf16)
+      return ssd_err_at(r->c, n->loc, SSD_EINTERNAL, "folded gated norm: unexpected input");
+    make_view(r->g, o, x, x->p, x->W, x->ld);
+    return SSD_OK;
+  }
+  if (f && f->rms_done) return SSD_OK; /* the add before it ran it (gfold_add) */
   s.kind = gated ? CG_OP_GNORM : CG_OP_RMSNORM;
   if (gated) {
     s.G = n->a.ngroups > 0 ? n->a.ngroups : 1;
@@ -1554,7 +1677,7 @@ static int op_norm(grun *r, const ir_node *n) {
   if (!rc) rc = get_op(r->g, &s, &k, r->c);
   if (!rc && rows > 0)
     rc = gated ? rt_cuda_gnorm(r->g->cu, k, xi.p, zi.p, wi.p, y, rows, r->c)
-               : rt_cuda_rmsnorm(r->g->cu, k, xi.p, 0, wi.p, y, rows, r->c);
+               : rt_cuda_rmsnorm(r->g->cu, k, xi.p, 0, 0, wi.p, y, rows, r->c);
   put_in(r->g, &xi), put_in(r->g, &zi), put_in(r->g, &wi);
   return rc;
 }
@@ -1638,8 +1761,51 @@ static int bcast_strides(const gslot *s, const gslot *o, long long *st) {
   return 0;
 }
 
+static int materialize(grun *r, const gslot *x, const ir_value *ov);
+
+/* The add of a folded chain (plan_gfold), with the rmsnorm that first reads
+ * its result: h' = h + s out (in h's storage when this add is h's last
+ * reader and h owns it), x = rmsnorm(h'), s the gated norm's row scale from
+ * the SSD kernel's sums of squares. */
+static int gfold_add(grun *r, const ir_node *n, gfold *f) {
+  rt_gpu_model *g = r->g;
+  const ir_node *rn = g->nodes[f->rms], *nn = g->nodes[f->norm];
+  const bool first = n->in[0] == g->nodes[f->lin]->out[0];
+  gslot *out = in_slot(r, n, first ? 0 : 1), *res = in_slot(r, n, first ? 1 : 0);
+  gslot *o = &g->v[n->out[0]->id];
+  TRY(resolve(r, n->out[0], o));
+  const int64_t D = last_dim(o), rows = D ? numel_of(o) / D : 0;
+  if (numel_of(out) != numel_of(o) || numel_of(res) != numel_of(o) || res->bf16)
+    return ssd_err_at(r->c, n->loc, SSD_EINTERNAL, "folded add: operands do not match");
+  if (is_dense(res) && res->blk >= 0 && g->blk[res->blk].refs == 1 && res->last_use == r->idx)
+    make_view(g, o, res, res->p, res->W, res->ld);
+  else
+    TRY(materialize(r, res, n->out[0]));
+  gslot *ws = in_slot(r, rn, 1); /* rn's weight may come after this add: bind it now */
+  if (!ws->p) TRY(op_weight(r, rn->in[1]->def));
+  gin hi, wi;
+  int rc = get_in(r, out, -1, 0, false, &hi);
+  memset(&wi, 0, sizeof wi);
+  if (!rc) rc = get_in(r, ws, -1, 0, false, &wi);
+  cg_op_spec s = {.kind = CG_OP_RMSNORM, .D = D, .eps = rn->a.eps, .res_in = true, .res_out = true,
+                  .in_bf16 = hi.bf16, .w_bf16 = wi.bf16, .out_bf16 = g->want16[rn->out[0]->id],
+                  .ss_parts = f->parts, .ss_D = f->width, .ss_eps = nn->a.eps};
+  const rt_cuda_op *k = NULL;
+  rt_dptr y = 0;
+  if (!rc) rc = alloc_out(r, rn->out[0], s.out_bf16, &y);
+  if (!rc) rc = get_op(g, &s, &k, r->c);
+  if (!rc && rows > 0) rc = rt_cuda_rmsnorm(g->cu, k, hi.p, o->p, f->ss, wi.p, y, rows, r->c);
+  put_in(g, &hi), put_in(g, &wi);
+  gm_free(g, f->ss);
+  f->ss = 0, f->rms_done = !rc;
+  g->ngf_last += !rc;
+  return rc;
+}
+
 static int op_binary(grun *r, const ir_node *n) {
   static const int map[] = {[IR_ADD] = 0, [IR_SUB] = 1, [IR_MUL] = 2, [IR_DIV] = 3};
+  gfold *f = gfold_on(r->g, r->idx);
+  if (f && n->op == IR_ADD) return gfold_add(r, n, f);
   gslot *a = in_slot(r, n, 0), *b = in_slot(r, n, 1), *o = &r->g->v[n->out[0]->id];
   if (a->folded || b->folded) { /* the linear already added itself into the other */
     gslot *res = a->folded ? b : a;
@@ -1823,7 +1989,8 @@ static bool is_act(int i) { return i == SA_X || i == SA_DT || i == SA_B || i == 
  * else get_in makes dense copies.  act16: x, B, C (and for the step kernel
  * all activations) in bf16, else fp32.  A, D, dt_bias are fp32.  Fills the
  * spec's strides and storage flags, which key the kernel. */
-static int ssm_operands(grun *r, const ir_node *n, bool act16, cg_ssd_spec *s, gin *in) {
+static int ssm_operands(grun *r, const ir_node *n, bool act16, cg_ssd_spec *s, gin *in,
+                        const gslot *z) {
   const bool chunked = s && s->kind == CG_SSD_CHUNKED;
   int64_t width[SA_N] = {0};
   if (s) {
@@ -1836,7 +2003,7 @@ static int ssm_operands(grun *r, const ir_node *n, bool act16, cg_ssd_spec *s, g
     if (rc) continue;
     const bool either = chunked && (i == SA_DT || i == SA_Z);
     const int want = !is_act(i) ? 0 : either ? -1 : act16;
-    const gslot *v = in_slot(r, n, ssm_in[i]);
+    const gslot *v = i == SA_Z && z ? z : in_slot(r, n, ssm_in[i]);
     rc = get_in(r, v, want, width[i], false, &in[i]);
     if (!rc && chunked && (i == SA_X || i == SA_B || i == SA_C) && in[i].ld % 8) {
       put_in(r->g, &in[i]); /* rows the 16-byte copies cannot take */
@@ -1859,6 +2026,20 @@ static int ssm_operands(grun *r, const ir_node *n, bool act16, cg_ssd_spec *s, g
  * type, fp32 A, D, dt_bias, states; y bf16 or fp32), from the state st and
  * back into it.  *ran stays false for shapes the kernel does not take
  * (run_ssd falls back to steps). */
+/* The chain whose gated norm the SSD node at idx may take in this walk
+ * (plan_gfold): a bf16 prefill, not a decode step's fused paths; and *w
+ * the norm's fp32 weight.  NULL: none. */
+static gfold *gfold_want(grun *r, int idx, bool y16, rt_dptr *w) {
+  rt_gpu_model *g = r->g;
+  const int f = g->gf_at[idx];
+  if (f < 0 || g->gf[f].ssm != idx || !g->gfold_ok || !y16 || r->mixers || r->norms ||
+      (g->gf[f].cut && r->last_only))
+    return NULL;
+  const ir_node *nn = g->nodes[g->gf[f].norm];
+  *w = weight_f32(g, nn->in[2]);
+  return *w ? &g->gf[f] : NULL;
+}
+
 static int run_ssd_chunked(grun *r, const ir_node *n, int64_t B, int64_t L, rt_dptr st, rt_dptr y,
                            bool y16, bool *ran) {
   *ran = false;
@@ -1868,18 +2049,26 @@ static int run_ssd_chunked(grun *r, const ir_node *n, int64_t B, int64_t L, rt_d
   s.y_f32 = !y16;
   s.ps = cg_ssd_pick_ps(&s, B, rt_cuda_sms(r->g->cu));
   if (!s.ps) return SSD_OK;
+  rt_dptr gn_w = 0;
+  gfold *f = gfold_want(r, r->idx, y16, &gn_w);
+  int64_t nw = -1;
+  if (f && (ir_value_numel(r->g->m, r->g->nodes[f->norm]->in[2], 1, 1, &nw) || nw != s.H * s.P))
+    f = NULL;
+  if (f) s.has_z = s.gnorm = true;
   gin in[SA_N];
   rt_dptr fin = 0;
   rt_cuda_ssd *k = NULL;
-  const int64_t ns = B * s.H * s.P * s.N;
-  int rc = ssm_operands(r, n, true, &s, in);
+  const int64_t ns = B * s.H * s.P * s.N, parts = s.H * (s.P / s.ps);
+  int rc = ssm_operands(r, n, true, &s, in, f ? in_slot(r, r->g->nodes[f->norm], 1) : NULL);
   if (!rc) rc = get_ssd(r->g, &s, &k, r->c);
   if (!rc) rc = gm_alloc(r->g, (size_t)ns * sizeof(float) + 4, &fin, r->c);
+  if (!rc && f) rc = gm_alloc(r->g, (size_t)(B * L * parts) * sizeof(float) + 4, &f->ss, r->c);
   if (!rc) {
     rt_cuda_ssd_args a = {in[SA_X].p, in[SA_DT].p, in[SA_A].p, in[SA_B].p, in[SA_C].p,
-                          in[SA_D].p, in[SA_Z].p, in[SA_DTB].p, st, fin, y};
+                          in[SA_D].p, in[SA_Z].p, in[SA_DTB].p, st, fin, y, gn_w, f ? f->ss : 0};
     rc = rt_cuda_ssd_chunked(r->g->cu, k, &a, B, L, r->c);
   }
+  if (!rc && f) f->on = true, f->parts = parts, f->width = s.H * s.P;
   if (!rc) rc = gm_copy(r->g, fin, 0, st, 0, 1, ns, r->c);
   put_ins(r->g, in, SA_N);
   gm_free(r->g, fin);
@@ -1904,12 +2093,12 @@ static int run_ssd(grun *r, const ir_node *n, int64_t B, int64_t L, rt_dptr st, 
   s.in_f32 = !a16, s.y_f32 = !y16;
   gin in[SA_N];
   rt_cuda_ssd *k = NULL;
-  int rc = ssm_operands(r, n, a16, &s, in);
+  int rc = ssm_operands(r, n, a16, &s, in, NULL);
   if (!rc) rc = get_ssd(r->g, &s, &k, r->c);
   if (!rc) {
     rt_cuda_ssd_args a = {in[SA_X].p, s.has_dt ? in[SA_DT].p : 0, in[SA_A].p, in[SA_B].p,
                           in[SA_C].p, in[SA_D].p, s.has_z ? in[SA_Z].p : 0, in[SA_DTB].p,
-                          0, st, y};
+                          0, st, y, 0, 0};
     rc = rt_cuda_ssd_step(r->g->cu, k, &a, B, L, r->c);
   }
   put_ins(r->g, in, SA_N);
@@ -1922,7 +2111,7 @@ static int run_s6(grun *r, const ir_node *n, int64_t B, int64_t L, rt_dptr st, r
   const rt_cuda_op *k = NULL;
   TRY(get_op(r->g, &s, &k, r->c));
   gin in[SA_N];
-  int rc = ssm_operands(r, n, false, NULL, in);
+  int rc = ssm_operands(r, n, false, NULL, in, NULL);
   rt_cuda_s6_args a = {in[SA_X].p, in[SA_DT].p, in[SA_A].p, in[SA_B].p, in[SA_C].p, in[SA_D].p,
                        in[SA_Z].p, in[SA_DTB].p, st, st, y};
   if (!rc) rc = rt_cuda_s6(r->g->cu, k, &a, B, L, r->c);
@@ -2140,6 +2329,9 @@ static int cut_to_last(grun *r, int idx) {
 
 static int walk(grun *r, bool last_only, const ir_value **result) {
   rt_gpu_model *g = r->g;
+  gfold_reset(g);
+  g->ngf_last = 0;
+  r->last_only = last_only;
   r->mixers = g->bf16 && r->use_state && r->L == 1 && r->B <= MIXER_MAX_B;
   r->norms = g->bf16 && r->use_state && r->L == 1 && r->B <= NORM_GEMV_MAX_B;
   for (int i = 0; i < g->nnodes; i++) {
@@ -2492,4 +2684,5 @@ int64_t rt_gpu_greedy_runs(const rt_gpu_model *g) { return g->greedy_runs; }
 void rt_gpu_time_steps(rt_gpu_model *g, bool on) { g->step.timing = on; }
 double rt_gpu_step_gpu_ms(const rt_gpu_model *g) { return g->step.gpu_ms; }
 int64_t rt_gpu_step_kernels(const rt_gpu_model *g) { return g->step.kernels; }
+int rt_gpu_gnorm_folds(const rt_gpu_model *g) { return g->ngf_last; }
 void rt_gpu_mem(const rt_gpu_model *g, rt_cuda_mem_stats *s) { rt_cuda_mem(g->cu, s); }

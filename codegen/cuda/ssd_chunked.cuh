@@ -41,7 +41,12 @@
 // SSD_Z_F32 (dt, z in fp32 rather than bf16), and the operands' token-row
 // strides in elements SSD_LD_X SSD_LD_DT SSD_LD_B SSD_LD_C SSD_LD_Z (dense
 // ones unless x, B, C, dt, z are column slices of wider rows; cg_ssd_check
-// keeps x, B, C rows 16-byte aligned for cp.async).
+// keeps x, B, C rows 16-byte aligned for cp.async).  SSD_GNORM folds a
+// gated RMSNorm over whole rows in (with SSD_HAS_Z): y, after the gate, is
+// stored times the norm's weight gn_w, and each row's sum of squares over the
+// block's PS channels goes to gn_ss[row][h * PSL + slice]; the row scale
+// rsqrt(mean + eps) is applied after out_proj, which is linear in its rows
+// (runtime/rt_gpu_model.c, plan_gfold).
 #define Q 64
 #define NWARPS 4
 #define XS (SSD_PS + 8) /* padded smem row strides (16 bytes): no bank conflicts */
@@ -398,7 +403,8 @@ __device__ __forceinline__ void ssd_cb_x(const ssd_smem &sm, float (*Y)[4]) {
 // (C_next, 0 for none) starts there.
 __device__ __forceinline__ void ssd_chunk_y(ssd_smem &sm, const ssd_where &wh, long long t0,
                                             long long L, const float *D, const ssd_z_in *z,
-                                            void *y_, const ssd_bf16 *C_next) {
+                                            const float *gn_w, float *gn_ss, void *y_,
+                                            const ssd_bf16 *C_next) {
   const int warp = threadIdx.x >> 5, lane = threadIdx.x & 31, g = lane >> 2, tg = lane & 3;
   const ssd_bf16 *xs = sm.x, *cs_ = sm.c;
   const int tr = warp * 16;
@@ -446,10 +452,14 @@ __device__ __forceinline__ void ssd_chunk_y(ssd_smem &sm, const ssd_where &wh, l
 #elif SSD_HAS_D
   const float Dh = D[wh.h];
 #endif
+#if SSD_GNORM
+  const float *gw = gn_w + wh.h * SSD_P + wh.p0 + 2 * tg;
+#endif
 #pragma unroll
   for (int half = 0; half < 2; half++) {
     const int t = tr + g + half * 8;
-    if (t0 + t >= L) continue;
+    const bool in = t0 + t < L; /* a quad shares its row, so `in` is uniform in a quad */
+    float ssq = 0.f;
     const ssd_bf16 *xr = &xs[t * XS + 2 * tg];
     const long long orow = (((long long)wh.b * L + t0 + t) * SSD_H + wh.h) * SSD_P + wh.p0 + 2 * tg;
 #if SSD_HAS_Z
@@ -457,6 +467,7 @@ __device__ __forceinline__ void ssd_chunk_y(ssd_smem &sm, const ssd_where &wh, l
 #endif
 #pragma unroll
     for (int j = 0; j < SSD_PS / 8; j++) {
+      if (!in) break;
       float v0 = Y[j][half * 2], v1 = Y[j][half * 2 + 1];
 #if SSD_HAS_D
       u32 xv = *(const u32 *)&xr[j * 8];
@@ -474,14 +485,27 @@ __device__ __forceinline__ void ssd_chunk_y(ssd_smem &sm, const ssd_where &wh, l
       v0 *= ssd_silu(zv.x);
       v1 *= ssd_silu(zv.y);
 #endif
+#if SSD_GNORM
+      ssq += v0 * v0 + v1 * v1;
+      const float2 wv = *(const float2 *)&gw[j * 8];
+      v0 *= wv.x;
+      v1 *= wv.y;
+#endif
 #if SSD_Y_F32
       *(float2 *)&((float *)y_)[o] = make_float2(v0, v1);
 #else
       *(u32 *)&((ssd_bf16 *)y_)[o] = pack_bf2(v0, v1);
 #endif
     }
+#if SSD_GNORM
+    /* the row's PS channels sit in the four lanes of a quad */
+    ssq += __shfl_xor_sync(0xffffffffu, ssq, 1);
+    ssq += __shfl_xor_sync(0xffffffffu, ssq, 2);
+    if (in && tg == 0) gn_ss[((long long)wh.b * L + t0 + t) * (SSD_H * PSL) + wh.h * PSL + wh.p0 / SSD_PS] = ssq;
+#endif
+    (void)ssq;
   }
-  (void)D; (void)z;
+  (void)D; (void)z; (void)gn_w; (void)gn_ss;
 }
 
 // Offset of element e of state tile j (this thread's fragment) in a [P, N] head state.
@@ -513,7 +537,8 @@ SSD_KERNEL(const ssd_bf16 *__restrict__ x, const ssd_dt_in *__restrict__ dt,
            const ssd_z_in *__restrict__ z, const float *__restrict__ dt_bias,
            const float *__restrict__ init, float *__restrict__ final_state, void *__restrict__ y_,
            long long L, int batch, int nseg, int seg_chunks, unsigned *__restrict__ ws_sync,
-           float *__restrict__ ws_state, unsigned epoch) {
+           float *__restrict__ ws_state, unsigned epoch, const float *__restrict__ gn_w,
+           float *__restrict__ gn_ss) {
   SSD_DYN_SMEM(smem_raw);
   ssd_smem &sm = *reinterpret_cast<ssd_smem *>(smem_raw);
   const int warp = threadIdx.x >> 5;
@@ -614,7 +639,7 @@ SSD_KERNEL(const ssd_bf16 *__restrict__ x, const ssd_dt_in *__restrict__ dt,
   for (long long ch = wh.c0; ch < wh.c1; ch++) {
     const bool more = ch + 1 < wh.c1;
     ssd_chunk_ready();
-    ssd_chunk_y(sm, wh, ch * Q, L, D, z, y_, more ? C : nullptr);
+    ssd_chunk_y(sm, wh, ch * Q, L, D, z, gn_w, gn_ss, y_, more ? C : nullptr);
     ssd_state_update(sm, S);
     __syncthreads(); /* x, B, cs, w, decay and s of chunk ch are read */
     if (more) {

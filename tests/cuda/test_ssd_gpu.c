@@ -29,6 +29,7 @@ enum {
   F_DT = 1, F_A = 2, F_ALOG = 4, F_BIAS = 8, F_SP = 16, F_CLAMP = 32, F_D = 64, F_DCH = 128,
   F_Z = 256, F_INIT = 512, F_FINAL = 1024, F_YF32 = 2048, F_INF32 = 4096,
   F_DTF32 = 8192, F_ZF32 = 16384, /* chunked: dt / z in fp32 */
+  F_GN = 32768, /* chunked: a gated norm folded in (spec.gnorm; needs F_Z) */
   F_MAMBA2 = F_DT | F_A | F_ALOG | F_BIAS | F_SP | F_D,
 };
 
@@ -76,6 +77,11 @@ static const tcase cases[] = {
     {"A given (not log), no softplus, init", CG_SSD_CHUNKED, 1, 700, 4, 64, 128, 4, 1, 1, 4,
      F_DT | F_A | F_D | F_INIT | F_FINAL, 0, 0},
     {"linear attention (no dt, no A)", CG_SSD_CHUNKED, 1, 150, 2, 32, 32, 2, 1, 1, 2, F_FINAL, 0, 0},
+    /* the folded gated norm: y times the norm weight, per-slice sums of squares */
+    {"gated norm folded, strided, segments", CG_SSD_CHUNKED, 1, 4100, 8, 64, 128, 8, 1, 1, 8,
+     F_MAMBA2 | F_Z | F_FINAL | F_GN, 0, 1},
+    {"gated norm folded, ps32, batch 2, odd z stride", CG_SSD_CHUNKED, 2, 333, 6, 64, 128, 6, 1, 1,
+     6, F_MAMBA2 | F_Z | F_GN, 32, 2},
     {"step mamba2 bf16", CG_SSD_STEP, 3, 1, 80, 64, 128, 80, 1, 1, 80, F_MAMBA2 | F_Z, 0, 0},
     {"step fp32 patterns", CG_SSD_STEP, 2, 1, 8, 32, 48, 2, 4, 2, 4,
      F_MAMBA2 | F_DCH | F_CLAMP | F_INF32 | F_YF32, 0, 0},
@@ -129,10 +135,12 @@ static double relerr(const double *a, const double *ref, size_t n, size_t *nonfi
 
 typedef struct host {
   double *x, *dt, *A, *B, *C, *D, *z, *bias, *state, *y;
+  double *gw; /* F_GN: the norm weight [H * P] */
 } host;
 
 static void host_free(host *h) {
-  double **p[] = {&h->x, &h->dt, &h->A, &h->B, &h->C, &h->D, &h->z, &h->bias, &h->state, &h->y};
+  double **p[] = {&h->x, &h->dt, &h->A, &h->B, &h->C, &h->D, &h->z, &h->bias, &h->state, &h->y,
+                  &h->gw};
   for (size_t i = 0; i < sizeof p / sizeof *p; i++) free(*p[i]), *p[i] = NULL;
 }
 
@@ -156,7 +164,7 @@ static void make_desc(const tcase *t, rt_ssm_desc *d, cg_ssd_spec *s) {
   s->has_init = t->kind == CG_SSD_CHUNKED && (t->f & F_INIT);
   s->has_final = t->kind == CG_SSD_CHUNKED && (t->f & F_FINAL);
   s->in_f32 = t->f & F_INF32, s->y_f32 = t->f & F_YF32, s->ps = t->ps;
-  s->dt_f32 = t->f & F_DTF32, s->z_f32 = t->f & F_ZF32;
+  s->dt_f32 = t->f & F_DTF32, s->z_f32 = t->f & F_ZF32, s->gnorm = t->f & F_GN;
   s->ld_x = op_ld(t, OP_X), s->ld_dt = op_ld(t, OP_DT), s->ld_b = op_ld(t, OP_B);
   s->ld_c = op_ld(t, OP_C), s->ld_z = op_ld(t, OP_Z);
 }
@@ -182,6 +190,7 @@ static int make_host(const tcase *t, const rt_ssm_desc *d, host *h, uint64_t *se
   }
   if (d->has_D) h->D = gu_rand(d->D_per_channel ? d->H * d->P : d->H, 1.0, 0.0, 0, seed);
   if (d->has_z) h->z = gu_rand(BL * d->H * d->P, 1.0, 0.0, bf, seed);
+  if (t->f & F_GN) h->gw = gu_rand(d->H * d->P, 0.5, 1.0, 0, seed);
   if (t->kind == CG_SSD_STEP || (t->f & (F_INIT | F_FINAL))) {
     size_t n = (size_t)d->batch * d->H * PN;
     h->state = (t->kind == CG_SSD_STEP || (t->f & F_INIT)) ? gu_rand(n, 0.5, 0.0, 0, seed)
@@ -199,7 +208,7 @@ typedef struct dev {
 
 static void dev_free(rt_cuda *g, dev *d) {
   rt_cuda_ssd_args *a = &d->a;
-  rt_dptr *p[] = {&a->A, &a->D, &a->dt_bias, &a->init, &a->state, &a->y};
+  rt_dptr *p[] = {&a->A, &a->D, &a->dt_bias, &a->init, &a->state, &a->y, &a->gn_w, &a->gn_ss};
   for (size_t i = 0; i < sizeof p / sizeof *p; i++) rt_cuda_free(g, *p[i]), *p[i] = 0;
   for (int i = 0; i < NOPS; i++) rt_cuda_free(g, d->wide[i]), d->wide[i] = 0;
 }
@@ -237,8 +246,11 @@ static int upload_op(rt_cuda *g, const tcase *t, int op, const double *v, int bf
                      &dv->wide[op], ptr, c);
 }
 
+/* F_GN: partial sums of squares per token row (one per head and channel slice). */
+static size_t gn_parts(const tcase *t, int ps) { return (size_t)(t->H * (t->P / ps)); }
+
 static int upload(rt_cuda *g, const tcase *t, const rt_ssm_desc *d, const host *h,
-                  const double *state0, dev *dv, ssd_ctx *c) {
+                  const double *state0, int ps, dev *dv, ssd_ctx *c) {
   const int bf = !(t->f & F_INF32);
   const size_t BL = (size_t)(d->batch * d->L), nstate = (size_t)(d->batch * d->H * d->P * d->N);
   const size_t ny = BL * d->H * d->P, ysz = t->f & F_YF32 ? 4 : 2;
@@ -265,6 +277,13 @@ static int upload(rt_cuda *g, const tcase *t, const rt_ssm_desc *d, const host *
     }
   }
   if ((rc = rt_cuda_alloc(g, ny * ysz, &a->y, c))) return rc;
+  if (t->f & F_GN) {
+    const size_t nss = gn_parts(t, ps) * BL;
+    if ((rc = gu_upload(g, h->gw, d->H * d->P, 0, &a->gn_w, c)) ||
+        (rc = rt_cuda_alloc(g, nss * 4, &a->gn_ss, c)) ||
+        (rc = rt_cuda_memset8(g, a->gn_ss, 0xff, nss * 4, c)))
+      return rc;
+  }
   return rt_cuda_memset8(g, a->y, 0xff, ny * ysz, c);
 }
 
@@ -295,6 +314,20 @@ static void check_err(const char *what, const char *name, double err, size_t non
   }
 }
 
+/* F_GN: each row's sum of squares of the gated y over a block's channel
+ * slice, against the reference y (before the norm weight). */
+static int check_gnorm(rt_cuda *g, const tcase *t, const host *h, int ps, rt_dptr ss, ssd_ctx *c) {
+  const size_t rows = (size_t)(t->batch * t->L), parts = gn_parts(t, ps);
+  double *got = malloc(rows * parts * sizeof(double)), *want = calloc(rows * parts, sizeof(double));
+  int rc = got && want ? download(g, ss, rows * parts, 1, got, c) : ssd_err(c, SSD_ENOMEM, "out of memory");
+  for (size_t i = 0; rc == SSD_OK && i < rows * (size_t)(t->H * t->P); i++)
+    want[i / (size_t)ps] += h->y[i] * h->y[i]; /* channels of a slice are adjacent */
+  size_t nonfin = 0;
+  if (rc == SSD_OK) check_err(t->what, "ss", relerr(got, want, rows * parts, &nonfin), nonfin, 1e-2);
+  free(got), free(want);
+  return rc;
+}
+
 static int run_case(rt_cuda *g, cg_cache *cc, const tcase *t, uint64_t *seed, ssd_ctx *c) {
   rt_ssm_desc d;
   cg_ssd_spec s;
@@ -315,13 +348,16 @@ static int run_case(rt_cuda *g, cg_cache *cc, const tcase *t, uint64_t *seed, ss
   int64_t segc = 0;
   if (rc == SSD_OK && t->kind == CG_SSD_CHUNKED) rt_cuda_ssd_segments(g, &k, t->batch, t->L, &nseg, &segc);
   printf("%s [%s, ps %d, %d segment%s]\n", t->what, k.name, k.spec.ps, nseg, nseg > 1 ? "s" : "");
-  if (rc == SSD_OK) rc = upload(g, t, &d, &h, state0, &dv, c);
+  if (rc == SSD_OK) rc = upload(g, t, &d, &h, state0, k.spec.ps, &dv, c);
   if (rc == SSD_OK) rc = launch(g, &k, t, ap, c);
   double *y = malloc(ny * sizeof(double)), *st = h.state ? malloc(nst * sizeof(double)) : NULL;
   size_t nonfin = 0;
   /* bf16 y carries 2^-9 rounding; the chunked kernel also rounds its
    * intra-chunk kernel and the state it reads to bf16 (as mamba_ssm does). */
+  if (rc == SSD_OK && (t->f & F_GN)) rc = check_gnorm(g, t, &h, k.spec.ps, ap->gn_ss, c);
   if (rc == SSD_OK && (rc = download(g, ap->y, ny, t->f & F_YF32, y, c)) == SSD_OK) {
+    if (t->f & F_GN) /* the reference gated y times the norm weight */
+      for (size_t i = 0; i < ny; i++) h.y[i] *= h.gw[i % (size_t)(d.H * d.P)];
     double e = relerr(y, h.y, ny, &nonfin);
     check_err(t->what, "y", e, nonfin,
               t->kind == CG_SSD_STEP ? (t->f & F_YF32 ? 2e-5 : 8e-3) : 1.5e-2);
@@ -380,6 +416,18 @@ static void check_refusals(rt_cuda *g, cg_cache *cc, ssd_ctx *c) {
   s.ld_x = 64; /* narrower than x's 4 heads x 64 */
   if (rt_cuda_ssd_prepare(g, cc, &s, 1, &k, &q) != SSD_EINVAL)
     fails++, fprintf(stderr, "FAIL: narrow x stride accepted\n");
+  s.ld_x = 0, s.gnorm = true; /* a folded gated norm without its gate */
+  if (rt_cuda_ssd_prepare(g, cc, &s, 1, &k, &q) != SSD_EINVAL || !strstr(q.msg, "gated norm"))
+    fails++, fprintf(stderr, "FAIL: gnorm without z accepted\n");
+  s.has_z = true;
+  if (rt_cuda_ssd_prepare(g, cc, &s, 1, &k, &q) != SSD_OK) {
+    fails++, fprintf(stderr, "FAIL: gnorm spec refused: %s\n", q.msg);
+  } else {
+    a.z = 4096, a.A = 4096, a.B = 4096;
+    if (rt_cuda_ssd_chunked(g, &k, &a, 1, 100, &q) != SSD_EINVAL || !strstr(q.msg, "gated norm"))
+      fails++, fprintf(stderr, "FAIL: gnorm without its weight accepted\n");
+    rt_cuda_ssd_release(g, &k);
+  }
   fclose(q.diag);
 }
 

@@ -280,24 +280,48 @@ static void t_argmax(int bf, int64_t rows, int64_t V, int64_t chunk) {
   free(x), free(got);
 }
 
-static void t_rmsnorm(int bf, int64_t D) {
-  const int64_t rows = 64;
-  size_t n = (size_t)(rows * D);
+/* parts > 0: h arrives without the row scale of a gated norm folded into the
+ * SSD kernel (spec.ss_parts): r' = s h + r, s from parts partial sums of
+ * squares of a width-ssD row, as the scale of rt_gated_rmsnorm with one group. */
+static void t_rmsnorm(int bf, int64_t D, int64_t parts) {
+  const int64_t rows = 64, ssD = 1536;
+  size_t n = (size_t)(rows * D), np = (size_t)(rows * parts);
   float *h = rnd(n, 1.0, 0, bf), *r = rnd(n, 1.0, 0, 0), *w = rnd((size_t)D, 0.1, 1.0, bf);
+  float *ss = parts ? rnd(np, 0.5, 0.6, 0) : NULL; /* mean squares ~0.1-1.1 per channel */
   float *sum = malloc(n * sizeof(float)), *ref = malloc(n * sizeof(float));
-  for (size_t i = 0; i < n; i++) sum[i] = h[i] + r[i];
-  rt_rmsnorm(sum, rows, D, w, 1e-5, ref);
-  rt_cuda_op k = prep(os_rmsnorm(D, true, true), bf);
+  for (size_t i = 0; i < np; i++) ss[i] = fabsf(ss[i]) * (float)ssD / (float)parts;
+  for (int64_t i = 0; i < rows; i++) {
+    double acc = 0;
+    for (int64_t k = 0; k < parts; k++) acc += ss[i * parts + k];
+    const double s = parts ? 1.0 / sqrt(acc / (double)ssD + 1e-5) : 1.0;
+    for (int64_t d = 0; d < D; d++) sum[i * D + d] = (float)(s * h[i * D + d] + r[i * D + d]);
+  }
+  cg_op_spec spec = os_rmsnorm(D, true, true);
+  spec.ss_parts = parts, spec.ss_D = ssD, spec.ss_eps = 1e-5;
+  rt_cuda_op k = prep(spec, bf);
   rt_dptr dh = up(h, n, bf), dr = up(r, n, 0), dw = up(w, (size_t)D, bf), dy = out_buf(n, bf);
-  OK(rt_cuda_rmsnorm(G, &k, dh, dr, dw, dy, rows, &C));
+  rt_dptr dss = parts ? up(ss, np, 0) : 0;
+  rt_rmsnorm(sum, rows, D, w, 1e-5, ref);
+  OK(rt_cuda_rmsnorm(G, &k, dh, dr, dss, dw, dy, rows, &C));
   float *y = down(dy, n, bf), *r2 = down(dr, n, 0);
   char what[64];
-  snprintf(what, sizeof what, "add+rmsnorm D=%lld", (long long)D);
+  snprintf(what, sizeof what, "add+rmsnorm D=%lld row-scaled %lld", (long long)D, (long long)parts);
   report(what, bf, rel(y, ref, n), tol(bf));
-  report("  residual out", bf, rel(r2, sum, n), 1e-6);
+  report("  residual out", bf, rel(r2, sum, n), parts ? 1e-5 : 1e-6);
+  if (parts) { /* no sums of squares: refused, not a fault */
+    ssd_ctx q;
+    ssd_ctx_init(&q);
+    q.diag = fopen("/dev/null", "w");
+    if (rt_cuda_rmsnorm(G, &k, dh, dr, 0, dw, dy, rows, &q) != SSD_EINVAL) {
+      printf("FAIL rmsnorm: missing sums of squares accepted\n");
+      fails++;
+    }
+    if (q.diag) fclose(q.diag);
+    rt_cuda_free(G, dss);
+  }
   rt_cuda_free(G, dh), rt_cuda_free(G, dr), rt_cuda_free(G, dw), rt_cuda_free(G, dy);
   rt_cuda_op_release(G, &k);
-  free(h), free(r), free(w), free(sum), free(ref), free(y), free(r2);
+  free(h), free(r), free(w), free(ss), free(sum), free(ref), free(y), free(r2);
 }
 
 /* ldx, ldz > 0: x and z are views into wider rows (the in_proj output).
@@ -687,8 +711,11 @@ int main(int argc, char **argv) {
       t_argmax(bf, 1, 50277, chunk);
       t_argmax(bf, 3, 4096 * 3 + 1, chunk); /* split: a last chunk of one element */
     }
-    t_rmsnorm(bf, 768);
-    t_rmsnorm(bf, 2560);
+    t_rmsnorm(bf, 768, 0);
+    t_rmsnorm(bf, 2560, 0);
+    t_rmsnorm(bf, 768, 24);   /* 130m: 24 heads of one slice */
+    t_rmsnorm(bf, 2560, 80);  /* 2.7b */
+    t_rmsnorm(bf, 2560, 300); /* more partials than threads */
     for (int vec = 0; vec <= bf; vec++) { /* the 16-byte variants read bf16 */
       t_gnorm(bf, 1536, 1, false, 0, 0, vec);
       t_gnorm(bf, 5120, 8, false, 0, 0, vec);

@@ -15,6 +15,12 @@
  * check).  At batch 1, 3 (norms folded) and 6 (mixer and GEMV only), every
  * step's logits agree within 2e-2 of their largest magnitude, and the fused
  * step runs fewer kernels.
+ * Also with that model: the gated norm folded into the SSD kernel and the
+ * add after out_proj ($SSDC_GNORM_FOLD=1, plan_gfold) against the default
+ * path, which the goldens check: full-logit prefills at 2 x 150 and 1 x 7 (the GEMV's
+ * out_proj) and decode steps after a prefill within 2e-2 of the largest
+ * logit, with every layer but the last folded (the last one's add is cut
+ * to the last position in decode prefills).
  *
  * Per case and precision (fp32, bf16), one executor with graphs off
  * ($SSDC_CUDA_GRAPH=0) and one with graphs on, every new buffer poisoned:
@@ -530,6 +536,65 @@ static void fused_batch(rt_gpu_model *on, rt_gpu_model *off, int64_t B, ssd_ctx 
            (long long)B, (long long)kon, (long long)koff);
 }
 
+/* Logits of the fold on and off within 2e-2 of their largest magnitude. */
+static void fold_compare(const char *what, const float *on, const float *off, size_t n) {
+  double mx = 0;
+  for (size_t i = 0; i < n; i++) mx = fabs(off[i]) > mx ? fabs(off[i]) : mx;
+  const double e = maxabs(on, off, n) / (mx > 0 ? mx : 1);
+  printf("gated norm folded vs not, %s: logits rel diff %.3g\n", what, e);
+  TX_CHECK(e <= 2e-2 && mx > 0, "gnorm fold: %s logits differ by %.3g", what, e);
+}
+
+/* The model's n_layer = 3: full forwards fold all three, decode prefills two. */
+static void gfold_check(rt_model *md, ssd_ctx *c) {
+  rt_gpu_model *g[2] = {NULL, NULL};
+  rt_weight_fn wfn;
+  void *wctx;
+  rt_model_weights(md, &wfn, &wctx);
+  const rt_gpu_opts go = {.mode = RT_GPU_BF16, .emu = golden_emu};
+  int rc = SSD_OK;
+  for (int k = 0; k < 2 && !rc; k++) {
+    setenv("SSDC_GNORM_FOLD", k ? "0" : "1", 1);
+    rc = rt_gpu_model_new(rt_model_module(md), wfn, wctx, &go, &g[k], c);
+    unsetenv("SSDC_GNORM_FOLD");
+  }
+  static const int64_t shapes[][2] = {{2, 150}, {1, 7}};
+  int64_t ids[2 * 150 + 8];
+  for (int i = 0; i < 2 * 150 + 8; i++) ids[i] = (i * 7919 + 5) % 50000;
+  for (int s = 0; s < 2 && !rc; s++) {
+    const int64_t B = shapes[s][0], L = shapes[s][1];
+    float *l[2] = {NULL, NULL};
+    int64_t V = 0;
+    int folds[2];
+    for (int k = 0; k < 2 && !rc; k++)
+      rc = rt_gpu_forward(g[k], ids, B, L, &l[k], &V, c), folds[k] = rt_gpu_gnorm_folds(g[k]);
+    char what[64];
+    snprintf(what, sizeof what, "forward %lld x %lld", (long long)B, (long long)L);
+    if (!rc) fold_compare(what, l[0], l[1], (size_t)(B * L * V));
+    TX_CHECK(rc || (folds[0] == 3 && folds[1] == 0), "gnorm fold: %s folded %d and %d layers",
+             what, folds[0], folds[1]);
+    free(l[0]), free(l[1]);
+  }
+  for (int k = 0; k < 2 && !rc; k++) { /* decode after a folded prefill: the state handover */
+    float *lg = NULL;
+    int64_t V;
+    rc = rt_gpu_reset(g[k], 2, c);
+    if (!rc) rc = rt_gpu_decode(g[k], ids, 2, 70, true, &lg, &V, c);
+    TX_CHECK(rc || rt_gpu_gnorm_folds(g[k]) == (k ? 0 : 2), "gnorm fold: decode prefill folded %d",
+             rt_gpu_gnorm_folds(g[k]));
+    free(lg);
+  }
+  for (int st = 0; st < 3 && !rc; st++) {
+    float *l[2] = {NULL, NULL};
+    int64_t V = 0;
+    for (int k = 0; k < 2 && !rc; k++) rc = rt_gpu_decode(g[k], ids + 140 + 2 * st, 2, 1, true, &l[k], &V, c);
+    if (!rc) fold_compare("decode step after prefill", l[0], l[1], (size_t)(2 * V));
+    free(l[0]), free(l[1]);
+  }
+  TX_CHECK(!rc, "gnorm fold: %s", c->msg);
+  rt_gpu_model_free(g[0]), rt_gpu_model_free(g[1]);
+}
+
 static int fused_check(void) {
   ssd_ctx c;
   ssd_ctx_init(&c);
@@ -550,6 +615,7 @@ static int fused_check(void) {
   if (!rc) {
     static const int64_t Bs[] = {1, 3, 6};
     for (int i = 0; i < 3; i++) fused_batch(on, off, Bs[i], &c);
+    gfold_check(md, &c);
   } else {
     fprintf(stderr, "fused: %s\n", c.msg);
   }
