@@ -696,6 +696,13 @@ static void plan_fusions(rt_gpu_model *g) {
   }
 }
 
+/* A per-node array of node indices, every entry -1 (none); NULL: no memory. */
+static int *node_map(const rt_gpu_model *g) {
+  int *m = malloc(((size_t)g->nnodes + 1) * sizeof *m);
+  for (int i = 0; m && i <= g->nnodes; i++) m[i] = -1;
+  return m;
+}
+
 static int node_index(const rt_gpu_model *g, const ir_node *n) {
   for (int i = 0; i < g->nnodes; i++)
     if (g->nodes[i] == n) return i;
@@ -758,10 +765,9 @@ static bool gfold_chain(const rt_gpu_model *g, int j, gfold *f) {
 }
 
 static int plan_gfold(rt_gpu_model *g, ssd_ctx *c) {
-  g->gf_at = malloc(((size_t)g->nnodes + 1) * sizeof *g->gf_at);
+  g->gf_at = node_map(g);
   g->gf = calloc((size_t)g->nnodes + 1, sizeof *g->gf);
   if (!g->gf_at || !g->gf) return ssd_err(c, SSD_ENOMEM, "out of memory for the GPU executor");
-  for (int i = 0; i < g->nnodes; i++) g->gf_at[i] = -1;
   for (int j = 0; j < g->nnodes && g->bf16; j++) {
     gfold f;
     if (!gfold_chain(g, j, &f)) continue;
@@ -945,14 +951,13 @@ static bool gemv_norm(const ir_node *nn) {
  * released after the linear in such steps (walk), so prefill's lifetimes
  * and peak memory stay as they were. */
 static int plan_norms(rt_gpu_model *g, ssd_ctx *c) {
-  g->norm_of = malloc(((size_t)g->nnodes + 1) * sizeof *g->norm_of);
+  g->norm_of = node_map(g);
   g->norm_defer = calloc((size_t)g->nnodes + 1, sizeof *g->norm_defer);
   if (!g->norm_of || !g->norm_defer) return ssd_err(c, SSD_ENOMEM, "out of memory");
   for (int i = 0; i < g->nnodes; i++) {
     const ir_node *n = g->nodes[i];
     const ir_node *nn = n->op == IR_LINEAR && n->in[0] ? n->in[0]->def : NULL;
     const int j = nn ? node_index(g, nn) : -1;
-    g->norm_of[i] = -1;
     if (!g->bf16 || !g->dec_kernels || j < 0 || g->mix_skip[j] || !gemv_norm(nn) ||
         nn->nout != 1 || nreaders(g, n->in[0]) != 1)
       continue;
@@ -973,10 +978,9 @@ static int plan_norms(rt_gpu_model *g, ssd_ctx *c) {
  * input times its weight and the partial sums of squares in its epilogue,
  * when the step runs it on the decode kernel (op_linear, op_mixer). */
 static int plan_prescale(rt_gpu_model *g, ssd_ctx *c) {
-  g->pre_for = malloc(((size_t)g->nnodes + 1) * sizeof *g->pre_for);
+  g->pre_for = node_map(g);
   g->pre = calloc((size_t)g->nnodes + 1, sizeof *g->pre);
   if (!g->pre_for || !g->pre) return ssd_err(c, SSD_ENOMEM, "out of memory");
-  for (int i = 0; i < g->nnodes; i++) g->pre_for[i] = -1;
   for (int j = 0; j < g->nnodes; j++) {
     const ir_node *nn = g->nodes[j];
     const int kw = nn->op == IR_GATED_RMSNORM ? 2 : 1;
