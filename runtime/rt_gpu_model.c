@@ -2026,24 +2026,25 @@ static int ssm_operands(grun *r, const ir_node *n, bool act16, cg_ssd_spec *s, g
   return SSD_OK;
 }
 
-/* bf16-mode prefill: the chunked kernel (bf16 x, B, C, dt and z in either
- * type, fp32 A, D, dt_bias, states; y bf16 or fp32), from the state st and
- * back into it.  *ran stays false for shapes the kernel does not take
- * (run_ssd falls back to steps). */
 /* The chain whose gated norm the SSD node at idx may take in this walk
- * (plan_gfold): a bf16 prefill, not a decode step's fused paths; and *w
- * the norm's fp32 weight.  NULL: none. */
-static gfold *gfold_want(grun *r, int idx, bool y16, rt_dptr *w) {
+ * (plan_gfold): a bf16 prefill, not a decode step's fused paths, with the
+ * norm's fp32 weight (*w) as wide as the SSD's output rows.  NULL: none. */
+static gfold *gfold_want(grun *r, int idx, bool y16, int64_t width, rt_dptr *w) {
   rt_gpu_model *g = r->g;
   const int f = g->gf_at[idx];
   if (f < 0 || g->gf[f].ssm != idx || !g->gfold_ok || !y16 || r->mixers || r->norms ||
       (g->gf[f].cut && r->last_only))
     return NULL;
-  const ir_node *nn = g->nodes[g->gf[f].norm];
-  *w = weight_f32(g, nn->in[2]);
-  return *w ? &g->gf[f] : NULL;
+  const ir_value *wv = g->nodes[g->gf[f].norm]->in[2];
+  int64_t n = -1;
+  *w = weight_f32(g, wv);
+  return *w && !ir_value_numel(g->m, wv, 1, 1, &n) && n == width ? &g->gf[f] : NULL;
 }
 
+/* bf16-mode prefill: the chunked kernel (bf16 x, B, C, dt and z in either
+ * type, fp32 A, D, dt_bias, states; y bf16 or fp32), from the state st and
+ * back into it.  *ran stays false for shapes the kernel does not take
+ * (run_ssd falls back to steps). */
 static int run_ssd_chunked(grun *r, const ir_node *n, int64_t B, int64_t L, rt_dptr st, rt_dptr y,
                            bool y16, bool *ran) {
   *ran = false;
@@ -2054,10 +2055,7 @@ static int run_ssd_chunked(grun *r, const ir_node *n, int64_t B, int64_t L, rt_d
   s.ps = cg_ssd_pick_ps(&s, B, rt_cuda_sms(r->g->cu));
   if (!s.ps) return SSD_OK;
   rt_dptr gn_w = 0;
-  gfold *f = gfold_want(r, r->idx, y16, &gn_w);
-  int64_t nw = -1;
-  if (f && (ir_value_numel(r->g->m, r->g->nodes[f->norm]->in[2], 1, 1, &nw) || nw != s.H * s.P))
-    f = NULL;
+  gfold *f = gfold_want(r, r->idx, y16, s.H * s.P, &gn_w);
   if (f) s.has_z = s.gnorm = true;
   gin in[SA_N];
   rt_dptr fin = 0;
