@@ -736,9 +736,10 @@ static int next_reader(const rt_gpu_model *g, const ir_value *v, int a) {
  * an add (plan_fusions), whose result is first read by an rmsnorm.  The
  * walk decides per forward (gfold_want: a bf16 prefill through the chunked
  * kernel, and no cut to the last position (cut_to_last) inside the chain).
- * Off unless $SSDC_GNORM_FOLD=1: on the H100 the z loads cost the SSD kernel
- * (register-bound at 168, latency-bound) more than the norm's pass saves:
- * 2.7b 8x2K +1-4%, 1x16K -4..+3%, 1x2K -2% (bench/NOTES.md, session 10). */
+ * Planned only with $SSDC_GNORM_FOLD=1 (with it off no node is in a chain
+ * and every gfold_on lookup misses): on the H100 the z loads cost the SSD
+ * kernel (register-bound at 168, latency-bound) more than the norm's pass
+ * saves: 2.7b 8x2K +1-4%, 1x16K -4..+3%, 1x2K -2% (bench/NOTES.md, session 10). */
 static bool gfold_chain(const rt_gpu_model *g, int j, gfold *f) {
   const ir_node *nn = g->nodes[j];
   if (nn->op != IR_GATED_RMSNORM || nn->nin < 3 || !nn->in[1] || !nn->in[2] ||
@@ -768,7 +769,7 @@ static int plan_gfold(rt_gpu_model *g, ssd_ctx *c) {
   g->gf_at = node_map(g);
   g->gf = calloc((size_t)g->nnodes + 1, sizeof *g->gf);
   if (!g->gf_at || !g->gf) return ssd_err(c, SSD_ENOMEM, "out of memory for the GPU executor");
-  for (int j = 0; j < g->nnodes && g->bf16; j++) {
+  for (int j = 0; j < g->nnodes && g->bf16 && g->gfold_ok; j++) {
     gfold f;
     if (!gfold_chain(g, j, &f)) continue;
     const int at[] = {f.ssm, f.norm, f.lin, f.add, f.rms};
@@ -2032,7 +2033,7 @@ static int ssm_operands(grun *r, const ir_node *n, bool act16, cg_ssd_spec *s, g
 static gfold *gfold_want(grun *r, int idx, bool y16, int64_t width, rt_dptr *w) {
   rt_gpu_model *g = r->g;
   const int f = g->gf_at[idx];
-  if (f < 0 || g->gf[f].ssm != idx || !g->gfold_ok || !y16 || r->mixers || r->norms ||
+  if (f < 0 || g->gf[f].ssm != idx || !y16 || r->mixers || r->norms ||
       (g->gf[f].cut && r->last_only))
     return NULL;
   const ir_value *wv = g->nodes[g->gf[f].norm]->in[2];
