@@ -130,7 +130,7 @@ __attribute__((format(printf, 4, 5))) static void put(char *buf, size_t size, si
 /* %.9g floats round-trip exactly; dt_max may be +inf (no upper clamp). */
 static size_t prologue(const cg_dec_spec *s, char *b, size_t n) {
   size_t len = 0;
-  put(b, n, &len, "#define DEC_Y_BF16 %d\n", s->y_bf16);
+  put(b, n, &len, "#define DEC_Y_BF16 %d\n#define DEC_TRACE %d\n", s->y_bf16, s->trace);
   if (s->kind == CG_DEC_GEMV) {
     put(b, n, &len, "#define DEC_M %lld\n#define DEC_N %lldLL\n#define DEC_K %lld\n",
         (long long)s->M, (long long)s->N, (long long)s->K);

@@ -73,6 +73,8 @@ typedef struct cg_dec_spec {
   bool gnorm; /* MIXER: also the gated norm's prescaled input, as a GEMV's emit */
   int rows;
   bool y_bf16; /* both kinds: y stored as bf16 */
+  bool trace;  /* both kinds: stamp each block's start, wait and end into the
+                  launch's record (dec_common.cuh, DEC_TRACE; a diagnostic) */
 } cg_dec_spec;
 
 /* GEMV launch geometry, shared with the runtime launcher: one block of

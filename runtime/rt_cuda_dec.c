@@ -92,7 +92,8 @@ int rt_cuda_dec_gemv(rt_cuda *g, const rt_cuda_dec *k, const rt_cuda_dec_gemv_ar
                   (void *)&a->w_out,  (void *)&a->x_out,
                   (void *)&a->ss_out, (void *)&a->pick.out,
                   (void *)&a->pick.scratch, (void *)&a->pick.advance,
-                  (void *)&a->pick.hist, &hn};
+                  (void *)&a->pick.hist, &hn,
+                  (void *)&a->trace};
   const unsigned grid[3] = {(unsigned)cg_dec_emit_parts(s), 1, 1};
   return rt_cuda_launch_pdl(g, &k->fn, grid, (unsigned)cg_dec_gemv_warps(s) * 32, args, c);
 }
@@ -153,7 +154,8 @@ int rt_cuda_dec_mixer(rt_cuda *g, const rt_cuda_dec *k, const rt_cuda_dec_mixer_
                   &ogz,
                   (void *)&a->gnorm_w,
                   (void *)&a->x_out,
-                  (void *)&a->ss_out};
+                  (void *)&a->ss_out,
+                  (void *)&a->trace};
   const unsigned grid[3] = {(unsigned)cg_dec_emit_parts(s), (unsigned)batch, 1};
   return rt_cuda_launch_pdl(g, &k->fn, grid, CG_DEC_MIXER_THREADS, args, c);
 }

@@ -51,6 +51,7 @@ typedef struct rt_cuda_dec_gemv_args {
   /* spec.argmax: where the M rows' picks go (rt_cuda_exec.h); its scratch
    * is cg_dec_argmax_scratch bytes. */
   rt_cuda_pick pick;
+  rt_dptr trace; /* spec.trace: this launch's 4-word timing record (dec_common.cuh); 0 = none */
 } rt_cuda_dec_gemv_args;
 
 /* y[m, n] (+)= sum_k x'[m, k] W[n, k] (+ bias[n]) for m < spec.M, n < spec.N,
@@ -84,6 +85,7 @@ typedef struct rt_cuda_dec_mixer_args {
   rt_dptr gnorm_w;    /* spec.gnorm: fp32 [H P] */
   rt_dptr x_out;      /* spec.gnorm: bf16 [batch, H P] */
   rt_dptr ss_out;     /* spec.gnorm: fp32 [batch, cg_dec_parts_ld(cg_dec_emit_parts)] */
+  rt_dptr trace;      /* spec.trace: the launch's timing record, as the GEMV's */
 } rt_cuda_dec_mixer_args;
 
 /* One token for each of batch (1..k->max_batch) sequences.  Calls on one

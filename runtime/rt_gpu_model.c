@@ -202,6 +202,20 @@ typedef struct gstep {
   double gpu_ms;   /* the last step's device time (timing) */
 } gstep;
 
+/* $SSDC_DEC_TRACE=1: the decode step's GEMV and mixer kernels are built
+ * with DEC_TRACE (codegen/cuda/dec_common.cuh) and each launch in a step
+ * gets the next of TRACE_MAX 4-word records, labelled by its layer and
+ * kind; rt_gpu_trace_print reads them after a step.  The stamps add a
+ * barrier and four atomics per block, so a traced build's step is a little
+ * slower than the plain one; the timeline's shape is what it is for. */
+#define TRACE_MAX 1024
+typedef struct gtrace {
+  bool on;
+  rt_dptr rec;                 /* TRACE_MAX x 4 u64, zeroed by rt_gpu_trace_reset */
+  int n;                       /* records the last walked step used */
+  char label[TRACE_MAX][24];
+} gtrace;
+
 struct rt_gpu_model {
   const ir_module *m;
   rt_weight_fn wfn;
@@ -252,6 +266,7 @@ struct rt_gpu_model {
   bool graphs;    /* CUDA graphs for decode steps ($SSDC_CUDA_GRAPH != 0) */
   int64_t greedy_runs; /* runs of replays by rt_gpu_decode_greedy_n, over the model's life */
   int64_t am_chunk; /* the greedy step's argmax: elements of a row per block (0: a row) */
+  gtrace tr;      /* $SSDC_DEC_TRACE: the decode kernels' timeline (a diagnostic) */
   gstep step;
   char devname[200];
   char pack[4096]; /* the kernel pack in use (g->cache.pack points here) */
@@ -1067,6 +1082,8 @@ int rt_gpu_model_new(const ir_module *m, rt_weight_fn wfn, void *wctx, const rt_
   g->gfold_ok = gfold && *gfold && strcmp(gfold, "0");
   const char *dec = getenv("SSDC_DEC_KERNELS");
   g->dec_kernels = !dec || strcmp(dec, "0");
+  const char *trace = getenv("SSDC_DEC_TRACE");
+  g->tr.on = trace && *trace && strcmp(trace, "0");
   int rc = argmax_chunk(g, c);
   if (!rc) rc = index_nodes(g, c);
   if (!rc) {
@@ -1084,6 +1101,8 @@ int rt_gpu_model_new(const ir_module *m, rt_weight_fn wfn, void *wctx, const rt_
   if (!rc) rc = gm_load(g, c);
   if (!rc) rc = rt_cuda_alloc(g->cu, 16, &g->d_flag, c);
   if (!rc) rc = rt_cuda_memset8(g->cu, g->d_flag, 0, 16, c); /* see bad_id */
+  if (!rc && g->tr.on) rc = rt_cuda_alloc(g->cu, TRACE_MAX * 32, &g->tr.rec, c);
+  if (!rc && g->tr.on) rc = rt_cuda_memset8(g->cu, g->tr.rec, 0, TRACE_MAX * 32, c);
   if (!rc) rc = upload_weights(g, c);
   if (!rc) rt_cuda_pool_trim(g->cu, false);
   if (rc) {
@@ -1146,6 +1165,7 @@ void rt_gpu_model_free(rt_gpu_model *g) {
     rt_cuda_unload(g->cu, &g->k_kv);
     rt_cuda_unload(g->cu, &g->k_attn);
     rt_cuda_free(g->cu, g->d_flag);
+    rt_cuda_free(g->cu, g->tr.rec);
   }
   for (int i = 0; i < g->nops; i++) free(g->ops[i]);
   for (int i = 0; i < g->nssds; i++) free(g->ssds[i]);
@@ -1533,6 +1553,17 @@ typedef struct gemv_call {
   bool argmax; /* the greedy step's LM head: the GEMV picks too (op_linear) */
 } gemv_call;
 
+/* The next timing record of a traced decode step, labelled (0: not tracing,
+ * not in a step, or past TRACE_MAX). */
+static rt_dptr trace_rec(grun *r, const char *what) {
+  gtrace *t = &r->g->tr;
+  if (!t->on || !r->g->step.on || t->n >= TRACE_MAX) return 0;
+  const int layer = r->g->nodes[r->idx]->layer;
+  if (layer >= 0) snprintf(t->label[t->n], sizeof t->label[0], "L%d %s", layer, what);
+  else snprintf(t->label[t->n], sizeof t->label[0], "%s", what);
+  return t->rec + (rt_dptr)(t->n++) * 32;
+}
+
 static int run_gemv(grun *r, const gemv_call *q) {
   const int64_t K = q->w->shape[1];
   const ir_node *nn = q->nn;
@@ -1562,6 +1593,8 @@ static int run_gemv(grun *r, const gemv_call *q) {
     rc = pre_alloc(r, q->emit, q->M, q->N, cg_dec_emit_parts(&s), &a.w_out, &out);
   if (out) s.emit = true, a.x_out = out->x, a.ss_out = out->ss;
   s.argmax = q->argmax;
+  s.trace = r->g->tr.on;
+  a.trace = trace_rec(r, q->argmax ? "head+pick" : q->accumulate ? "gemv+add" : "gemv");
   if (!rc && s.argmax) rc = step_pick(r->g, cg_dec_argmax_scratch(&s), &a.pick, r->c);
   if (!rc && s.argmax) r->g->step.am_fused = true;
   rt_cuda_dec *k = NULL;
@@ -2158,12 +2191,14 @@ static int op_mixer(grun *r, const ir_node *n) {
   if (!rc) rc = alloc_out(r, n->out[0], s.y_bf16, &y);
   rt_cuda_dec_mixer_args a = {
       in, mx->ld_in, mx->off_xbc, mx->off_dt, mx->off_z, w[MW_CONV_W].p, w[MW_CONV_B].p, cst,
-      w[MW_A].p, w[MW_D].p, w[MW_DTB].p, st, y, s.H * s.P, mx->off_gz, 0, 0, 0};
+      w[MW_A].p, w[MW_D].p, w[MW_DTB].p, st, y, s.H * s.P, mx->off_gz, 0, 0, 0, 0};
   const int emit = r->norms ? g->pre_for[r->idx] : -1; /* the gated norm's input too */
   gpre *out = NULL;
   if (!rc && emit >= 0)
     rc = pre_alloc(r, emit, B, s.H * s.P, cg_dec_emit_parts(&s), &a.gnorm_w, &out);
   if (out) s.gnorm = true, a.x_out = out->x, a.ss_out = out->ss;
+  s.trace = g->tr.on;
+  a.trace = trace_rec(r, "mixer");
   if (!rc) rc = get_dec(g, &s, &k, r->c);
   if (!rc) rc = rt_cuda_dec_mixer(g->cu, k, &a, B, r->c);
   put_ins(g, w, MW_N);
@@ -2453,6 +2488,7 @@ static int step_walk(rt_gpu_model *g, int64_t B, bool last_only, bool capture, s
   set_pos(&r, (size_t)B * sizeof(int64_t));
   const ir_value *result = NULL;
   s->on = true, s->next = 0, s->am_fused = false;
+  g->tr.n = 0;
   const uint64_t k0 = rt_cuda_launches(g->cu);
   int rc = capture ? rt_cuda_capture_begin(g->cu, c) : SSD_OK;
   s->capturing = capture && !rc;
@@ -2689,3 +2725,92 @@ double rt_gpu_step_gpu_ms(const rt_gpu_model *g) { return g->step.gpu_ms; }
 int64_t rt_gpu_step_kernels(const rt_gpu_model *g) { return g->step.kernels; }
 int rt_gpu_gnorm_folds(const rt_gpu_model *g) { return g->ngf_last; }
 void rt_gpu_mem(const rt_gpu_model *g, rt_cuda_mem_stats *s) { rt_cuda_mem(g->cu, s); }
+
+bool rt_gpu_trace_on(const rt_gpu_model *g) { return g->tr.on; }
+int rt_gpu_trace_count(const rt_gpu_model *g) { return g->tr.n; }
+
+int rt_gpu_trace_reset(rt_gpu_model *g, ssd_ctx *c) {
+  if (!g->tr.on) return ssd_err(c, SSD_EINVAL, "decode tracing is off (set SSDC_DEC_TRACE=1)");
+  TRY(rt_cuda_memset8(g->cu, g->tr.rec, 0, TRACE_MAX * 32, c));
+  return rt_cuda_sync(g->cu, c);
+}
+
+/* One kind's totals in the timeline's summary. */
+#define TRACE_KINDS 8
+typedef struct trace_sum {
+  const char *kind;
+  int n;
+  double gap, own;
+} trace_sum;
+
+static void trace_add(trace_sum *sum, int *nsum, const char *label, double gap, double own) {
+  const char *kind = label[0] == 'L' && strchr(label, ' ') ? strchr(label, ' ') + 1 : label;
+  int i = 0;
+  while (i < *nsum && strcmp(sum[i].kind, kind)) i++;
+  if (i == TRACE_KINDS) i = TRACE_KINDS - 1; /* more kinds than the decode step has: lumped */
+  else if (i == *nsum) sum[(*nsum)++] = (trace_sum){kind, 0, 0, 0};
+  sum[i].n++, sum[i].gap += gap, sum[i].own += own;
+}
+
+int rt_gpu_trace_fetch(rt_gpu_model *g, double *us, const char **labels, int cap, int *n,
+                       ssd_ctx *c) {
+  const gtrace *t = &g->tr;
+  *n = 0;
+  if (!t->on) return ssd_err(c, SSD_EINVAL, "decode tracing is off (set SSDC_DEC_TRACE=1)");
+  if (t->n < 1) return ssd_err(c, SSD_EINVAL, "no traced decode step has run");
+  const int m = t->n < cap ? t->n : cap;
+  uint64_t *h = malloc((size_t)m * 32);
+  if (!h) return ssd_err(c, SSD_ENOMEM, "out of memory");
+  const int rc = rt_cuda_d2h(g->cu, h, t->rec, (size_t)m * 32, c);
+  const uint64_t ref = ~h[0];
+  for (int i = 0; !rc && i < m; i++) {
+    const uint64_t *q = h + 4 * (size_t)i;
+    const uint64_t v[4] = {~q[0], ~q[1], q[2], q[3]};
+    for (int j = 0; j < 4; j++) us[4 * i + j] = q[3] ? (double)(int64_t)(v[j] - ref) / 1e3 : -1;
+    labels[i] = t->label[i];
+  }
+  free(h);
+  if (!rc) *n = m;
+  return rc;
+}
+
+int rt_gpu_trace_print(rt_gpu_model *g, FILE *f, ssd_ctx *c) {
+  double *us = malloc(TRACE_MAX * 4 * sizeof *us);
+  const char **lab = malloc(TRACE_MAX * sizeof *lab);
+  int n = 0;
+  int rc = us && lab ? rt_gpu_trace_fetch(g, us, lab, TRACE_MAX, &n, c)
+                     : ssd_err(c, SSD_ENOMEM, "out of memory");
+  trace_sum sum[TRACE_KINDS];
+  int nsum = 0;
+  double prev_end = -1, first_wait = -1, last_end = 0;
+  if (!rc)
+    fprintf(f, "decode step timeline ($SSDC_DEC_TRACE), us from the first kernel's first block:\n"
+               "start = first block's start, wait0/wait1 = first/last return from the PDL wait,\n"
+               "end = last block's end; gap = wait0 - the previous kernel's end (the boundary),\n"
+               "own = end - wait0 (the kernel's time on the chain)\n"
+               "%5s %-22s %9s %9s %9s %9s %7s %7s\n",
+            "#", "kernel", "start", "wait0", "wait1", "end", "gap", "own");
+  for (int i = 0; i < n; i++) {
+    const double *q = us + 4 * i;
+    if (q[3] < 0) {
+      fprintf(f, "%5d %-22s (did not run)\n", i, lab[i]);
+      continue;
+    }
+    const double gap = prev_end >= 0 ? q[1] - prev_end : 0;
+    fprintf(f, "%5d %-22s %9.2f %9.2f %9.2f %9.2f %7.2f %7.2f\n", i, lab[i], q[0], q[1], q[2], q[3],
+            gap, q[3] - q[1]);
+    trace_add(sum, &nsum, lab[i], gap, q[3] - q[1]);
+    if (first_wait < 0) first_wait = q[1];
+    prev_end = q[3], last_end = q[3];
+  }
+  if (!rc) {
+    fprintf(f, "%-22s %5s %10s %10s %10s\n", "summary by kind", "n", "gap/us", "own/us", "total/us");
+    for (int i = 0; i < nsum; i++)
+      fprintf(f, "%-22s %5d %10.2f %10.2f %10.1f\n", sum[i].kind, sum[i].n, sum[i].gap / sum[i].n,
+              sum[i].own / sum[i].n, sum[i].gap + sum[i].own);
+    fprintf(f, "traced kernels: first wait to last end %.1f us\n", last_end - first_wait);
+  }
+  free(us);
+  free(lab);
+  return rc;
+}

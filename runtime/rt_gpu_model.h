@@ -32,6 +32,7 @@
 
 #include <stdbool.h>
 #include <stdint.h>
+#include <stdio.h>
 
 #include "ir.h"
 #include "rt_exec.h"
@@ -113,5 +114,21 @@ void rt_gpu_time_steps(rt_gpu_model *g, bool on);
 /* The device memory pool's counters (rt_cuda_mem), weights included. */
 void rt_gpu_mem(const rt_gpu_model *g, rt_cuda_mem_stats *s);
 double rt_gpu_step_gpu_ms(const rt_gpu_model *g);
+/* $SSDC_DEC_TRACE=1 (a diagnostic): the decode step's GEMV and mixer
+ * kernels stamp the device clock per block (codegen/cuda/dec_common.cuh).
+ * reset zeroes the records; after one decode step, print writes that
+ * step's timeline to f: per kernel its first start, PDL wait returns and
+ * last end, the boundary before it, and a summary per kind of kernel. */
+bool rt_gpu_trace_on(const rt_gpu_model *g);
+/* Records the last walked step filled (0: it launched no GEMV or mixer). */
+int rt_gpu_trace_count(const rt_gpu_model *g);
+int rt_gpu_trace_reset(rt_gpu_model *g, ssd_ctx *c);
+int rt_gpu_trace_print(rt_gpu_model *g, FILE *f, ssd_ctx *c);
+/* The records print reads: *n (<= cap) kernels in launch order; us[4 i ..
+ * 4 i + 3] = kernel i's first start, first and last wait return and last
+ * end, in us from kernel 0's first start (all -1: it did not run); labels[i]
+ * "L<layer> <kind>" (valid while g lives). */
+int rt_gpu_trace_fetch(rt_gpu_model *g, double *us, const char **labels, int cap, int *n,
+                       ssd_ctx *c);
 
 #endif

@@ -71,10 +71,47 @@ __device__ __forceinline__ void dec_pdl_trigger() {
 __device__ __forceinline__ void dec_prefetch(const void *p) {
   asm volatile("prefetch.global.L1 [%0];\n" ::"l"(p));
 }
+// The device's nanosecond clock (%globaltimer: 32 ns steps on the H100).
+__device__ __forceinline__ unsigned long long dec_now() {
+  unsigned long long t;
+  asm volatile("mov.u64 %0, %%globaltimer;\n" : "=l"(t));
+  return t;
+}
 #else // the emulated device (codegen/cuda/emu_prelude.cuh): plain loads, launches in order
 __device__ __forceinline__ uint4 ld_stream16(const void *p) { return emu_ld16(p); }
 __device__ __forceinline__ uint4 ld_keep16(const void *p) { return emu_ld16(p); }
 __device__ __forceinline__ void dec_pdl_wait() {}
 __device__ __forceinline__ void dec_pdl_trigger() {}
 __device__ __forceinline__ void dec_prefetch(const void *) {}
+__device__ __forceinline__ unsigned long long dec_now() { return emu_now_ns(); }
 #endif
+
+// DEC_TRACE (a diagnostic build: $SSDC_DEC_TRACE, runtime/rt_gpu_model.c):
+// thread 0 of every block stamps the clock at the block's start, when its
+// dec_pdl_wait() returns and at its end (after a barrier, so the block's
+// last stores are issued), into the launch's record rec[4] by atomic max,
+// so that the record keeps the grid's extremes: rec[0] = ~(first start),
+// rec[1] = ~(first wait return), rec[2] = last wait return, rec[3] = last
+// end.  Zeroed records; rec == NULL (a launch outside a traced step) skips.
+// A PDL wait returns once the previous kernel has completed, so rec[2] minus
+// the previous launch's rec[3] is the cost of the boundary between them and
+// rec[3] - rec[2] this kernel's own time on the chain.
+struct dec_tr {
+  unsigned long long t0, t1;
+};
+__device__ __forceinline__ void dec_tr_start(dec_tr *t) { t->t0 = DEC_TRACE ? dec_now() : 0; }
+__device__ __forceinline__ void dec_tr_wait(dec_tr *t) { t->t1 = DEC_TRACE ? dec_now() : 0; }
+__device__ __forceinline__ void dec_tr_end(const dec_tr *t, unsigned long long *rec) {
+#if DEC_TRACE
+  __syncthreads();
+  if (rec && threadIdx.x == 0) {
+    const unsigned long long t2 = dec_now();
+    atomicMax(rec, ~t->t0);
+    atomicMax(rec + 1, ~t->t1);
+    atomicMax(rec + 2, t->t1);
+    atomicMax(rec + 3, t2);
+  }
+#else
+  (void)t, (void)rec;
+#endif
+}

@@ -48,6 +48,8 @@
 // so that no memory round trip is left between the final reduction and the
 // stores (small weights like these have left L2 since the last step).
 //
+// DEC_TRACE: the launch's timing record (dec_common.cuh).
+//
 // #defines: DEC_M, DEC_N, DEC_K (K % 32 == 0), DEC_X_F32 (x and z fp32,
 // rounded to bf16 on load), DEC_NORM, DEC_EPS, DEC_NPARTS, DEC_NPARTS_LD,
 // DEC_EMIT, DEC_EMIT_LD, DEC_ARGMAX, DEC_HAS_BIAS (fp32 [N]), DEC_ACCUM (y += ...),
@@ -249,7 +251,8 @@ DEC_KERNEL(const gv_x *__restrict__ x, long long ldx, const gv_x *__restrict__ z
            const float *__restrict__ bias, dec_y *__restrict__ y, long long ldy,
            const float *__restrict__ ss_in, const float *__restrict__ w_out,
            ssd_bf16 *__restrict__ x_out, float *__restrict__ ss_out, long long *am_out,
-           void *am_scratch, long long *am_advance, long long *am_hist, long long am_hist_n) {
+           void *am_scratch, long long *am_advance, long long *am_hist, long long am_hist_n,
+           unsigned long long *__restrict__ trace) {
   __shared__ float red[DEC_WARPS][DEC_ROWS][GV_MP];
   __shared__ float ssred[DEC_WARPS][GV_NT * 8];
   __shared__ __align__(16) float parts[GV_SSN];
@@ -270,6 +273,8 @@ DEC_KERNEL(const gv_x *__restrict__ x, long long ldx, const gv_x *__restrict__ z
   float acc[GV_NT][4], ss[GV_NT];
 #pragma unroll
   for (int t = 0; t < GV_NT; t++) acc[t][0] = acc[t][1] = acc[t][2] = acc[t][3] = ss[t] = 0.f;
+  dec_tr tr;
+  dec_tr_start(&tr);
   dec_pdl_trigger();
   gv_epi ep;
   gv_epi_weights(&ep, row0, bias, w_out);
@@ -289,6 +294,7 @@ DEC_KERNEL(const gv_x *__restrict__ x, long long ldx, const gv_x *__restrict__ z
     }
     if (s0 == warp) { // W is read-only; x and the partials are the previous kernel's
       dec_pdl_wait();
+      dec_tr_wait(&tr);
       if (warp == 0) gv_fetch_parts(parts, ss_in, lane);
       gv_epi_res(&ep, row0, y, ldy);
     }
@@ -318,6 +324,7 @@ DEC_KERNEL(const gv_x *__restrict__ x, long long ldx, const gv_x *__restrict__ z
   }
   if (warp >= GV_SLABS) { // warps without a slab
     dec_pdl_wait();
+    dec_tr_wait(&tr);
     gv_epi_res(&ep, row0, y, ldy);
   }
   // acc[t] = D[row g | g + 8][batch 8t + 2tq + {0, 1}]; ss[t]: batch 8t + g,
@@ -416,4 +423,5 @@ DEC_KERNEL(const gv_x *__restrict__ x, long long ldx, const gv_x *__restrict__ z
 #else
   (void)am_out, (void)am_scratch, (void)am_advance, (void)am_hist, (void)am_hist_n;
 #endif
+  dec_tr_end(&tr, trace);
 }

@@ -37,11 +37,13 @@
 // also fetches what it will need of the weights (dt bias, A, D, the norm's
 // weight into registers; the conv weights and the conv state into L1): after
 // the wait only the in_proj row is read from memory (its gates right away).
-// (Loading the conv's inputs ahead of dt too measured slower, session 8.)
+// (Session 8 measured loading the conv inputs ahead of dt slower; session 12
+// measured them loaded with dt, right after the wait, 0.3-0.85 us faster.)
 //
 // #defines: SSD_H/P/N/HX/HB/HC/HDT and the dt/A/D options as ssd_common.cuh,
 // DEC_HAS_Z, DEC_CONV_K, DEC_CONV_BIAS, DEC_IN_F32, DEC_W_BF16, DEC_Y_BF16,
-// DEC_ROWS, DEC_THREADS, DEC_GNORM, DEC_EMIT_LD.
+// DEC_ROWS, DEC_THREADS, DEC_GNORM, DEC_EMIT_LD, DEC_TRACE (the launch's timing
+// record, dec_common.cuh).
 #define MX_WARPS (DEC_THREADS / 32)
 #define MX_RPW (DEC_ROWS / MX_WARPS)
 #define MX_SLICES (SSD_P / DEC_ROWS)
@@ -56,6 +58,7 @@
 #endif
 #define MX_NCH (SSD_N / (32 * MX_VEC))
 #define MX_NIN (DEC_ROWS + 2 * SSD_N) // a block's conv inputs
+#define MX_IPT ((MX_NIN + DEC_THREADS - 1) / DEC_THREADS) // a thread's
 
 // The conv channel of a block's i-th conv input: its x channels, then its
 // group's B and C channels.
@@ -110,7 +113,8 @@ DEC_KERNEL(const dec_in *__restrict__ in, long long ld, long long off_xbc, long 
            const float *__restrict__ D, const float *__restrict__ dt_bias,
            float *__restrict__ state, dec_y *__restrict__ y, long long ldy,
            unsigned *__restrict__ tickets, long long off_gz, const float *__restrict__ wg,
-           ssd_bf16 *__restrict__ x_out, float *__restrict__ ss_out) {
+           ssd_bf16 *__restrict__ x_out, float *__restrict__ ss_out,
+           unsigned long long *__restrict__ trace) {
   __shared__ float sx[DEC_ROWS], sB[SSD_N], sC[SSD_N], sg[DEC_ROWS];
   __shared__ int last;
   const int tid = threadIdx.x, warp = tid >> 5, lane = tid & 31;
@@ -119,6 +123,8 @@ DEC_KERNEL(const dec_in *__restrict__ in, long long ld, long long off_xbc, long 
   const int hx = h / (SSD_H / SSD_HX), hb = h / (SSD_H / SSD_HB);
   const int hc = h / (SSD_H / SSD_HC), hdt = h / (SSD_H / SSD_HDT);
   const dec_in *row = in + b * ld;
+  dec_tr tr;
+  dec_tr_start(&tr);
   dec_pdl_trigger();
 
   float *srow = state + ((b * SSD_H + h) * SSD_P + p0 + warp * MX_RPW) * (long long)SSD_N;
@@ -158,34 +164,44 @@ DEC_KERNEL(const dec_in *__restrict__ in, long long ld, long long off_xbc, long 
     wgr[r] = DEC_GNORM ? wg[h * SSD_P + p] : 0.f;
   }
   dec_pdl_wait();
+  dec_tr_wait(&tr);
 
-  // the in_proj row: dt, and each state row's gates
+  // the in_proj row, all of it in one round trip: dt, each state row's
+  // gates and this thread's conv inputs
   const float draw = ld_in(row, off_dt + hdt);
-  float zr[MX_RPW], gzr[MX_RPW];
+  float zr[MX_RPW], gzr[MX_RPW], xin[MX_IPT];
 #pragma unroll
   for (int r = 0; r < MX_RPW; r++) {
     const int p = p0 + warp * MX_RPW + r;
     zr[r] = DEC_HAS_Z && lane == 0 ? ld_in(row, off_z + h * SSD_P + p) : 0.f;
     gzr[r] = DEC_GNORM && lane == 0 ? ld_in(row, off_gz + h * SSD_P + p) : 0.f;
   }
+#pragma unroll
+  for (int j = 0; j < MX_IPT; j++) {
+    const int i = tid + j * DEC_THREADS;
+    xin[j] = i < MX_NIN ? ld_in(row, off_xbc + mx_channel(i, hx, hb, hc, p0)) : 0.f;
+  }
   const float d = ssd_dt(draw, 0, dtb);
   const float a = expf(d * Ah);
 
-  for (int i = tid; i < MX_NIN; i += DEC_THREADS) {
+#pragma unroll
+  for (int j = 0; j < MX_IPT; j++) {
+    const int i = tid + j * DEC_THREADS;
+    if (i >= MX_NIN) break;
     const int ch = mx_channel(i, hx, hb, hc, p0);
-    const float u = mx_conv(ld_in(row, off_xbc + ch), ch, cst + (long long)ch * MX_KM1, conv_w,
-                            conv_b, i < DEC_ROWS && !MX_XSHARED);
+    const float u = mx_conv(xin[j], ch, cst + (long long)ch * MX_KM1, conv_w, conv_b,
+                            i < DEC_ROWS && !MX_XSHARED);
     if (i < DEC_ROWS) sx[i] = u;
     else if (i < DEC_ROWS + SSD_N) sB[i - DEC_ROWS] = u * d;
     else sC[i - DEC_ROWS - SSD_N] = u;
   }
   __syncthreads(); // this block's reads of shared conv state are done
-  // The ticket's round trip to L2 overlaps the state update: its answer is
-  // only needed at the end.
-  if (tid == 0) {
-    __threadfence();
-    last = atomicAdd(&tickets[b], 1u) == (unsigned)(MX_BLOCKS - 1);
-  }
+  // The ticket: no fence before it, since what it orders are the reads
+  // above, whose values are already in shared memory; and its answer stays
+  // in a register until after the state update, so that the atomic's round
+  // trip overlaps warp 0's share of it instead of stalling it.
+  unsigned tk = 0;
+  if (tid == 0) tk = atomicAdd(&tickets[b], 1u);
 
 #pragma unroll
   for (int r = 0; r < MX_RPW; r++) {
@@ -224,6 +240,7 @@ DEC_KERNEL(const dec_in *__restrict__ in, long long ld, long long off_xbc, long 
 #endif
     }
   }
+  if (tid == 0) last = tk == (unsigned)(MX_BLOCKS - 1);
   __syncthreads();
 #if DEC_GNORM
   if (tid == 0) {
@@ -239,5 +256,6 @@ DEC_KERNEL(const dec_in *__restrict__ in, long long ld, long long off_xbc, long 
     for (int ch = (MX_XSHARED ? 0 : SSD_HX * SSD_P) + tid; ch < MX_CONV; ch += DEC_THREADS)
       mx_shift(ld_in(row, off_xbc + ch), cst + (long long)ch * MX_KM1);
   }
+  dec_tr_end(&tr, trace);
   (void)D; (void)off_z;
 }

@@ -27,6 +27,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <utility>
 #if !defined(__x86_64__)
 #include <ucontext.h>
@@ -326,6 +327,17 @@ template <class T> static inline T __shfl_down_sync(unsigned m, T v, unsigned d,
 template <class T> static inline T atomicAdd(T *p, T v) {
   T o = *p;
   *p = o + v;
+  return o;
+}
+// %globaltimer: the host's monotonic clock in ns.
+static inline unsigned long long emu_now_ns() {
+  struct timespec ts;
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return (unsigned long long)ts.tv_sec * 1000000000ull + (unsigned long long)ts.tv_nsec;
+}
+template <class T> static inline T atomicMax(T *p, T v) {
+  T o = *p;
+  *p = o > v ? o : v;
   return o;
 }
 template <class T> static inline T atomicExch(T *p, T v) {

@@ -338,6 +338,59 @@ static void check_device_greedy(const gcase *k, rt_gpu_model *g, bool graphs, co
   free(dev);
 }
 
+/* $SSDC_DEC_TRACE: a traced executor picks what the plain one picks (the
+ * stamps change no result), and one traced step's timeline has a record for
+ * every decode kernel it launched (a GEMV or a fused mixer, at most one head
+ * that picks), each in order (start <= first wait <= last wait <= end).
+ * (Launches run one after another on the emulated device, so there each
+ * kernel also starts after the previous one ended.) */
+static void check_trace(const gcase *k, rt_gpu_model *plain, const char *label) {
+  ssd_ctx c;
+  ssd_ctx_init(&c);
+  rt_gpu_model *g = NULL;
+  setenv("SSDC_DEC_TRACE", "1", 1);
+  int rc = make(k, RT_GPU_BF16, true, &g, &c);
+  unsetenv("SSDC_DEC_TRACE");
+  TX_CHECK(!rc && rt_gpu_trace_on(g) && !rt_gpu_trace_on(plain), "%s: traced executor: %s", label,
+           c.msg);
+  int64_t pa[MAXTOK], pb[MAXTOK], next = -1;
+  const int nw = k->nw < 4 ? k->nw : 4;
+  if (!rc) rc = greedy_rows(plain, k->prompt, 1, k->np, nw, PICK_RUN, pa, &c);
+  if (!rc) rc = greedy_rows(g, k->prompt, 1, k->np, nw, PICK_RUN, pb, &c);
+  if (!rc) rc = rt_gpu_trace_reset(g, &c);
+  if (!rc) rc = rt_gpu_decode_greedy(g, &pb[nw - 1], 1, 1, &next, &c);
+  enum { CAP = 512 };
+  static double us[4 * CAP];
+  const char *lab[CAP];
+  int n = 0;
+  if (!rc) rc = rt_gpu_trace_fetch(g, us, lab, CAP, &n, &c);
+  TX_CHECK(!rc, "%s: traced greedy failed: %s", label, c.msg);
+  int same = 0, ordered = 0, mixers = 0, gemvs = 0, heads = 0, seq = 0;
+  for (int i = 0; !rc && i < nw; i++) same += pa[i] == pb[i];
+  for (int i = 0; i < n; i++) {
+    const double *q = us + 4 * i;
+    ordered += q[0] >= 0 && q[0] <= q[1] && q[1] <= q[2] && q[2] <= q[3];
+    seq += i == 0 || !golden_emu || q[0] >= us[4 * (i - 1) + 3];
+    mixers += strstr(lab[i], "mixer") != NULL;
+    heads += strstr(lab[i], "head+pick") != NULL;
+    gemvs += strstr(lab[i], "gemv") != NULL || strstr(lab[i], "head+pick") != NULL;
+  }
+  if (!rc) printf("%s: traced step: %d kernels, %d mixers, %d picking heads; picks %d/%d\n", label,
+                  n, mixers, heads, same, nw);
+  TX_CHECK(rc || same == nw, "%s: traced picks differ from the plain executor's", label);
+  TX_CHECK(rc || (n > 0 && ordered == n && seq == n), "%s: %d of %d records in order (%d after "
+           "their predecessor)", label, ordered, n, seq);
+  TX_CHECK(rc || (mixers + gemvs == n && heads <= 1), "%s: %d mixers, %d GEMVs (%d picking "
+           "heads) of %d records", label, mixers, gemvs, heads, n);
+  if (!rc) {
+    FILE *f = tmpfile();
+    TX_CHECK(f && !rt_gpu_trace_print(g, f, &c) && ftell(f) > 0, "%s: trace print: %s", label,
+             c.msg);
+    if (f) fclose(f);
+  }
+  rt_gpu_model_free(g);
+}
+
 static void check_case(const gcase *k, rt_gpu_mode mode) {
   const bool f32 = mode == RT_GPU_F32;
   char label[256];
@@ -353,6 +406,7 @@ static void check_case(const gcase *k, rt_gpu_mode mode) {
   if (!rc) check_greedy(k, off, on, f32, label, &first, &V);
   if (!rc) check_device_greedy(k, on, true, label);
   if (!rc) check_device_greedy(k, off, false, label);
+  if (!rc && !f32) check_trace(k, on, label);
   if (!rc && k->attn) check_kv_growth(k, off, on, label);
   if (!rc && first && V == k->f.lshape[2]) {
     size_t n = (size_t)(B * L * V);
