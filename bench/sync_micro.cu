@@ -17,6 +17,7 @@
 // build.  Prints microseconds per phase for a few grid shapes.
 #include <cstdio>
 #include <cstdlib>
+#include <cuda/atomic>
 #include <cuda_runtime.h>
 
 #define CK(x)                                                                  \
@@ -30,13 +31,14 @@
 
 #define VEC 512 // uint4 per phase vector (8 KB)
 
-__device__ __forceinline__ unsigned ld_acq(const unsigned *p) {
-  unsigned v;
-  asm volatile("ld.acquire.gpu.global.u32 %0, [%1];\n" : "=r"(v) : "l"(p) : "memory");
-  return v;
+// Device-scope acquire loads and release stores and atomics (libcu++: they
+// compile to ld.acquire.gpu / st.release.gpu / atom.acq_rel.gpu).
+typedef cuda::atomic_ref<unsigned, cuda::thread_scope_device> dev_ref;
+__device__ __forceinline__ unsigned ld_acq(unsigned *p) {
+  return dev_ref(*p).load(cuda::memory_order_acquire);
 }
 __device__ __forceinline__ void st_rel(unsigned *p, unsigned v) {
-  asm volatile("st.release.gpu.global.u32 [%0], %1;\n" ::"l"(p), "r"(v) : "memory");
+  dev_ref(*p).store(v, cuda::memory_order_release);
 }
 
 // One phase's work for block b of G: data[p][b] = data[p-1][(b+1)%G] + 1,
@@ -81,12 +83,7 @@ __device__ __forceinline__ void grid_bar(unsigned *count, unsigned *gen, unsigne
 // fences: the arrival releases this block's writes, the last arrival
 // acquires everyone's and releases the generation, the waiters acquire it.
 __device__ __forceinline__ unsigned atom_add_acqrel(unsigned *p, unsigned v) {
-  unsigned old;
-  asm volatile("atom.add.acq_rel.gpu.global.u32 %0, [%1], %2;\n"
-               : "=r"(old)
-               : "l"(p), "r"(v)
-               : "memory");
-  return old;
+  return dev_ref(*p).fetch_add(v, cuda::memory_order_acq_rel);
 }
 __device__ __forceinline__ void grid_bar_ra(unsigned *count, unsigned *gen, unsigned n) {
   __syncthreads();

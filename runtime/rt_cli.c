@@ -700,7 +700,7 @@ static int gpu_decode_steps(rt_gpu_model *g, const int64_t *ids, gpu_row *r, ssd
   if (!rc && rt_gpu_trace_on(g)) { /* one more greedy step, its timeline to stderr */
     rc = rt_gpu_trace_reset(g, c);
     if (!rc) rc = gpu_step(g, ids + P * r->B, r->B, 1, true, &t, c);
-    fprintf(stderr, "decode B=%lld: ", (long long)r->B);
+    if (!rc) fprintf(stderr, "decode B=%lld: ", (long long)r->B);
     if (!rc && !rt_gpu_trace_count(g)) /* e.g. batches the decode kernels do not take */
       fprintf(stderr, "no decode GEMV or mixer kernel in this step: nothing traced\n");
     else if (!rc) rc = rt_gpu_trace_print(g, stderr, c);

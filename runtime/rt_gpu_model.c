@@ -2775,10 +2775,11 @@ int rt_gpu_trace_fetch(rt_gpu_model *g, double *us, const char **labels, int cap
 }
 
 int rt_gpu_trace_print(rt_gpu_model *g, FILE *f, ssd_ctx *c) {
-  double *us = malloc(TRACE_MAX * 4 * sizeof *us);
-  const char **lab = malloc(TRACE_MAX * sizeof *lab);
+  const int cap = g->tr.n > 0 ? g->tr.n : 1;
+  double *us = malloc((size_t)cap * 4 * sizeof *us);
+  const char **lab = malloc((size_t)cap * sizeof *lab);
   int n = 0;
-  int rc = us && lab ? rt_gpu_trace_fetch(g, us, lab, TRACE_MAX, &n, c)
+  int rc = us && lab ? rt_gpu_trace_fetch(g, us, lab, cap, &n, c)
                      : ssd_err(c, SSD_ENOMEM, "out of memory");
   trace_sum sum[TRACE_KINDS];
   int nsum = 0;

@@ -93,9 +93,10 @@ __device__ __forceinline__ unsigned long long dec_now() { return emu_now_ns(); }
 // so that the record keeps the grid's extremes: rec[0] = ~(first start),
 // rec[1] = ~(first wait return), rec[2] = last wait return, rec[3] = last
 // end.  Zeroed records; rec == NULL (a launch outside a traced step) skips.
-// A PDL wait returns once the previous kernel has completed, so rec[2] minus
-// the previous launch's rec[3] is the cost of the boundary between them and
-// rec[3] - rec[2] this kernel's own time on the chain.
+// A PDL wait returns once the previous kernel has completed, so the first
+// wait return (rec[1]) minus the previous launch's end (rec[3]) is the cost
+// of the boundary between them, and rec[3] - rec[1] this kernel's own time
+// on the chain (rt_gpu_trace_print's gap and own).
 struct dec_tr {
   unsigned long long t0, t1;
 };
