@@ -92,7 +92,7 @@ bool cg_op_vec_fits(const cg_op_spec *s) {
   if (!s->in_bf16 || ldx % 8) return false;
   if (s->kind == CG_OP_GNORM)
     return s->G >= 1 && s->D % s->G == 0 && (s->D / s->G) % 8 == 0 && ldz % 8 == 0;
-  return s->kind == CG_OP_CONV && s->D % 8 == 0;
+  return s->kind == CG_OP_CONV && s->out_bf16 && s->D % 8 == 0; /* y written as x's 16-byte pieces */
 }
 
 int cg_op_check(const cg_op_spec *s, ssd_ctx *c) {
@@ -127,7 +127,7 @@ int cg_op_check(const cg_op_spec *s, ssd_ctx *c) {
   case CG_OP_CONV_STEP:
     if (s->vec && !cg_op_vec_fits(s))
       return BAD("conv1d kernel: 16-byte accesses need a prefill conv with bf16 input and "
-                 "channels and stride multiples of 8 (C=%lld ldx=%lld)",
+                 "output and channels and stride multiples of 8 (C=%lld ldx=%lld)",
                  (long long)s->D, (long long)s->ldx);
     if (s->ldx && s->ldx < s->D)
       return BAD("conv1d kernel: row stride %lld below the channels %lld", (long long)s->ldx,

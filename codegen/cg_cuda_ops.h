@@ -70,8 +70,9 @@ typedef struct cg_op_spec {
   int64_t ldx, ldz;          /* CONV/CONV_STEP x, GNORM x and z: elements between rows
                                 (tokens) when they are views into wider rows; 0 = D */
   bool vec;                  /* GNORM/CONV: 16-byte accesses of 8 elements (needs in_bf16,
-                                the group width / channels and the strides multiples
-                                of 8; the launcher checks 16-byte alignment) */
+                                CONV also out_bf16; the group width / channels and the
+                                strides multiples of 8; the launcher checks 16-byte
+                                alignment) */
   int64_t Hq, Hkv, Dh, rd;   /* KV / ATTN (rd: rotary dims, 0 = none) */
   double theta, scale;       /* rotary base; ATTN scale (0: 1/sqrt(Dh)) */
   int64_t H, N, hb, hc;      /* S6: channels, state, B and C groups */

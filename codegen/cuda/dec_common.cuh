@@ -64,13 +64,6 @@ __device__ __forceinline__ void dec_pdl_trigger() {
   asm volatile("griddepcontrol.launch_dependents;\n" ::: "memory");
 #endif
 }
-// Bring p's line into this multiprocessor's L1 ahead of its load: for the
-// small operands a kernel reads after its dec_pdl_wait() that no kernel of
-// the step writes (weights, the conv state), so that their DRAM latency
-// overlaps the wait instead of following it.
-__device__ __forceinline__ void dec_prefetch(const void *p) {
-  asm volatile("prefetch.global.L1 [%0];\n" ::"l"(p));
-}
 // The device's nanosecond clock (%globaltimer: 32 ns steps on the H100).
 __device__ __forceinline__ unsigned long long dec_now() {
   unsigned long long t;
@@ -82,7 +75,6 @@ __device__ __forceinline__ uint4 ld_stream16(const void *p) { return emu_ld16(p)
 __device__ __forceinline__ uint4 ld_keep16(const void *p) { return emu_ld16(p); }
 __device__ __forceinline__ void dec_pdl_wait() {}
 __device__ __forceinline__ void dec_pdl_trigger() {}
-__device__ __forceinline__ void dec_prefetch(const void *) {}
 __device__ __forceinline__ unsigned long long dec_now() { return emu_now_ns(); }
 #endif
 

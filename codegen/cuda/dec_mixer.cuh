@@ -19,6 +19,10 @@
 // sequence, at its end, shifts every shared channel's state and resets the
 // counter to 0 (no block waits, so any grid size is safe, and a CUDA graph
 // can replay the launch).  Channels only this block reads are shifted in place.
+// Both shifts store what the block holds in registers (the channel's old state
+// and new input) where it holds them: its own channels always, and every shared
+// channel when there is one B and one C group and x is not shared
+// (MX_SHIFT_HELD, the usual Mamba-2 layer); otherwise the last block reloads them.
 //
 // DEC_GNORM: the gated RMSNorm after the mixer (one group, gate before the
 // norm) is prepared here for the out_proj GEMV's prescaled mode (DEC_NORM 3
@@ -34,11 +38,13 @@
 // decode step, and a step's first kernel (the embedding) is a plain launch,
 // so every earlier write to them (last step's mixer, a prefill, a reset) is
 // complete before any kernel of this step starts.  So before the wait it
-// also fetches what it will need of the weights (dt bias, A, D, the norm's
-// weight into registers; the conv weights and the conv state into L1): after
-// the wait only the in_proj row is read from memory (its gates right away).
+// also loads into registers what it will need of the weights (dt bias, A, D,
+// the norm's weight, its conv inputs' weights) and its conv inputs' state:
+// after the wait only the in_proj row is read from memory.
 // (Session 8 measured loading the conv inputs ahead of dt slower; session 12
-// measured them loaded with dt, right after the wait, 0.3-0.85 us faster.)
+// measured them loaded with dt, right after the wait, 0.3-0.85 us faster.
+// Session 13 moved the conv weights and state from L1 prefetches to
+// registers, and the last block's shift from reloads to registers.)
 //
 // #defines: SSD_H/P/N/HX/HB/HC/HDT and the dt/A/D options as ssd_common.cuh,
 // DEC_HAS_Z, DEC_CONV_K, DEC_CONV_BIAS, DEC_IN_F32, DEC_W_BF16, DEC_Y_BF16,
@@ -59,6 +65,9 @@
 #define MX_NCH (SSD_N / (32 * MX_VEC))
 #define MX_NIN (DEC_ROWS + 2 * SSD_N) // a block's conv inputs
 #define MX_IPT ((MX_NIN + DEC_THREADS - 1) / DEC_THREADS) // a thread's
+// Whether a block's conv inputs include every shared channel (one B and one
+// C group, x not shared): then the last block shifts them from registers.
+#define MX_SHIFT_HELD (SSD_HB == 1 && SSD_HC == 1 && !MX_XSHARED)
 
 // The conv channel of a block's i-th conv input: its x channels, then its
 // group's B and C channels.
@@ -68,34 +77,45 @@ __device__ __forceinline__ int mx_channel(int i, int hx, int hb, int hc, int p0)
   return SSD_HX * SSD_P + SSD_HB * SSD_N + hc * SSD_N + (i - DEC_ROWS - SSD_N);
 }
 
-// One conv channel's step; shifts its state in place when `own`.
-__device__ __forceinline__ float mx_conv(float xr, int ch, float *cs, const dec_w *w,
-                                         const dec_w *bias, bool own) {
+// A conv input's weights and state, read into registers before the PDL wait
+// (weights are constant; the conv state, like the SSM state, is written by
+// no kernel of this step before this one).
+struct mx_cin {
+  float w[DEC_CONV_K], st[MX_KM1 > 0 ? MX_KM1 : 1], bias;
+};
+
+__device__ __forceinline__ void mx_cin_load(mx_cin *c, int ch, const float *cs, const dec_w *w,
+                                            const dec_w *bias) {
+#pragma unroll
+  for (int k = 0; k < DEC_CONV_K; k++) c->w[k] = ld_w(w, (long long)ch * DEC_CONV_K + k);
+#pragma unroll
+  for (int k = 0; k < MX_KM1; k++) c->st[k] = cs[k];
 #if DEC_CONV_BIAS
-  float acc = ld_w(bias, ch);
+  c->bias = ld_w(bias, ch);
 #else
   (void)bias;
-  float acc = 0.f;
+  c->bias = 0.f;
 #endif
-#if MX_KM1 > 0
-  float st[MX_KM1];
+}
+
+// One conv channel's step: silu(bias + w . [state, xr]).
+__device__ __forceinline__ float mx_conv(const mx_cin *c, float xr) {
+  float acc = c->bias;
 #pragma unroll
-  for (int k = 0; k < MX_KM1; k++) {
-    st[k] = cs[k];
-    acc += ld_w(w, (long long)ch * DEC_CONV_K + k) * st[k];
-  }
-  if (own) {
-#pragma unroll
-    for (int k = 0; k + 1 < MX_KM1; k++) cs[k] = st[k + 1];
-    cs[MX_KM1 - 1] = xr;
-  }
-#else
-  (void)cs; (void)own;
-#endif
-  acc += ld_w(w, (long long)ch * DEC_CONV_K + MX_KM1) * xr;
+  for (int k = 0; k < MX_KM1; k++) acc += c->w[k] * c->st[k];
+  acc += c->w[MX_KM1] * xr;
   return ssd_silu_exact(acc);
 }
 
+// The channel's state after this step, [st[1..], xr], stored to cs: from
+// registers, no loads.
+__device__ __forceinline__ void mx_shift_held(const mx_cin *c, float xr, float *cs) {
+#pragma unroll
+  for (int k = 0; k + 1 < MX_KM1; k++) cs[k] = c->st[k + 1];
+  if (MX_KM1 > 0) cs[MX_KM1 > 0 ? MX_KM1 - 1 : 0] = xr;
+}
+
+// The same for a channel whose state and input this block does not hold.
 __device__ __forceinline__ void mx_shift(float xr, float *cs) {
 #if MX_KM1 > 0
 #pragma unroll
@@ -115,7 +135,7 @@ DEC_KERNEL(const dec_in *__restrict__ in, long long ld, long long off_xbc, long 
            unsigned *__restrict__ tickets, long long off_gz, const float *__restrict__ wg,
            ssd_bf16 *__restrict__ x_out, float *__restrict__ ss_out,
            unsigned long long *__restrict__ trace) {
-  __shared__ float sx[DEC_ROWS], sB[SSD_N], sC[SSD_N], sg[DEC_ROWS];
+  __shared__ float sx[DEC_ROWS], sB[SSD_N], sC[SSD_N], sg[MX_WARPS];
   __shared__ int last;
   const int tid = threadIdx.x, warp = tid >> 5, lane = tid & 31;
   const int h = blockIdx.x / MX_SLICES, p0 = (blockIdx.x % MX_SLICES) * DEC_ROWS;
@@ -142,15 +162,14 @@ DEC_KERNEL(const dec_in *__restrict__ in, long long ld, long long off_xbc, long 
 #endif
     }
   float *cst = conv_state + b * (long long)MX_CONV * MX_KM1;
-  for (int i = tid; i < MX_NIN; i += DEC_THREADS) {
-    const int ch = mx_channel(i, hx, hb, hc, p0);
-    dec_prefetch(conv_w + (long long)ch * DEC_CONV_K);
-#if DEC_CONV_BIAS
-    dec_prefetch(conv_b + ch);
-#endif
-#if MX_KM1 > 0
-    dec_prefetch(cst + (long long)ch * MX_KM1);
-#endif
+  mx_cin cin[MX_IPT];
+#pragma unroll
+  for (int j = 0; j < MX_IPT; j++) {
+    const int i = tid + j * DEC_THREADS;
+    if (i < MX_NIN) {
+      const int ch = mx_channel(i, hx, hb, hc, p0);
+      mx_cin_load(&cin[j], ch, cst + (long long)ch * MX_KM1, conv_w, conv_b);
+    }
   }
   // dt's bias and A (a bias pointer ssd_dt reads at index 0), and per state
   // row D (the skip's factor: ssd_skip(.., 1)) and the gated norm's weight
@@ -188,12 +207,16 @@ DEC_KERNEL(const dec_in *__restrict__ in, long long ld, long long off_xbc, long 
   for (int j = 0; j < MX_IPT; j++) {
     const int i = tid + j * DEC_THREADS;
     if (i >= MX_NIN) break;
-    const int ch = mx_channel(i, hx, hb, hc, p0);
-    const float u = mx_conv(xin[j], ch, cst + (long long)ch * MX_KM1, conv_w, conv_b,
-                            i < DEC_ROWS && !MX_XSHARED);
-    if (i < DEC_ROWS) sx[i] = u;
-    else if (i < DEC_ROWS + SSD_N) sB[i - DEC_ROWS] = u * d;
-    else sC[i - DEC_ROWS - SSD_N] = u;
+    const float u = mx_conv(&cin[j], xin[j]);
+    if (i < DEC_ROWS) {
+      sx[i] = u;
+      if (!MX_XSHARED) /* only this block reads it: shift in place */
+        mx_shift_held(&cin[j], xin[j], cst + (long long)mx_channel(i, hx, hb, hc, p0) * MX_KM1);
+    } else if (i < DEC_ROWS + SSD_N) {
+      sB[i - DEC_ROWS] = u * d;
+    } else {
+      sC[i - DEC_ROWS - SSD_N] = u;
+    }
   }
   __syncthreads(); // this block's reads of shared conv state are done
   // The ticket: no fence before it, since what it orders are the reads
@@ -202,6 +225,7 @@ DEC_KERNEL(const dec_in *__restrict__ in, long long ld, long long off_xbc, long 
   // trip overlaps warp 0's share of it instead of stalling it.
   unsigned tk = 0;
   if (tid == 0) tk = atomicAdd(&tickets[b], 1u);
+  float g2 = 0.f; // this warp's rows' sum of g^2 (its lane 0's)
 
 #pragma unroll
   for (int r = 0; r < MX_RPW; r++) {
@@ -236,16 +260,21 @@ DEC_KERNEL(const dec_in *__restrict__ in, long long ld, long long off_xbc, long 
       const long long ch = h * SSD_P + p;
       const float gv = acc * ssd_silu_exact(gzr[r]);
       x_out[b * (SSD_H * SSD_P) + ch] = f2bf(gv * wgr[r]);
-      sg[pl] = gv * gv;
+      g2 += gv * gv;
 #endif
     }
   }
   if (tid == 0) last = tk == (unsigned)(MX_BLOCKS - 1);
+#if DEC_GNORM
+  if (lane == 0) sg[warp] = g2;
+#else
+  (void)g2;
+#endif
   __syncthreads();
 #if DEC_GNORM
   if (tid == 0) {
     float v = 0.f;
-    for (int i = 0; i < DEC_ROWS; i++) v += sg[i];
+    for (int w = 0; w < MX_WARPS; w++) v += sg[w];
     ss_out[b * DEC_EMIT_LD + blockIdx.x] = v;
   }
 #else
@@ -253,8 +282,17 @@ DEC_KERNEL(const dec_in *__restrict__ in, long long ld, long long off_xbc, long 
 #endif
   if (last) {
     if (tid == 0) tickets[b] = 0u;
+#if MX_SHIFT_HELD
+#pragma unroll
+    for (int j = 0; j < MX_IPT; j++) {
+      const int i = tid + j * DEC_THREADS;
+      if (i >= DEC_ROWS && i < MX_NIN)
+        mx_shift_held(&cin[j], xin[j], cst + (long long)mx_channel(i, hx, hb, hc, p0) * MX_KM1);
+    }
+#else
     for (int ch = (MX_XSHARED ? 0 : SSD_HX * SSD_P) + tid; ch < MX_CONV; ch += DEC_THREADS)
       mx_shift(ld_in(row, off_xbc + ch), cst + (long long)ch * MX_KM1);
+#endif
   }
   dec_tr_end(&tr, trace);
   (void)D; (void)off_z;

@@ -4,8 +4,8 @@
 // #defines: OPS_C, OPS_K, OPS_HAS_BIAS, OPS_SILU, OPS_T (steps per thread),
 // OPS_LDX (elements between x's tokens: > OPS_C when x is a view into wider rows).
 // Grid (ceil(C/(128 VEC)), ceil(L/T), B): a thread slides its K-wide window
-// over T steps of one channel (OPS_VEC: of 8 adjacent channels, bf16 x, C and
-// the stride multiples of 8), so reads stay coalesced across channels.  The
+// over T steps of one channel (OPS_VEC: of 8 adjacent channels, bf16 x and y,
+// C and the stride multiples of 8), so reads stay coalesced across channels.  The
 // state is written to a separate buffer (the launcher refuses aliasing): the
 // block reading the old state and the one writing the new may run concurrently.
 // The OPS_VEC variant reads its T steps as 16-byte loads all issued before the
@@ -17,6 +17,10 @@
                                 : (state_in ? state_in[(b * OPS_C + (c)) * (OPS_K - 1) + OPS_K - 1 + (s)] \
                                             : 0.f))
 #if OPS_VEC
+// Word i (two bf16: channels 2i, 2i + 1) of an 8-channel piece.
+__device__ __forceinline__ u32 &conv_word(uint4 &v, int i) {
+  return i == 0 ? v.x : i == 1 ? v.y : i == 2 ? v.z : v.w;
+}
 extern "C" __global__ void __launch_bounds__(128)
 OPS_KERNEL(const ops_in *__restrict__ x, const ops_w *__restrict__ w,
            const ops_w *__restrict__ bias, const float *__restrict__ state_in,
@@ -24,44 +28,64 @@ OPS_KERNEL(const ops_in *__restrict__ x, const ops_w *__restrict__ w,
   const int c0 = (blockIdx.x * 128 + threadIdx.x) * 8;
   if (c0 >= OPS_C) return;
   const long long b = blockIdx.z, t0 = (long long)blockIdx.y * OPS_T;
-  uint4 raw[OPS_T];
+  // The T steps and the K-1 before them (where they are in x), all loads
+  // issued before the first output.  Each pair of channels' outputs
+  // overwrites its inputs in v once the windows have taken them, so a thread
+  // holds 8 x T bf16 values and only two channels' weights and windows at a
+  // time (a window per channel took 160 registers: three blocks per SM).
+  uint4 v[OPS_T], hv[OPS_K > 1 ? OPS_K - 1 : 1];
 #pragma unroll
   for (int j = 0; j < OPS_T; j++)
-    if (t0 + j < L) raw[j] = *(const uint4 *)(x + (b * L + t0 + j) * OPS_LDX + c0);
-  float wk[8][OPS_K], win[8][OPS_K], bc[8];
+    if (t0 + j < L) v[j] = *(const uint4 *)(x + (b * L + t0 + j) * OPS_LDX + c0);
 #pragma unroll
-  for (int q = 0; q < 8; q++) {
+  for (int k = 0; k < OPS_K - 1; k++) {
+    const long long s = t0 - (OPS_K - 1) + k;
+    if (s >= 0) hv[k] = *(const uint4 *)(x + (b * L + s) * OPS_LDX + c0);
+  }
 #pragma unroll
-    for (int k = 0; k < OPS_K; k++) wk[q][k] = ld_w(w, (c0 + q) * OPS_K + k);
+  for (int i = 0; i < 4; i++) {
+    const int c = c0 + 2 * i;
+    float wk[2][OPS_K], win[2][OPS_K], bc[2];
+#pragma unroll
+    for (int e = 0; e < 2; e++) {
+#pragma unroll
+      for (int k = 0; k < OPS_K; k++) wk[e][k] = ld_w(w, (c + e) * OPS_K + k);
 #if OPS_HAS_BIAS
-    bc[q] = ld_w(bias, c0 + q);
+      bc[e] = ld_w(bias, c + e);
 #else
-    bc[q] = 0.f;
+      bc[e] = 0.f;
 #endif
 #pragma unroll
-    for (int k = 0; k < OPS_K - 1; k++) win[q][k] = CONV_IN(c0 + q, t0 - (OPS_K - 1) + k);
+      for (int k = 0; k < OPS_K - 1; k++) {
+        const long long s = t0 - (OPS_K - 1) + k;
+        const u32 h = s >= 0 ? conv_word(hv[k], i) : 0u;
+        win[e][k] = s >= 0 ? (e ? bf2_hi(h) : bf2_lo(h)) : CONV_IN(c + e, s);
+      }
+    }
+#pragma unroll
+    for (int j = 0; j < OPS_T; j++) {
+      u32 &h = conv_word(v[j], i);
+      win[0][OPS_K - 1] = bf2_lo(h), win[1][OPS_K - 1] = bf2_hi(h);
+      float o[2];
+#pragma unroll
+      for (int e = 0; e < 2; e++) {
+        float acc = bc[e];
+#pragma unroll
+        for (int k = 0; k < OPS_K; k++) acc += wk[e][k] * win[e][k];
+#if OPS_SILU
+        acc = ssd_silu(acc);
+#endif
+        o[e] = acc;
+#pragma unroll
+        for (int k = 0; k < OPS_K - 1; k++) win[e][k] = win[e][k + 1];
+      }
+      h = pack_bf2(o[0], o[1]);
+    }
   }
   (void)bias;
 #pragma unroll
-  for (int j = 0; j < OPS_T; j++) {
-    if (t0 + j >= L) break;
-    const u32 h[4] = {raw[j].x, raw[j].y, raw[j].z, raw[j].w};
-    float o[8];
-#pragma unroll
-    for (int q = 0; q < 8; q++) {
-      win[q][OPS_K - 1] = q & 1 ? bf2_hi(h[q / 2]) : bf2_lo(h[q / 2]);
-      float acc = bc[q];
-#pragma unroll
-      for (int k = 0; k < OPS_K; k++) acc += wk[q][k] * win[q][k];
-#if OPS_SILU
-      acc = ssd_silu(acc);
-#endif
-      o[q] = acc;
-#pragma unroll
-      for (int k = 0; k < OPS_K - 1; k++) win[q][k] = win[q][k + 1];
-    }
-    ops_st8(y + (b * L + t0 + j) * OPS_C + c0, o);
-  }
+  for (int j = 0; j < OPS_T; j++)
+    if (t0 + j < L) *(uint4 *)(y + (b * L + t0 + j) * OPS_C + c0) = v[j];
   if (state_out && t0 + OPS_T >= L)
     for (int q = 0; q < 8; q++)
       for (int k = 0; k < OPS_K - 1; k++)
