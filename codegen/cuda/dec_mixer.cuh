@@ -107,22 +107,17 @@ __device__ __forceinline__ float mx_conv(const mx_cin *c, float xr) {
   return ssd_silu_exact(acc);
 }
 
-// The channel's state after this step, [st[1..], xr], stored to cs: from
-// registers, no loads.
-__device__ __forceinline__ void mx_shift_held(const mx_cin *c, float xr, float *cs) {
-#pragma unroll
-  for (int k = 0; k + 1 < MX_KM1; k++) cs[k] = c->st[k + 1];
-  if (MX_KM1 > 0) cs[MX_KM1 > 0 ? MX_KM1 - 1 : 0] = xr;
-}
-
-// The same for a channel whose state and input this block does not hold.
-__device__ __forceinline__ void mx_shift(float xr, float *cs) {
+// A channel's state after this step, [st[1..], xr], stored to cs.  st is the
+// old state: the registers the block read it into (no loads), or cs itself
+// for a channel the block does not hold (each st[k + 1] is read before cs[k + 1]
+// is written).
+__device__ __forceinline__ void mx_shift(const float *st, float xr, float *cs) {
 #if MX_KM1 > 0
 #pragma unroll
-  for (int k = 0; k + 1 < MX_KM1; k++) cs[k] = cs[k + 1];
+  for (int k = 0; k + 1 < MX_KM1; k++) cs[k] = st[k + 1];
   cs[MX_KM1 - 1] = xr;
 #else
-  (void)xr; (void)cs;
+  (void)st, (void)xr, (void)cs;
 #endif
 }
 
@@ -211,7 +206,7 @@ DEC_KERNEL(const dec_in *__restrict__ in, long long ld, long long off_xbc, long 
     if (i < DEC_ROWS) {
       sx[i] = u;
       if (!MX_XSHARED) /* only this block reads it: shift in place */
-        mx_shift_held(&cin[j], xin[j], cst + (long long)mx_channel(i, hx, hb, hc, p0) * MX_KM1);
+        mx_shift(cin[j].st, xin[j], cst + (long long)mx_channel(i, hx, hb, hc, p0) * MX_KM1);
     } else if (i < DEC_ROWS + SSD_N) {
       sB[i - DEC_ROWS] = u * d;
     } else {
@@ -287,11 +282,13 @@ DEC_KERNEL(const dec_in *__restrict__ in, long long ld, long long off_xbc, long 
     for (int j = 0; j < MX_IPT; j++) {
       const int i = tid + j * DEC_THREADS;
       if (i >= DEC_ROWS && i < MX_NIN)
-        mx_shift_held(&cin[j], xin[j], cst + (long long)mx_channel(i, hx, hb, hc, p0) * MX_KM1);
+        mx_shift(cin[j].st, xin[j], cst + (long long)mx_channel(i, hx, hb, hc, p0) * MX_KM1);
     }
 #else
-    for (int ch = (MX_XSHARED ? 0 : SSD_HX * SSD_P) + tid; ch < MX_CONV; ch += DEC_THREADS)
-      mx_shift(ld_in(row, off_xbc + ch), cst + (long long)ch * MX_KM1);
+    for (int ch = (MX_XSHARED ? 0 : SSD_HX * SSD_P) + tid; ch < MX_CONV; ch += DEC_THREADS) {
+      float *q = cst + (long long)ch * MX_KM1;
+      mx_shift(q, ld_in(row, off_xbc + ch), q);
+    }
 #endif
   }
   dec_tr_end(&tr, trace);
