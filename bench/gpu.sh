@@ -46,6 +46,8 @@ fail=0
 for t in test_cg_cache test_cg_nvrtc test_ssd_gpu; do
   if ! $B/$t >>"$OUT/tests.log" 2>&1; then echo "FAILED: $t" | tee -a "$OUT/tests.log"; fail=1; fi
 done
+# the wgmma SSD kernel (codegen/cuda/ssd_wg.cuh, opt-in) on the same cases
+SSDC_SSD_WG=1 $B/test_ssd_gpu >>"$OUT/tests.log" 2>&1 || { echo "FAILED: test_ssd_gpu (wgmma)" | tee -a "$OUT/tests.log"; fail=1; }
 if [ "${GPU_SANITIZE:-0}" = 1 ] && command -v compute-sanitizer >/dev/null; then
   for tool in memcheck racecheck; do
     compute-sanitizer --tool $tool --error-exitcode 9 $B/test_ssd_gpu >"$OUT/sanitize-$tool.log" 2>&1 ||

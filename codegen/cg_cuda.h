@@ -42,6 +42,8 @@ typedef struct cg_ssd_spec {
                                has_z): y times the norm weight, rows' partial sums of
                                squares out (rt_cuda_ssd_args gn_w, gn_ss) */
   int ps;                   /* CHUNKED: head channels per block; 0 = let cg pick */
+  bool wg;                  /* CHUNKED: the sm_90a wgmma kernel (cuda/ssd_wg.cuh) instead of
+                               the mma.sync one; needs cg_ssd_wg_fits and an sm_90 GPU */
   /* Token-row strides in elements (0 = dense: hx*P, hdt, hb*N, hc*N, H*P).
    * Element (b, t, head, i) of an operand is at base[(b*L + t)*ld + head*width
    * + i], so x, B, C can be column slices of the conv output [T, conv_dim] and
@@ -73,6 +75,11 @@ int cg_ssd_check(const cg_ssd_spec *s, ssd_ctx *c);
 int cg_ssd_pick_ps(const cg_ssd_spec *s, int64_t batch, int sms);
 /* Dynamic shared memory the chunked kernel needs, in bytes. */
 size_t cg_ssd_smem_bytes(const cg_ssd_spec *s);
+/* Whether the wgmma kernel takes this chunked spec (ps 64, or 0 with P % 64
+ * == 0; N 64 or 128), and whether an architecture has wgmma (sm_90, sm_90a,
+ * and the emulated device); the kernel compiles for sm_90a. */
+bool cg_ssd_wg_fits(const cg_ssd_spec *s);
+bool cg_arch_has_wgmma(const char *arch);
 
 /* A kernel's generated source.  `src` is malloc'd; free with cg_source_free. */
 typedef struct cg_source {

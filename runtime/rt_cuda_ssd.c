@@ -20,20 +20,27 @@ int rt_cuda_ssd_prepare(rt_cuda *g, cg_cache *cc, const cg_ssd_spec *spec, int64
   out->spec = *spec;
   if (spec->kind == CG_SSD_CHUNKED && !spec->ps)
     out->spec.ps = cg_ssd_pick_ps(spec, batch > 0 ? batch : 1, rt_cuda_sms(g));
+  /* $SSDC_SSD_WG=1 asks for the wgmma kernel (sm_90 and the emulated device,
+   * where it fits).  It is correct but not yet faster than the mma.sync one
+   * (bench/NOTES.md, session 14), so it is not the default. */
+  const char *arch = rt_cuda_arch(g), *env = getenv("SSDC_SSD_WG");
+  if (env && !strcmp(env, "1") && cg_arch_has_wgmma(arch) && cg_ssd_wg_fits(&out->spec))
+    out->spec.wg = true;
+  if (out->spec.wg && !strcmp(arch, "sm_90")) arch = "sm_90a";
   cg_source src;
   int rc = cg_ssd_source(&out->spec, &src, c);
   if (rc) return rc;
   void *cubin = NULL;
   size_t n = 0;
-  rc = cg_build(cc, &src, rt_cuda_arch(g), &cubin, &n, c);
+  rc = cg_build(cc, &src, arch, &cubin, &n, c);
   if (rc == SSD_OK) {
     size_t smem = spec->kind == CG_SSD_CHUNKED ? cg_ssd_smem_bytes(&out->spec) : 0;
     rc = rt_cuda_load(g, cubin, src.name, smem, &out->fn, c);
-    /* Blocks per SM, from shared memory (1 KB reserved per block); the
-     * chunked kernel's __launch_bounds__(128, 3) keeps its registers within
-     * three blocks, so shared memory is the limit. */
+    /* Blocks per SM, from shared memory (1 KB reserved per block) and the
+     * kernels' __launch_bounds__ (mma.sync: 3 blocks, wgmma: 2). */
+    const int cap = out->spec.wg ? 2 : 3;
     int per = smem ? (int)((size_t)rt_cuda_smem_per_sm(g) / (smem + 1024)) : 16;
-    out->blocks_per_sm = per < 1 ? 1 : per > 3 ? 3 : per;
+    out->blocks_per_sm = per < 1 ? 1 : per > cap ? cap : per;
   }
   memcpy(out->name, src.name, sizeof out->name);
   free(cubin);

@@ -26,4 +26,7 @@ add_executable(test_ssd_gpu ${SSDC_CUDA_ROOT}/tests/cuda/test_ssd_gpu.c
 target_include_directories(test_ssd_gpu PRIVATE ${SSDC_CUDA_ROOT}/runtime)
 target_link_libraries(test_ssd_gpu PRIVATE ssdc_codegen m)
 add_test(NAME ssd_gpu COMMAND test_ssd_gpu)
-set_tests_properties(ssd_gpu PROPERTIES LABELS gpu)
+# the wgmma chunked kernel (sm_90), on the same cases where it fits
+add_test(NAME ssd_gpu_wg COMMAND test_ssd_gpu)
+set_tests_properties(ssd_gpu ssd_gpu_wg PROPERTIES LABELS gpu)
+set_tests_properties(ssd_gpu_wg PROPERTIES ENVIRONMENT SSDC_SSD_WG=1)

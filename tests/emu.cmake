@@ -15,6 +15,8 @@ target_include_directories(test_emu PRIVATE ${SSDC_EMU_ROOT}/runtime)
 target_link_libraries(test_emu PRIVATE ssdc_codegen m)
 add_test(NAME emu_self COMMAND test_emu)
 add_test(NAME emu_ssd COMMAND test_ssd_gpu --emu)
+# the same cases on the wgmma kernel (codegen/cuda/ssd_wg.cuh) where it fits
+add_test(NAME emu_ssd_wg COMMAND test_ssd_gpu --emu)
 add_test(NAME emu_dec COMMAND test_dec_gpu --emu)
 add_test(NAME emu_ops COMMAND test_ops_gpu --emu)
 add_test(NAME emu_golden COMMAND test_gpu_golden --emu ${SSDC_GOLDEN_GPU_CASES})
@@ -32,6 +34,8 @@ add_test(NAME emu_cli_profile
          COMMAND sh -c [=[d=$(mktemp -d) && SSDC_PROFILE=1 "$1" run --model "$2" --input "$2/input.safetensors" --output "$d/o.safetensors" --device emu --dtype bf16 2>"$d/err"; rc=$?; cat "$d/err"; grep -q "^ssdc profile (gpu, forward 2x37): [0-9.]* ms" "$d/err" && grep -qE "^  ssm +mamba2.ssd:[0-9]+ .* 2 runs" "$d/err" && grep -qE "^  linear +mamba2.ssd:[0-9]+ .* TFLOP/s" "$d/err" && [ $rc = 0 ]; ok=$?; rm -rf "$d"; exit $ok]=]
                  sh $<TARGET_FILE:ssdc> ${SSDC_EMU_ROOT}/tests/golden/mamba2_g2)
 list(APPEND SSDC_EMU_CLI emu_cli_profile)
-set_tests_properties(emu_self emu_ssd emu_dec emu_ops emu_golden emu_graph emu_graph_fused ${SSDC_EMU_CLI} PROPERTIES
+set_tests_properties(emu_self emu_ssd emu_ssd_wg emu_dec emu_ops emu_golden emu_graph emu_graph_fused ${SSDC_EMU_CLI} PROPERTIES
                      LABELS cpu TIMEOUT 900
                      ENVIRONMENT SSDC_CACHE_DIR=${CMAKE_CURRENT_BINARY_DIR}/ssdc-emu-cache)
+set_tests_properties(emu_ssd_wg PROPERTIES ENVIRONMENT
+                     "SSDC_SSD_WG=1;SSDC_CACHE_DIR=${CMAKE_CURRENT_BINARY_DIR}/ssdc-emu-cache")

@@ -47,8 +47,6 @@
 // block's PS channels goes to gn_ss[row][h * PSL + slice]; the row scale
 // rsqrt(mean + eps) is applied after out_proj, which is linear in its rows
 // (runtime/rt_gpu_model.c, plan_gfold).
-#define Q 64
-#define NWARPS 4
 #define XS (SSD_PS + 8) /* padded smem row strides (16 bytes): no bank conflicts */
 #define BS (SSD_N + 8)
 #define CBS (Q + 8)
@@ -62,7 +60,6 @@
 #define MTW (MT / WM)                        /* m16 state tiles per warp */
 #define NTN ((SSD_N / 8) / (NWARPS / WM))    /* n8 state tiles per warp */
 #define NTW (MTW * NTN)                      /* state tiles per warp (registers: NTW x 4) */
-#define PSL (SSD_P / SSD_PS)            /* channel slices per head */
 
 #if SSD_PS % 16 || SSD_P % SSD_PS || SSD_N % 16 || ((SSD_N / 8) * MT) % NWARPS || \
     MT % WM || (SSD_N / 8) % (NWARPS / WM)
@@ -71,35 +68,6 @@
 #if SSD_LD_X % 8 || SSD_LD_B % 8 || SSD_LD_C % 8
 #error "x, B, C row strides must keep 16-byte alignment"
 #endif
-
-#if SSD_DT_F32
-typedef float ssd_dt_in;
-__device__ __forceinline__ float dt2f(float v) { return v; }
-#else
-typedef ssd_bf16 ssd_dt_in;
-__device__ __forceinline__ float dt2f(ssd_bf16 v) { return bf2f(v); }
-#endif
-#if SSD_Z_F32
-typedef float ssd_z_in;
-__device__ __forceinline__ float z2f(float v) { return v; }
-#else
-typedef ssd_bf16 ssd_z_in;
-__device__ __forceinline__ float z2f(ssd_bf16 v) { return bf2f(v); }
-#endif
-
-// The gate pair z[o], z[o + 1] as floats.  o is even relative to the row (P
-// is a multiple of 16), so one 4- or 8-byte load serves when the row stride is
-// even; an odd stride (in_proj widths with an odd head count) takes two.
-__device__ __forceinline__ float2 ssd_z_pair(const ssd_z_in *z, long long o) {
-#if SSD_LD_Z % 2
-  return make_float2(z2f(z[o]), z2f(z[o + 1]));
-#elif SSD_Z_F32
-  return *(const float2 *)&z[o];
-#else
-  const u32 v = *(const u32 *)&z[o];
-  return make_float2(bf2_lo(v), bf2_hi(v));
-#endif
-}
 
 // State tile j of this warp: its m16 row tile (head channels) and n8 column
 // tile (state index).
@@ -128,19 +96,9 @@ struct ssd_smem {
    * shape (PS 64, N 128) the struct is 71,440 B: three blocks per SM (228
    * KB, 1 KB reserved per block); registers (168) allow three as well. */
   ssd_bf16 cb[Q * CBS];
-  float cs[Q], dtp[Q], w[Q];
-  float decay;               /* exp(cs_last) */
+  ssd_scan sc;
   float seglog;              /* phase 1: sum of the chunks' cs_last */
   unsigned ticket;
-};
-
-// Where a block works: decoded from its ticket.
-struct ssd_where {
-  int seg, b, h, p0, hx, hb, hc, hdt;
-  long long c0, c1;     /* chunk range */
-  long long xo, bo, co; /* x, B, C offsets of token 0 of this block's (b, head, slice) */
-  long long zo;         /* z offset of token 0 of (b, head, slice) */
-  unsigned flag;        /* this block's flag/state index */
 };
 
 // Copy Q token rows of VPR 16-byte vectors each (row stride SROW in shared
@@ -189,65 +147,19 @@ __device__ __forceinline__ void ssd_load_c(ssd_smem &sm, const ssd_where &wh, co
   cp_async_commit();
 }
 
-// Warp 0: discretize dt for the chunk and scan dt*A.  Lane l owns steps 2l, 2l+1.
-__device__ __forceinline__ void ssd_scan_chunk(ssd_smem &sm, const float raw[2], long long t0,
-                                               long long L, int hdt, const float *dt_bias,
-                                               float A) {
-  int lane = threadIdx.x & 31;
-  float d0 = 0.f, d1 = 0.f;
-  if (t0 + 2 * lane < L) d0 = ssd_dt(raw[0], hdt, dt_bias);
-  if (t0 + 2 * lane + 1 < L) d1 = ssd_dt(raw[1], hdt, dt_bias);
-  float a0 = d0 * A, a1 = a0 + d1 * A;
-  float incl = a1;
-#pragma unroll
-  for (int o = 1; o < 32; o <<= 1) {
-    float v = __shfl_up_sync(0xffffffffu, incl, o);
-    if (lane >= o) incl += v;
-  }
-  float excl = incl - a1;
-  float cs0 = excl + a0, cs1 = incl;
-  float last = __shfl_sync(0xffffffffu, incl, 31);
-  sm.cs[2 * lane] = cs0;
-  sm.cs[2 * lane + 1] = cs1;
-  sm.dtp[2 * lane] = d0;
-  sm.dtp[2 * lane + 1] = d1;
-  sm.w[2 * lane] = __expf(last - cs0) * d0;
-  sm.w[2 * lane + 1] = __expf(last - cs1) * d1;
-  if (lane == 0) {
-    sm.decay = __expf(last);
-    sm.seglog += last;
-  }
-}
-
-__device__ __forceinline__ void ssd_load_dt(float raw[2], const ssd_dt_in *dt, long long L,
-                                            long long t0, int b, int hdt) {
-  int lane = threadIdx.x & 31;
-#pragma unroll
-  for (int k = 0; k < 2; k++) {
-    long long t = t0 + 2 * lane + k;
-#if SSD_HAS_DT
-    raw[k] = t < L ? dt2f(dt[((long long)b * L + t) * SSD_LD_DT + hdt]) : 0.f;
-#else
-    (void)dt; (void)b; (void)hdt;
-    raw[k] = 1.f;
-#endif
-    (void)t;
-  }
-}
-
 // Prepare chunk ch while its tiles are in flight: warp 0 scans its dt (raw
 // values in dtraw) and loads the next chunk's; with S given, every warp
 // stores the state entering the chunk as the bf16 operand of C S^T.  The
 // caller has passed a barrier after every read of the last chunk's cs, dtp,
 // w, decay and s, and passes one before anything reads these.
 __device__ __forceinline__ void ssd_chunk_prep(ssd_smem &sm, const ssd_where &wh, long long ch,
-                                               float dtraw[2], const ssd_dt_in *dt,
+                                               ssd_dt_in dtraw[2], const ssd_dt_in *dt,
                                                const float *dt_bias, float A, long long L,
                                                const float (*S)[4]) {
   const int warp = threadIdx.x >> 5, lane = threadIdx.x & 31, g = lane >> 2, tg = lane & 3;
   const long long t0 = ch * Q;
   if (warp == 0) {
-    ssd_scan_chunk(sm, dtraw, t0, L, wh.hdt, dt_bias, A);
+    ssd_scan_chunk(sm.sc, &sm.seglog, dtraw, t0, L, wh.hdt, dt_bias, A);
     if (ch + 1 < wh.c1) ssd_load_dt(dtraw, dt, L, t0 + Q, wh.b, wh.hdt);
   }
   if (S) {
@@ -267,11 +179,6 @@ __device__ __forceinline__ void ssd_chunk_ready() {
   __syncthreads();
 }
 
-// Scale the two bf16 halves of a fragment register by w_lo, w_hi.
-__device__ __forceinline__ u32 scale_bf2(u32 v, float lo, float hi) {
-  return pack_bf2(bf2_lo(v) * lo, bf2_hi(v) * hi);
-}
-
 // S = decay S + (x w)^T B for this warp's state tiles.  x^T is loaded
 // transposed by ldmatrix and scaled by w in registers: fragment register 0/1
 // hold k = 2t, 2t+1 of rows g, g+8 and registers 2/3 hold k + 8, so each
@@ -281,7 +188,7 @@ __device__ __forceinline__ u32 scale_bf2(u32 v, float lo, float hi) {
 __device__ __forceinline__ void ssd_state_update(ssd_smem &sm, float (*S)[4]) {
   const int warp = threadIdx.x >> 5, lane = threadIdx.x & 31, tg = lane & 3;
   const ssd_bf16 *bs = sm.b, *xs = sm.x;
-  float dec = sm.decay;
+  float dec = sm.sc.decay;
 #pragma unroll
   for (int j = 0; j < NTW; j++) {
     S[j][0] *= dec; S[j][1] *= dec; S[j][2] *= dec; S[j][3] *= dec;
@@ -289,7 +196,7 @@ __device__ __forceinline__ void ssd_state_update(ssd_smem &sm, float (*S)[4]) {
 #pragma unroll
   for (int kk = 0; kk < Q / 16; kk++) {
     const int k0 = kk * 16 + 2 * tg;
-    const float w0 = sm.w[k0], w1 = sm.w[k0 + 1], w8 = sm.w[k0 + 8], w9 = sm.w[k0 + 9];
+    const float w0 = sm.sc.w[k0], w1 = sm.sc.w[k0 + 1], w8 = sm.sc.w[k0 + 8], w9 = sm.sc.w[k0 + 9];
     u32 a[MTW][4];
 #pragma unroll
     for (int mi = 0; mi < MTW; mi++) {
@@ -366,11 +273,11 @@ __device__ __forceinline__ void ssd_cb_tiles(ssd_smem &sm) {
       const float *v = T[ssd_cb_index(r, j) - lo];
       const bool diag = j >= 2 * r; /* only these tiles cross the causal edge */
       const int s = j * 8 + 2 * tg;
-      const float w0 = sm.dtp[s], w1 = sm.dtp[s + 1], c0 = sm.cs[s], c1 = sm.cs[s + 1];
+      const float w0 = sm.sc.dtp[s], w1 = sm.sc.dtp[s + 1], c0 = sm.sc.cs[s], c1 = sm.sc.cs[s + 1];
 #pragma unroll
       for (int half = 0; half < 2; half++) {
         const int t = 16 * r + g + half * 8;
-        const float ct = sm.cs[t];
+        const float ct = sm.sc.cs[t];
         const float m0 = !diag || s <= t ? v[2 * half] * __expf(ct - c0) * w0 : 0.f;
         const float m1 = !diag || s + 1 <= t ? v[2 * half + 1] * __expf(ct - c1) * w1 : 0.f;
         *(u32 *)&sm.cb[t * CBS + s] = pack_bf2(m0, m1);
@@ -431,7 +338,7 @@ __device__ __forceinline__ void ssd_chunk_y(ssd_smem &sm, const ssd_where &wh, l
     }
   }
   {
-    float e0 = __expf(sm.cs[tr + g]), e1 = __expf(sm.cs[tr + g + 8]);
+    float e0 = __expf(sm.sc.cs[tr + g]), e1 = __expf(sm.sc.cs[tr + g + 8]);
 #pragma unroll
     for (int j = 0; j < SSD_PS / 8; j++) {
       Y[j][0] *= e0; Y[j][1] *= e0; Y[j][2] *= e1; Y[j][3] *= e1;
@@ -445,67 +352,12 @@ __device__ __forceinline__ void ssd_chunk_y(ssd_smem &sm, const ssd_where &wh, l
   case 2: ssd_cb_x<2>(sm, Y); break;
   default: ssd_cb_x<3>(sm, Y); break;
   }
-  // epilogue: D skip, gate, store.  Row-outer, so the row's bounds check and
-  // 64-bit output offset are computed once for its PS / 8 pairs.
-#if SSD_HAS_D && SSD_D_PER_CHANNEL
-  const float *Dp = D + wh.h * SSD_P + wh.p0 + 2 * tg;
-#elif SSD_HAS_D
-  const float Dh = D[wh.h];
-#endif
-#if SSD_GNORM
-  const float *gw = gn_w + wh.h * SSD_P + wh.p0 + 2 * tg;
-#endif
+  // epilogue: D skip, gate, store (ssd_seg.cuh), row by row
 #pragma unroll
   for (int half = 0; half < 2; half++) {
     const int t = tr + g + half * 8;
-    const bool in = t0 + t < L; /* a quad shares its row, so `in` is uniform in a quad */
-    float ssq = 0.f;
-    const ssd_bf16 *xr = &xs[t * XS + 2 * tg];
-    const long long orow = (((long long)wh.b * L + t0 + t) * SSD_H + wh.h) * SSD_P + wh.p0 + 2 * tg;
-#if SSD_HAS_Z
-    const long long zrow = wh.zo + (t0 + t) * (long long)SSD_LD_Z + 2 * tg;
-#endif
-#pragma unroll
-    for (int j = 0; j < SSD_PS / 8; j++) {
-      if (!in) break;
-      float v0 = Y[j][half * 2], v1 = Y[j][half * 2 + 1];
-#if SSD_HAS_D
-      u32 xv = *(const u32 *)&xr[j * 8];
-#if SSD_D_PER_CHANNEL
-      v0 += Dp[j * 8] * bf2_lo(xv);
-      v1 += Dp[j * 8 + 1] * bf2_hi(xv);
-#else
-      v0 += Dh * bf2_lo(xv);
-      v1 += Dh * bf2_hi(xv);
-#endif
-#endif
-      const long long o = orow + j * 8;
-#if SSD_HAS_Z
-      const float2 zv = ssd_z_pair(z, zrow + j * 8);
-      v0 *= ssd_silu(zv.x);
-      v1 *= ssd_silu(zv.y);
-#endif
-#if SSD_GNORM
-      ssq += v0 * v0 + v1 * v1;
-      const float2 wv = *(const float2 *)&gw[j * 8];
-      v0 *= wv.x;
-      v1 *= wv.y;
-#endif
-#if SSD_Y_F32
-      *(float2 *)&((float *)y_)[o] = make_float2(v0, v1);
-#else
-      *(u32 *)&((ssd_bf16 *)y_)[o] = pack_bf2(v0, v1);
-#endif
-    }
-#if SSD_GNORM
-    /* the row's PS channels sit in the four lanes of a quad */
-    ssq += __shfl_xor_sync(0xffffffffu, ssq, 1);
-    ssq += __shfl_xor_sync(0xffffffffu, ssq, 2);
-    if (in && tg == 0) gn_ss[((long long)wh.b * L + t0 + t) * (SSD_H * PSL) + wh.h * PSL + wh.p0 / SSD_PS] = ssq;
-#endif
-    (void)ssq;
+    ssd_store_row(Y, half, t, t0, L, wh, D, z, gn_w, gn_ss, y_, &xs[t * XS + 2 * tg], 8);
   }
-  (void)D; (void)z; (void)gn_w; (void)gn_ss;
 }
 
 // Offset of element e of state tile j (this thread's fragment) in a [P, N] head state.
@@ -514,21 +366,6 @@ __device__ __forceinline__ long long ssd_state_off(int p0, int j, int e) {
   int p = p0 + ssd_st_m(warp, j) * 16 + g + (e >> 1) * 8, n = ssd_st_n(warp, j) * 8 + 2 * tg + (e & 1);
   return (long long)p * SSD_N + n;
 }
-
-#if !SSDC_EMU
-__device__ __forceinline__ unsigned ssd_ld_acquire(const unsigned *p) {
-  unsigned v;
-  asm volatile("ld.acquire.gpu.global.u32 %0, [%1];\n" : "=r"(v) : "l"(p) : "memory");
-  return v;
-}
-__device__ __forceinline__ void ssd_st_release(unsigned *p, unsigned v) {
-  asm volatile("st.release.gpu.global.u32 [%0], %1;\n" ::"l"(p), "r"(v) : "memory");
-}
-
-#else
-__device__ __forceinline__ unsigned ssd_ld_acquire(const unsigned *p) { return __atomic_load_n(p, __ATOMIC_ACQUIRE); }
-__device__ __forceinline__ void ssd_st_release(unsigned *p, unsigned v) { __atomic_store_n(p, v, __ATOMIC_RELEASE); }
-#endif
 
 extern "C" __global__ void __launch_bounds__(NWARPS * 32, 3)
 SSD_KERNEL(const ssd_bf16 *__restrict__ x, const ssd_dt_in *__restrict__ dt,
@@ -547,30 +384,11 @@ SSD_KERNEL(const ssd_bf16 *__restrict__ x, const ssd_dt_in *__restrict__ dt,
     sm.seglog = 0.f;
   }
   __syncthreads();
-  const unsigned per_seg = (unsigned)batch * SSD_H * PSL, ticket = sm.ticket;
-  ssd_where wh;
-  {
-    unsigned r = ticket % per_seg;
-    wh.seg = (int)(ticket / per_seg);
-    wh.p0 = (int)(r % PSL) * SSD_PS;
-    wh.h = (int)((r / PSL) % SSD_H);
-    wh.b = (int)(r / (PSL * SSD_H));
-    wh.hx = wh.h / (SSD_H / SSD_HX), wh.hb = wh.h / (SSD_H / SSD_HB);
-    wh.hc = wh.h / (SSD_H / SSD_HC), wh.hdt = wh.h / (SSD_H / SSD_HDT);
-    const long long nchunks = (L + Q - 1) / Q;
-    wh.c0 = (long long)wh.seg * seg_chunks;
-    wh.c1 = wh.c0 + seg_chunks < nchunks ? wh.c0 + seg_chunks : nchunks;
-    wh.flag = ticket;
-    const long long row0 = (long long)wh.b * L; /* token row of (b, t = 0) */
-    wh.xo = row0 * SSD_LD_X + (long long)wh.hx * SSD_P + wh.p0;
-    wh.bo = row0 * SSD_LD_B + (long long)wh.hb * SSD_N;
-    wh.co = row0 * SSD_LD_C + (long long)wh.hc * SSD_N;
-    wh.zo = row0 * SSD_LD_Z + (long long)wh.h * SSD_P + wh.p0;
-  }
+  const unsigned per_seg = (unsigned)batch * SSD_H * PSL;
+  const ssd_where wh = ssd_where_at(sm.ticket, per_seg, L, seg_chunks);
   const float A = ssd_A(A_, wh.hdt);
-  const long long head_off = ((long long)wh.b * SSD_H + wh.h) * SSD_P * SSD_N;
   float S[NTW][4];
-  float dtraw[2] = {0.f, 0.f};
+  ssd_dt_in dtraw[2] = {0, 0};
 
   // ---- phase 1: this segment's own contribution to the state (the last
   // segment publishes nothing, so it skips this) -----------------------------------
@@ -592,46 +410,10 @@ SSD_KERNEL(const ssd_bf16 *__restrict__ x, const ssd_dt_in *__restrict__ dt,
   }
 
   // ---- the state entering the segment, and publishing the one leaving it -------------
-  float G[NTW][4];
-  if (wh.seg == 0) {
-#pragma unroll
-    for (int j = 0; j < NTW; j++)
-#pragma unroll
-      for (int e = 0; e < 4; e++) {
-#if SSD_HAS_INIT
-        G[j][e] = init[head_off + ssd_state_off(wh.p0, j, e)];
-#else
-        G[j][e] = 0.f;
-#endif
-      }
-  } else {
-    if (threadIdx.x == 0)
-      while (ssd_ld_acquire(&ws_sync[2 + wh.flag - per_seg]) != epoch) __nanosleep(100);
-    __syncthreads();
-    const float *prev = ws_state + (long long)(wh.seg - 1) * batch * SSD_H * SSD_P * SSD_N + head_off;
-#pragma unroll
-    for (int j = 0; j < NTW; j++)
-#pragma unroll
-      for (int e = 0; e < 4; e++) G[j][e] = __ldcg(&prev[ssd_state_off(wh.p0, j, e)]);
-  }
-  (void)init;
-  if (wh.seg < nseg - 1) {
-    const float dseg = __expf(sm.seglog);
-    float *mine = ws_state + (long long)wh.seg * batch * SSD_H * SSD_P * SSD_N + head_off;
-#pragma unroll
-    for (int j = 0; j < NTW; j++)
-#pragma unroll
-      for (int e = 0; e < 4; e++) __stcg(&mine[ssd_state_off(wh.p0, j, e)], dseg * G[j][e] + S[j][e]);
-    __threadfence();
-    __syncthreads();
-    if (threadIdx.x == 0) ssd_st_release(&ws_sync[2 + wh.flag], epoch);
-  }
+  const auto off = [&](int j, int e) { return ssd_state_off(wh.p0, j, e); };
+  ssd_link(S, wh, nseg, batch, sm.seglog, init, ws_sync, ws_state, epoch, off);
 
   // ---- phase 3: outputs ----------------------------------------------------------------
-#pragma unroll
-  for (int j = 0; j < NTW; j++)
-#pragma unroll
-    for (int e = 0; e < 4; e++) S[j][e] = G[j][e];
   ssd_load_xb(sm, wh, x, B, L, wh.c0 * Q);
   ssd_load_c(sm, wh, C, L, wh.c0 * Q);
   if (warp == 0) ssd_load_dt(dtraw, dt, L, wh.c0 * Q, wh.b, wh.hdt);
@@ -648,22 +430,5 @@ SSD_KERNEL(const ssd_bf16 *__restrict__ x, const ssd_dt_in *__restrict__ dt,
     }
   }
 
-#if SSD_HAS_FINAL
-  if (wh.seg == nseg - 1) {
-#pragma unroll
-    for (int j = 0; j < NTW; j++)
-#pragma unroll
-      for (int e = 0; e < 4; e++) final_state[head_off + ssd_state_off(wh.p0, j, e)] = S[j][e];
-  }
-#endif
-  (void)final_state;
-
-  // The last block out resets the ticket counters for the next launch.
-  if (threadIdx.x == 0) {
-    unsigned total = per_seg * (unsigned)nseg;
-    if (atomicAdd(&ws_sync[1], 1u) == total - 1) {
-      ws_sync[0] = 0;
-      ws_sync[1] = 0;
-    }
-  }
+  ssd_finish(S, wh, nseg, batch, final_state, ws_sync, off);
 }

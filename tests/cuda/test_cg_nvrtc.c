@@ -88,6 +88,24 @@ int main(void) {
     }
   CHECK(compiled == 2 * ns);
 
+  /* the wgmma chunked kernel (sm_90a only): 2.7b strided with gate and final
+   * state, 130m with the folded gated norm, N = 64 with init and fp32 dt */
+  cg_ssd_spec wg[3];
+  wg[0] = base(80, 64, 128, 1);
+  wg[0].kind = CG_SSD_CHUNKED, wg[0].has_z = wg[0].has_final = true;
+  wg[0].ld_x = wg[0].ld_b = wg[0].ld_c = 5376, wg[0].ld_z = wg[0].ld_dt = 10576;
+  wg[1] = base(24, 64, 128, 1);
+  wg[1].kind = CG_SSD_CHUNKED, wg[1].has_z = wg[1].gnorm = true;
+  wg[2] = base(8, 64, 64, 2);
+  wg[2].kind = CG_SSD_CHUNKED, wg[2].has_init = wg[2].dt_f32 = true, wg[2].hx = 4;
+  for (int i = 0; i < 3; i++) {
+    wg[i].wg = true;
+    CHECK(cg_ssd_wg_fits(&wg[i]));
+    CHECK(compile_one(&wg[i], "sm_90a", &c) == SSD_OK);
+  }
+  CHECK(cg_arch_has_wgmma("sm_90") && cg_arch_has_wgmma("emu") && !cg_arch_has_wgmma("sm_80") &&
+        !cg_arch_has_wgmma("sm_100"));
+
   /* failures: bad arch, broken source (log names the kernel), bad shapes */
   ssd_ctx q;
   ssd_ctx_init(&q);
@@ -117,6 +135,12 @@ int main(void) {
   CHECK(cg_ssd_source(&odd, &src, &q) == SSD_EINVAL);
   odd.ld_dt = 0, odd.kind = CG_SSD_STEP, odd.dt_f32 = true;
   CHECK(cg_ssd_source(&odd, &src, &q) == SSD_EINVAL);
+  odd = base(80, 64, 256, 1); /* the wgmma kernel: N 64 or 128, 64 channels per block */
+  odd.kind = CG_SSD_CHUNKED, odd.wg = true;
+  CHECK(!cg_ssd_wg_fits(&odd) && cg_ssd_source(&odd, &src, &q) == SSD_EUNSUPPORTED &&
+        strstr(q.msg, "wgmma"));
+  odd.N = 128, odd.ps = 32;
+  CHECK(cg_ssd_source(&odd, &src, &q) == SSD_EUNSUPPORTED);
   fclose(q.diag);
   CHECK(log && strstr(log, "ssdc_broken_kernel") && strstr(log, "undeclared_x"));
   free(log);

@@ -68,6 +68,9 @@ static const tcase cases[] = {
      F_MAMBA2 | F_INIT | F_FINAL | F_CLAMP, 0, 0},
     {"head patterns hx=2 hb=4 hc=1 hdt=2, D per channel, fp32 y", CG_SSD_CHUNKED, 1, 200, 8, 64,
      128, 2, 4, 1, 2, F_MAMBA2 | F_DCH | F_YF32 | F_FINAL, 0, 0},
+    /* P = 64, N = 64 with groups, init and a gate: the wgmma kernel's n64 state */
+    {"groups=2 P=64 N=64 init z final", CG_SSD_CHUNKED, 1, 900, 4, 64, 64, 4, 2, 2, 4,
+     F_MAMBA2 | F_Z | F_INIT | F_FINAL, 0, 1},
     {"N=256 ps32", CG_SSD_CHUNKED, 1, 130, 2, 64, 256, 2, 1, 1, 2, F_MAMBA2 | F_FINAL, 32, 0},
     {"N=16 P=32", CG_SSD_CHUNKED, 1, 257, 4, 32, 16, 4, 1, 1, 4, F_MAMBA2 | F_FINAL, 0, 0},
     /* B and C rows are 6 16-byte vectors: 128 threads do not split evenly,
@@ -121,6 +124,7 @@ static int64_t op_ld(const tcase *t, int op) {
 }
 
 static int fails;
+static int wg_runs; /* cases the wgmma kernel ran */
 
 static double relerr(const double *a, const double *ref, size_t n, size_t *nonfinite) {
   double num = 0, den = 0;
@@ -348,6 +352,7 @@ static int run_case(rt_cuda *g, cg_cache *cc, const tcase *t, uint64_t *seed, ss
   int64_t segc = 0;
   if (rc == SSD_OK && t->kind == CG_SSD_CHUNKED) rt_cuda_ssd_segments(g, &k, t->batch, t->L, &nseg, &segc);
   printf("%s [%s, ps %d, %d segment%s]\n", t->what, k.name, k.spec.ps, nseg, nseg > 1 ? "s" : "");
+  wg_runs += rc == SSD_OK && k.spec.wg;
   if (rc == SSD_OK) rc = upload(g, t, &d, &h, state0, k.spec.ps, &dv, c);
   if (rc == SSD_OK) rc = launch(g, &k, t, ap, c);
   double *y = malloc(ny * sizeof(double)), *st = h.state ? malloc(nst * sizeof(double)) : NULL;
@@ -449,6 +454,12 @@ int main(int argc, char **argv) {
       fails++;
     }
   check_refusals(g, &cc, &c);
+  /* $SSDC_SSD_WG=1 runs the wgmma kernel where it fits (sm_90, emulated):
+   * then it must have run, and otherwise never */
+  const char *wg = getenv("SSDC_SSD_WG");
+  const bool want_wg = wg && !strcmp(wg, "1") && cg_arch_has_wgmma(rt_cuda_arch(g));
+  printf("wgmma kernel: %d cases\n", wg_runs);
+  if (want_wg != (wg_runs > 0)) fails++, fprintf(stderr, "FAIL: wgmma kernel ran in %d cases\n", wg_runs);
   char cmd[128];
   snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
   if (system(cmd) != 0) fails++;

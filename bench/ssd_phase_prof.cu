@@ -1,0 +1,79 @@
+// ssd_phase_prof.cu: times one generated chunked SSD kernel outside ssdc, and
+// with the wgmma kernel (ssd_wg.cuh) built with SSD_PHASE_PROF, where its
+// chunk loop spends thread 0's cycles, step by step.  The kernel source is
+// what ssdc generates (e.g. /tmp/gen_ssd's output); build on the device:
+//   nvcc -gencode arch=compute_90a,code=sm_90a -std=c++17 -DSSD_PHASE_PROF=1 \
+//        -DKSRC='"wg.cu"' -DSMEM_T=wg_smem bench/ssd_phase_prof.cu -o prof
+//   ./prof [batch [L]]       (one segment: batch * H blocks walk L / 64 chunks)
+// Inputs are a hash fill on the device; only the time is checked here (the
+// kernels' results are tested by tests/cuda/test_ssd_gpu.c).
+#include <cstdio>
+#include <cstdlib>
+#include KSRC
+
+__global__ void fill(ssd_bf16 *p, size_t n, unsigned seed, float scale) {
+  for (size_t i = blockIdx.x * (size_t)blockDim.x + threadIdx.x; i < n; i += (size_t)gridDim.x * blockDim.x) {
+    unsigned h = (unsigned)i * 2654435761u ^ seed;
+    h ^= h >> 15, h *= 2246822519u, h ^= h >> 13;
+    p[i] = f2bf(((h >> 8) * (1.f / 16777216.f) - 0.5f) * scale);
+  }
+}
+
+int main(int argc, char **argv) {
+  const int batch = argc > 1 ? atoi(argv[1]) : 3;
+  const long long L = argc > 2 ? atoll(argv[2]) : 8192;
+  const size_t T = (size_t)batch * L, blocks = (size_t)batch * SSD_H * PSL, nch = (L + 63) / 64;
+  ssd_bf16 *x, *dt, *Bm, *Cm, *y;
+  float *A, *D, *bias, *init, *fin, *ws_state;
+  unsigned *ws_sync;
+  cudaMalloc(&x, T * SSD_LD_X * 2), cudaMalloc(&dt, T * SSD_LD_DT * 2), cudaMalloc(&Bm, T * SSD_LD_B * 2);
+  cudaMalloc(&Cm, T * SSD_LD_C * 2), cudaMalloc(&y, T * SSD_H * SSD_P * 2);
+  cudaMalloc(&A, SSD_H * 4), cudaMalloc(&D, SSD_H * 4), cudaMalloc(&bias, SSD_H * 4);
+  cudaMalloc(&init, batch * SSD_H * SSD_P * SSD_N * 4), cudaMalloc(&fin, batch * SSD_H * SSD_P * SSD_N * 4);
+  cudaMalloc(&ws_state, 1024), cudaMalloc(&ws_sync, (2 + blocks) * 4);
+  fill<<<512, 256>>>(x, T * SSD_LD_X, 1, 2.f), fill<<<512, 256>>>(dt, T * SSD_LD_DT, 2, 2.f);
+  fill<<<512, 256>>>(Bm, T * SSD_LD_B, 3, 1.f), fill<<<512, 256>>>(Cm, T * SSD_LD_C, 4, 1.f);
+  float hA[SSD_H], hD[SSD_H], hb[SSD_H];
+  for (int h = 0; h < SSD_H; h++) hA[h] = logf(1.f + h % 16), hD[h] = 1.f, hb[h] = -2.f + 0.05f * (h % 8);
+  cudaMemcpy(A, hA, sizeof hA, cudaMemcpyHostToDevice), cudaMemcpy(D, hD, sizeof hD, cudaMemcpyHostToDevice);
+  cudaMemcpy(bias, hb, sizeof hb, cudaMemcpyHostToDevice);
+  cudaMemset(init, 0, batch * SSD_H * SSD_P * SSD_N * 4), cudaMemset(ws_sync, 0, (2 + blocks) * 4);
+  const int smem = (int)sizeof(SMEM_T);
+  cudaFuncSetAttribute(SSD_KERNEL, cudaFuncAttributeMaxDynamicSharedMemorySize, smem);
+  unsigned epoch = 0;
+  auto launch = [&] {
+    SSD_KERNEL<<<(unsigned)blocks, 128, smem>>>(x, (const ssd_dt_in *)dt, A, Bm, Cm, D, nullptr, bias, init, fin,
+                                                 y, L, batch, 1, (int)nch, ws_sync, ws_state, ++epoch, nullptr,
+                                                 nullptr);
+  };
+  for (int i = 0; i < 3; i++) launch();
+  cudaEvent_t e0, e1;
+  cudaEventCreate(&e0), cudaEventCreate(&e1);
+#if SSD_PHASE_PROF
+  unsigned long long zero[16] = {};
+  cudaMemcpyToSymbol(ssd_prof, zero, sizeof zero);
+#endif
+  const int reps = 10;
+  cudaEventRecord(e0);
+  for (int i = 0; i < reps; i++) launch();
+  cudaEventRecord(e1);
+  cudaError_t err = cudaDeviceSynchronize();
+  if (err) { printf("FAIL: %s\n", cudaGetErrorString(err)); return 1; }
+  float ms;
+  cudaEventElapsedTime(&ms, e0, e1);
+  printf("%s %dx%lld: %.4f ms per launch (%zu blocks x %zu chunks, smem %d)\n", KSRC, batch, L, ms / reps, blocks,
+         nch, smem);
+#if SSD_PHASE_PROF
+  unsigned long long acc[16];
+  cudaMemcpyFromSymbol(acc, ssd_prof, sizeof acc);
+  const char *name[12] = {"ready (copies, barrier)", "next tiles' copies issue", "C B^T, C S^T issue",
+                          "dt scan (warp 0)", "wait C B^T, C S^T", "mask", "(L o CB) X issue",
+                          "state update issue", "wait (L o CB) X", "outputs", "wait state",
+                          "barrier + bf16 state"};
+  double tot = 0, per = (double)reps * blocks * nch;
+  for (int i = 0; i < 12; i++) tot += acc[i] / per;
+  for (int i = 0; i < 12; i++) printf("  %-28s %8.0f cycles per chunk (%4.1f%%)\n", name[i], acc[i] / per, 100 * acc[i] / per / tot);
+  printf("  %-28s %8.0f\n", "total", tot);
+#endif
+  return 0;
+}

@@ -1,0 +1,292 @@
+// ssd_seg.cuh: what the two chunked SSD kernels share (ssd_chunked.cuh, the
+// mma.sync kernel for sm_80 and any tile shape; ssd_wg.cuh, the wgmma kernel
+// for sm_90a at PS = 64).  Both walk the chunks of a segment with the state
+// in registers and link segments by decoupled look-back (ssd_chunked.cuh's
+// opening comment explains it); here are the pieces that do not depend on
+// how a kernel holds its tiles and state: where a block works (its ticket),
+// dt's discretization and cumulative sum per chunk, the look-back, the
+// output rows (D skip, gate, folded gated norm) and the launch's end.
+#define Q 64
+#define NWARPS 4
+#define PSL (SSD_P / SSD_PS) /* channel slices per head */
+
+#if SSD_DT_F32
+typedef float ssd_dt_in;
+__device__ __forceinline__ float dt2f(float v) { return v; }
+#else
+typedef ssd_bf16 ssd_dt_in;
+__device__ __forceinline__ float dt2f(ssd_bf16 v) { return bf2f(v); }
+#endif
+#if SSD_Z_F32
+typedef float ssd_z_in;
+__device__ __forceinline__ float z2f(float v) { return v; }
+#else
+typedef ssd_bf16 ssd_z_in;
+__device__ __forceinline__ float z2f(ssd_bf16 v) { return bf2f(v); }
+#endif
+
+// The gate pair z[o], z[o + 1] as floats.  o is even relative to the row (P
+// is a multiple of 16), so one 4- or 8-byte load serves when the row stride is
+// even; an odd stride (in_proj widths with an odd head count) takes two.
+__device__ __forceinline__ float2 ssd_z_pair(const ssd_z_in *z, long long o) {
+#if SSD_LD_Z % 2
+  return make_float2(z2f(z[o]), z2f(z[o + 1]));
+#elif SSD_Z_F32
+  return *(const float2 *)&z[o];
+#else
+  const u32 v = *(const u32 *)&z[o];
+  return make_float2(bf2_lo(v), bf2_hi(v));
+#endif
+}
+
+// Scale the two bf16 halves of a fragment register by lo, hi (the state
+// update's x^T fragments by w).
+__device__ __forceinline__ u32 scale_bf2(u32 v, float lo, float hi) {
+  return pack_bf2(bf2_lo(v) * lo, bf2_hi(v) * hi);
+}
+
+// A chunk's discretized dt: cs = cumulative dt*A, dtp = dt, w = exp(cs_last
+// - cs) dt (the state update's weights), decay = exp(cs_last).
+struct ssd_scan {
+  float cs[Q], dtp[Q], w[Q];
+  float decay;
+};
+
+// Where a block works: decoded from its ticket.
+struct ssd_where {
+  int seg, b, h, p0, hx, hb, hc, hdt;
+  long long c0, c1;     /* chunk range */
+  long long xo, bo, co; /* x, B, C offsets of token 0 of this block's (b, head, slice) */
+  long long zo;         /* z offset of token 0 of (b, head, slice) */
+  unsigned flag;        /* this block's flag/state index */
+};
+
+// Tickets are segment-major: (segment, batch row, head, slice).
+__device__ __forceinline__ ssd_where ssd_where_at(unsigned ticket, unsigned per_seg, long long L,
+                                                  int seg_chunks) {
+  ssd_where wh;
+  unsigned r = ticket % per_seg;
+  wh.seg = (int)(ticket / per_seg);
+  wh.p0 = (int)(r % PSL) * SSD_PS;
+  wh.h = (int)((r / PSL) % SSD_H);
+  wh.b = (int)(r / (PSL * SSD_H));
+  wh.hx = wh.h / (SSD_H / SSD_HX), wh.hb = wh.h / (SSD_H / SSD_HB);
+  wh.hc = wh.h / (SSD_H / SSD_HC), wh.hdt = wh.h / (SSD_H / SSD_HDT);
+  const long long nchunks = (L + Q - 1) / Q;
+  wh.c0 = (long long)wh.seg * seg_chunks;
+  wh.c1 = wh.c0 + seg_chunks < nchunks ? wh.c0 + seg_chunks : nchunks;
+  wh.flag = ticket;
+  const long long row0 = (long long)wh.b * L; /* token row of (b, t = 0) */
+  wh.xo = row0 * SSD_LD_X + (long long)wh.hx * SSD_P + wh.p0;
+  wh.bo = row0 * SSD_LD_B + (long long)wh.hb * SSD_N;
+  wh.co = row0 * SSD_LD_C + (long long)wh.hc * SSD_N;
+  wh.zo = row0 * SSD_LD_Z + (long long)wh.h * SSD_P + wh.p0;
+  return wh;
+}
+
+// Warp 0: discretize dt for the chunk and scan dt*A into sc; seglog (phase
+// 1) sums the chunks' cs_last.  Lane l owns steps 2l, 2l+1.
+__device__ __forceinline__ void ssd_scan_chunk(ssd_scan &sc, float *seglog, const ssd_dt_in raw[2],
+                                               long long t0, long long L, int hdt,
+                                               const float *dt_bias, float A) {
+  int lane = threadIdx.x & 31;
+  float d0 = 0.f, d1 = 0.f;
+  if (t0 + 2 * lane < L) d0 = ssd_dt(dt2f(raw[0]), hdt, dt_bias);
+  if (t0 + 2 * lane + 1 < L) d1 = ssd_dt(dt2f(raw[1]), hdt, dt_bias);
+  float a0 = d0 * A, a1 = a0 + d1 * A;
+  float incl = a1;
+#pragma unroll
+  for (int o = 1; o < 32; o <<= 1) {
+    float v = __shfl_up_sync(0xffffffffu, incl, o);
+    if (lane >= o) incl += v;
+  }
+  float excl = incl - a1;
+  float cs0 = excl + a0, cs1 = incl;
+  float last = __shfl_sync(0xffffffffu, incl, 31);
+  sc.cs[2 * lane] = cs0;
+  sc.cs[2 * lane + 1] = cs1;
+  sc.dtp[2 * lane] = d0;
+  sc.dtp[2 * lane + 1] = d1;
+  sc.w[2 * lane] = __expf(last - cs0) * d0;
+  sc.w[2 * lane + 1] = __expf(last - cs1) * d1;
+  if (lane == 0) {
+    sc.decay = __expf(last);
+    *seglog += last;
+  }
+}
+
+// The raw dt of a chunk's steps 2l, 2l+1 for warp 0's lane l, kept in the
+// loaded type: converting here would stall the warp for the load, which is
+// meant to be in flight under a whole chunk of work (scanned by the next
+// ssd_scan_chunk).
+__device__ __forceinline__ void ssd_load_dt(ssd_dt_in raw[2], const ssd_dt_in *dt, long long L,
+                                            long long t0, int b, int hdt) {
+  int lane = threadIdx.x & 31;
+#pragma unroll
+  for (int k = 0; k < 2; k++) {
+    long long t = t0 + 2 * lane + k;
+#if SSD_HAS_DT
+    raw[k] = t < L ? dt[((long long)b * L + t) * SSD_LD_DT + hdt] : (ssd_dt_in)0;
+#else
+    (void)dt; (void)b; (void)hdt;
+    raw[k] = (ssd_dt_in)0; /* unused: ssd_dt gives 1 without dt */
+#endif
+    (void)t;
+  }
+}
+
+// One output row half of a warp's 16 rows: y = Y + D x, times silu(z), and
+// with SSD_GNORM times the norm weight, the row's sum of squares over the
+// block's channels to gn_ss.  Y[j][2 half..] hold columns 8j + 2t..+1 (mma's
+// C fragment layout, which both kernels' accumulators have); xr points at x
+// of (t, 2t) in shared memory and xstep is the element step to the next 8
+// columns.
+__device__ __forceinline__ void ssd_store_row(const float (*Y)[4], int half, int t, long long t0,
+                                              long long L, const ssd_where &wh, const float *D,
+                                              const ssd_z_in *z, const float *gn_w, float *gn_ss,
+                                              void *y_, const ssd_bf16 *xr, int xstep) {
+  const int tg = threadIdx.x & 3;
+  const bool in = t0 + t < L; /* a quad shares its row, so `in` is uniform in a quad */
+  float ssq = 0.f;
+  const long long orow = (((long long)wh.b * L + t0 + t) * SSD_H + wh.h) * SSD_P + wh.p0 + 2 * tg;
+#if SSD_HAS_D && SSD_D_PER_CHANNEL
+  const float *Dp = D + wh.h * SSD_P + wh.p0 + 2 * tg;
+#elif SSD_HAS_D
+  const float Dh = D[wh.h];
+#endif
+#if SSD_GNORM
+  const float *gw = gn_w + wh.h * SSD_P + wh.p0 + 2 * tg;
+#endif
+#if SSD_HAS_Z
+  const long long zrow = wh.zo + (t0 + t) * (long long)SSD_LD_Z + 2 * tg;
+#endif
+#pragma unroll
+  for (int j = 0; j < SSD_PS / 8; j++) {
+    if (!in) break;
+    float v0 = Y[j][half * 2], v1 = Y[j][half * 2 + 1];
+#if SSD_HAS_D
+    u32 xv = *(const u32 *)&xr[j * xstep];
+#if SSD_D_PER_CHANNEL
+    v0 += Dp[j * 8] * bf2_lo(xv);
+    v1 += Dp[j * 8 + 1] * bf2_hi(xv);
+#else
+    v0 += Dh * bf2_lo(xv);
+    v1 += Dh * bf2_hi(xv);
+#endif
+#endif
+    const long long o = orow + j * 8;
+#if SSD_HAS_Z
+    const float2 zv = ssd_z_pair(z, zrow + j * 8);
+    v0 *= ssd_silu(zv.x);
+    v1 *= ssd_silu(zv.y);
+#endif
+#if SSD_GNORM
+    ssq += v0 * v0 + v1 * v1;
+    const float2 wv = *(const float2 *)&gw[j * 8];
+    v0 *= wv.x;
+    v1 *= wv.y;
+#endif
+#if SSD_Y_F32
+    *(float2 *)&((float *)y_)[o] = make_float2(v0, v1);
+#else
+    *(u32 *)&((ssd_bf16 *)y_)[o] = pack_bf2(v0, v1);
+#endif
+  }
+#if SSD_GNORM
+  /* the row's PS channels sit in the four lanes of a quad */
+  ssq += __shfl_xor_sync(0xffffffffu, ssq, 1);
+  ssq += __shfl_xor_sync(0xffffffffu, ssq, 2);
+  if (in && tg == 0) gn_ss[((long long)wh.b * L + t0 + t) * (SSD_H * PSL) + wh.h * PSL + wh.p0 / SSD_PS] = ssq;
+#endif
+  (void)ssq; (void)xr; (void)xstep; (void)D; (void)z; (void)gn_w; (void)gn_ss;
+}
+
+#if !SSDC_EMU
+__device__ __forceinline__ unsigned ssd_ld_acquire(const unsigned *p) {
+  unsigned v;
+  asm volatile("ld.acquire.gpu.global.u32 %0, [%1];\n" : "=r"(v) : "l"(p) : "memory");
+  return v;
+}
+__device__ __forceinline__ void ssd_st_release(unsigned *p, unsigned v) {
+  asm volatile("st.release.gpu.global.u32 [%0], %1;\n" ::"l"(p), "r"(v) : "memory");
+}
+
+#else
+__device__ __forceinline__ unsigned ssd_ld_acquire(const unsigned *p) { return __atomic_load_n(p, __ATOMIC_ACQUIRE); }
+__device__ __forceinline__ void ssd_st_release(unsigned *p, unsigned v) { __atomic_store_n(p, v, __ATOMIC_RELEASE); }
+#endif
+
+// The state entering the block's segment, into S (NT tiles of mma's C
+// fragment layout; off(j, e) is element e of tile j's offset in a [P, N] head
+// state): init (or zeros) for segment 0, else segment seg - 1's end state once
+// its block has published it.  A segment with a successor first publishes its
+// own end state, exp(seglog) times the entering state plus phase 1's S.
+template <int NT, class Off>
+__device__ __forceinline__ void ssd_link(float (&S)[NT][4], const ssd_where &wh, int nseg, int batch,
+                                         float seglog, const float *init, unsigned *ws_sync,
+                                         float *ws_state, unsigned epoch, Off off) {
+  const unsigned per_seg = (unsigned)batch * SSD_H * PSL;
+  const long long head_off = ((long long)wh.b * SSD_H + wh.h) * SSD_P * SSD_N;
+  float G[NT][4];
+  if (wh.seg == 0) {
+#pragma unroll
+    for (int j = 0; j < NT; j++)
+#pragma unroll
+      for (int e = 0; e < 4; e++) {
+#if SSD_HAS_INIT
+        G[j][e] = init[head_off + off(j, e)];
+#else
+        G[j][e] = 0.f;
+#endif
+      }
+  } else {
+    if (threadIdx.x == 0)
+      while (ssd_ld_acquire(&ws_sync[2 + wh.flag - per_seg]) != epoch) __nanosleep(100);
+    __syncthreads();
+    const float *prev = ws_state + (long long)(wh.seg - 1) * batch * SSD_H * SSD_P * SSD_N + head_off;
+#pragma unroll
+    for (int j = 0; j < NT; j++)
+#pragma unroll
+      for (int e = 0; e < 4; e++) G[j][e] = __ldcg(&prev[off(j, e)]);
+  }
+  (void)init;
+  if (wh.seg < nseg - 1) {
+    const float dseg = __expf(seglog);
+    float *mine = ws_state + (long long)wh.seg * batch * SSD_H * SSD_P * SSD_N + head_off;
+#pragma unroll
+    for (int j = 0; j < NT; j++)
+#pragma unroll
+      for (int e = 0; e < 4; e++) __stcg(&mine[off(j, e)], dseg * G[j][e] + S[j][e]);
+    __threadfence();
+    __syncthreads();
+    if (threadIdx.x == 0) ssd_st_release(&ws_sync[2 + wh.flag], epoch);
+  }
+#pragma unroll
+  for (int j = 0; j < NT; j++)
+#pragma unroll
+    for (int e = 0; e < 4; e++) S[j][e] = G[j][e];
+}
+
+// The end: the last segment's state to final_state; the last block out
+// resets the ticket counters for the next launch.
+template <int NT, class Off>
+__device__ __forceinline__ void ssd_finish(const float (&S)[NT][4], const ssd_where &wh, int nseg,
+                                           int batch, float *final_state, unsigned *ws_sync, Off off) {
+#if SSD_HAS_FINAL
+  const long long head_off = ((long long)wh.b * SSD_H + wh.h) * SSD_P * SSD_N;
+  if (wh.seg == nseg - 1) {
+#pragma unroll
+    for (int j = 0; j < NT; j++)
+#pragma unroll
+      for (int e = 0; e < 4; e++) final_state[head_off + off(j, e)] = S[j][e];
+  }
+#endif
+  (void)final_state; (void)S; (void)off;
+  if (threadIdx.x == 0) {
+    unsigned total = (unsigned)batch * SSD_H * PSL * (unsigned)nseg;
+    if (atomicAdd(&ws_sync[1], 1u) == total - 1) {
+      ws_sync[0] = 0;
+      ws_sync[1] = 0;
+    }
+  }
+}
