@@ -12,25 +12,24 @@
 
 #if SSD_DT_F32
 typedef float ssd_dt_in;
-__device__ __forceinline__ float dt2f(float v) { return v; }
 #else
 typedef ssd_bf16 ssd_dt_in;
-__device__ __forceinline__ float dt2f(ssd_bf16 v) { return bf2f(v); }
 #endif
 #if SSD_Z_F32
 typedef float ssd_z_in;
-__device__ __forceinline__ float z2f(float v) { return v; }
 #else
 typedef ssd_bf16 ssd_z_in;
-__device__ __forceinline__ float z2f(ssd_bf16 v) { return bf2f(v); }
 #endif
+// dt or z as a float, whichever type it has
+__device__ __forceinline__ float in_f(float v) { return v; }
+__device__ __forceinline__ float in_f(ssd_bf16 v) { return bf2f(v); }
 
 // The gate pair z[o], z[o + 1] as floats.  o is even relative to the row (P
 // is a multiple of 16), so one 4- or 8-byte load serves when the row stride is
 // even; an odd stride (in_proj widths with an odd head count) takes two.
 __device__ __forceinline__ float2 ssd_z_pair(const ssd_z_in *z, long long o) {
 #if SSD_LD_Z % 2
-  return make_float2(z2f(z[o]), z2f(z[o + 1]));
+  return make_float2(in_f(z[o]), in_f(z[o + 1]));
 #elif SSD_Z_F32
   return *(const float2 *)&z[o];
 #else
@@ -44,6 +43,17 @@ __device__ __forceinline__ float2 ssd_z_pair(const ssd_z_in *z, long long o) {
 __device__ __forceinline__ u32 scale_bf2(u32 v, float lo, float hi) {
   return pack_bf2(bf2_lo(v) * lo, bf2_hi(v) * hi);
 }
+
+// The chunked kernels' parameters (one ABI: rt_cuda_ssd_chunked's argument
+// array, runtime/rt_cuda_ssd.c).
+#define SSD_CHUNKED_PARAMS                                                                          \
+  const ssd_bf16 *__restrict__ x, const ssd_dt_in *__restrict__ dt, const float *__restrict__ A_,    \
+      const ssd_bf16 *__restrict__ B, const ssd_bf16 *__restrict__ C, const float *__restrict__ D,    \
+      const ssd_z_in *__restrict__ z, const float *__restrict__ dt_bias,                              \
+      const float *__restrict__ init, float *__restrict__ final_state, void *__restrict__ y_,         \
+      long long L, int batch, int nseg, int seg_chunks, unsigned *__restrict__ ws_sync,               \
+      float *__restrict__ ws_state, unsigned epoch, const float *__restrict__ gn_w,                   \
+      float *__restrict__ gn_ss
 
 // A chunk's discretized dt: cs = cumulative dt*A, dtp = dt, w = exp(cs_last
 // - cs) dt (the state update's weights), decay = exp(cs_last).
@@ -61,7 +71,18 @@ struct ssd_where {
   unsigned flag;        /* this block's flag/state index */
 };
 
-// Tickets are segment-major: (segment, batch row, head, slice).
+// Thread 0 takes the block's ticket (launch order, so that a block only
+// waits for blocks already running) and zeroes seglog; every thread gets it.
+__device__ __forceinline__ void ssd_take_ticket(unsigned &ticket_sm, float &seglog_sm, unsigned *ws_sync) {
+  if (threadIdx.x == 0) {
+    ticket_sm = atomicAdd(&ws_sync[0], 1u);
+    seglog_sm = 0.f;
+  }
+  __syncthreads();
+}
+
+// Where a block works, from its ticket.  Tickets are segment-major:
+// (segment, batch row, head, slice).
 __device__ __forceinline__ ssd_where ssd_where_at(unsigned ticket, unsigned per_seg, long long L,
                                                   int seg_chunks) {
   ssd_where wh;
@@ -91,8 +112,8 @@ __device__ __forceinline__ void ssd_scan_chunk(ssd_scan &sc, float *seglog, cons
                                                const float *dt_bias, float A) {
   int lane = threadIdx.x & 31;
   float d0 = 0.f, d1 = 0.f;
-  if (t0 + 2 * lane < L) d0 = ssd_dt(dt2f(raw[0]), hdt, dt_bias);
-  if (t0 + 2 * lane + 1 < L) d1 = ssd_dt(dt2f(raw[1]), hdt, dt_bias);
+  if (t0 + 2 * lane < L) d0 = ssd_dt(in_f(raw[0]), hdt, dt_bias);
+  if (t0 + 2 * lane + 1 < L) d1 = ssd_dt(in_f(raw[1]), hdt, dt_bias);
   float a0 = d0 * A, a1 = a0 + d1 * A;
   float incl = a1;
 #pragma unroll

@@ -202,24 +202,12 @@ __device__ __forceinline__ void wg_scan(wg_smem &sm, int st, const ssd_where &wh
 }
 
 extern "C" __global__ void __launch_bounds__(NWARPS * 32, 2)
-SSD_KERNEL(const ssd_bf16 *__restrict__ x, const ssd_dt_in *__restrict__ dt,
-           const float *__restrict__ A_, const ssd_bf16 *__restrict__ B,
-           const ssd_bf16 *__restrict__ C, const float *__restrict__ D,
-           const ssd_z_in *__restrict__ z, const float *__restrict__ dt_bias,
-           const float *__restrict__ init, float *__restrict__ final_state, void *__restrict__ y_,
-           long long L, int batch, int nseg, int seg_chunks, unsigned *__restrict__ ws_sync,
-           float *__restrict__ ws_state, unsigned epoch, const float *__restrict__ gn_w,
-           float *__restrict__ gn_ss) {
+SSD_KERNEL(SSD_CHUNKED_PARAMS) {
   SSD_DYN_SMEM(smem_raw);
   wg_smem &sm = *reinterpret_cast<wg_smem *>(smem_raw);
   const int warp = threadIdx.x >> 5, lane = threadIdx.x & 31, g = lane >> 2, tg = lane & 3;
-  if (threadIdx.x == 0) {
-    sm.ticket = atomicAdd(&ws_sync[0], 1u);
-    sm.seglog = 0.f;
-  }
-  __syncthreads();
-  const unsigned per_seg = (unsigned)batch * SSD_H * PSL;
-  const ssd_where wh = ssd_where_at(sm.ticket, per_seg, L, seg_chunks);
+  ssd_take_ticket(sm.ticket, sm.seglog, ws_sync);
+  const ssd_where wh = ssd_where_at(sm.ticket, (unsigned)batch * SSD_H * PSL, L, seg_chunks);
   const float A = ssd_A(A_, wh.hdt);
   float S[NJ][4];
   ssd_dt_in dtraw[2] = {0, 0};
