@@ -186,7 +186,7 @@ __device__ __forceinline__ void ssd_chunk_ready() {
 // Each B fragment serves the warp's MTW m16 tiles; B comes two n8 tiles per
 // ldmatrix where NTN allows.
 __device__ __forceinline__ void ssd_state_update(ssd_smem &sm, float (*S)[4]) {
-  const int warp = threadIdx.x >> 5, lane = threadIdx.x & 31, tg = lane & 3;
+  const int warp = threadIdx.x >> 5, lane = threadIdx.x & 31;
   const ssd_bf16 *bs = sm.b, *xs = sm.x;
   float dec = sm.sc.decay;
 #pragma unroll
@@ -195,17 +195,12 @@ __device__ __forceinline__ void ssd_state_update(ssd_smem &sm, float (*S)[4]) {
   }
 #pragma unroll
   for (int kk = 0; kk < Q / 16; kk++) {
-    const int k0 = kk * 16 + 2 * tg;
-    const float w0 = sm.sc.w[k0], w1 = sm.sc.w[k0 + 1], w8 = sm.sc.w[k0 + 8], w9 = sm.sc.w[k0 + 9];
     u32 a[MTW][4];
 #pragma unroll
     for (int mi = 0; mi < MTW; mi++) {
       const int smt = ssd_st_m(warp, mi * NTN);
       ldsm_x4_t(a[mi], &xs[(kk * 16 + (lane & 7) + (lane >> 4) * 8) * XS + smt * 16 + ((lane >> 3) & 1) * 8]);
-      a[mi][0] = scale_bf2(a[mi][0], w0, w1);
-      a[mi][1] = scale_bf2(a[mi][1], w0, w1);
-      a[mi][2] = scale_bf2(a[mi][2], w8, w9);
-      a[mi][3] = scale_bf2(a[mi][3], w8, w9);
+      ssd_scale_xt(a[mi], sm.sc, kk);
     }
     const ssd_bf16 *brow = &bs[(kk * 16 + (lane & 15)) * BS];
 #pragma unroll
@@ -337,13 +332,7 @@ __device__ __forceinline__ void ssd_chunk_y(ssd_smem &sm, const ssd_where &wh, l
       mma_bf16(Y[j + 1], a, b1);
     }
   }
-  {
-    float e0 = __expf(sm.sc.cs[tr + g]), e1 = __expf(sm.sc.cs[tr + g + 8]);
-#pragma unroll
-    for (int j = 0; j < SSD_PS / 8; j++) {
-      Y[j][0] *= e0; Y[j][1] *= e0; Y[j][2] *= e1; Y[j][3] *= e1;
-    }
-  }
+  ssd_decay_rows(Y, sm.sc, tr + g);
   __syncthreads(); /* every warp's C B^T tiles are in sm.cb; C is read no more */
   if (C_next) ssd_load_c(sm, wh, C_next, L, t0 + Q);
   switch (warp) {

@@ -62,6 +62,29 @@ struct ssd_scan {
   float decay;
 };
 
+// The state update's A fragment of x^T at k-step kk (mma's A layout: registers
+// 0/1 hold k = 2t, 2t+1 of rows g, g+8, registers 2/3 hold k + 8) scaled by
+// the chunk's weights w: no x*w pass through shared memory.
+__device__ __forceinline__ void ssd_scale_xt(u32 a[4], const ssd_scan &sc, int kk) {
+  const int k0 = kk * 16 + 2 * (threadIdx.x & 3);
+  const float w0 = sc.w[k0], w1 = sc.w[k0 + 1], w8 = sc.w[k0 + 8], w9 = sc.w[k0 + 9];
+  a[0] = scale_bf2(a[0], w0, w1);
+  a[1] = scale_bf2(a[1], w0, w1);
+  a[2] = scale_bf2(a[2], w8, w9);
+  a[3] = scale_bf2(a[3], w8, w9);
+}
+
+// Accumulator rows t and t + 8 (C fragment layout) times exp(cs): the decay
+// of the C S^T term from the chunk's start to each row.
+template <int NT>
+__device__ __forceinline__ void ssd_decay_rows(float (&Y)[NT][4], const ssd_scan &sc, int t) {
+  const float e0 = __expf(sc.cs[t]), e1 = __expf(sc.cs[t + 8]);
+#pragma unroll
+  for (int j = 0; j < NT; j++) {
+    Y[j][0] *= e0; Y[j][1] *= e0; Y[j][2] *= e1; Y[j][3] *= e1;
+  }
+}
+
 // Where a block works: decoded from its ticket.
 struct ssd_where {
   int seg, b, h, p0, hx, hb, hc, hdt;
@@ -168,7 +191,9 @@ __device__ __forceinline__ void ssd_store_row(const float (*Y)[4], int half, int
                                               void *y_, const ssd_bf16 *xr, int xstep) {
   const int tg = threadIdx.x & 3;
   const bool in = t0 + t < L; /* a quad shares its row, so `in` is uniform in a quad */
+#if SSD_GNORM
   float ssq = 0.f;
+#endif
   const long long orow = (((long long)wh.b * L + t0 + t) * SSD_H + wh.h) * SSD_P + wh.p0 + 2 * tg;
 #if SSD_HAS_D && SSD_D_PER_CHANNEL
   const float *Dp = D + wh.h * SSD_P + wh.p0 + 2 * tg;
@@ -219,7 +244,7 @@ __device__ __forceinline__ void ssd_store_row(const float (*Y)[4], int half, int
   ssq += __shfl_xor_sync(0xffffffffu, ssq, 2);
   if (in && tg == 0) gn_ss[((long long)wh.b * L + t0 + t) * (SSD_H * PSL) + wh.h * PSL + wh.p0 / SSD_PS] = ssq;
 #endif
-  (void)ssq; (void)xr; (void)xstep; (void)D; (void)z; (void)gn_w; (void)gn_ss;
+  (void)xr; (void)xstep; (void)D; (void)z; (void)gn_w; (void)gn_ss;
 }
 
 #if !SSDC_EMU

@@ -114,7 +114,7 @@ __device__ __forceinline__ void wg_ready() {
 // S <- decay S + (x diag(w))^T B: A fragments of x^T (channels of this warp,
 // k = tokens) by ldmatrix.trans from the x tile, scaled by w in registers.
 __device__ __forceinline__ void wg_state_update(const wg_smem &sm, int st, float (&S)[NJ][4]) {
-  const int warp = threadIdx.x >> 5, lane = threadIdx.x & 31, tg = lane & 3;
+  const int warp = threadIdx.x >> 5, lane = threadIdx.x & 31;
   const ssd_scan &sc = sm.sc[st];
   const float dec = sc.decay;
   u32 a[Q / 16][4];
@@ -125,12 +125,7 @@ __device__ __forceinline__ void wg_state_update(const wg_smem &sm, int st, float
      * in column group 2 warp + ((l >> 3) & 1) */
     const int r = kk * 16 + (lane & 7) + (lane >> 4) * 8, cgp = 2 * warp + ((lane >> 3) & 1);
     ldsm_x4_t(a[kk], (const char *)sm.x[st] + cgp * TROW + r * 16);
-    const int k0 = kk * 16 + 2 * tg;
-    const float w0 = sc.w[k0], w1 = sc.w[k0 + 1], w8 = sc.w[k0 + 8], w9 = sc.w[k0 + 9];
-    a[kk][0] = scale_bf2(a[kk][0], w0, w1);
-    a[kk][1] = scale_bf2(a[kk][1], w0, w1);
-    a[kk][2] = scale_bf2(a[kk][2], w8, w9);
-    a[kk][3] = scale_bf2(a[kk][3], w8, w9);
+    ssd_scale_xt(a[kk], sc, kk);
   }
 #pragma unroll
   for (int j = 0; j < NJ; j++) {
@@ -270,13 +265,7 @@ SSD_KERNEL(SSD_CHUNKED_PARAMS) {
     wg_fence_acc(Y);
     WG_PROF(4);
     const ssd_scan &sc = sm.sc[st];
-    {
-      const float e0 = __expf(sc.cs[16 * warp + g]), e1 = __expf(sc.cs[16 * warp + g + 8]);
-#pragma unroll
-      for (int j = 0; j < SSD_PS / 8; j++) {
-        Y[j][0] *= e0; Y[j][1] *= e0; Y[j][2] *= e1; Y[j][3] *= e1;
-      }
-    }
+    ssd_decay_rows(Y, sc, 16 * warp + g);
     u32 M[Q / 16][4];
     wg_mask(CB, sc, M);
     WG_PROF(5);
