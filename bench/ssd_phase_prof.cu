@@ -4,7 +4,10 @@
 // what ssdc generates (e.g. /tmp/gen_ssd's output); build on the device:
 //   nvcc -gencode arch=compute_90a,code=sm_90a -std=c++17 -DSSD_PHASE_PROF=1 \
 //        -DKSRC='"wg.cu"' -DSMEM_T=wg_smem bench/ssd_phase_prof.cu -o prof
-//   ./prof [batch [L]]       (one segment: batch * H blocks walk L / 64 chunks)
+//   ./prof [batch [L [seg_chunks]]]   (batch * H blocks per segment; one segment
+//                                     unless seg_chunks is given)
+// With -DSSD_LINK_PROF=1 (the mma.sync kernel, ssd_chunked.cuh) it prints, per
+// segment, the mean time of each block's steps around the look-back.
 // Inputs are a hash fill on the device; only the time is checked here (the
 // kernels' results are tested by tests/cuda/test_ssd_gpu.c).
 #include <cstdio>
@@ -22,7 +25,11 @@ __global__ void fill(ssd_bf16 *p, size_t n, unsigned seed, float scale) {
 int main(int argc, char **argv) {
   const int batch = argc > 1 ? atoi(argv[1]) : 3;
   const long long L = argc > 2 ? atoll(argv[2]) : 8192;
-  const size_t T = (size_t)batch * L, blocks = (size_t)batch * SSD_H * PSL, nch = (L + 63) / 64;
+  const size_t T = (size_t)batch * L, per_seg = (size_t)batch * SSD_H * PSL, nch = (L + 63) / 64;
+  const long long sc = argc > 3 ? atoll(argv[3]) : (long long)nch;
+  const int nseg = (int)((nch + sc - 1) / sc);
+  const size_t blocks = per_seg * nseg;
+  const size_t ws_bytes = nseg > 1 ? (size_t)(nseg - 1) * batch * SSD_H * SSD_P * SSD_N * 4 : 1024;
   ssd_bf16 *x, *dt, *Bm, *Cm, *y;
   float *A, *D, *bias, *init, *fin, *ws_state;
   unsigned *ws_sync;
@@ -30,7 +37,7 @@ int main(int argc, char **argv) {
   cudaMalloc(&Cm, T * SSD_LD_C * 2), cudaMalloc(&y, T * SSD_H * SSD_P * 2);
   cudaMalloc(&A, SSD_H * 4), cudaMalloc(&D, SSD_H * 4), cudaMalloc(&bias, SSD_H * 4);
   cudaMalloc(&init, batch * SSD_H * SSD_P * SSD_N * 4), cudaMalloc(&fin, batch * SSD_H * SSD_P * SSD_N * 4);
-  cudaMalloc(&ws_state, 1024), cudaMalloc(&ws_sync, (2 + blocks) * 4);
+  cudaMalloc(&ws_state, ws_bytes), cudaMalloc(&ws_sync, (2 + blocks) * 4);
   fill<<<512, 256>>>(x, T * SSD_LD_X, 1, 2.f), fill<<<512, 256>>>(dt, T * SSD_LD_DT, 2, 2.f);
   fill<<<512, 256>>>(Bm, T * SSD_LD_B, 3, 1.f), fill<<<512, 256>>>(Cm, T * SSD_LD_C, 4, 1.f);
   float hA[SSD_H], hD[SSD_H], hb[SSD_H];
@@ -43,7 +50,7 @@ int main(int argc, char **argv) {
   unsigned epoch = 0;
   auto launch = [&] {
     SSD_KERNEL<<<(unsigned)blocks, 128, smem>>>(x, (const ssd_dt_in *)dt, A, Bm, Cm, D, nullptr, bias, init, fin,
-                                                 y, L, batch, 1, (int)nch, ws_sync, ws_state, ++epoch, nullptr,
+                                                 y, L, batch, nseg, (int)sc, ws_sync, ws_state, ++epoch, nullptr,
                                                  nullptr);
   };
   for (int i = 0; i < 3; i++) launch();
@@ -61,8 +68,37 @@ int main(int argc, char **argv) {
   if (err) { printf("FAIL: %s\n", cudaGetErrorString(err)); return 1; }
   float ms;
   cudaEventElapsedTime(&ms, e0, e1);
-  printf("%s %dx%lld: %.4f ms per launch (%zu blocks x %zu chunks, smem %d)\n", KSRC, batch, L, ms / reps, blocks,
-         nch, smem);
+  printf("%s %dx%lld: %.4f ms per launch (%zu blocks, %d segments of %lld chunks, smem %d)\n", KSRC, batch, L,
+         ms / reps, blocks, nseg, sc, smem);
+#if SSD_LINK_PROF
+  {
+    static unsigned long long st[8192][6];
+    cudaMemcpyToSymbol(ssd_lprof, st, sizeof st);
+    launch();
+    cudaDeviceSynchronize();
+    cudaMemcpyFromSymbol(st, ssd_lprof, sizeof st);
+    unsigned long long t0 = ~0ull, tend = 0;
+    for (size_t i = 0; i < blocks && i < 8192; i++) t0 = st[i][0] < t0 ? st[i][0] : t0, tend = st[i][5] > tend ? st[i][5] : tend;
+    printf("one launch, first block start to last block end: %.2f us\n", (tend - t0) / 1e3);
+    printf("seg   start   phase1    wait   read  publish  phase3     end   notice (us, means over the segment's blocks)\n");
+    for (int s = 0; s < nseg; s++) {
+      double a[8] = {};
+      int n = 0, nn = 0;
+      for (size_t r = 0; r < per_seg; r++) {
+        size_t i = s * per_seg + r;
+        if (i >= 8192) break;
+        const unsigned long long *q = st[i];
+        const unsigned long long t2 = s ? q[2] : q[1], t3 = s ? q[3] : q[1], t4 = s < nseg - 1 ? q[4] : t3;
+        a[0] += q[0] - t0, a[1] += q[1] - q[0], a[2] += t2 - q[1], a[3] += t3 - t2, a[4] += t4 - t3;
+        a[5] += q[5] - t4, a[6] += q[5] - t0, n++;
+        if (s) a[7] += (double)q[2] - (double)st[i - per_seg][4], nn++;
+      }
+      if (!n) break;
+      printf("%3d %7.2f %8.2f %7.2f %6.2f %8.2f %7.2f %7.2f %8.2f\n", s, a[0] / n / 1e3, a[1] / n / 1e3, a[2] / n / 1e3,
+             a[3] / n / 1e3, a[4] / n / 1e3, a[5] / n / 1e3, a[6] / n / 1e3, nn ? a[7] / nn / 1e3 : 0.);
+    }
+  }
+#endif
 #if SSD_PHASE_PROF
   unsigned long long acc[16];
   cudaMemcpyFromSymbol(acc, ssd_prof, sizeof acc);

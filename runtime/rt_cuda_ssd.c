@@ -72,7 +72,11 @@ void rt_cuda_ssd_release(rt_cuda *g, rt_cuda_ssd *k) {
  * blocks per SM (this kernel on H100, sweep-v10) every pick was timed and is
  * the best point or within 4% of it at all 12 swept shapes; with two
  * (sweep-v9, the double-buffered kernel) they are the best measured point
- * or within 2% of it at all but 1x4K, where the pick was not timed. */
+ * or within 2% of it at all but 1x4K, where the pick was not timed.  Session
+ * 15 made a link ~2.6x cheaper (fragment-major states in the workspace:
+ * ~7.5 -> ~2.9 us, about half a phase-3 chunk); its sweep (bench/results/
+ * gpu-2026-11-24-s15/call4) still finds every pick best or within 2%, and
+ * SIM_LINK 0.3-0.6 would pick no better, so the fit stands. */
 #define SIM_P1 0.5      /* a phase-1 chunk (state update only) */
 #define SIM_BLOCK 2.0   /* a block's fixed cost: start, first copies, drain */
 #define SIM_LINK 1.0    /* a look-back link: publish, acquire, read the state */

@@ -364,6 +364,7 @@ SSD_KERNEL(SSD_CHUNKED_PARAMS) {
   ssd_take_ticket(sm.ticket, sm.seglog, ws_sync);
   const ssd_where wh = ssd_where_at(sm.ticket, (unsigned)batch * SSD_H * PSL, L, seg_chunks);
   const float A = ssd_A(A_, wh.hdt);
+  SSD_LSTAMP(wh.flag, 0);
   float S[NTW][4];
   ssd_dt_in dtraw[2] = {0, 0};
 
@@ -388,12 +389,16 @@ SSD_KERNEL(SSD_CHUNKED_PARAMS) {
 
   // ---- the state entering the segment, and publishing the one leaving it -------------
   const auto off = [&](int j, int e) { return ssd_state_off(wh.p0, j, e); };
-  ssd_link(S, wh, nseg, batch, sm.seglog, init, ws_sync, ws_state, epoch, off);
-
-  // ---- phase 3: outputs ----------------------------------------------------------------
+  SSD_LSTAMP(wh.flag, 1);
+  // phase 3's first tiles are in flight while the link waits (phase 1 ended
+  // with a barrier: nothing reads the tiles any more).  Its dt is loaded
+  // after: those registers live across the link spilled (ptxas, sm_90).
   ssd_load_xb(sm, wh, x, B, L, wh.c0 * Q);
   ssd_load_c(sm, wh, C, L, wh.c0 * Q);
+  ssd_link(S, wh, nseg, batch, sm.seglog, init, ws_sync, ws_state, epoch, off);
   if (warp == 0) ssd_load_dt(dtraw, dt, L, wh.c0 * Q, wh.b, wh.hdt);
+
+  // ---- phase 3: outputs ----------------------------------------------------------------
   ssd_chunk_prep(sm, wh, wh.c0, dtraw, dt, dt_bias, A, L, S);
   for (long long ch = wh.c0; ch < wh.c1; ch++) {
     const bool more = ch + 1 < wh.c1;
@@ -407,5 +412,6 @@ SSD_KERNEL(SSD_CHUNKED_PARAMS) {
     }
   }
 
+  SSD_LSTAMP(wh.flag, 5);
   ssd_finish(S, wh, nseg, batch, final_state, ws_sync, off);
 }

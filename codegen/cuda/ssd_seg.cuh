@@ -247,6 +247,23 @@ __device__ __forceinline__ void ssd_store_row(const float (*Y)[4], int half, int
   (void)xr; (void)xstep; (void)D; (void)z; (void)gn_w; (void)gn_ss;
 }
 
+// bench/ssd_phase_prof.cu defines SSD_LINK_PROF to time each block's steps
+// around the look-back (thread 0's %globaltimer, per ticket): start, end of
+// phase 1, predecessor's flag seen, its state read, own state published, end.
+#if SSD_LINK_PROF
+__device__ unsigned long long ssd_lprof[8192][6];
+#define SSD_LSTAMP(flag, i)                                                            \
+  do {                                                                                 \
+    if (threadIdx.x == 0 && (flag) < 8192) {                                           \
+      unsigned long long t_;                                                           \
+      asm volatile("mov.u64 %0, %%globaltimer;" : "=l"(t_));                            \
+      ssd_lprof[flag][i] = t_;                                                         \
+    }                                                                                  \
+  } while (0)
+#else
+#define SSD_LSTAMP(flag, i)
+#endif
+
 #if !SSDC_EMU
 __device__ __forceinline__ unsigned ssd_ld_acquire(const unsigned *p) {
   unsigned v;
@@ -262,19 +279,35 @@ __device__ __forceinline__ unsigned ssd_ld_acquire(const unsigned *p) { return _
 __device__ __forceinline__ void ssd_st_release(unsigned *p, unsigned v) { __atomic_store_n(p, v, __ATOMIC_RELEASE); }
 #endif
 
+// Segment seg's published state for this block's (batch row, head, slice) in
+// the look-back workspace, as this thread's first float4: the states there
+// are fragment-major (tile j of thread i at float4 j * 128 + i), not [P, N],
+// so that publishing and reading one is 16-byte accesses a warp makes
+// contiguous; scattered 4-byte ones took ~5 us to publish and ~2.3 us to read
+// a state (bench/NOTES.md, session 15).  Only the kernels' own blocks read it.
+template <int NT>
+__device__ __forceinline__ float4 *ssd_ws_state(float *ws_state, long long seg, int batch,
+                                                const ssd_where &wh) {
+  static_assert(NT * 4 * NWARPS * 32 == SSD_PS * SSD_N, "a block holds its slice's state");
+  const long long slice = ((long long)wh.b * SSD_H + wh.h) * PSL + wh.p0 / SSD_PS;
+  return (float4 *)(ws_state + (seg * batch * SSD_H * PSL + slice) * (SSD_PS * SSD_N)) + threadIdx.x;
+}
+
 // The state entering the block's segment, into S (NT tiles of mma's C
 // fragment layout; off(j, e) is element e of tile j's offset in a [P, N] head
-// state): init (or zeros) for segment 0, else segment seg - 1's end state once
-// its block has published it.  A segment with a successor first publishes its
-// own end state, exp(seglog) times the entering state plus phase 1's S.
+// state, init's layout): init (or zeros) for segment 0, else segment seg - 1's
+// end state once its block has published it.  A segment with a successor
+// first publishes its own end state, exp(seglog) times the entering state
+// plus phase 1's S.
 template <int NT, class Off>
 __device__ __forceinline__ void ssd_link(float (&S)[NT][4], const ssd_where &wh, int nseg, int batch,
                                          float seglog, const float *init, unsigned *ws_sync,
                                          float *ws_state, unsigned epoch, Off off) {
   const unsigned per_seg = (unsigned)batch * SSD_H * PSL;
-  const long long head_off = ((long long)wh.b * SSD_H + wh.h) * SSD_P * SSD_N;
+  constexpr int NTH = NWARPS * 32;
   float G[NT][4];
   if (wh.seg == 0) {
+    const long long head_off = ((long long)wh.b * SSD_H + wh.h) * SSD_P * SSD_N;
 #pragma unroll
     for (int j = 0; j < NT; j++)
 #pragma unroll
@@ -285,27 +318,32 @@ __device__ __forceinline__ void ssd_link(float (&S)[NT][4], const ssd_where &wh,
         G[j][e] = 0.f;
 #endif
       }
+    (void)head_off;
   } else {
     if (threadIdx.x == 0)
       while (ssd_ld_acquire(&ws_sync[2 + wh.flag - per_seg]) != epoch) __nanosleep(100);
+    SSD_LSTAMP(wh.flag, 2);
     __syncthreads();
-    const float *prev = ws_state + (long long)(wh.seg - 1) * batch * SSD_H * SSD_P * SSD_N + head_off;
+    const float4 *prev = ssd_ws_state<NT>(ws_state, wh.seg - 1, batch, wh);
 #pragma unroll
-    for (int j = 0; j < NT; j++)
-#pragma unroll
-      for (int e = 0; e < 4; e++) G[j][e] = __ldcg(&prev[off(j, e)]);
+    for (int j = 0; j < NT; j++) {
+      const float4 v = __ldcg(&prev[j * NTH]);
+      G[j][0] = v.x, G[j][1] = v.y, G[j][2] = v.z, G[j][3] = v.w;
+    }
+    SSD_LSTAMP(wh.flag, 3);
   }
-  (void)init;
+  (void)init; (void)off;
   if (wh.seg < nseg - 1) {
     const float dseg = __expf(seglog);
-    float *mine = ws_state + (long long)wh.seg * batch * SSD_H * SSD_P * SSD_N + head_off;
+    float4 *mine = ssd_ws_state<NT>(ws_state, wh.seg, batch, wh);
 #pragma unroll
     for (int j = 0; j < NT; j++)
-#pragma unroll
-      for (int e = 0; e < 4; e++) __stcg(&mine[off(j, e)], dseg * G[j][e] + S[j][e]);
+      __stcg(&mine[j * NTH], make_float4(dseg * G[j][0] + S[j][0], dseg * G[j][1] + S[j][1],
+                                         dseg * G[j][2] + S[j][2], dseg * G[j][3] + S[j][3]));
     __threadfence();
     __syncthreads();
     if (threadIdx.x == 0) ssd_st_release(&ws_sync[2 + wh.flag], epoch);
+    SSD_LSTAMP(wh.flag, 4);
   }
 #pragma unroll
   for (int j = 0; j < NT; j++)

@@ -231,10 +231,12 @@ SSD_KERNEL(SSD_CHUNKED_PARAMS) {
 
   // ---- the state entering the segment, and publishing the one leaving it -------------
   const auto off = [&](int j, int e) { return wg_state_off(wh.p0, j, e); };
+  // phase 3's first tiles are in flight while the link waits (phase 1 ended
+  // with a barrier: nothing reads the tiles any more)
+  wg_load(sm, 0, wh, x, B, C, L, wh.c0 * Q);
   ssd_link(S, wh, nseg, batch, sm.seglog, init, ws_sync, ws_state, epoch, off);
 
   // ---- phase 3: outputs ----------------------------------------------------------------
-  wg_load(sm, 0, wh, x, B, C, L, wh.c0 * Q);
   if (warp == 0) {
     ssd_load_dt(dtraw, dt, L, wh.c0 * Q, wh.b, wh.hdt);
     wg_scan(sm, 0, wh, wh.c0, dtraw, dt, dt_bias, A, L);
