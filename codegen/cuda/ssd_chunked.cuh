@@ -159,7 +159,7 @@ __device__ __forceinline__ void ssd_chunk_prep(ssd_smem &sm, const ssd_where &wh
   const int warp = threadIdx.x >> 5, lane = threadIdx.x & 31, g = lane >> 2, tg = lane & 3;
   const long long t0 = ch * Q;
   if (warp == 0) {
-    ssd_scan_chunk(sm.sc, &sm.seglog, dtraw, t0, L, wh.hdt, dt_bias, A);
+    ssd_scan_chunk(sm.sc, S ? nullptr : &sm.seglog, dtraw, t0, L, wh.hdt, dt_bias, A);
     if (ch + 1 < wh.c1) ssd_load_dt(dtraw, dt, L, t0 + Q, wh.b, wh.hdt);
   }
   if (S) {

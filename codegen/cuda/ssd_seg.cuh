@@ -129,7 +129,9 @@ __device__ __forceinline__ ssd_where ssd_where_at(unsigned ticket, unsigned per_
 }
 
 // Warp 0: discretize dt for the chunk and scan dt*A into sc; seglog (phase
-// 1) sums the chunks' cs_last.  Lane l owns steps 2l, 2l+1.
+// 1; null in phase 3, whose scans would race with the look-back's reads of
+// it in a block with no barrier between: compute-sanitizer racecheck) sums
+// the chunks' cs_last.  Lane l owns steps 2l, 2l+1.
 __device__ __forceinline__ void ssd_scan_chunk(ssd_scan &sc, float *seglog, const ssd_dt_in raw[2],
                                                long long t0, long long L, int hdt,
                                                const float *dt_bias, float A) {
@@ -155,7 +157,7 @@ __device__ __forceinline__ void ssd_scan_chunk(ssd_scan &sc, float *seglog, cons
   sc.w[2 * lane + 1] = __expf(last - cs1) * d1;
   if (lane == 0) {
     sc.decay = __expf(last);
-    *seglog += last;
+    if (seglog) *seglog += last;
   }
 }
 

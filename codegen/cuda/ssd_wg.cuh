@@ -187,12 +187,13 @@ __device__ __forceinline__ void wg_store_state(wg_smem &sm, const float (*S)[4])
   }
 }
 
-// Warp 0, while the block multiplies: scan chunk ch's dt into sc, and load
-// the raw dt of the chunk after it.
+// Warp 0, while the block multiplies: scan chunk ch's dt into sc (phase 1:
+// summing seglog; phase 3 passes null), and load the raw dt of the chunk
+// after it.
 __device__ __forceinline__ void wg_scan(wg_smem &sm, int st, const ssd_where &wh, long long ch,
                                         ssd_dt_in dtraw[2], const ssd_dt_in *dt, const float *dt_bias,
-                                        float A, long long L) {
-  ssd_scan_chunk(sm.sc[st], &sm.seglog, dtraw, ch * Q, L, wh.hdt, dt_bias, A);
+                                        float A, long long L, float *seglog) {
+  ssd_scan_chunk(sm.sc[st], seglog, dtraw, ch * Q, L, wh.hdt, dt_bias, A);
   if (ch + 1 < wh.c1) ssd_load_dt(dtraw, dt, L, (ch + 1) * Q, wh.b, wh.hdt);
 }
 
@@ -214,7 +215,7 @@ SSD_KERNEL(SSD_CHUNKED_PARAMS) {
     wg_load(sm, 0, wh, x, B, nullptr, L, wh.c0 * Q);
     if (warp == 0) {
       ssd_load_dt(dtraw, dt, L, wh.c0 * Q, wh.b, wh.hdt);
-      wg_scan(sm, 0, wh, wh.c0, dtraw, dt, dt_bias, A, L);
+      wg_scan(sm, 0, wh, wh.c0, dtraw, dt, dt_bias, A, L, &sm.seglog);
     }
     for (long long ch = wh.c0; ch < wh.c1; ch++) {
       const int st = (int)((ch - wh.c0) & 1);
@@ -222,7 +223,7 @@ SSD_KERNEL(SSD_CHUNKED_PARAMS) {
       wg_ready(); /* tiles and scan of ch; every thread is done with ch - 1 */
       if (more) wg_load(sm, st ^ 1, wh, x, B, nullptr, L, (ch + 1) * Q);
       wg_state_update(sm, st, S);
-      if (warp == 0 && more) wg_scan(sm, st ^ 1, wh, ch + 1, dtraw, dt, dt_bias, A, L);
+      if (warp == 0 && more) wg_scan(sm, st ^ 1, wh, ch + 1, dtraw, dt, dt_bias, A, L, &sm.seglog);
       wg_wait<0>();
       wg_fence_acc(S);
     }
@@ -239,7 +240,7 @@ SSD_KERNEL(SSD_CHUNKED_PARAMS) {
   // ---- phase 3: outputs ----------------------------------------------------------------
   if (warp == 0) {
     ssd_load_dt(dtraw, dt, L, wh.c0 * Q, wh.b, wh.hdt);
-    wg_scan(sm, 0, wh, wh.c0, dtraw, dt, dt_bias, A, L);
+    wg_scan(sm, 0, wh, wh.c0, dtraw, dt, dt_bias, A, L, nullptr);
   }
   wg_store_state(sm, S);
   WG_PROF_INIT;
@@ -260,7 +261,7 @@ SSD_KERNEL(SSD_CHUNKED_PARAMS) {
     }
     wg_commit();
     WG_PROF(2);
-    if (warp == 0 && more) wg_scan(sm, st ^ 1, wh, ch + 1, dtraw, dt, dt_bias, A, L);
+    if (warp == 0 && more) wg_scan(sm, st ^ 1, wh, ch + 1, dtraw, dt, dt_bias, A, L, nullptr);
     WG_PROF(3);
     wg_wait<0>();
     wg_fence_acc(CB);
