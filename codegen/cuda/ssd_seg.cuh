@@ -309,18 +309,16 @@ __device__ __forceinline__ void ssd_link(float (&S)[NT][4], const ssd_where &wh,
   constexpr int NTH = NWARPS * 32;
   float G[NT][4];
   if (wh.seg == 0) {
-    const long long head_off = ((long long)wh.b * SSD_H + wh.h) * SSD_P * SSD_N;
+#if SSD_HAS_INIT
+    const float *in = init + ((long long)wh.b * SSD_H + wh.h) * SSD_P * SSD_N;
 #pragma unroll
     for (int j = 0; j < NT; j++)
 #pragma unroll
-      for (int e = 0; e < 4; e++) {
-#if SSD_HAS_INIT
-        G[j][e] = init[head_off + off(j, e)];
+      for (int e = 0; e < 4; e++) G[j][e] = in[off(j, e)];
 #else
-        G[j][e] = 0.f;
+#pragma unroll
+    for (int j = 0; j < NT; j++) G[j][0] = G[j][1] = G[j][2] = G[j][3] = 0.f;
 #endif
-      }
-    (void)head_off;
   } else {
     if (threadIdx.x == 0)
       while (ssd_ld_acquire(&ws_sync[2 + wh.flag - per_seg]) != epoch) __nanosleep(100);
