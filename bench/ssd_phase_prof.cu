@@ -11,6 +11,7 @@
 // Inputs are a hash fill on the device; only the time is checked here (the
 // kernels' results are tested by tests/cuda/test_ssd_gpu.c).
 #include <cstdio>
+#include <vector>
 #include <cstdlib>
 #include KSRC
 
@@ -44,6 +45,10 @@ int main(int argc, char **argv) {
   for (int h = 0; h < SSD_H; h++) hA[h] = logf(1.f + h % 16), hD[h] = 1.f, hb[h] = -2.f + 0.05f * (h % 8);
   cudaMemcpy(A, hA, sizeof hA, cudaMemcpyHostToDevice), cudaMemcpy(D, hD, sizeof hD, cudaMemcpyHostToDevice);
   cudaMemcpy(bias, hb, sizeof hb, cudaMemcpyHostToDevice);
+  /* a folded conv's weights and bias (SSD_XCONV_K): 0.25 per tap, bias 0 */
+  float *xcw;
+  std::vector<float> hw(SSD_HX * SSD_P * 4, 0.25f);
+  cudaMalloc(&xcw, hw.size() * 4), cudaMemcpy(xcw, hw.data(), hw.size() * 4, cudaMemcpyHostToDevice);
   cudaMemset(init, 0, batch * SSD_H * SSD_P * SSD_N * 4), cudaMemset(ws_sync, 0, (2 + blocks) * 4);
   const int smem = (int)sizeof(SMEM_T);
   cudaFuncSetAttribute(SSD_KERNEL, cudaFuncAttributeMaxDynamicSharedMemorySize, smem);
@@ -51,7 +56,7 @@ int main(int argc, char **argv) {
   auto launch = [&] {
     SSD_KERNEL<<<(unsigned)blocks, 128, smem>>>(x, (const ssd_dt_in *)dt, A, Bm, Cm, D, nullptr, bias, init, fin,
                                                  y, L, batch, nseg, (int)sc, ws_sync, ws_state, ++epoch, nullptr,
-                                                 nullptr);
+                                                 nullptr, xcw, xcw, nullptr);
   };
   for (int i = 0; i < 3; i++) launch();
   cudaEvent_t e0, e1;

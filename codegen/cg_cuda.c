@@ -142,6 +142,13 @@ int cg_ssd_check(const cg_ssd_spec *s, ssd_ctx *c) {
   if (rc) return rc;
   if (s->gnorm && (s->kind != CG_SSD_CHUNKED || !s->has_z))
     return ssd_err(c, SSD_EINVAL, "ssd kernel: a folded gated norm needs the chunked kernel and z");
+  if (s->xconv_k && (s->kind != CG_SSD_CHUNKED || s->wg || s->xconv_k < 2 || s->xconv_k > 4 ||
+                     (s->ps && s->ps > 64)))
+    return ssd_err(c, SSD_EUNSUPPORTED, "ssd kernel: a folded conv needs the mma.sync chunked "
+                   "kernel, width 2..4 and at most 64 channels per block (width %d)", s->xconv_k);
+  if (s->xconv_ld_state && (s->xconv_ld_state < s->hx * s->P || s->xconv_ld_state > ((int64_t)1 << 30)))
+    return ssd_err(c, SSD_EINVAL, "ssd kernel: conv state rows of %lld channels cannot hold x's %lld",
+                   (long long)s->xconv_ld_state, (long long)(s->hx * s->P));
   if (s->kind == CG_SSD_STEP) {
     if (s->dt_f32 || s->z_f32)
       return ssd_err(c, SSD_EINVAL, "ssd step kernel: fp32 inputs are set by in_f32, not dt_f32/z_f32");
@@ -182,7 +189,7 @@ int cg_ssd_pick_ps(const cg_ssd_spec *s, int64_t batch, int sms) {
 }
 
 bool cg_ssd_wg_fits(const cg_ssd_spec *s) {
-  return s->kind == CG_SSD_CHUNKED && !s->in_f32 && (s->ps == 64 || (!s->ps && s->P % 64 == 0)) &&
+  return s->kind == CG_SSD_CHUNKED && !s->in_f32 && !s->xconv_k && (s->ps == 64 || (!s->ps && s->P % 64 == 0)) &&
          (s->N == 64 || s->N == 128);
 }
 
@@ -199,9 +206,11 @@ size_t cg_ssd_smem_bytes(const cg_ssd_spec *s) {
                2 * (3 * Q + 1) * 4 + 8;
     return (n + 15) & ~(size_t)15;
   }
-  /* struct ssd_smem in codegen/cuda/ssd_chunked.cuh: bf16 x, B, C tiles,
-   * state operand and C B^T tile, then the scan's floats */
-  size_t n = 2 * (Q * xs + 2 * Q * bs + (size_t)s->ps * bs + Q * (Q + 8)) + (3 * Q + 2) * 4 + 4;
+  /* struct ssd_smem in codegen/cuda/ssd_chunked.cuh: bf16 x, B, C tiles
+   * (x with K - 1 halo rows per 16 rows when the conv is folded in), state
+   * operand and C B^T tile, then the scan's floats */
+  const size_t xrows = Q + (s->xconv_k ? (Q / 16) * (size_t)(s->xconv_k - 1) : 0);
+  size_t n = 2 * (xrows * xs + 2 * Q * bs + (size_t)s->ps * bs + Q * (Q + 8)) + (3 * Q + 2) * 4 + 4;
   return (n + 15) & ~(size_t)15;
 }
 
@@ -229,6 +238,10 @@ static void prologue(sbuf *b, const cg_ssd_spec *s) {
                {"Y_F32", s->y_f32},         {"GNORM", s->gnorm}};
   for (size_t i = 0; i < sizeof flags / sizeof *flags; i++)
     sb_printf(b, "#define SSD_%s %d\n", flags[i].name, flags[i].v ? 1 : 0);
+  if (s->kind == CG_SSD_CHUNKED)
+    sb_printf(b, "#define SSD_XCONV_K %d\n#define SSD_XCONV_BIAS %d\n#define SSD_XCONV_SLD %lldLL\n",
+              s->xconv_k, s->xconv_bias ? 1 : 0,
+              (long long)(s->xconv_ld_state ? s->xconv_ld_state : s->hx * s->P));
   /* %.9g round-trips a float: the clamp bounds are applied in fp32. */
   sb_printf(b, "#define SSD_DT_MIN %.9gf\n#define SSD_DT_MAX %.9gf\n", s->dt_min, s->dt_max);
 }

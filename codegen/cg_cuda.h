@@ -42,6 +42,17 @@ typedef struct cg_ssd_spec {
                                has_z): y times the norm weight, rows' partial sums of
                                squares out (rt_cuda_ssd_args gn_w, gn_ss) */
   int ps;                   /* CHUNKED: head channels per block; 0 = let cg pick */
+  /* CHUNKED: x arrives before a causal depthwise conv of width xconv_k (2..4;
+   * 0 = none) and its SiLU, which the kernel applies to each chunk's x tile
+   * (Mamba-2's conv over the x channels folded in: the conv pass then runs
+   * over B and C alone, cg_op_spec.c0).  Operands (rt_cuda_ssd_args): x's
+   * rows of the conv weight [hx*P, K] fp32, its bias [hx*P] fp32
+   * (xconv_bias), and optionally the conv state before token 0, [batch,
+   * xconv_ld_state, K-1] fp32 with x's channels first (0: hx*P); without it
+   * the inputs before token 0 are zeros.  The kernel writes no conv state. */
+  int xconv_k;
+  bool xconv_bias;
+  int64_t xconv_ld_state;
   bool wg;                  /* CHUNKED: the sm_90a wgmma kernel (cuda/ssd_wg.cuh) instead of
                                the mma.sync one; needs cg_ssd_wg_fits and an sm_90 GPU */
   /* Token-row strides in elements (0 = dense: hx*P, hdt, hb*N, hc*N, H*P).

@@ -132,6 +132,9 @@ int cg_op_check(const cg_op_spec *s, ssd_ctx *c) {
     if (s->ldx && s->ldx < s->D)
       return BAD("conv1d kernel: row stride %lld below the channels %lld", (long long)s->ldx,
                  (long long)s->D);
+    if (s->c0 < 0 || s->c0 >= s->D || s->c0 % 8 || (s->c0 && s->kind != CG_OP_CONV))
+      return BAD("conv1d kernel: first output channel %lld (a multiple of 8 below %lld, "
+                 "prefill only)", (long long)s->c0, (long long)s->D);
     if (!pos_le(s->D, 1 << 24) || !pos_le(s->K, 16))
       return BAD("conv1d kernel: channels %lld, width %lld (1..16)", (long long)s->D,
                  (long long)s->K);
@@ -255,9 +258,9 @@ static void prologue(obuf *b, const cg_op_spec *s) {
   case CG_OP_CONV_STEP:
     ob_printf(b, "#define OPS_C %lld\n#define OPS_K %lld\n#define OPS_HAS_BIAS %d\n"
                  "#define OPS_SILU %d\n#define OPS_T %d\n#define OPS_LDX %lldLL\n"
-                 "#define OPS_VEC %d\n",
+                 "#define OPS_VEC %d\n#define OPS_C0 %lld\n",
               (long long)s->D, (long long)s->K, s->has_bias, s->silu, cg_op_conv_t(s),
-              (long long)(s->ldx ? s->ldx : s->D), s->vec);
+              (long long)(s->ldx ? s->ldx : s->D), s->vec, (long long)s->c0);
     break;
   case CG_OP_EW:
     ob_printf(b, "#define OPS_COLS %lldLL\n", (long long)s->D);

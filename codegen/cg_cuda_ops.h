@@ -67,6 +67,10 @@ typedef struct cg_op_spec {
   bool norm_before_gate;     /* GNORM */
   int64_t K;                 /* CONV width */
   bool has_bias, silu;       /* CONV */
+  int64_t c0;                /* CONV: outputs of channels [c0, D) only (the x channels
+                                before c0 are convolved by the SSD kernel that reads them,
+                                cg_ssd_spec.xconv_k); the state is still written for
+                                every channel.  A multiple of 8 below D; 0 = all */
   int64_t ldx, ldz;          /* CONV/CONV_STEP x, GNORM x and z: elements between rows
                                 (tokens) when they are views into wider rows; 0 = D */
   bool vec;                  /* GNORM/CONV: 16-byte accesses of 8 elements (needs in_bf16,

@@ -167,11 +167,15 @@ void rt_cuda_ssd_release(rt_cuda *g, rt_cuda_ssd *k);
 typedef struct rt_cuda_ssd_args {
   rt_dptr x, dt, A, B, C, D, z, dt_bias;
   rt_dptr init;  /* CHUNKED: [batch, H, P, N] initial state (spec.has_init) */
-  rt_dptr state; /* CHUNKED: final state out (spec.has_final); STEP: updated in place */
+  rt_dptr state; /* CHUNKED: final state out (spec.has_final; may be init: in place);
+                    STEP: updated in place */
   rt_dptr y;
   /* CHUNKED with spec.gnorm: the norm's fp32 weight [H * P] (8-byte aligned)
    * and the rows' partial sums of squares out, [batch * L, H * P / ps] fp32 */
   rt_dptr gn_w, gn_ss;
+  /* CHUNKED with spec.xconv_k: the folded conv's weight [hx*P, K] and bias
+   * [hx*P] (fp32), and the conv state before token 0 (optional; zeros without) */
+  rt_dptr xc_w, xc_b, xc_state;
 } rt_cuda_ssd_args;
 /* The whole sequence, one launch.  L >= 1.  The sequence is cut into as many
  * segments as it takes to fill the GPU (see codegen/cuda/ssd_chunked.cuh);

@@ -110,7 +110,7 @@ int rt_cuda_conv(rt_cuda *g, const rt_cuda_op *k, rt_dptr x, rt_dptr w, rt_dptr 
   long long LL = L;
   void *args[] = {&x, &w, &bias, &state_in, &state_out, &y, &LL};
   const unsigned th = (unsigned)cg_op_threads(&k->spec);
-  const unsigned grid[3] = {(unsigned)((k->spec.D / per + th - 1) / th),
+  const unsigned grid[3] = {(unsigned)(((k->spec.D - k->spec.c0) / per + th - 1) / th),
                             (unsigned)((L + T - 1) / T), (unsigned)B};
   return rt_cuda_launch(g, &k->fn, grid, th, args, c);
 }

@@ -223,7 +223,9 @@ static int check_args(const cg_ssd_spec *s, const rt_cuda_ssd_args *a, ssd_ctx *
            {"initial state", s->kind == CG_SSD_CHUNKED && s->has_init, a->init},
            {"state", s->kind == CG_SSD_STEP || s->has_final, a->state},
            {"gated norm weight", s->gnorm, a->gn_w},
-           {"gated norm sums of squares", s->gnorm, a->gn_ss}};
+           {"gated norm sums of squares", s->gnorm, a->gn_ss},
+           {"folded conv weight", s->xconv_k > 0, a->xc_w},
+           {"folded conv bias", s->xconv_bias, a->xc_b}};
   for (size_t i = 0; i < sizeof t / sizeof *t; i++)
     if (t[i].want && !t[i].p)
       return ssd_err(c, SSD_EINVAL, "ssd kernel: operand %s missing", t[i].name);
@@ -246,7 +248,10 @@ static int check_align(const cg_ssd_spec *s, const rt_cuda_ssd_args *a, ssd_ctx 
            {"dt", a->dt, s->dt_f32 ? 4 : 2},
            {"z", a->z, zpair},
            {"y", a->y, s->y_f32 ? 8 : 4},
-           {"gated norm weight", a->gn_w, 8}};
+           {"gated norm weight", a->gn_w, 8},
+           {"folded conv weight", a->xc_w, 4},
+           {"folded conv bias", a->xc_b, 4},
+           {"conv state", a->xc_state, 4}};
   for (size_t i = 0; i < sizeof t / sizeof *t; i++)
     if (t[i].p % t[i].align)
       return ssd_err(c, SSD_EINVAL, "ssd chunked kernel: operand %s at 0x%llx is not %llu-byte aligned",
@@ -290,7 +295,8 @@ int rt_cuda_ssd_chunked(rt_cuda *g, rt_cuda_ssd *k, const rt_cuda_ssd_args *a, i
                   (void *)&a->C,     (void *)&a->D,     (void *)&a->z,     (void *)&a->dt_bias,
                   (void *)&a->init,  (void *)&a->state, (void *)&a->y,     &LL,
                   &bt,               &ns,               &sc,               (void *)&k->ws_sync,
-                  (void *)&k->ws_state, &ep,         (void *)&a->gn_w,  (void *)&a->gn_ss};
+                  (void *)&k->ws_state, &ep,         (void *)&a->gn_w,  (void *)&a->gn_ss,
+                  (void *)&a->xc_w,  (void *)&a->xc_b,  (void *)&a->xc_state};
   const unsigned grid[3] = {(unsigned)blocks, 1, 1};
   return rt_cuda_launch(g, &k->fn, grid, 128, args, c); /* NWARPS in ssd_chunked.cuh */
 }

@@ -256,6 +256,14 @@ struct rt_gpu_model {
   gfold *gf;      /* the foldable chains (plan_gfold), ngf of them */
   int ngf, ngf_last; /* ngf_last: chains the last forward folded */
   int *gf_at;     /* per node: the chain it belongs to (-1: none) */
+  bool xconv_ok;  /* $SSDC_XCONV=1 (default off): x's conv folded into the SSD kernel */
+  int *xc_of;     /* per node: a foldable conv's SSD node and the SSD node's conv (plan_xconv) */
+  struct {        /* a folded conv's new state, copied over the old after its SSD node */
+    rt_dptr st, tmp;
+    int64_t n;
+    int conv;
+  } xc_pend;
+  int nxc_last;   /* SSD nodes the last walk folded a conv into */
   gstate *st;
   int nst;
   int64_t st_batch, pos;
@@ -803,6 +811,65 @@ static gfold *gfold_on(const rt_gpu_model *g, int i) {
   return f >= 0 && g->gf[f].on ? &g->gf[f] : NULL;
 }
 
+/* Whether every reader of v is node i's input k, or a reshape whose result
+ * reaches nothing else. */
+static bool reaches_only(const rt_gpu_model *g, const ir_value *v, int i, int k) {
+  for (int q = 0; q < g->nnodes; q++) {
+    const ir_node *n = g->nodes[q];
+    for (int j = 0; j < n->nin; j++)
+      if (n->in[j] == v && !(q == i && j == k) &&
+          (n->op != IR_RESHAPE || !reaches_only(g, n->out[0], i, k)))
+        return false;
+  }
+  return true;
+}
+
+static int64_t split_col(const rt_gpu_model *g, const ir_value *v, int64_t *whole);
+
+/* The conv over x folded into the SSD kernel (bf16 prefill).  Mamba-2 runs
+ * conv1d + SiLU over in_proj's xBC columns, and the SSD kernel reads x, B
+ * and C back: x, 95% of the channels at 2.7b, makes a round trip through
+ * HBM for four multiply-adds and a SiLU.  With the fold the conv kernel
+ * covers B and C only (cg_op_spec.c0; it still writes every channel's
+ * state) and the SSD kernel reads x from the in_proj output and convolves
+ * each tile itself (cg_ssd_spec.xconv_k).  Taken where SSD node i's x is
+ * piece 0 of a split of silu(conv1d(xbc)) that reaches nothing but node i's
+ * x (through reshapes), the silu runs inside the conv (silu_fused) and is
+ * the conv's only reader, the split the silu's, and the conv is 2..4 wide.
+ * The conv's input and weights stay alive to node i.  xconv_on decides per
+ * walk, the same way at both nodes.  Planned only with $SSDC_XCONV=1 (the
+ * wgmma kernel, $SSDC_SSD_WG=1, has no folded conv and yields to it): on the
+ * H100 the conv costs the latency-bound SSD kernel about what the conv pass
+ * saves (2.7b 8x2K +0.2%, 1x16K +2.4%, 130m +8-11%; kernel alone at 8x2K
+ * 0.47 -> 0.59 ms, of which 0.02 the halo rows, 0.04 the tile's extra pass
+ * through shared memory, 0.06 the arithmetic: bench/NOTES.md, session 16). */
+static int plan_xconv(rt_gpu_model *g, ssd_ctx *c) {
+  g->xc_of = node_map(g);
+  if (!g->xc_of) return ssd_err(c, SSD_ENOMEM, "out of memory for the GPU executor");
+  for (int i = 0; i < g->nnodes && g->bf16 && g->xconv_ok; i++) {
+    const ir_node *n = g->nodes[i];
+    if (n->op != IR_SSM || !n->a.ssm || n->a.ssm->kind == IR_SSM_S6) continue;
+    const ir_value *x = unreshape(g, n->in[IR_SSM_X], false, NULL);
+    const ir_node *sp = x ? x->def : NULL;
+    int64_t whole = -1, wn = -1;
+    if (!sp || sp->op != IR_SPLIT || x->def_index != 0 || split_col(g, x, &whole) != 0 ||
+        !reaches_only(g, x, i, IR_SSM_X))
+      continue;
+    const ir_value *sv = sp->in[0];
+    if (!sv->def || sv->def->op != IR_SILU || nreaders(g, sv) != 1) continue;
+    const ir_node *conv = sv->def->in[0]->def;
+    const int ci = conv ? node_index(g, conv) : -1;
+    if (ci < 0 || conv->op != IR_CONV1D || !g->silu_fused[ci] || nreaders(g, conv->out[0]) != 1 ||
+        conv->nin < 2 || !conv->in[1] || ir_value_numel(g->m, conv->in[1], 1, 1, &wn) ||
+        wn % whole || wn / whole < 2 || wn / whole > 4)
+      continue;
+    g->xc_of[i] = ci, g->xc_of[ci] = i;
+    for (int k = 0; k < 3 && k < conv->nin; k++)
+      if (conv->in[k] && g->v[conv->in[k]->id].last_use < i) g->v[conv->in[k]->id].last_use = i;
+  }
+  return SSD_OK;
+}
+
 /* Per-token elements of v (a [batch, seqlen, ...] value); -1 if not constant. */
 static int64_t token_width(const rt_gpu_model *g, const ir_value *v) {
   int64_t n;
@@ -1080,6 +1147,8 @@ int rt_gpu_model_new(const ir_module *m, rt_weight_fn wfn, void *wctx, const rt_
   g->ops_vec = !vec || strcmp(vec, "0");
   const char *gfold = getenv("SSDC_GNORM_FOLD");
   g->gfold_ok = gfold && *gfold && strcmp(gfold, "0");
+  const char *xconv = getenv("SSDC_XCONV");
+  g->xconv_ok = xconv && *xconv && strcmp(xconv, "0");
   const char *dec = getenv("SSDC_DEC_KERNELS");
   g->dec_kernels = !dec || strcmp(dec, "0");
   const char *trace = getenv("SSDC_DEC_TRACE");
@@ -1095,6 +1164,7 @@ int rt_gpu_model_new(const ir_module *m, rt_weight_fn wfn, void *wctx, const rt_
   }
   if (!rc) plan_dtypes(g), plan_fusions(g), rc = plan_mixers(g, c);
   if (!rc) rc = plan_gfold(g, c);
+  if (!rc) rc = plan_xconv(g, c);
   if (!rc) rc = plan_norms(g, c);
   if (!rc) rc = plan_prescale(g, c);
   if (!rc) rc = open_device(g, o, c);
@@ -1140,10 +1210,19 @@ static void gfold_reset(rt_gpu_model *g) {
   }
 }
 
+/* A folded conv's pending state (a walk that failed between the conv and
+ * its SSD node leaves one). */
+static void xc_pend_drop(rt_gpu_model *g) {
+  gm_free(g, g->xc_pend.tmp);
+  memset(&g->xc_pend, 0, sizeof g->xc_pend);
+  g->xc_pend.conv = -1;
+}
+
 static void release_all(rt_gpu_model *g) {
   for (int i = 0; i < g->nvals; i++) drop(g, &g->v[i]);
   for (int j = 0; g->pre && j < g->nnodes; j++) pre_drop(g, j);
   gfold_reset(g);
+  xc_pend_drop(g);
 }
 
 void rt_gpu_model_free(rt_gpu_model *g) {
@@ -1192,6 +1271,7 @@ void rt_gpu_model_free(rt_gpu_model *g) {
   free(g->silu_fused);
   free(g->gf);
   free(g->gf_at);
+  free(g->xc_of);
   free(g);
 }
 
@@ -1720,6 +1800,23 @@ static int op_norm(grun *r, const ir_node *n) {
   return rc;
 }
 
+static bool chunked_spec(const ir_node *n, cg_ssd_spec *s);
+
+/* Whether this walk folds the conv of SSD node i into it (plan_xconv): a
+ * bf16 prefill through the chunked kernel, with xbc's rows as its 16-byte
+ * copies need them.  The same answer at the conv and at node i. */
+static bool xconv_on(grun *r, int i) {
+  rt_gpu_model *g = r->g;
+  const int ci = g->xc_of ? g->xc_of[i] : -1;
+  cg_ssd_spec s;
+  if (ci < 0 || ci > i || r->L < 2 || r->mixers || !g->bf16 || !chunked_spec(g->nodes[i], &s) ||
+      !cg_ssd_pick_ps(&s, 1, 1))
+    return false;
+  const gslot *xb = &g->v[g->nodes[ci]->in[0]->id];
+  return xb->p && xb->bf16 && xb->p % 16 == 0 && (is_dense(xb) ? xb->W : xb->ld) % 8 == 0 &&
+         xb->rank == 3;
+}
+
 /* A decode step with a cache updates the state in place (CONV_STEP); longer
  * pieces read the state and write the new one to a scratch buffer (the
  * prefill kernel needs them distinct), copied back after.  x may be a view
@@ -1735,6 +1832,9 @@ static int op_conv(grun *r, const ir_node *n) {
   s.kind = cached && L == 1 ? CG_OP_CONV_STEP : CG_OP_CONV;
   s.D = C, s.K = K, s.has_bias = in_slot(r, n, 2) != NULL;
   s.silu = r->g->silu_fused[r->idx];
+  const int si = r->g->xc_of ? r->g->xc_of[r->idx] : -1;
+  const bool fold = si > r->idx && xconv_on(r, si); /* x's channels: the SSD kernel's */
+  if (fold) s.c0 = r->g->nodes[si]->a.ssm->hx * r->g->nodes[si]->a.ssm->P;
   gin xi, wi[2];
   static const int wk[] = {1, 2};
   int rc = get_in(r, x, -1, C, false, &xi);
@@ -1755,6 +1855,11 @@ static int op_conv(grun *r, const ir_node *n) {
   } else if (!rc) {
     if (cached) rc = gm_alloc(r->g, (size_t)(B * C * (K - 1)) * sizeof(float) + 4, &tmp, r->c);
     if (!rc) rc = rt_cuda_conv(r->g->cu, k, xi.p, wi[0].p, wi[1].p, st, tmp, y, B, L, r->c);
+    if (!rc && tmp && fold) { /* the SSD node reads the old state, then copies */
+      r->g->xc_pend.st = st, r->g->xc_pend.tmp = tmp, r->g->xc_pend.n = B * C * (K - 1);
+      r->g->xc_pend.conv = r->idx;
+      tmp = 0;
+    }
     if (!rc && tmp) rc = gm_copy(r->g, tmp, 0, st, 0, 1, B * C * (K - 1), r->c);
     gm_free(r->g, tmp);
   }
@@ -2026,9 +2131,11 @@ static bool is_act(int i) { return i == SA_X || i == SA_DT || i == SA_B || i == 
  * for the chunked kernel, dt and z in either storage type (dt_f32, z_f32);
  * else get_in makes dense copies.  act16: x, B, C (and for the step kernel
  * all activations) in bf16, else fp32.  A, D, dt_bias are fp32.  Fills the
- * spec's strides and storage flags, which key the kernel. */
+ * spec's strides and storage flags, which key the kernel.  z and xc, when
+ * given, replace the node's z and x: a folded gated norm's gate, and a
+ * folded conv's input (xconv_on checked that its rows fit the kernel). */
 static int ssm_operands(grun *r, const ir_node *n, bool act16, cg_ssd_spec *s, gin *in,
-                        const gslot *z) {
+                        const gslot *z, const gslot *xc) {
   const bool chunked = s && s->kind == CG_SSD_CHUNKED;
   int64_t width[SA_N] = {0};
   if (s) {
@@ -2042,6 +2149,10 @@ static int ssm_operands(grun *r, const ir_node *n, bool act16, cg_ssd_spec *s, g
     const bool either = chunked && (i == SA_DT || i == SA_Z);
     const int want = !is_act(i) ? 0 : either ? -1 : act16;
     const gslot *v = i == SA_Z && z ? z : in_slot(r, n, ssm_in[i]);
+    if (i == SA_X && xc) {
+      in[i] = (gin){.p = xc->p, .ld = is_dense(xc) ? xc->W : xc->ld, .bf16 = true};
+      continue;
+    }
     rc = get_in(r, v, want, width[i], false, &in[i]);
     if (!rc && chunked && (i == SA_X || i == SA_B || i == SA_C) && in[i].ld % 8) {
       put_in(r->g, &in[i]); /* rows the 16-byte copies cannot take */
@@ -2077,14 +2188,17 @@ static gfold *gfold_want(grun *r, int idx, bool y16, int64_t width, rt_dptr *w) 
 
 /* bf16-mode prefill: the chunked kernel (bf16 x, B, C, dt and z in either
  * type, fp32 A, D, dt_bias, states; y bf16 or fp32), from the state st and
- * back into it.  *ran stays false for shapes the kernel does not take
- * (run_ssd falls back to steps). */
+ * back into it in place (no copy), not reading st where it is known to be
+ * zero (ssm_state: fresh scratch, or the cache at position 0 unseeded).
+ * *ran stays false for shapes the kernel does not take (run_ssd falls back
+ * to steps). */
 static int run_ssd_chunked(grun *r, const ir_node *n, int64_t B, int64_t L, rt_dptr st, rt_dptr y,
                            bool y16, bool *ran) {
   *ran = false;
   cg_ssd_spec s;
   if (!chunked_spec(n, &s)) return SSD_OK;
-  s.has_init = s.has_final = true;
+  const bool cached = r->use_state && n->a.ssm->state_slot >= 0;
+  s.has_init = n->in[IR_SSM_INIT] || (cached && r->g->pos > 0), s.has_final = true;
   s.y_f32 = !y16;
   s.ps = cg_ssd_pick_ps(&s, B, rt_cuda_sms(r->g->cu));
   if (!s.ps) return SSD_OK;
@@ -2092,22 +2206,38 @@ static int run_ssd_chunked(grun *r, const ir_node *n, int64_t B, int64_t L, rt_d
   gfold *f = gfold_want(r, r->idx, y16, s.H * s.P, &gn_w);
   if (f) s.has_z = s.gnorm = true;
   gin in[SA_N];
-  rt_dptr fin = 0;
   rt_cuda_ssd *k = NULL;
-  const int64_t ns = B * s.H * s.P * s.N, parts = s.H * (s.P / s.ps);
-  int rc = ssm_operands(r, n, true, &s, in, f ? in_slot(r, r->g->nodes[f->norm], 1) : NULL);
+  const int64_t parts = s.H * (s.P / s.ps);
+  /* the conv folded in (plan_xconv): x before it, the conv's fp32 weights */
+  const ir_node *cv = xconv_on(r, r->idx) ? r->g->nodes[r->g->xc_of[r->idx]] : NULL;
+  gin cw[2];
+  static const int ck[] = {1, 2};
+  memset(cw, 0, sizeof cw);
+  if (cv) {
+    const gslot *xb = in_slot(r, cv, 0), *w = in_slot(r, cv, 1);
+    s.xconv_k = (int)w->shape[w->rank - 1], s.xconv_bias = in_slot(r, cv, 2) != NULL;
+    s.xconv_ld_state = xb->shape[2];
+  }
+  int rc = ssm_operands(r, n, true, &s, in, f ? in_slot(r, r->g->nodes[f->norm], 1) : NULL,
+                        cv ? in_slot(r, cv, 0) : NULL);
+  if (!rc && cv) rc = get_ins(r, cv, ck, 2, 0, cw);
   if (!rc) rc = get_ssd(r->g, &s, &k, r->c);
-  if (!rc) rc = gm_alloc(r->g, (size_t)ns * sizeof(float) + 4, &fin, r->c);
   if (!rc && f) rc = gm_alloc(r->g, (size_t)(B * L * parts) * sizeof(float) + 4, &f->ss, r->c);
   if (!rc) {
+    const bool pend = cv && r->g->xc_pend.tmp && r->g->xc_pend.conv == r->g->xc_of[r->idx];
     rt_cuda_ssd_args a = {in[SA_X].p, in[SA_DT].p, in[SA_A].p, in[SA_B].p, in[SA_C].p,
-                          in[SA_D].p, in[SA_Z].p, in[SA_DTB].p, st, fin, y, gn_w, f ? f->ss : 0};
+                          in[SA_D].p, in[SA_Z].p, in[SA_DTB].p, s.has_init ? st : 0, st, y,
+                          gn_w, f ? f->ss : 0,
+                          cw[0].p, cw[1].p, pend ? r->g->xc_pend.st : 0};
     rc = rt_cuda_ssd_chunked(r->g->cu, k, &a, B, L, r->c);
+    if (!rc && pend) /* the conv's new state, now that the old one is read */
+      rc = gm_copy(r->g, r->g->xc_pend.tmp, 0, r->g->xc_pend.st, 0, 1, r->g->xc_pend.n, r->c);
+    if (pend) xc_pend_drop(r->g);
+    r->g->nxc_last += cv && !rc;
   }
+  put_ins(r->g, cw, 2);
   if (!rc && f) f->on = true, f->parts = parts, f->width = s.H * s.P;
-  if (!rc) rc = gm_copy(r->g, fin, 0, st, 0, 1, ns, r->c);
   put_ins(r->g, in, SA_N);
-  gm_free(r->g, fin);
   *ran = !rc;
   return rc;
 }
@@ -2122,6 +2252,8 @@ static int run_ssd(grun *r, const ir_node *n, int64_t B, int64_t L, rt_dptr st, 
     bool ran;
     TRY(run_ssd_chunked(r, n, B, L, st, y, y16, &ran));
     if (ran) return SSD_OK;
+    if (xconv_on(r, r->idx)) /* its conv left x's channels to the chunked kernel */
+      return ssd_err_at(r->c, n->loc, SSD_EINTERNAL, "folded conv without the chunked SSD kernel");
   }
   cg_ssd_spec s;
   TRY(cg_ssd_spec_from_node(n, CG_SSD_STEP, &s, r->c));
@@ -2129,12 +2261,12 @@ static int run_ssd(grun *r, const ir_node *n, int64_t B, int64_t L, rt_dptr st, 
   s.in_f32 = !a16, s.y_f32 = !y16;
   gin in[SA_N];
   rt_cuda_ssd *k = NULL;
-  int rc = ssm_operands(r, n, a16, &s, in, NULL);
+  int rc = ssm_operands(r, n, a16, &s, in, NULL, NULL);
   if (!rc) rc = get_ssd(r->g, &s, &k, r->c);
   if (!rc) {
     rt_cuda_ssd_args a = {in[SA_X].p, s.has_dt ? in[SA_DT].p : 0, in[SA_A].p, in[SA_B].p,
                           in[SA_C].p, in[SA_D].p, s.has_z ? in[SA_Z].p : 0, in[SA_DTB].p,
-                          0, st, y, 0, 0};
+                          0, st, y, 0, 0, 0, 0, 0};
     rc = rt_cuda_ssd_step(r->g->cu, k, &a, B, L, r->c);
   }
   put_ins(r->g, in, SA_N);
@@ -2147,7 +2279,7 @@ static int run_s6(grun *r, const ir_node *n, int64_t B, int64_t L, rt_dptr st, r
   const rt_cuda_op *k = NULL;
   TRY(get_op(r->g, &s, &k, r->c));
   gin in[SA_N];
-  int rc = ssm_operands(r, n, false, NULL, in, NULL);
+  int rc = ssm_operands(r, n, false, NULL, in, NULL, NULL);
   rt_cuda_s6_args a = {in[SA_X].p, in[SA_DT].p, in[SA_A].p, in[SA_B].p, in[SA_C].p, in[SA_D].p,
                        in[SA_Z].p, in[SA_DTB].p, st, st, y};
   if (!rc) rc = rt_cuda_s6(r->g->cu, k, &a, B, L, r->c);
@@ -2368,7 +2500,9 @@ static int cut_to_last(grun *r, int idx) {
 static int walk(grun *r, bool last_only, const ir_value **result) {
   rt_gpu_model *g = r->g;
   gfold_reset(g);
+  xc_pend_drop(g);
   g->ngf_last = 0;
+  g->nxc_last = 0;
   r->last_only = last_only;
   r->mixers = g->bf16 && r->use_state && r->L == 1 && r->B <= MIXER_MAX_B;
   r->norms = g->bf16 && r->use_state && r->L == 1 && r->B <= NORM_GEMV_MAX_B;
@@ -2724,6 +2858,7 @@ void rt_gpu_time_steps(rt_gpu_model *g, bool on) { g->step.timing = on; }
 double rt_gpu_step_gpu_ms(const rt_gpu_model *g) { return g->step.gpu_ms; }
 int64_t rt_gpu_step_kernels(const rt_gpu_model *g) { return g->step.kernels; }
 int rt_gpu_gnorm_folds(const rt_gpu_model *g) { return g->ngf_last; }
+int rt_gpu_xconv_folds(const rt_gpu_model *g) { return g->nxc_last; }
 void rt_gpu_mem(const rt_gpu_model *g, rt_cuda_mem_stats *s) { rt_cuda_mem(g->cu, s); }
 
 bool rt_gpu_trace_on(const rt_gpu_model *g) { return g->tr.on; }

@@ -107,6 +107,9 @@ int64_t rt_gpu_step_kernels(const rt_gpu_model *g);
 /* Gated norms that the last forward folded into the SSD kernel and the add
  * after out_proj (only with $SSDC_GNORM_FOLD=1; see plan_gfold). */
 int rt_gpu_gnorm_folds(const rt_gpu_model *g);
+/* SSD nodes whose x conv the last forward or prefill folded into the SSD
+ * kernel (plan_xconv; $SSDC_XCONV=0: none).  For tests and notes. */
+int rt_gpu_xconv_folds(const rt_gpu_model *g);
 /* Benchmarks: with timing on, each decode step (L = 1) also measures its
  * device time (CUDA events around the step's work, not the copies), which
  * rt_gpu_step_gpu_ms returns for the last step (0 before one). */

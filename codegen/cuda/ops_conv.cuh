@@ -2,7 +2,9 @@
 // conv, over a whole sequence.  x, y: [B, L, C]; w: [C, K]; state_in,
 // state_out: [B, C, K-1] fp32, the K-1 inputs before x and after it.
 // #defines: OPS_C, OPS_K, OPS_HAS_BIAS, OPS_SILU, OPS_T (steps per thread),
-// OPS_LDX (elements between x's tokens: > OPS_C when x is a view into wider rows).
+// OPS_LDX (elements between x's tokens: > OPS_C when x is a view into wider rows),
+// OPS_C0 (outputs of channels [OPS_C0, OPS_C) only: the SSD kernel convolves the
+// x channels before it itself; the state is still written for all of them).
 // Grid (ceil(C/(128 VEC)), ceil(L/T), B): a thread slides its K-wide window
 // over T steps of one channel (OPS_VEC: of 8 adjacent channels, bf16 x and y,
 // C and the stride multiples of 8), so reads stay coalesced across channels.  The
@@ -16,6 +18,13 @@
 #define CONV_IN(c, s) ((s) >= 0 ? ld_in(x, ((b * L + (s)) * OPS_LDX) + (c))                \
                                 : (state_in ? state_in[(b * OPS_C + (c)) * (OPS_K - 1) + OPS_K - 1 + (s)] \
                                             : 0.f))
+// The state of the channels below OPS_C0, which no thread of this launch
+// convolves, from the threads of the last time block.
+#define CONV_STATE_BELOW_C0                                                           \
+  if (OPS_C0 && state_out && t0 + OPS_T >= L)                                         \
+    for (int c = blockIdx.x * 128 + threadIdx.x; c < OPS_C0; c += gridDim.x * 128)    \
+      for (int k = 0; k < OPS_K - 1; k++)                                             \
+        state_out[(b * OPS_C + c) * (OPS_K - 1) + k] = CONV_IN(c, L - (OPS_K - 1) + k);
 #if OPS_VEC
 // Word i (two bf16: channels 2i, 2i + 1) of an 8-channel piece.
 __device__ __forceinline__ u32 &conv_word(uint4 &v, int i) {
@@ -25,9 +34,10 @@ extern "C" __global__ void __launch_bounds__(128)
 OPS_KERNEL(const ops_in *__restrict__ x, const ops_w *__restrict__ w,
            const ops_w *__restrict__ bias, const float *__restrict__ state_in,
            float *__restrict__ state_out, ops_out *__restrict__ y, long long L) {
-  const int c0 = (blockIdx.x * 128 + threadIdx.x) * 8;
-  if (c0 >= OPS_C) return;
   const long long b = blockIdx.z, t0 = (long long)blockIdx.y * OPS_T;
+  CONV_STATE_BELOW_C0
+  const int c0 = OPS_C0 + (blockIdx.x * 128 + threadIdx.x) * 8;
+  if (c0 >= OPS_C) return;
   // The T steps and the K-1 before them (where they are in x), all loads
   // issued before the first output.  Each pair of channels' outputs
   // overwrites its inputs in v once the windows have taken them, so a thread
@@ -96,9 +106,10 @@ extern "C" __global__ void __launch_bounds__(128)
 OPS_KERNEL(const ops_in *__restrict__ x, const ops_w *__restrict__ w,
            const ops_w *__restrict__ bias, const float *__restrict__ state_in,
            float *__restrict__ state_out, ops_out *__restrict__ y, long long L) {
-  const int c = blockIdx.x * 128 + threadIdx.x;
-  if (c >= OPS_C) return;
   const long long b = blockIdx.z, t0 = (long long)blockIdx.y * OPS_T;
+  CONV_STATE_BELOW_C0
+  const int c = OPS_C0 + blockIdx.x * 128 + threadIdx.x;
+  if (c >= OPS_C) return;
   float wk[OPS_K], win[OPS_K];
 #pragma unroll
   for (int k = 0; k < OPS_K; k++) wk[k] = ld_w(w, c * OPS_K + k);
@@ -128,3 +139,4 @@ OPS_KERNEL(const ops_in *__restrict__ x, const ops_w *__restrict__ w,
 }
 #endif
 #undef CONV_IN
+#undef CONV_STATE_BELOW_C0

@@ -41,13 +41,29 @@
 // SSD_Z_F32 (dt, z in fp32 rather than bf16), and the operands' token-row
 // strides in elements SSD_LD_X SSD_LD_DT SSD_LD_B SSD_LD_C SSD_LD_Z (dense
 // ones unless x, B, C, dt, z are column slices of wider rows; cg_ssd_check
-// keeps x, B, C rows 16-byte aligned for cp.async).  SSD_GNORM folds a
+// keeps x, B, C rows 16-byte aligned for cp.async).  SSD_XCONV_K (2..4; 0 =
+// none) folds Mamba-2's causal conv + SiLU over the x channels in: x is the
+// conv's input, each 16-row group of the x tile is loaded with the K - 1 rows
+// before it, and every chunk convolves its tile in place (ssd_xconv) before
+// anything reads it; SSD_XCONV_BIAS, SSD_XCONV_SLD (channels per batch row of
+// the conv state xc_st, which supplies the rows before token 0).  SSD_GNORM folds a
 // gated RMSNorm over whole rows in (with SSD_HAS_Z): y, after the gate, is
 // stored times the norm's weight gn_w, and each row's sum of squares over the
 // block's PS channels goes to gn_ss[row][h * PSL + slice]; the row scale
 // rsqrt(mean + eps) is applied after out_proj, which is linear in its rows
 // (runtime/rt_gpu_model.c, plan_gfold).
 #define XS (SSD_PS + 8) /* padded smem row strides (16 bytes): no bank conflicts */
+// The x tile is 4 groups of 16 rows; with the conv folded in, each group is
+// stored after the K - 1 input rows before it (XH), and the conv writes its
+// 16 outputs over the group's first 16 slots, so row r of group q is always
+// at slot q * XG + r for the readers.  Without the conv XG = 16: the plain
+// [Q x XS] tile.
+#if SSD_XCONV_K
+#define XH (SSD_XCONV_K - 1)
+#else
+#define XH 0
+#endif
+#define XG (16 + XH)
 #define BS (SSD_N + 8)
 #define CBS (Q + 8)
 #define MT (SSD_PS / 16) /* state m16 tiles */
@@ -88,7 +104,7 @@ __device__ __forceinline__ void ldsm_pair_t(u32 b0[2], u32 b1[2], const void *p)
 }
 
 struct ssd_smem {
-  ssd_bf16 x[Q * XS];
+  ssd_bf16 x[(Q / 16) * XG * XS];
   ssd_bf16 b[Q * BS];
   ssd_bf16 c[Q * BS];
   ssd_bf16 s[SSD_PS * BS];   /* state entering the chunk, bf16 */
@@ -133,10 +149,85 @@ __device__ __forceinline__ void ssd_copy_rows(ssd_bf16 *dst, const ssd_bf16 *bas
   }
 }
 
+#if SSD_XCONV_K
+// The conv's inputs before token 0 of (b, this block's x channels): slots
+// 0 .. XH - 1 of group 0 (tokens -XH .. -1), from the conv state (bf16 values
+// stored in fp32: inputs of an earlier piece), or zeros without one.
+__device__ __forceinline__ void ssd_x_before(ssd_bf16 *dst, const ssd_where &wh, const float *xc_st) {
+  for (int i = threadIdx.x; i < XH * SSD_PS; i += NWARPS * 32) {
+    const int r = i / SSD_PS, c = i % SSD_PS;
+    const long long ch = (long long)wh.b * SSD_XCONV_SLD + (long long)wh.hx * SSD_P + wh.p0 + c;
+    dst[r * XS + c] = f2bf(xc_st ? xc_st[ch * XH + r] : 0.f);
+  }
+}
+
+// The x tile's input rows: group q's slots hold tokens t0 + 16 q - XH ...
+// t0 + 16 q + 15 (the halo rows are read twice, by adjacent groups: L2 hits).
+// Thread i copies vector i % VPR of every (NT / VPR)-th slot.
+__device__ __forceinline__ void ssd_copy_x(ssd_bf16 *dst, const ssd_where &wh, const ssd_bf16 *x,
+                                           long long t0, long long L, const float *xc_st) {
+  constexpr int VPR = SSD_PS / 8, ROWS = (Q / 16) * XG, RS = NWARPS * 32 / VPR;
+  static_assert(NWARPS * 32 % VPR == 0, "x rows split evenly over the block");
+  const int s0 = threadIdx.x / VPR, v = threadIdx.x % VPR;
+  const ssd_bf16 *base = x + wh.xo + v * 8, *row0 = base + t0 * SSD_LD_X;
+  const long long left = L - t0; /* tokens from t0 on */
+#pragma unroll
+  for (int k = 0; k < (ROWS + RS - 1) / RS; k++) {
+    const int slot = s0 + k * RS, tl = (slot / XG) * 16 + slot % XG - XH; /* token t0 + tl */
+    if (slot < ROWS && t0 + tl >= 0) {
+      const bool ok = tl < left;
+      cp_async16(&dst[slot * XS + v * 8], ok ? row0 + tl * SSD_LD_X : base, ok ? 16 : 0);
+    }
+  }
+  if (t0 == 0) ssd_x_before(dst, wh, xc_st);
+}
+
+// Conv + SiLU of the chunk's x tile, in place: warp q takes group q, each
+// lane a channel pair over RL rows.  A lane reads all its inputs (its rows
+// and the K - 1 before) before any lane of the warp writes, so the lanes
+// that share a group (PS < 64) need only __syncwarp.  Same arithmetic, in
+// the same order, as the conv kernel (ops_conv.cuh): the tile is bitwise
+// what the separate conv would have stored.  The caller passes a barrier
+// after the tile's copies before, and one before anything reads it after.
+__device__ __forceinline__ void ssd_xconv(ssd_smem &sm, const ssd_where &wh, const float *xc_w,
+                                          const float *xc_b) {
+  constexpr int PAIRS = SSD_PS / 2, SUB = 32 / PAIRS, RL = 16 / SUB, K = SSD_XCONV_K;
+  static_assert(SSD_PS == 16 || SSD_PS == 32 || SSD_PS == 64, "folded conv: 16, 32 or 64 channels");
+  const int warp = threadIdx.x >> 5, lane = threadIdx.x & 31;
+  const int pr = lane % PAIRS, r0 = (lane / PAIRS) * RL;
+  const long long ch = (long long)wh.hx * SSD_P + wh.p0 + 2 * pr;
+  float w0[K], w1[K], b0 = 0.f, b1 = 0.f;
+#pragma unroll
+  for (int k = 0; k < K; k++) w0[k] = xc_w[ch * K + k], w1[k] = xc_w[(ch + 1) * K + k];
+#if SSD_XCONV_BIAS
+  b0 = xc_b[ch], b1 = xc_b[ch + 1];
+#endif
+  (void)xc_b;
+  ssd_bf16 *col = &sm.x[(warp * XG + r0) * XS + 2 * pr];
+  u32 in[RL + K - 1];
+#pragma unroll
+  for (int i = 0; i < RL + K - 1; i++) in[i] = *(const u32 *)&col[i * XS];
+  if (SUB > 1) __syncwarp();
+#pragma unroll
+  for (int i = 0; i < RL; i++) {
+    float a0 = b0, a1 = b1;
+#pragma unroll
+    for (int k = 0; k < K; k++) a0 += w0[k] * bf2_lo(in[i + k]), a1 += w1[k] * bf2_hi(in[i + k]);
+    *(u32 *)&col[i * XS] = pack_bf2(ssd_silu(a0), ssd_silu(a1));
+  }
+}
+#endif
+
 // The chunk's x and B tiles (one cp.async group).
 __device__ __forceinline__ void ssd_load_xb(ssd_smem &sm, const ssd_where &wh, const ssd_bf16 *x,
-                                            const ssd_bf16 *B, long long L, long long t0) {
+                                            const ssd_bf16 *B, long long L, long long t0,
+                                            const float *xc_st) {
+#if SSD_XCONV_K
+  ssd_copy_x(sm.x, wh, x, t0, L, xc_st);
+#else
+  (void)xc_st;
   ssd_copy_rows<SSD_PS / 8, (long long)SSD_LD_X, XS>(sm.x, x + wh.xo, t0, L);
+#endif
   ssd_copy_rows<SSD_N / 8, (long long)SSD_LD_B, BS>(sm.b, B + wh.bo, t0, L);
   cp_async_commit();
 }
@@ -199,7 +290,7 @@ __device__ __forceinline__ void ssd_state_update(ssd_smem &sm, float (*S)[4]) {
 #pragma unroll
     for (int mi = 0; mi < MTW; mi++) {
       const int smt = ssd_st_m(warp, mi * NTN);
-      ldsm_x4_t(a[mi], &xs[(kk * 16 + (lane & 7) + (lane >> 4) * 8) * XS + smt * 16 + ((lane >> 3) & 1) * 8]);
+      ldsm_x4_t(a[mi], &xs[(kk * XG + (lane & 7) + (lane >> 4) * 8) * XS + smt * 16 + ((lane >> 3) & 1) * 8]);
       ssd_scale_xt(a[mi], sm.sc, kk);
     }
     const ssd_bf16 *brow = &bs[(kk * 16 + (lane & 15)) * BS];
@@ -292,7 +383,7 @@ __device__ __forceinline__ void ssd_cb_x(const ssd_smem &sm, float (*Y)[4]) {
 #pragma unroll
     for (int j = 0; j < SSD_PS / 8; j += 2) { /* PS % 16 == 0: column tiles in pairs */
       u32 b0[2], b1[2];
-      ldsm_pair_t(b0, b1, &xs[(kk * 16 + (lane & 15)) * XS + (j + (lane >> 4)) * 8]);
+      ldsm_pair_t(b0, b1, &xs[(kk * XG + (lane & 15)) * XS + (j + (lane >> 4)) * 8]);
       mma_bf16(Y[j], a, b0);
       mma_bf16(Y[j + 1], a, b1);
     }
@@ -345,7 +436,7 @@ __device__ __forceinline__ void ssd_chunk_y(ssd_smem &sm, const ssd_where &wh, l
 #pragma unroll
   for (int half = 0; half < 2; half++) {
     const int t = tr + g + half * 8;
-    ssd_store_row(Y, half, t, t0, L, wh, D, z, gn_w, gn_ss, y_, &xs[t * XS + 2 * tg], 8);
+    ssd_store_row(Y, half, t, t0, L, wh, D, z, gn_w, gn_ss, y_, &xs[(warp * XG + g + half * 8) * XS + 2 * tg], 8);
   }
 }
 
@@ -373,15 +464,19 @@ SSD_KERNEL(SSD_CHUNKED_PARAMS) {
   if (wh.seg < nseg - 1) {
 #pragma unroll
     for (int j = 0; j < NTW; j++) S[j][0] = S[j][1] = S[j][2] = S[j][3] = 0.f;
-    ssd_load_xb(sm, wh, x, B, L, wh.c0 * Q);
+    ssd_load_xb(sm, wh, x, B, L, wh.c0 * Q, xc_st);
     if (warp == 0) ssd_load_dt(dtraw, dt, L, wh.c0 * Q, wh.b, wh.hdt);
     ssd_chunk_prep(sm, wh, wh.c0, dtraw, dt, dt_bias, A, L, nullptr);
     for (long long ch = wh.c0; ch < wh.c1; ch++) {
       ssd_chunk_ready();
+#if SSD_XCONV_K
+      ssd_xconv(sm, wh, xc_w, xc_b);
+      __syncthreads(); /* the state update reads every group */
+#endif
       ssd_state_update(sm, S);
       __syncthreads(); /* x, B, w, decay of chunk ch are read */
       if (ch + 1 < wh.c1) {
-        ssd_load_xb(sm, wh, x, B, L, (ch + 1) * Q);
+        ssd_load_xb(sm, wh, x, B, L, (ch + 1) * Q, xc_st);
         ssd_chunk_prep(sm, wh, ch + 1, dtraw, dt, dt_bias, A, L, nullptr);
       }
     }
@@ -393,7 +488,7 @@ SSD_KERNEL(SSD_CHUNKED_PARAMS) {
   // phase 3's first tiles are in flight while the link waits (phase 1 ended
   // with a barrier: nothing reads the tiles any more).  Its dt is loaded
   // after: those registers live across the link spilled (ptxas, sm_90).
-  ssd_load_xb(sm, wh, x, B, L, wh.c0 * Q);
+  ssd_load_xb(sm, wh, x, B, L, wh.c0 * Q, xc_st);
   ssd_load_c(sm, wh, C, L, wh.c0 * Q);
   ssd_link(S, wh, nseg, batch, sm.seglog, init, ws_sync, ws_state, epoch, off);
   if (warp == 0) ssd_load_dt(dtraw, dt, L, wh.c0 * Q, wh.b, wh.hdt);
@@ -403,11 +498,14 @@ SSD_KERNEL(SSD_CHUNKED_PARAMS) {
   for (long long ch = wh.c0; ch < wh.c1; ch++) {
     const bool more = ch + 1 < wh.c1;
     ssd_chunk_ready();
+#if SSD_XCONV_K
+    ssd_xconv(sm, wh, xc_w, xc_b); /* nothing reads x before chunk_y's barrier */
+#endif
     ssd_chunk_y(sm, wh, ch * Q, L, D, z, gn_w, gn_ss, y_, more ? C : nullptr);
     ssd_state_update(sm, S);
     __syncthreads(); /* x, B, cs, w, decay and s of chunk ch are read */
     if (more) {
-      ssd_load_xb(sm, wh, x, B, L, (ch + 1) * Q);
+      ssd_load_xb(sm, wh, x, B, L, (ch + 1) * Q, xc_st);
       ssd_chunk_prep(sm, wh, ch + 1, dtraw, dt, dt_bias, A, L, S);
     }
   }

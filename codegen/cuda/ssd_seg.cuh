@@ -45,15 +45,18 @@ __device__ __forceinline__ u32 scale_bf2(u32 v, float lo, float hi) {
 }
 
 // The chunked kernels' parameters (one ABI: rt_cuda_ssd_chunked's argument
-// array, runtime/rt_cuda_ssd.c).
+// array, runtime/rt_cuda_ssd.c).  init and final_state may be one buffer
+// (the state updated in place): only segment 0's blocks read init, and the
+// last segment's write final_state after the look-back chain from segment 0.
 #define SSD_CHUNKED_PARAMS                                                                          \
   const ssd_bf16 *__restrict__ x, const ssd_dt_in *__restrict__ dt, const float *__restrict__ A_,    \
       const ssd_bf16 *__restrict__ B, const ssd_bf16 *__restrict__ C, const float *__restrict__ D,    \
       const ssd_z_in *__restrict__ z, const float *__restrict__ dt_bias,                              \
-      const float *__restrict__ init, float *__restrict__ final_state, void *__restrict__ y_,         \
+      const float *init, float *final_state, void *__restrict__ y_,                                   \
       long long L, int batch, int nseg, int seg_chunks, unsigned *__restrict__ ws_sync,               \
       float *__restrict__ ws_state, unsigned epoch, const float *__restrict__ gn_w,                   \
-      float *__restrict__ gn_ss
+      float *__restrict__ gn_ss, const float *__restrict__ xc_w, const float *__restrict__ xc_b,     \
+      const float *__restrict__ xc_st
 
 // A chunk's discretized dt: cs = cumulative dt*A, dtp = dt, w = exp(cs_last
 // - cs) dt (the state update's weights), decay = exp(cs_last).

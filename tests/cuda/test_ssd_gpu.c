@@ -13,7 +13,11 @@
  * moving result would mean a race).  Strided cases embed each operand in
  * wider token rows (as the column slices of a Mamba-2 layer's conv and
  * in_proj outputs are) whose other columns are NaN, so a wrong stride or
- * offset shows as NaN or a large error.
+ * offset shows as NaN or a large error.  Folded-conv cases (F_XC) upload x
+ * before Mamba-2's conv + SiLU, which the kernel applies itself; the
+ * reference convolves in float64 (rounding the result to bf16, as the conv
+ * kernel it replaces stores it), with the conv state before token 0 where
+ * the case has one.
  */
 #define _GNU_SOURCE
 #include <math.h>
@@ -30,6 +34,9 @@ enum {
   F_Z = 256, F_INIT = 512, F_FINAL = 1024, F_YF32 = 2048, F_INF32 = 4096,
   F_DTF32 = 8192, F_ZF32 = 16384, /* chunked: dt / z in fp32 */
   F_GN = 32768, /* chunked: a gated norm folded in (spec.gnorm; needs F_Z) */
+  F_XC = 65536, /* chunked: x's causal conv (width 4, bias) + SiLU folded in (spec.xconv_k) */
+  F_XCK2 = 131072, /* with F_XC: width 2, no bias */
+  F_XCST = 262144, /* with F_XC: a conv state before token 0 */
   F_MAMBA2 = F_DT | F_A | F_ALOG | F_BIAS | F_SP | F_D,
 };
 
@@ -85,6 +92,18 @@ static const tcase cases[] = {
      F_MAMBA2 | F_Z | F_FINAL | F_GN, 0, 1},
     {"gated norm folded, ps32, batch 2, odd z stride", CG_SSD_CHUNKED, 2, 333, 6, 64, 128, 6, 1, 1,
      6, F_MAMBA2 | F_Z | F_GN, 32, 2},
+    /* the conv over x folded in: strided rows as in the in_proj output, a
+     * conv state, segments (phase 1 convolves too), every channel tiling */
+    {"conv folded, state, strided, ps64 z final", CG_SSD_CHUNKED, 2, 1000, 6, 64, 128, 6, 1, 1, 6,
+     F_MAMBA2 | F_Z | F_FINAL | F_XC | F_XCST, 64, 1},
+    {"conv folded, segments", CG_SSD_CHUNKED, 1, 4100, 4, 64, 128, 4, 1, 1, 4,
+     F_MAMBA2 | F_FINAL | F_XC, 0, 1},
+    {"conv folded, width 2 no bias, state, ps32, batch 2", CG_SSD_CHUNKED, 2, 333, 6, 64, 128, 6, 1,
+     1, 6, F_MAMBA2 | F_Z | F_XC | F_XCK2 | F_XCST, 32, 2},
+    {"conv folded, ps16, x heads 2 of 4, init", CG_SSD_CHUNKED, 1, 130, 4, 64, 128, 2, 1, 1, 4,
+     F_MAMBA2 | F_INIT | F_FINAL | F_XC, 16, 0},
+    {"conv folded, L=2 inside the state's reach", CG_SSD_CHUNKED, 2, 2, 4, 64, 128, 4, 1, 1, 4,
+     F_MAMBA2 | F_XC | F_XCST, 0, 0},
     {"step mamba2 bf16", CG_SSD_STEP, 3, 1, 80, 64, 128, 80, 1, 1, 80, F_MAMBA2 | F_Z, 0, 0},
     {"step fp32 patterns", CG_SSD_STEP, 2, 1, 8, 32, 48, 2, 4, 2, 4,
      F_MAMBA2 | F_DCH | F_CLAMP | F_INF32 | F_YF32, 0, 0},
@@ -140,13 +159,19 @@ static double relerr(const double *a, const double *ref, size_t n, size_t *nonfi
 typedef struct host {
   double *x, *dt, *A, *B, *C, *D, *z, *bias, *state, *y;
   double *gw; /* F_GN: the norm weight [H * P] */
+  double *xraw, *cw, *cb, *cst; /* F_XC: x before the conv, its weight, bias and state */
 } host;
 
 static void host_free(host *h) {
   double **p[] = {&h->x, &h->dt, &h->A, &h->B, &h->C, &h->D, &h->z, &h->bias, &h->state, &h->y,
-                  &h->gw};
+                  &h->gw, &h->xraw, &h->cw, &h->cb, &h->cst};
   for (size_t i = 0; i < sizeof p / sizeof *p; i++) free(*p[i]), *p[i] = NULL;
 }
+
+/* F_XC: the conv's width, and its state's channels per batch row (wider
+ * than x's, as Mamba-2's state also holds B and C). */
+static int conv_k(const tcase *t) { return t->f & F_XCK2 ? 2 : 4; }
+static int64_t conv_sld(const tcase *t) { return t->hx * t->P + 24; }
 
 static void make_desc(const tcase *t, rt_ssm_desc *d, cg_ssd_spec *s) {
   memset(d, 0, sizeof *d);
@@ -171,6 +196,27 @@ static void make_desc(const tcase *t, rt_ssm_desc *d, cg_ssd_spec *s) {
   s->dt_f32 = t->f & F_DTF32, s->z_f32 = t->f & F_ZF32, s->gnorm = t->f & F_GN;
   s->ld_x = op_ld(t, OP_X), s->ld_dt = op_ld(t, OP_DT), s->ld_b = op_ld(t, OP_B);
   s->ld_c = op_ld(t, OP_C), s->ld_z = op_ld(t, OP_Z);
+  if (t->f & F_XC) {
+    s->xconv_k = conv_k(t), s->xconv_bias = !(t->f & F_XCK2);
+    s->xconv_ld_state = conv_sld(t);
+  }
+}
+
+/* F_XC: x (the conv's output, bf16-rounded) from xraw, in float64. */
+static void host_conv(const tcase *t, host *h) {
+  const int64_t C = t->hx * t->P, K = conv_k(t), sld = conv_sld(t);
+  for (int64_t b = 0; b < t->batch; b++)
+    for (int64_t l = 0; l < t->L; l++)
+      for (int64_t c = 0; c < C; c++) {
+        double acc = h->cb ? h->cb[c] : 0.0;
+        for (int64_t k = 0; k < K; k++) {
+          const int64_t s = l - (K - 1) + k;
+          const double v = s >= 0 ? h->xraw[(b * t->L + s) * C + c]
+                           : h->cst ? h->cst[(b * sld + c) * (K - 1) + K - 1 + s] : 0.0;
+          acc += h->cw[c * K + k] * v;
+        }
+        h->x[(b * t->L + l) * C + c] = gu_bf2f(gu_f2bf((float)(acc / (1.0 + exp(-acc)))));
+      }
 }
 
 static int make_host(const tcase *t, const rt_ssm_desc *d, host *h, uint64_t *seed) {
@@ -195,6 +241,16 @@ static int make_host(const tcase *t, const rt_ssm_desc *d, host *h, uint64_t *se
   if (d->has_D) h->D = gu_rand(d->D_per_channel ? d->H * d->P : d->H, 1.0, 0.0, 0, seed);
   if (d->has_z) h->z = gu_rand(BL * d->H * d->P, 1.0, 0.0, bf, seed);
   if (t->f & F_GN) h->gw = gu_rand(d->H * d->P, 0.5, 1.0, 0, seed);
+  if (t->f & F_XC) {
+    const size_t C = (size_t)(d->hx * d->P), K = (size_t)conv_k(t);
+    h->xraw = gu_rand(BL * C, 1.0, 0.0, 1, seed);
+    h->cw = gu_rand(C * K, 0.6, 0.0, 0, seed);
+    if (!(t->f & F_XCK2)) h->cb = gu_rand(C, 0.4, 0.0, 0, seed);
+    if (t->f & F_XCST) h->cst = gu_rand((size_t)(d->batch * conv_sld(t)) * (K - 1), 1.0, 0.0, 1, seed);
+    if (!h->xraw || !h->cw || (!h->cb && !(t->f & F_XCK2)) || (!h->cst && (t->f & F_XCST)))
+      return SSD_ENOMEM;
+    host_conv(t, h);
+  }
   if (t->kind == CG_SSD_STEP || (t->f & (F_INIT | F_FINAL))) {
     size_t n = (size_t)d->batch * d->H * PN;
     h->state = (t->kind == CG_SSD_STEP || (t->f & F_INIT)) ? gu_rand(n, 0.5, 0.0, 0, seed)
@@ -212,7 +268,8 @@ typedef struct dev {
 
 static void dev_free(rt_cuda *g, dev *d) {
   rt_cuda_ssd_args *a = &d->a;
-  rt_dptr *p[] = {&a->A, &a->D, &a->dt_bias, &a->init, &a->state, &a->y, &a->gn_w, &a->gn_ss};
+  rt_dptr *p[] = {&a->A,    &a->D,    &a->dt_bias, &a->init, &a->state,   &a->y,
+                  &a->gn_w, &a->gn_ss, &a->xc_w,   &a->xc_b, &a->xc_state};
   for (size_t i = 0; i < sizeof p / sizeof *p; i++) rt_cuda_free(g, *p[i]), *p[i] = 0;
   for (int i = 0; i < NOPS; i++) rt_cuda_free(g, d->wide[i]), d->wide[i] = 0;
 }
@@ -261,7 +318,7 @@ static int upload(rt_cuda *g, const tcase *t, const rt_ssm_desc *d, const host *
   memset(dv, 0, sizeof *dv);
   rt_cuda_ssd_args *a = &dv->a;
   int rc;
-  if ((rc = upload_op(g, t, OP_X, h->x, bf, dv, &a->x, c)) ||
+  if ((rc = upload_op(g, t, OP_X, h->xraw ? h->xraw : h->x, bf, dv, &a->x, c)) ||
       (rc = upload_op(g, t, OP_DT, h->dt, bf && !(t->f & F_DTF32), dv, &a->dt, c)) ||
       (rc = gu_upload(g, h->A, d->hdt, 0, &a->A, c)) ||
       (rc = upload_op(g, t, OP_B, h->B, bf, dv, &a->B, c)) ||
@@ -270,6 +327,13 @@ static int upload(rt_cuda *g, const tcase *t, const rt_ssm_desc *d, const host *
       (rc = upload_op(g, t, OP_Z, h->z, bf && !(t->f & F_ZF32), dv, &a->z, c)) ||
       (rc = gu_upload(g, h->bias, d->hdt, 0, &a->dt_bias, c)))
     return rc;
+  if (t->f & F_XC) {
+    const size_t C = (size_t)(t->hx * t->P), K = (size_t)conv_k(t);
+    if ((rc = gu_upload(g, h->cw, C * K, 0, &a->xc_w, c)) ||
+        (rc = gu_upload(g, h->cb, C, 0, &a->xc_b, c)) ||
+        (rc = gu_upload(g, h->cst, (size_t)(t->batch * conv_sld(t)) * (K - 1), 0, &a->xc_state, c)))
+      return rc;
+  }
   if (t->kind == CG_SSD_STEP) {
     if ((rc = gu_upload(g, state0, nstate, 0, &a->state, c))) return rc;
   } else {
@@ -431,6 +495,18 @@ static void check_refusals(rt_cuda *g, cg_cache *cc, ssd_ctx *c) {
     a.z = 4096, a.A = 4096, a.B = 4096;
     if (rt_cuda_ssd_chunked(g, &k, &a, 1, 100, &q) != SSD_EINVAL || !strstr(q.msg, "gated norm"))
       fails++, fprintf(stderr, "FAIL: gnorm without its weight accepted\n");
+    rt_cuda_ssd_release(g, &k);
+  }
+  s.gnorm = s.has_z = false, s.xconv_k = 5; /* a folded conv wider than 4 */
+  if (rt_cuda_ssd_prepare(g, cc, &s, 1, &k, &q) != SSD_EUNSUPPORTED || !strstr(q.msg, "folded conv"))
+    fails++, fprintf(stderr, "FAIL: folded conv of width 5 accepted\n");
+  s.xconv_k = 4;
+  if (rt_cuda_ssd_prepare(g, cc, &s, 1, &k, &q) != SSD_OK) {
+    fails++, fprintf(stderr, "FAIL: folded conv spec refused: %s\n", q.msg);
+  } else {
+    a.z = 0;
+    if (rt_cuda_ssd_chunked(g, &k, &a, 1, 100, &q) != SSD_EINVAL || !strstr(q.msg, "folded conv weight"))
+      fails++, fprintf(stderr, "FAIL: folded conv without its weight accepted\n");
     rt_cuda_ssd_release(g, &k);
   }
   fclose(q.diag);

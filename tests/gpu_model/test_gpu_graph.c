@@ -599,19 +599,26 @@ static void fold_compare(const char *what, const float *on, const float *off, si
   TX_CHECK(e <= 2e-2 && mx > 0, "gnorm fold: %s logits differ by %.3g", what, e);
 }
 
-/* The model's n_layer = 3: full forwards fold all three, decode prefills two. */
-static void gfold_check(rt_model *md, ssd_ctx *c) {
-  rt_gpu_model *g[2] = {NULL, NULL};
+/* Two bf16 executors of md: g[0] built with $var=1, g[1] with $var=0. */
+static int env_pair(rt_model *md, const char *var, rt_gpu_model *g[2], ssd_ctx *c) {
   rt_weight_fn wfn;
   void *wctx;
   rt_model_weights(md, &wfn, &wctx);
   const rt_gpu_opts go = {.mode = RT_GPU_BF16, .emu = golden_emu};
   int rc = SSD_OK;
+  g[0] = g[1] = NULL;
   for (int k = 0; k < 2 && !rc; k++) {
-    setenv("SSDC_GNORM_FOLD", k ? "0" : "1", 1);
+    setenv(var, k ? "0" : "1", 1);
     rc = rt_gpu_model_new(rt_model_module(md), wfn, wctx, &go, &g[k], c);
-    unsetenv("SSDC_GNORM_FOLD");
+    unsetenv(var);
   }
+  return rc;
+}
+
+/* The model's n_layer = 3: full forwards fold all three, decode prefills two. */
+static void gfold_check(rt_model *md, ssd_ctx *c) {
+  rt_gpu_model *g[2];
+  int rc = env_pair(md, "SSDC_GNORM_FOLD", g, c);
   static const int64_t shapes[][2] = {{2, 150}, {1, 7}};
   int64_t ids[2 * 150 + 8];
   for (int i = 0; i < 2 * 150 + 8; i++) ids[i] = (i * 7919 + 5) % 50000;
@@ -649,6 +656,46 @@ static void gfold_check(rt_model *md, ssd_ctx *c) {
   rt_gpu_model_free(g[0]), rt_gpu_model_free(g[1]);
 }
 
+/* The x conv folded into the SSD kernel (plan_xconv) convolves the tile
+ * exactly as the conv kernel would have stored it, so logits must be equal
+ * bit for bit with and without it: in full forwards (all three layers
+ * folded), a prefill (the conv state it leaves: the B/C conv writes x's
+ * channels too), a second prefill that starts from that state (the rows
+ * before its token 0 come from it) and decode steps after (no fold). */
+static void xconv_check(rt_model *md, ssd_ctx *c) {
+  rt_gpu_model *g[2];
+  int rc = env_pair(md, "SSDC_XCONV", g, c);
+  static const struct {
+    int64_t B, L;
+    int mode; /* 0 forward, 1 reset then prefill, 2 prefill or step from the state */
+  } runs[] = {{2, 150, 0}, {1, 7, 0}, {2, 70, 1}, {2, 30, 2}, {2, 1, 2}, {2, 1, 2}, {2, 65, 2}};
+  int64_t ids[400];
+  for (int i = 0; i < 400; i++) ids[i] = (i * 7919 + 11) % 50000;
+  for (size_t q = 0; q < sizeof runs / sizeof *runs && !rc; q++) {
+    const int64_t B = runs[q].B, L = runs[q].L;
+    float *l[2] = {NULL, NULL};
+    int64_t V = 0, folds[2] = {0, 0};
+    for (int k = 0; k < 2 && !rc; k++) {
+      if (runs[q].mode == 1) rc = rt_gpu_reset(g[k], B, c);
+      if (!rc) rc = runs[q].mode ? rt_gpu_decode(g[k], ids + 7 * q, B, L, true, &l[k], &V, c)
+                                 : rt_gpu_forward(g[k], ids + 7 * q, B, L, &l[k], &V, c);
+      folds[k] = rt_gpu_xconv_folds(g[k]);
+    }
+    if (rc) break;
+    const size_t n = (size_t)(B * (runs[q].mode ? 1 : L) * V);
+    const double mx = n ? maxabs(l[0], l[1], n) : 0;
+    printf("x conv folded vs not, run %zu (%lld x %lld): %lld / %lld layers folded, max |diff| %.3g\n",
+           q, (long long)B, (long long)L, (long long)folds[0], (long long)folds[1], mx);
+    TX_CHECK(n > 0 && !memcmp(l[0], l[1], n * sizeof(float)), "xconv: run %zu logits differ (%.3g)",
+             q, mx);
+    TX_CHECK(folds[1] == 0 && folds[0] == (L > 1 ? 3 : 0), "xconv: run %zu folded %lld and %lld layers",
+             q, (long long)folds[0], (long long)folds[1]);
+    free(l[0]), free(l[1]);
+  }
+  TX_CHECK(!rc, "xconv: %s", c->msg);
+  rt_gpu_model_free(g[0]), rt_gpu_model_free(g[1]);
+}
+
 static int fused_check(void) {
   ssd_ctx c;
   ssd_ctx_init(&c);
@@ -670,6 +717,7 @@ static int fused_check(void) {
     static const int64_t Bs[] = {1, 3, 6};
     for (int i = 0; i < 3; i++) fused_batch(on, off, Bs[i], &c);
     gfold_check(md, &c);
+    xconv_check(md, &c);
   } else {
     fprintf(stderr, "fused: %s\n", c.msg);
   }
