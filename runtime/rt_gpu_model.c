@@ -2081,18 +2081,22 @@ static int op_concat(grun *r, const ir_node *n) {
 }
 
 /* The state an SSM node runs on: the slot's when a cache is in use, else a
- * zeroed scratch buffer (*tmp, the caller frees it); INIT seeds it at
- * position 0. */
-static int ssm_state(grun *r, const ir_node *n, int64_t ns, rt_dptr *st, rt_dptr *tmp) {
+ * scratch buffer (*tmp, the caller frees it); INIT seeds it at position 0.
+ * *zero: the entering state is all zeros (no seed, and no cache or the cache
+ * at position 0, which reset cleared).  A scratch buffer is then left
+ * unwritten: the chunked kernel does not read a zero state, and op_ssm
+ * clears it for the recurrent kernels, which do. */
+static int ssm_state(grun *r, const ir_node *n, int64_t ns, rt_dptr *st, rt_dptr *tmp, bool *zero) {
   *st = *tmp = 0;
   bool seed = n->in[IR_SSM_INIT] != NULL;
   if (r->use_state && n->a.ssm->state_slot >= 0) {
     TRY(state_dense(r->g, n->a.ssm->state_slot, ns, st, r->c));
     seed = seed && r->g->pos == 0;
+    *zero = !seed && r->g->pos == 0;
   } else {
     TRY(gm_alloc(r->g, (size_t)ns * sizeof(float) + 4, tmp, r->c));
     *st = *tmp;
-    if (!seed) TRY(rt_cuda_memset8(r->g->cu, *st, 0, (size_t)ns * sizeof(float), r->c));
+    *zero = !seed;
   }
   if (seed) {
     gin ii;
@@ -2188,17 +2192,15 @@ static gfold *gfold_want(grun *r, int idx, bool y16, int64_t width, rt_dptr *w) 
 
 /* bf16-mode prefill: the chunked kernel (bf16 x, B, C, dt and z in either
  * type, fp32 A, D, dt_bias, states; y bf16 or fp32), from the state st and
- * back into it in place (no copy), not reading st where it is known to be
- * zero (ssm_state: fresh scratch, or the cache at position 0 unseeded).
- * *ran stays false for shapes the kernel does not take (run_ssd falls back
- * to steps). */
-static int run_ssd_chunked(grun *r, const ir_node *n, int64_t B, int64_t L, rt_dptr st, rt_dptr y,
-                           bool y16, bool *ran) {
+ * back into it in place (no copy), not reading st when it is zero
+ * (ssm_state).  *ran stays false for shapes the kernel does not take
+ * (op_ssm falls back to steps). */
+static int run_ssd_chunked(grun *r, const ir_node *n, int64_t B, int64_t L, rt_dptr st, bool zero,
+                           rt_dptr y, bool y16, bool *ran) {
   *ran = false;
   cg_ssd_spec s;
   if (!chunked_spec(n, &s)) return SSD_OK;
-  const bool cached = r->use_state && n->a.ssm->state_slot >= 0;
-  s.has_init = n->in[IR_SSM_INIT] || (cached && r->g->pos > 0), s.has_final = true;
+  s.has_init = !zero, s.has_final = true;
   s.y_f32 = !y16;
   s.ps = cg_ssd_pick_ps(&s, B, rt_cuda_sms(r->g->cu));
   if (!s.ps) return SSD_OK;
@@ -2243,18 +2245,12 @@ static int run_ssd_chunked(grun *r, const ir_node *n, int64_t B, int64_t L, rt_d
 }
 
 /* SSD in the recurrent form, one launch for all batch rows and tokens:
- * decode steps (L = 1), and fp32 prefill (the chunked kernel is bf16).  In
- * bf16 mode the activations and y are read and written in bf16, as the
- * prefill does; operands are read in place at their token-row strides. */
-static int run_ssd(grun *r, const ir_node *n, int64_t B, int64_t L, rt_dptr st, rt_dptr y,
-                   bool y16) {
-  if (r->g->bf16 && L > 1) {
-    bool ran;
-    TRY(run_ssd_chunked(r, n, B, L, st, y, y16, &ran));
-    if (ran) return SSD_OK;
-    if (xconv_on(r, r->idx)) /* its conv left x's channels to the chunked kernel */
-      return ssd_err_at(r->c, n->loc, SSD_EINTERNAL, "folded conv without the chunked SSD kernel");
-  }
+ * decode steps (L = 1), fp32 prefill (the chunked kernel is bf16) and shapes
+ * the chunked kernel does not take.  In bf16 mode the activations and y are
+ * read and written in bf16, as the prefill does; operands are read in place
+ * at their token-row strides. */
+static int run_ssd_step(grun *r, const ir_node *n, int64_t B, int64_t L, rt_dptr st, rt_dptr y,
+                        bool y16) {
   cg_ssd_spec s;
   TRY(cg_ssd_spec_from_node(n, CG_SSD_STEP, &s, r->c));
   const bool a16 = r->g->bf16;
@@ -2346,9 +2342,15 @@ static int op_ssm(grun *r, const ir_node *n) {
   int64_t B = x->shape[0], L = x->shape[1], ns = B * sa->H * sa->P * sa->N;
   const bool s6 = sa->kind == IR_SSM_S6, y16 = !s6 && r->g->want16[n->out[0]->id];
   rt_dptr y, st, tmp;
+  bool zero, ran = false;
   TRY(alloc_out(r, n->out[0], y16, &y));
-  int rc = ssm_state(r, n, ns, &st, &tmp);
-  if (!rc) rc = s6 ? run_s6(r, n, B, L, st, y) : run_ssd(r, n, B, L, st, y, y16);
+  int rc = ssm_state(r, n, ns, &st, &tmp, &zero);
+  if (!rc && !s6 && r->g->bf16 && L > 1) rc = run_ssd_chunked(r, n, B, L, st, zero, y, y16, &ran);
+  if (!rc && !ran && xconv_on(r, r->idx)) /* its conv left x's channels to the chunked kernel */
+    rc = ssd_err_at(r->c, n->loc, SSD_EINTERNAL, "folded conv without the chunked SSD kernel");
+  if (!rc && !ran && zero && tmp) /* the recurrent kernels read the state */
+    rc = rt_cuda_memset8(r->g->cu, tmp, 0, (size_t)ns * sizeof(float), r->c);
+  if (!rc && !ran) rc = s6 ? run_s6(r, n, B, L, st, y) : run_ssd_step(r, n, B, L, st, y, y16);
   if (!rc && n->nout > 1 && r->g->v[n->out[1]->id].last_use >= 0) {
     rt_dptr fin;
     rc = alloc_out(r, n->out[1], false, &fin);
