@@ -49,10 +49,13 @@ done
 # the wgmma SSD kernel (codegen/cuda/ssd_wg.cuh, opt-in) on the same cases
 SSDC_SSD_WG=1 $B/test_ssd_gpu >>"$OUT/tests.log" 2>&1 || { echo "FAILED: test_ssd_gpu (wgmma)" | tee -a "$OUT/tests.log"; fail=1; }
 if [ "${GPU_SANITIZE:-0}" = 1 ] && command -v compute-sanitizer >/dev/null; then
-  for tool in memcheck racecheck; do
-    compute-sanitizer --tool $tool --error-exitcode 9 $B/test_ssd_gpu >"$OUT/sanitize-$tool.log" 2>&1 ||
-      { echo "FAILED: compute-sanitizer $tool" | tee -a "$OUT/tests.log"; fail=1; }
-    tail -3 "$OUT/sanitize-$tool.log"
+  for wg in 0 1; do # both chunked kernels; synccheck: the wgmma one's named barrier and mbarriers
+    for tool in memcheck racecheck synccheck; do
+      SSDC_SSD_WG=$wg compute-sanitizer --tool $tool --error-exitcode 9 $B/test_ssd_gpu \
+        >"$OUT/sanitize-$tool-wg$wg.log" 2>&1 ||
+        { echo "FAILED: compute-sanitizer $tool (SSDC_SSD_WG=$wg)" | tee -a "$OUT/tests.log"; fail=1; }
+      tail -3 "$OUT/sanitize-$tool-wg$wg.log"
+    done
   done
 fi
 # The decode-step kernels (GEMV, fused mixer) build and test from sources too.

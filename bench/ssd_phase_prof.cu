@@ -14,6 +14,11 @@
 #include <vector>
 #include <cstdlib>
 #include KSRC
+#ifdef WG_THREADS
+#define THREADS WG_THREADS /* ssd_wg.cuh: the warpgroup and its producer warp */
+#else
+#define THREADS 128
+#endif
 
 __global__ void fill(ssd_bf16 *p, size_t n, unsigned seed, float scale) {
   for (size_t i = blockIdx.x * (size_t)blockDim.x + threadIdx.x; i < n; i += (size_t)gridDim.x * blockDim.x) {
@@ -54,7 +59,7 @@ int main(int argc, char **argv) {
   cudaFuncSetAttribute(SSD_KERNEL, cudaFuncAttributeMaxDynamicSharedMemorySize, smem);
   unsigned epoch = 0;
   auto launch = [&] {
-    SSD_KERNEL<<<(unsigned)blocks, 128, smem>>>(x, (const ssd_dt_in *)dt, A, Bm, Cm, D, nullptr, bias, init, fin,
+    SSD_KERNEL<<<(unsigned)blocks, THREADS, smem>>>(x, (const ssd_dt_in *)dt, A, Bm, Cm, D, nullptr, bias, init, fin,
                                                  y, L, batch, nseg, (int)sc, ws_sync, ws_state, ++epoch, nullptr,
                                                  nullptr, xcw, xcw, nullptr);
   };
@@ -107,10 +112,9 @@ int main(int argc, char **argv) {
 #if SSD_PHASE_PROF
   unsigned long long acc[16];
   cudaMemcpyFromSymbol(acc, ssd_prof, sizeof acc);
-  const char *name[12] = {"ready (copies, barrier)", "next tiles' copies issue", "C B^T, C S^T issue",
-                          "dt scan (warp 0)", "wait C B^T, C S^T", "mask", "(L o CB) X issue",
-                          "state update issue", "wait (L o CB) X", "outputs", "wait state",
-                          "barrier + bf16 state"};
+  const char *name[12] = {"wait for the producer", "C B^T, C S^T issue", "wait C B^T, C S^T", "mask",
+                          "(L o CB) X issue", "state update issue", "wait (L o CB) X", "outputs",
+                          "wait state, stage freed", "barriers + bf16 state", "-", "-"};
   double tot = 0, per = (double)reps * blocks * nch;
   for (int i = 0; i < 12; i++) tot += acc[i] / per;
   for (int i = 0; i < 12; i++) printf("  %-28s %8.0f cycles per chunk (%4.1f%%)\n", name[i], acc[i] / per, 100 * acc[i] / per / tot);

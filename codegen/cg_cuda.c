@@ -197,13 +197,19 @@ bool cg_arch_has_wgmma(const char *arch) {
   return arch && (!strcmp(arch, "sm_90") || !strcmp(arch, "sm_90a") || cg_arch_is_emu(arch));
 }
 
+int cg_ssd_threads(const cg_ssd_spec *s) {
+  /* ssd_chunked.cuh: NWARPS = 4 warps; ssd_wg.cuh: those and its producer warp */
+  return s->kind == CG_SSD_CHUNKED && s->wg ? 160 : 128;
+}
+
 size_t cg_ssd_smem_bytes(const cg_ssd_spec *s) {
   size_t Q = CG_SSD_CHUNK, xs = (size_t)s->ps + 8, bs = (size_t)s->N + 8;
   if (s->wg) {
     /* struct wg_smem in codegen/cuda/ssd_wg.cuh: two stages of unpadded x, B,
-     * C tiles, the bf16 state, two chunks' scans, seglog and the ticket */
+     * C tiles, the bf16 state, two chunks' scans, four mbarriers, seglog and
+     * the ticket */
     size_t n = 2 * (2 * (Q * (size_t)s->ps + 2 * Q * (size_t)s->N) + (size_t)s->ps * (size_t)s->N) +
-               2 * (3 * Q + 1) * 4 + 8;
+               2 * (3 * Q + 1) * 4 + 4 * 8 + 8;
     return (n + 15) & ~(size_t)15;
   }
   /* struct ssd_smem in codegen/cuda/ssd_chunked.cuh: bf16 x, B, C tiles
@@ -235,7 +241,8 @@ static void prologue(sbuf *b, const cg_ssd_spec *s) {
                {"HAS_Z", s->has_z},         {"HAS_INIT", s->has_init},
                {"HAS_FINAL", s->has_final}, {"IN_F32", s->in_f32},
                {"DT_F32", s->dt_f32},       {"Z_F32", s->z_f32},
-               {"Y_F32", s->y_f32},         {"GNORM", s->gnorm}};
+               {"Y_F32", s->y_f32},         {"GNORM", s->gnorm},
+               {"WG", s->wg}};
   for (size_t i = 0; i < sizeof flags / sizeof *flags; i++)
     sb_printf(b, "#define SSD_%s %d\n", flags[i].name, flags[i].v ? 1 : 0);
   if (s->kind == CG_SSD_CHUNKED)

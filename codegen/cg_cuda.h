@@ -86,6 +86,9 @@ int cg_ssd_check(const cg_ssd_spec *s, ssd_ctx *c);
 int cg_ssd_pick_ps(const cg_ssd_spec *s, int64_t batch, int sms);
 /* Dynamic shared memory the chunked kernel needs, in bytes. */
 size_t cg_ssd_smem_bytes(const cg_ssd_spec *s);
+/* Threads per block of a spec's kernel (the chunked wgmma kernel has a
+ * producer warp beside its warpgroup). */
+int cg_ssd_threads(const cg_ssd_spec *s);
 /* Whether the wgmma kernel takes this chunked spec (ps 64, or 0 with P % 64
  * == 0; N 64 or 128), and whether an architecture has wgmma (sm_90, sm_90a,
  * and the emulated device); the kernel compiles for sm_90a. */

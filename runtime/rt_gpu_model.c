@@ -264,6 +264,7 @@ struct rt_gpu_model {
     int conv;
   } xc_pend;
   int nxc_last;   /* SSD nodes the last walk folded a conv into */
+  int nwg_last;   /* chunked SSD nodes the last walk ran on the wgmma kernel */
   gstate *st;
   int nst;
   int64_t st_batch, pos;
@@ -2236,6 +2237,7 @@ static int run_ssd_chunked(grun *r, const ir_node *n, int64_t B, int64_t L, rt_d
       rc = gm_copy(r->g, r->g->xc_pend.tmp, 0, r->g->xc_pend.st, 0, 1, r->g->xc_pend.n, r->c);
     if (pend) xc_pend_drop(r->g);
     r->g->nxc_last += cv && !rc;
+    r->g->nwg_last += k->wg && !rc;
   }
   put_ins(r->g, cw, 2);
   if (!rc && f) f->on = true, f->parts = parts, f->width = s.H * s.P;
@@ -2505,6 +2507,7 @@ static int walk(grun *r, bool last_only, const ir_value **result) {
   xc_pend_drop(g);
   g->ngf_last = 0;
   g->nxc_last = 0;
+  g->nwg_last = 0;
   r->last_only = last_only;
   r->mixers = g->bf16 && r->use_state && r->L == 1 && r->B <= MIXER_MAX_B;
   r->norms = g->bf16 && r->use_state && r->L == 1 && r->B <= NORM_GEMV_MAX_B;
@@ -2861,6 +2864,8 @@ double rt_gpu_step_gpu_ms(const rt_gpu_model *g) { return g->step.gpu_ms; }
 int64_t rt_gpu_step_kernels(const rt_gpu_model *g) { return g->step.kernels; }
 int rt_gpu_gnorm_folds(const rt_gpu_model *g) { return g->ngf_last; }
 int rt_gpu_xconv_folds(const rt_gpu_model *g) { return g->nxc_last; }
+int rt_gpu_ssd_wg_runs(const rt_gpu_model *g) { return g->nwg_last; }
+bool rt_gpu_has_wgmma(const rt_gpu_model *g) { return cg_arch_has_wgmma(rt_cuda_arch(g->cu)); }
 void rt_gpu_mem(const rt_gpu_model *g, rt_cuda_mem_stats *s) { rt_cuda_mem(g->cu, s); }
 
 bool rt_gpu_trace_on(const rt_gpu_model *g) { return g->tr.on; }

@@ -110,6 +110,11 @@ int rt_gpu_gnorm_folds(const rt_gpu_model *g);
 /* SSD nodes whose x conv the last forward or prefill folded into the SSD
  * kernel (plan_xconv; $SSDC_XCONV=0: none).  For tests and notes. */
 int rt_gpu_xconv_folds(const rt_gpu_model *g);
+/* Chunked SSD nodes the last forward or prefill ran on the wgmma kernel
+ * ($SSDC_SSD_WG=1 where it fits: sm_90 or the emulated device).  For tests. */
+int rt_gpu_ssd_wg_runs(const rt_gpu_model *g);
+/* Whether the device can run the wgmma kernel (sm_90, or the emulated device). */
+bool rt_gpu_has_wgmma(const rt_gpu_model *g);
 /* Benchmarks: with timing on, each decode step (L = 1) also measures its
  * device time (CUDA events around the step's work, not the copies), which
  * rt_gpu_step_gpu_ms returns for the last step (0 before one). */

@@ -54,7 +54,7 @@ static inline float2 make_float2(float x, float y) { return {x, y}; }
 static inline float4 make_float4(float x, float y, float z, float w) { return {x, y, z, w}; }
 
 // ---- fibers ---------------------------------------------------------------------------
-enum { EMU_RUN, EMU_BAR, EMU_WARP, EMU_DONE, EMU_ABORT };
+enum { EMU_RUN, EMU_BAR, EMU_WARP, EMU_WAIT, EMU_DONE, EMU_ABORT };
 enum { EMU_SLOT = 12 }; // 64-bit words a lane contributes to one warp operation
 
 struct emu_thr {
@@ -67,6 +67,8 @@ struct emu_thr {
   int lin, state;
   unsigned mask;
   uint64_t in[EMU_SLOT];
+  const uint32_t *wp; // EMU_WAIT: blocked while (*wp & wmask) == wval
+  uint32_t wmask, wval;
 };
 
 struct emu_blk {
@@ -81,6 +83,7 @@ struct emu_blk {
   void (*thunk)(void **);
   void **args;
   long long spins;
+  uint32_t nbar_n[16], nbar_gen[16]; // named barriers: arrivals, completions
   char err[256];
 };
 
@@ -154,6 +157,16 @@ static void emu_start(emu_thr *t, int i) {
 #endif
 }
 
+// Release the threads blocked in emu_wait_while whose condition no longer holds.
+static bool emu_release_waits(emu_blk *b) {
+  bool any = false;
+  for (int i = 0; i < b->n; i++) {
+    emu_thr *t = &b->t[i];
+    if (t->state == EMU_WAIT && (*t->wp & t->wmask) != t->wval) t->state = EMU_RUN, any = true;
+  }
+  return any;
+}
+
 // Release the lanes waiting on a warp operation whose whole mask is there
 // (lanes that have exited count as there).  Returns whether any were released.
 static bool emu_release_warps(emu_blk *b) {
@@ -189,6 +202,8 @@ static int emu_run_block(emu_blk *b) {
     b->t[i].state = EMU_RUN;
     emu_start(&b->t[i], i);
   }
+  memset(b->nbar_n, 0, sizeof b->nbar_n);
+  memset(b->nbar_gen, 0, sizeof b->nbar_gen);
   for (;;) {
     for (int i = 0; i < b->n; i++) {
       if (b->t[i].state != EMU_RUN) continue;
@@ -202,7 +217,7 @@ static int emu_run_block(emu_blk *b) {
       live += s != EMU_DONE, bar += s == EMU_BAR, run += s == EMU_RUN;
     }
     if (!live) return 0;
-    const bool released = emu_release_warps(b);
+    const bool released = emu_release_warps(b) | emu_release_waits(b);
     if (run || released) continue; // run: spinning threads
     if (bar == live) {
       for (int i = 0; i < b->n; i++)
@@ -211,7 +226,7 @@ static int emu_run_block(emu_blk *b) {
     }
     snprintf(b->err, sizeof b->err,
              "deadlock: of %d live threads, %d wait at __syncthreads and the rest at warp "
-             "operations whose lanes never all arrive (block %u,%u,%u)",
+             "operations whose lanes never all arrive, named barriers or mbarriers (block %u,%u,%u)",
              live, bar, emu_bid.x, emu_bid.y, emu_bid.z);
     return -1;
   }
@@ -288,6 +303,25 @@ static inline void __nanosleep(unsigned) {
   emu_yield(EMU_RUN);
 }
 static inline unsigned emu_lane() { return (unsigned)emu_self->lin & 31u; }
+// Block while (the 32-bit word at p & mask) == v: an mbarrier's wait.  Other
+// threads' progress is what changes the word, so this is a scheduler state
+// (a deadlock is reported), not a counted spin.
+static inline void emu_wait_while(const void *p, uint32_t mask, uint32_t v) {
+  const uint32_t *w = (const uint32_t *)p; // the low word (little-endian hosts)
+  if ((*w & mask) != v) return;
+  emu_self->wp = w, emu_self->wmask = mask, emu_self->wval = v;
+  emu_yield(EMU_WAIT);
+}
+// bar.sync id, n: the n-th arrival completes the barrier and releases the others.
+static inline void emu_bar_named(int id, int n) {
+  if (id < 1 || id > 15 || n < 1 || n > emu_b->n) emu_fail("bar.sync %d, %d: bad barrier or count", id, n);
+  const uint32_t gen = emu_b->nbar_gen[id];
+  if (++emu_b->nbar_n[id] == (uint32_t)n) {
+    emu_b->nbar_n[id] = 0, emu_b->nbar_gen[id]++;
+    return;
+  }
+  emu_wait_while(&emu_b->nbar_gen[id], ~0u, gen);
+}
 
 // Deposit this lane's words, wait for the mask, and return the warp's snapshot.
 static inline uint64_t (*emu_warp_op(unsigned mask))[EMU_SLOT] {

@@ -106,6 +106,30 @@ __device__ __forceinline__ void mma_bf16(float d[4], const u32 a[4], const u32 b
       : "+f"(d[0]), "+f"(d[1]), "+f"(d[2]), "+f"(d[3])
       : "r"(a[0]), "r"(a[1]), "r"(a[2]), "r"(a[3]), "r"(b[0]), "r"(b[1]));
 }
+
+// Synchronization inside a block beyond __syncthreads, for the warp-specialised
+// wgmma kernel (ssd_wg.cuh): a named barrier over the first n threads (id 0 is
+// __syncthreads'), and shared-memory mbarriers.  An mbarrier completes a phase
+// when its count of arrivals is in; mb_wait(parity) returns once the phase of
+// that parity has completed (the first completes phase 0).  Arrival releases
+// and waiting acquires the arriving threads' earlier memory operations.
+// A kernel launched in a way it cannot run (a fault, not a hang or a wrong result).
+__device__ __forceinline__ void ssd_trap() { asm volatile("trap;\n"); }
+__device__ __forceinline__ void bar_named(int id, int n) {
+  asm volatile("bar.sync %0, %1;\n" ::"r"(id), "r"(n) : "memory");
+}
+__device__ __forceinline__ void mb_init(u64 *mb, unsigned n) {
+  asm volatile("mbarrier.init.shared::cta.b64 [%0], %1;\n" ::"r"(smem_addr(mb)), "r"(n) : "memory");
+}
+__device__ __forceinline__ void mb_arrive(u64 *mb) {
+  asm volatile("{\n.reg .b64 st;\nmbarrier.arrive.shared::cta.b64 st, [%0];\n}\n" ::"r"(smem_addr(mb))
+               : "memory");
+}
+__device__ __forceinline__ void mb_wait(u64 *mb, unsigned parity) {
+  asm volatile("{\n.reg .pred p;\nWAIT:\nmbarrier.try_wait.parity.shared::cta.b64 p, [%0], %1;\n"
+               "@!p bra WAIT;\n}\n" ::"r"(smem_addr(mb)), "r"(parity)
+               : "memory");
+}
 #else // the emulated device (codegen/cuda/emu_prelude.cuh): the same instructions' semantics
 __device__ __forceinline__ u32 pack_bf2(float lo, float hi) { return (u32)f2bf(lo) | (u32)f2bf(hi) << 16; }
 __device__ __forceinline__ void cp_async16(void *dst, const void *src, int src_bytes) {
@@ -118,6 +142,20 @@ __device__ __forceinline__ void ldsm_x4_t(u32 r[4], const void *p) { emu_ldmatri
 __device__ __forceinline__ void ldsm_x2(u32 r[2], const void *p) { emu_ldmatrix(r, 2, false, p); }
 __device__ __forceinline__ void ldsm_x2_t(u32 r[2], const void *p) { emu_ldmatrix(r, 2, true, p); }
 __device__ __forceinline__ void mma_bf16(float d[4], const u32 a[4], const u32 b[2]) { emu_mma_bf16(d, a, b); }
+__device__ __forceinline__ void ssd_trap() { emu_fail("trap: the kernel cannot run as launched"); }
+__device__ __forceinline__ void bar_named(int id, int n) { emu_bar_named(id, n); }
+// An mbarrier as (expected count << 48 | pending << 32 | completed phases).
+__device__ __forceinline__ void mb_init(u64 *mb, unsigned n) { *mb = (u64)n << 48 | (u64)n << 32; }
+__device__ __forceinline__ void mb_arrive(u64 *mb) {
+  const u64 v = *mb, n = v >> 48;
+  u64 pend = (v >> 32 & 0xffffu) - 1, ph = v & 0xffffffffu;
+  if (!pend) pend = n, ph = (ph + 1) & 0xffffffffu;
+  *mb = n << 48 | pend << 32 | ph;
+}
+__device__ __forceinline__ void mb_wait(u64 *mb, unsigned parity) {
+  /* phase `parity` has completed once the completed-phase count's parity differs from it */
+  emu_wait_while(mb, 1u, parity & 1u);
+}
 #endif
 
 // The discretization every kernel shares: dt -> clamp(softplus(dt + bias)).

@@ -58,6 +58,17 @@ __device__ __forceinline__ u32 scale_bf2(u32 v, float lo, float hi) {
       float *__restrict__ gn_ss, const float *__restrict__ xc_w, const float *__restrict__ xc_b,     \
       const float *__restrict__ xc_st
 
+// The barrier of the threads that hold the state: the whole block, or the
+// wgmma kernel's consumer warpgroup (SSD_WG: its producer warp, the block's
+// last, takes part in nothing after the ticket).
+__device__ __forceinline__ void ssd_sync_state() {
+#if SSD_WG
+  bar_named(1, NWARPS * 32);
+#else
+  __syncthreads();
+#endif
+}
+
 // A chunk's discretized dt: cs = cumulative dt*A, dtp = dt, w = exp(cs_last
 // - cs) dt (the state update's weights), decay = exp(cs_last).
 struct ssd_scan {
@@ -326,7 +337,7 @@ __device__ __forceinline__ void ssd_link(float (&S)[NT][4], const ssd_where &wh,
     if (threadIdx.x == 0)
       while (ssd_ld_acquire(&ws_sync[2 + wh.flag - per_seg]) != epoch) __nanosleep(100);
     SSD_LSTAMP(wh.flag, 2);
-    __syncthreads();
+    ssd_sync_state();
     const float4 *prev = ssd_ws_state<NT>(ws_state, wh.seg - 1, batch, wh);
 #pragma unroll
     for (int j = 0; j < NT; j++) {
@@ -344,7 +355,7 @@ __device__ __forceinline__ void ssd_link(float (&S)[NT][4], const ssd_where &wh,
       __stcg(&mine[j * NTH], make_float4(dseg * G[j][0] + S[j][0], dseg * G[j][1] + S[j][1],
                                          dseg * G[j][2] + S[j][2], dseg * G[j][3] + S[j][3]));
     __threadfence();
-    __syncthreads();
+    ssd_sync_state();
     if (threadIdx.x == 0) ssd_st_release(&ws_sync[2 + wh.flag], epoch);
     SSD_LSTAMP(wh.flag, 4);
   }

@@ -1,11 +1,13 @@
-// ssd_wg.cuh: the chunked SSD forward on sm_90a's warpgroup MMA (wgmma).
+// ssd_wg.cuh: the chunked SSD forward on sm_90a's warpgroup MMA (wgmma),
+// warp-specialised.
 //
 // The same algorithm, grid, segments and look-back as ssd_chunked.cuh (read
 // its opening comment first; ssd_seg.cuh holds what the two share), for the
 // common shape PS = 64 channels per block and N = 64 or 128.  What changes is
-// how a chunk is multiplied.  The block's four warps are one warpgroup, and
-// each product of a chunk is a few wgmma instructions instead of hundreds of
-// mma.sync and ldmatrix: per chunk of Q = 64 tokens,
+// how a chunk is multiplied and who feeds it.  The block's first four warps
+// are one warpgroup (the consumers), and each product of a chunk is a few
+// wgmma instructions instead of hundreds of mma.sync and ldmatrix: per chunk
+// of Q = 64 tokens,
 //   CB  = C B^T           8 x m64n64k16   A, B from shared memory
 //   Y   = C S^T           8 x m64n64k16   (S: the entering state, bf16 in smem)
 //   Y  += (L o CB) X      4 x m64n64k16   A from registers: CB masked, scaled
@@ -15,22 +17,24 @@
 // warp: no C B^T tile in shared memory and no barrier for it.  The state
 // [64 x N] sits in the accumulators of the state update (warp w: channels
 // 16w..16w+15).  The products are asynchronous: the epilogue of Y (D skip,
-// gate, stores) runs while the state update's wgmma is in flight, and warp 0
-// scans the next chunk's dt under the first group.
+// gate, stores) runs while the state update's wgmma is in flight.
 //
-// Status (session 14, bench/NOTES.md): correct on the H100 and the emulated
-// device, but slower than ssd_chunked.cuh (8x8K 2.51 vs 1.79 ms standalone):
-// with two blocks per SM its chunk loop is issue-bound on the 16-byte
-// cp.async copies (a quarter of thread 0's cycles), warp 0's dt scan and the
-// mask, which the mma.sync kernel spreads over 12 warps per SM.  So it runs
-// only when asked for ($SSDC_SSD_WG=1, runtime/rt_cuda_ssd.c); TMA copies and
-// a producer warp are the next step.
+// The block's fifth warp is the producer.  Session 14's version had the
+// consumers copy their own tiles (16-byte cp.async, a quarter of the loop's
+// issue) and warp 0 scan dt (another fifth, which the rest of the warpgroup
+// waited for at the next collective wgmma; bench/NOTES.md).  Now the
+// producer walks the same chunks (phase 1's, then phase 3's) one stage ahead:
+// it waits until the consumers have freed a stage (mbarrier `empty`, 128
+// arrivals), copies the chunk's x, B (and in phase 3 C) tiles into it, scans
+// its dt into the stage's ssd_scan, waits for its own copies, publishes them
+// to the async proxy and arrives on the stage's `full` (32 arrivals: each
+// lane releases what it wrote), which the consumers wait on.  The consumers synchronize among themselves with a named barrier
+// (ssd_sync_state), never with __syncthreads after the ticket.
 //
-// x, B, C tiles are double-buffered (the next chunk's copy starts when the
-// chunk starts), in wg_mma.cuh's core-matrix layout: 2 x 40 KB + the bf16
-// state 16 KB = ~97 KB at N = 128, two blocks per SM, registers for two as
-// well (__launch_bounds__(128, 2)).  Barriers per chunk: one when its tiles
-// have landed, one before the new state overwrites the bf16 copy C S^T read.
+// Two stages of x, B, C tiles, in wg_mma.cuh's core-matrix layout: 2 x 40 KB
+// + the bf16 state 16 KB = ~98 KB at N = 128, two blocks per SM (10 warps),
+// registers for two as well (__launch_bounds__(160, 2)).  Consumer barriers
+// per chunk: two, around the bf16 state that C S^T reads.
 #if SSD_PS != 64 || (SSD_N != 64 && SSD_N != 128) || NWARPS != 4
 #error "the wgmma SSD kernel needs PS = 64 and N = 64 or 128 (cg_ssd_wg_fits)"
 #endif
@@ -39,6 +43,7 @@
 #endif
 #define NJ (SSD_N / 8) /* n8 column groups of the state (its accumulator tiles) */
 #define TROW (Q * 16)  /* bytes per 8-column group of a Q-row tile */
+#define WG_THREADS ((NWARPS + 1) * 32) /* the consumers, then the producer warp */
 // bench/ssd_phase_prof.cu defines SSD_PHASE_PROF to time the chunk loop's
 // steps (thread 0's clock, summed per step over the launch); otherwise nothing.
 #if SSD_PHASE_PROF
@@ -60,37 +65,56 @@ struct wg_smem {
   ssd_bf16 c[2][Q * SSD_N];
   ssd_bf16 s[SSD_PS * SSD_N]; /* the state entering the chunk, bf16, rows p */
   ssd_scan sc[2];
+  u64 full[2], empty[2];      /* per stage: tiles and scan in; consumers done with it */
   float seglog;
   unsigned ticket;
 };
 
-// Copy Q token rows of C columns (16-byte pieces) into a Q-row tile: lanes
-// 8i..8i+7 take 8 consecutive rows of one 8-column group, so each 8 lanes
-// fill one 128-byte core matrix (no bank conflicts) and a row's pieces are
-// read by neighbouring lane octets (whole sectors).  A thread keeps its
-// column group and steps down the rows by pointer; rows past the end are
-// zero-filled.
+// The producer warp's copy of Q token rows of C columns (16-byte pieces)
+// into a Q-row tile: lane octet o takes core matrices 4k + o (8 consecutive
+// rows of one 8-column group, 128 contiguous bytes of shared memory: no bank
+// conflicts), so in one step the four octets read 64 contiguous bytes of each
+// of 8 rows.  The column group and row block of a step are compile-time; a
+// lane keeps its row and octet.  Rows past the end are zero-filled.
 template <int C, long long STRIDE>
 __device__ __forceinline__ void wg_copy(ssd_bf16 *dst, const ssd_bf16 *base, long long t0, long long L) {
-  constexpr int NT = NWARPS * 32, G8 = C / 8, RS = 8 * (NT / 8 / G8); /* rows per step */
-  static_assert((NT / 8) % G8 == 0 && Q % RS == 0, "tile pieces must divide over the block");
-  const int cg = (threadIdx.x >> 3) % G8, r0 = (threadIdx.x & 7) + 8 * ((threadIdx.x >> 3) / G8);
-  const ssd_bf16 *p = base + (t0 + r0) * STRIDE + cg * 8;
-  char *d = (char *)dst + cg * TROW + r0 * 16;
+  constexpr int G8 = C / 8, STEPS = G8 * (Q / 8) / 4;
+  static_assert(G8 % 4 == 0, "a step's four core matrices share a row block");
+  const int lane = threadIdx.x & 31, o = lane >> 3, r = lane & 7;
+  const ssd_bf16 *p = base + (t0 + r) * STRIDE + o * 8;
+  char *d = (char *)dst + o * TROW + r * 16;
 #pragma unroll
-  for (int k = 0; k < Q / RS; k++) {
-    const bool ok = t0 + r0 + k * RS < L;
-    cp_async16(d + k * RS * 16, ok ? p : base, ok ? 16 : 0);
-    p += RS * STRIDE;
+  for (int k = 0; k < STEPS; k++) {
+    const int cg = (4 * k) % G8, rb = (4 * k) / G8; /* this step's first group, row block */
+    const bool ok = t0 + r + 8 * rb < L;
+    cp_async16(d + cg * TROW + rb * 128, ok ? p + 8 * rb * STRIDE + cg * 8 : base, ok ? 16 : 0);
   }
 }
 
-__device__ __forceinline__ void wg_load(wg_smem &sm, int st, const ssd_where &wh, const ssd_bf16 *x,
-                                        const ssd_bf16 *B, const ssd_bf16 *C, long long L, long long t0) {
-  wg_copy<SSD_PS, (long long)SSD_LD_X>(sm.x[st], x + wh.xo, t0, L);
-  wg_copy<SSD_N, (long long)SSD_LD_B>(sm.b[st], B + wh.bo, t0, L);
-  if (C) wg_copy<SSD_N, (long long)SSD_LD_C>(sm.c[st], C + wh.co, t0, L);
-  cp_async_commit();
+// The producer: for each chunk of the block's stream (phase 1's chunks when
+// the segment has a successor, then phase 3's), stage i & 1 once its use
+// i - 2 is over, its tiles copied and dt scanned (phase 1 sums seglog), then
+// `full`.  The consumers wait for use n of a stage on parity n & 1.
+__device__ __forceinline__ void wg_produce(wg_smem &sm, const ssd_where &wh, bool phase1,
+                                           const ssd_bf16 *x, const ssd_bf16 *B, const ssd_bf16 *C,
+                                           const ssd_dt_in *dt, const float *dt_bias, float A, long long L) {
+  unsigned i = 0;
+  for (int ph = phase1 ? 1 : 3; ph <= 3; ph += 2)
+    for (long long ch = wh.c0; ch < wh.c1; ch++, i++) {
+      const int st = (int)(i & 1);
+      const long long t0 = ch * Q;
+      if (i >= 2) mb_wait(&sm.empty[st], ((i >> 1) - 1) & 1);
+      ssd_dt_in raw[2];
+      ssd_load_dt(raw, dt, L, t0, wh.b, wh.hdt);
+      wg_copy<SSD_PS, (long long)SSD_LD_X>(sm.x[st], x + wh.xo, t0, L);
+      wg_copy<SSD_N, (long long)SSD_LD_B>(sm.b[st], B + wh.bo, t0, L);
+      if (ph == 3) wg_copy<SSD_N, (long long)SSD_LD_C>(sm.c[st], C + wh.co, t0, L);
+      cp_async_commit();
+      ssd_scan_chunk(sm.sc[st], ph == 1 ? &sm.seglog : nullptr, raw, t0, L, wh.hdt, dt_bias, A);
+      cp_async_wait_all();
+      wg_fence_proxy();
+      mb_arrive(&sm.full[st]); /* every lane: each releases its own copies and stores */
+    }
 }
 
 // Descriptors: K-major (K = the tile's columns) at k-step kk, R-row tile; and
@@ -101,14 +125,6 @@ __device__ __forceinline__ wg_desc wg_kmajor(const ssd_bf16 *t, int kk) {
 }
 __device__ __forceinline__ wg_desc wg_mnmajor(const ssd_bf16 *t, int kk) {
   return wg_make_desc((const char *)t + kk * 16 * 16, 128, TROW);
-}
-
-// Wait for this thread's copies, publish them and the block's shared stores
-// to the async proxy, then wait for every thread.
-__device__ __forceinline__ void wg_ready() {
-  cp_async_wait_all();
-  wg_fence_proxy();
-  __syncthreads();
 }
 
 // S <- decay S + (x diag(w))^T B: A fragments of x^T (channels of this warp,
@@ -187,71 +203,58 @@ __device__ __forceinline__ void wg_store_state(wg_smem &sm, const float (*S)[4])
   }
 }
 
-// Warp 0, while the block multiplies: scan chunk ch's dt into sc (phase 1:
-// summing seglog; phase 3 passes null), and load the raw dt of the chunk
-// after it.
-__device__ __forceinline__ void wg_scan(wg_smem &sm, int st, const ssd_where &wh, long long ch,
-                                        ssd_dt_in dtraw[2], const ssd_dt_in *dt, const float *dt_bias,
-                                        float A, long long L, float *seglog) {
-  ssd_scan_chunk(sm.sc[st], seglog, dtraw, ch * Q, L, wh.hdt, dt_bias, A);
-  if (ch + 1 < wh.c1) ssd_load_dt(dtraw, dt, L, (ch + 1) * Q, wh.b, wh.hdt);
-}
-
-extern "C" __global__ void __launch_bounds__(NWARPS * 32, 2)
+extern "C" __global__ void __launch_bounds__(WG_THREADS, 2)
 SSD_KERNEL(SSD_CHUNKED_PARAMS) {
   SSD_DYN_SMEM(smem_raw);
   wg_smem &sm = *reinterpret_cast<wg_smem *>(smem_raw);
-  const int warp = threadIdx.x >> 5, lane = threadIdx.x & 31, g = lane >> 2, tg = lane & 3;
-  ssd_take_ticket(sm.ticket, sm.seglog, ws_sync);
+  const int warp = threadIdx.x >> 5, g = (threadIdx.x & 31) >> 2, tg = threadIdx.x & 3;
+  if (blockDim.x != WG_THREADS) ssd_trap(); /* without the producer warp it would wait forever */
+  if (threadIdx.x == 0) {
+    mb_init(&sm.full[0], 32), mb_init(&sm.full[1], 32);
+    mb_init(&sm.empty[0], NWARPS * 32), mb_init(&sm.empty[1], NWARPS * 32);
+  }
+  ssd_take_ticket(sm.ticket, sm.seglog, ws_sync); /* its barrier also publishes the inits */
   const ssd_where wh = ssd_where_at(sm.ticket, (unsigned)batch * SSD_H * PSL, L, seg_chunks);
   const float A = ssd_A(A_, wh.hdt);
+  const bool phase1 = wh.seg < nseg - 1;
+  if (warp == NWARPS) {
+    wg_produce(sm, wh, phase1, x, B, C, dt, dt_bias, A, L);
+    return;
+  }
   float S[NJ][4];
-  ssd_dt_in dtraw[2] = {0, 0};
+  unsigned i = 0; /* the stream's chunk count: stage i & 1, its use i >> 1 */
 
   // ---- phase 1: this segment's own contribution to the state ----------------------------
-  if (wh.seg < nseg - 1) {
+  if (phase1) {
 #pragma unroll
     for (int j = 0; j < NJ; j++) S[j][0] = S[j][1] = S[j][2] = S[j][3] = 0.f;
-    wg_load(sm, 0, wh, x, B, nullptr, L, wh.c0 * Q);
-    if (warp == 0) {
-      ssd_load_dt(dtraw, dt, L, wh.c0 * Q, wh.b, wh.hdt);
-      wg_scan(sm, 0, wh, wh.c0, dtraw, dt, dt_bias, A, L, &sm.seglog);
-    }
-    for (long long ch = wh.c0; ch < wh.c1; ch++) {
-      const int st = (int)((ch - wh.c0) & 1);
-      const bool more = ch + 1 < wh.c1;
-      wg_ready(); /* tiles and scan of ch; every thread is done with ch - 1 */
-      if (more) wg_load(sm, st ^ 1, wh, x, B, nullptr, L, (ch + 1) * Q);
+    for (long long ch = wh.c0; ch < wh.c1; ch++, i++) {
+      const int st = (int)(i & 1);
+      mb_wait(&sm.full[st], (i >> 1) & 1);
       wg_state_update(sm, st, S);
-      if (warp == 0 && more) wg_scan(sm, st ^ 1, wh, ch + 1, dtraw, dt, dt_bias, A, L, &sm.seglog);
       wg_wait<0>();
       wg_fence_acc(S);
+      mb_arrive(&sm.empty[st]);
     }
-    __syncthreads(); /* seglog */
   }
 
   // ---- the state entering the segment, and publishing the one leaving it -------------
+  // (the producer is already copying phase 3's first chunks; seglog is whole:
+  // it was summed before the last phase-1 `full` this thread waited on)
   const auto off = [&](int j, int e) { return wg_state_off(wh.p0, j, e); };
-  // phase 3's first tiles are in flight while the link waits (phase 1 ended
-  // with a barrier: nothing reads the tiles any more)
-  wg_load(sm, 0, wh, x, B, C, L, wh.c0 * Q);
   ssd_link(S, wh, nseg, batch, sm.seglog, init, ws_sync, ws_state, epoch, off);
 
   // ---- phase 3: outputs ----------------------------------------------------------------
-  if (warp == 0) {
-    ssd_load_dt(dtraw, dt, L, wh.c0 * Q, wh.b, wh.hdt);
-    wg_scan(sm, 0, wh, wh.c0, dtraw, dt, dt_bias, A, L, nullptr);
-  }
   wg_store_state(sm, S);
+  wg_fence_proxy();
+  ssd_sync_state();
   WG_PROF_INIT;
-  for (long long ch = wh.c0; ch < wh.c1; ch++) {
-    const int st = (int)((ch - wh.c0) & 1);
+  for (long long ch = wh.c0; ch < wh.c1; ch++, i++) {
+    const int st = (int)(i & 1);
     const bool more = ch + 1 < wh.c1;
     const long long t0 = ch * Q;
-    wg_ready(); /* tiles, scan and bf16 state of ch; every thread is done with ch - 1 */
+    mb_wait(&sm.full[st], (i >> 1) & 1); /* tiles and scan of ch */
     WG_PROF(0);
-    if (more) wg_load(sm, st ^ 1, wh, x, B, C, L, t0 + Q);
-    WG_PROF(1);
     float CB[Q / 8][4], Y[SSD_PS / 8][4];
     wg_fence();
 #pragma unroll
@@ -260,42 +263,45 @@ SSD_KERNEL(SSD_CHUNKED_PARAMS) {
       wg_mma_ss_n64<0>(&Y[0][0], wg_kmajor<Q>(sm.c[st], kk), wg_kmajor<SSD_PS>(sm.s, kk), kk > 0);
     }
     wg_commit();
-    WG_PROF(2);
-    if (warp == 0 && more) wg_scan(sm, st ^ 1, wh, ch + 1, dtraw, dt, dt_bias, A, L, nullptr);
-    WG_PROF(3);
+    WG_PROF(1);
     wg_wait<0>();
     wg_fence_acc(CB);
     wg_fence_acc(Y);
-    WG_PROF(4);
+    WG_PROF(2);
     const ssd_scan &sc = sm.sc[st];
     ssd_decay_rows(Y, sc, 16 * warp + g);
     u32 M[Q / 16][4];
     wg_mask(CB, sc, M);
-    WG_PROF(5);
+    WG_PROF(3);
     wg_fence_acc(Y);
     wg_fence();
 #pragma unroll
     for (int kk = 0; kk < Q / 16; kk++) wg_mma_rs_n64<1>(&Y[0][0], M[kk], wg_mnmajor(sm.x[st], kk), 1);
     wg_commit();
-    WG_PROF(6);
+    WG_PROF(4);
     wg_state_update(sm, st, S); /* in flight while the outputs are stored */
-    WG_PROF(7);
+    WG_PROF(5);
     wg_wait<1>();
     wg_fence_acc(Y);
-    WG_PROF(8);
+    WG_PROF(6);
 #pragma unroll
     for (int half = 0; half < 2; half++) {
       const int t = 16 * warp + g + half * 8;
       const ssd_bf16 *xr = (const ssd_bf16 *)((const char *)sm.x[st] + t * 16 + tg * 4);
       ssd_store_row(Y, half, t, t0, L, wh, D, z, gn_w, gn_ss, y_, xr, TROW / 2);
     }
-    WG_PROF(9);
+    WG_PROF(7);
     wg_wait<0>();
     wg_fence_acc(S);
-    WG_PROF(10);
-    __syncthreads(); /* every warp's C S^T has read sm.s */
-    if (more) wg_store_state(sm, S);
-    WG_PROF(11);
+    mb_arrive(&sm.empty[st]); /* x, B, C and the scan of this stage are read */
+    WG_PROF(8);
+    if (more) {
+      ssd_sync_state(); /* every warp's C S^T has read sm.s */
+      wg_store_state(sm, S);
+      wg_fence_proxy();
+      ssd_sync_state(); /* the whole new state is there for the next C S^T */
+    }
+    WG_PROF(9);
   }
   WG_PROF_END;
 
