@@ -22,7 +22,7 @@ int rt_cuda_ssd_prepare(rt_cuda *g, cg_cache *cc, const cg_ssd_spec *spec, int64
     out->spec.ps = cg_ssd_pick_ps(spec, batch > 0 ? batch : 1, rt_cuda_sms(g));
   /* $SSDC_SSD_WG=1 asks for the wgmma kernel (sm_90 and the emulated device,
    * where it fits).  It is correct but not yet faster than the mma.sync one
-   * (bench/NOTES.md, session 14), so it is not the default. */
+   * (bench/NOTES.md, sessions 14 and 17), so it is not the default. */
   const char *arch = rt_cuda_arch(g), *env = getenv("SSDC_SSD_WG");
   if (env && !strcmp(env, "1") && cg_arch_has_wgmma(arch) && cg_ssd_wg_fits(&out->spec))
     out->spec.wg = true;

@@ -28,8 +28,16 @@
 // arrivals), copies the chunk's x, B (and in phase 3 C) tiles into it, scans
 // its dt into the stage's ssd_scan, waits for its own copies, publishes them
 // to the async proxy and arrives on the stage's `full` (32 arrivals: each
-// lane releases what it wrote), which the consumers wait on.  The consumers synchronize among themselves with a named barrier
-// (ssd_sync_state), never with __syncthreads after the ticket.
+// lane releases what it wrote), which the consumers wait on.  The consumers
+// synchronize among themselves with a named barrier (ssd_sync_state), never
+// with __syncthreads after the ticket.
+//
+// Status (session 17, bench/NOTES.md): correct, racecheck-clean, but no
+// faster than session 14's version and slower than ssd_chunked.cuh (8x8K
+// 2.46 vs 1.72 ms): the consumers' chunk is a chain of short dependencies at
+// ~2 warps per scheduler, and taking the copies and the scan out of it moved
+// where it waits, not its length.  So it runs only when asked for
+// ($SSDC_SSD_WG=1, runtime/rt_cuda_ssd.c).
 //
 // Two stages of x, B, C tiles, in wg_mma.cuh's core-matrix layout: 2 x 40 KB
 // + the bf16 state 16 KB = ~98 KB at N = 128, two blocks per SM (10 warps),
