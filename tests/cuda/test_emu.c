@@ -2,9 +2,11 @@
  * codegen/cg_emu.c, codegen/cuda/emu_prelude.cuh), on hand-written kernels:
  * what the generated kernels' tests do not reach.
  *   - warp shuffles (xor, up, down, indexed, sub-warp width) and block
- *     barriers give the values CUDA defines;
- *   - a kernel that deadlocks (threads at different barriers) or spins
- *     forever fails its launch with a message, never hangs;
+ *     barriers give the values CUDA defines, and so do ssd_common.cuh's
+ *     mbarriers and named barriers (a producer/consumer handoff);
+ *   - a kernel that deadlocks (threads at different barriers, an mbarrier
+ *     short of arrivals, a named barrier short of threads) or spins forever
+ *     fails its launch with a message, never hangs;
  *   - a kernel that does not compile fails with the compiler's log and the
  *     kernel's name; a launch the driver would refuse is refused;
  *   - a captured graph replays the work with the arguments of the capture;
@@ -38,6 +40,40 @@ static const char kernels[] =
     "}\n"
     "extern \"C\" __global__ void k_spin(const unsigned *f) {\n"
     "  while (((volatile const unsigned *)f)[0] == 0u) __nanosleep(100);\n"
+    "}\n"
+    /* ssd_common.cuh's mbarriers and named barrier (ssd_wg.cuh's pipeline): warp 1
+     * produces into one stage three times, warp 0 consumes */
+    "extern \"C\" __global__ void k_pipe(int *out) {\n"
+    "  __shared__ u64 full, empty;\n"
+    "  __shared__ int v[32];\n"
+    "  if (threadIdx.x == 0) mb_init(&full, 32), mb_init(&empty, 32);\n"
+    "  __syncthreads();\n"
+    "  const int l = threadIdx.x & 31;\n"
+    "  for (int i = 0; i < 3; i++) {\n"
+    "    if (threadIdx.x >= 32) {\n"
+    "      if (i) mb_wait(&empty, (i - 1) & 1);\n"
+    "      v[l] = 10 * i + l;\n"
+    "      mb_arrive(&full);\n"
+    "    } else {\n"
+    "      mb_wait(&full, i & 1);\n"
+    "      const int r = v[31 - l];\n"
+    "      bar_named(1, 32);\n"
+    "      out[i * 32 + l] = r;\n"
+    "      mb_arrive(&empty);\n"
+    "    }\n"
+    "  }\n"
+    "}\n"
+    "extern \"C\" __global__ void k_mbdead(int *p) {\n"
+    "  __shared__ u64 mb;\n"
+    "  if (threadIdx.x == 0) mb_init(&mb, 64);\n"
+    "  __syncthreads();\n"
+    "  if (threadIdx.x < 32) mb_arrive(&mb);\n"
+    "  mb_wait(&mb, 0);\n"
+    "  p[threadIdx.x] = 1;\n"
+    "}\n"
+    "extern \"C\" __global__ void k_nbdead(int *p) {\n"
+    "  if (threadIdx.x < 32) bar_named(1, 64);\n"
+    "  p[threadIdx.x] = 1;\n"
     "}\n"
     "extern \"C\" __global__ void k_add(float *y, float v, long long n) {\n"
     "  long long i = (long long)blockIdx.x * blockDim.x + threadIdx.x;\n"
@@ -79,6 +115,29 @@ static void t_values(rt_cuda *g, const void *so, ssd_ctx *c) {
   }
   TX_CHECK(!bad, "k_shfl: %d values differ from CUDA's shuffle and barrier semantics", bad);
   if (!bad && !rc) printf("ok   shuffles (xor, up, down width 16, indexed) and __syncthreads\n");
+  rt_cuda_free(g, out);
+  rt_cuda_unload(g, &f);
+}
+
+/* k_pipe: consumer lane l of round i reads what producer lane 31 - l wrote. */
+static void t_pipe(rt_cuda *g, const void *so, ssd_ctx *c) {
+  rt_cuda_fn f;
+  rt_dptr out = 0;
+  int h[3 * 32];
+  if (load(g, so, "k_pipe", &f, c) || rt_cuda_alloc(g, sizeof h, &out, c)) {
+    TX_CHECK(0, "setup: %s", c->msg);
+    return;
+  }
+  void *args[] = {&out};
+  const unsigned grid[3] = {2, 1, 1};
+  int rc = rt_cuda_launch(g, &f, grid, 64, args, c);
+  if (!rc) rc = rt_cuda_d2h(g, h, out, sizeof h, c);
+  TX_CHECK(!rc, "k_pipe: %s", c->msg);
+  int bad = 0;
+  for (int i = 0; !rc && i < 3; i++)
+    for (int l = 0; l < 32; l++) bad += h[i * 32 + l] != 10 * i + 31 - l;
+  TX_CHECK(!bad, "k_pipe: %d values differ from the mbarrier handoff's", bad);
+  if (!bad && !rc) printf("ok   mbarrier producer/consumer handoff and a named barrier\n");
   rt_cuda_free(g, out);
   rt_cuda_unload(g, &f);
 }
@@ -194,7 +253,9 @@ int main(void) {
   rt_cuda *g = NULL;
   if (rt_cuda_open_emu(&g, &c)) return 1;
   cg_source s = {.name = "emu_test_kernels"};
-  s.src = strdup(kernels);
+  const char *common = cg_template("ssd_common.cuh"); /* bar_named, mb_* */
+  s.src = common ? malloc(strlen(common) + sizeof kernels) : NULL;
+  if (s.src) strcat(strcpy(s.src, common), kernels);
   void *so = NULL;
   size_t n = 0;
   if (!s.src || cg_build(NULL, &s, "emu", &so, &n, &c)) {
@@ -202,11 +263,14 @@ int main(void) {
     return 1;
   }
   t_values(g, so, &c);
+  t_pipe(g, so, &c);
   rt_dptr flag = 0, buf = 0;
   if (rt_cuda_alloc(g, 4096, &flag, &c) || rt_cuda_memset8(g, flag, 0, 4096, &c) ||
       rt_cuda_alloc(g, 4096, &buf, &c))
     return 1;
   t_fails(g, so, "k_dead", 64, buf, "deadlock");
+  t_fails(g, so, "k_mbdead", 64, buf, "deadlock");
+  t_fails(g, so, "k_nbdead", 64, buf, "deadlock");
   t_fails(g, so, "k_spin", 32, flag, "spin-wait");
   t_fails(g, so, "k_add", 1025, buf, "INVALID_VALUE");
   t_fails(g, so, "k_missing", 32, buf, "NOT_FOUND");
