@@ -12,20 +12,7 @@
 #include <cstdio>
 #include <cstdlib>
 #include <cublas_v2.h>
-#include KSRC
-#ifdef WG_THREADS
-#define THREADS WG_THREADS
-#else
-#define THREADS 128
-#endif
-
-__global__ void fill(ssd_bf16 *p, size_t n, unsigned seed, float scale) {
-  for (size_t i = blockIdx.x * (size_t)blockDim.x + threadIdx.x; i < n; i += (size_t)gridDim.x * blockDim.x) {
-    unsigned h = (unsigned)i * 2654435761u ^ seed;
-    h ^= h >> 15, h *= 2246822519u, h ^= h >> 13;
-    p[i] = f2bf(((h >> 8) * (1.f / 16777216.f) - 0.5f) * scale);
-  }
-}
+#include "ssd_kernel_host.cuh"
 
 int main(int argc, char **argv) {
   const int batch = argc > 1 ? atoi(argv[1]) : 8;

@@ -94,52 +94,46 @@ static int load(rt_cuda *g, const void *so, const char *name, rt_cuda_fn *f, ssd
   return rt_cuda_load(g, so, name, 0, f, c);
 }
 
-static void t_values(rt_cuda *g, const void *so, ssd_ctx *c) {
-  rt_cuda_fn f;
+/* Run kernel `name` (its one argument a device buffer of n bytes) on `blocks`
+ * blocks of 64 threads and copy the buffer to h.  0, or the failure. */
+static int run_out(rt_cuda *g, const void *so, const char *name, unsigned blocks, void *h, size_t n,
+                   ssd_ctx *c) {
+  rt_cuda_fn f = {0};
   rt_dptr out = 0;
-  int h[64 * 5];
-  if (load(g, so, "k_shfl", &f, c) || rt_cuda_alloc(g, sizeof h, &out, c)) {
-    TX_CHECK(0, "setup: %s", c->msg);
-    return;
-  }
+  int rc = load(g, so, name, &f, c);
+  if (!rc) rc = rt_cuda_alloc(g, n, &out, c);
   void *args[] = {&out};
-  const unsigned grid[3] = {1, 1, 1};
-  int rc = rt_cuda_launch(g, &f, grid, 64, args, c);
-  if (!rc) rc = rt_cuda_d2h(g, h, out, sizeof h, c);
-  TX_CHECK(!rc, "k_shfl: %s", c->msg);
+  const unsigned grid[3] = {blocks, 1, 1};
+  if (!rc) rc = rt_cuda_launch(g, &f, grid, 64, args, c);
+  if (!rc) rc = rt_cuda_d2h(g, h, out, n, c);
+  TX_CHECK(!rc, "%s: %s", name, c->msg);
+  rt_cuda_free(g, out);
+  if (f.module) rt_cuda_unload(g, &f);
+  return rc;
+}
+
+static void t_values(rt_cuda *g, const void *so, ssd_ctx *c) {
+  int h[64 * 5];
+  if (run_out(g, so, "k_shfl", 1, h, sizeof h, c)) return;
   int bad = 0;
-  for (int t = 0; !rc && t < 64; t++) {
+  for (int t = 0; t < 64; t++) {
     int w[5];
     want_shfl(t, w);
     for (int k = 0; k < 5; k++) bad += h[t * 5 + k] != w[k];
   }
   TX_CHECK(!bad, "k_shfl: %d values differ from CUDA's shuffle and barrier semantics", bad);
-  if (!bad && !rc) printf("ok   shuffles (xor, up, down width 16, indexed) and __syncthreads\n");
-  rt_cuda_free(g, out);
-  rt_cuda_unload(g, &f);
+  if (!bad) printf("ok   shuffles (xor, up, down width 16, indexed) and __syncthreads\n");
 }
 
 /* k_pipe: consumer lane l of round i reads what producer lane 31 - l wrote. */
 static void t_pipe(rt_cuda *g, const void *so, ssd_ctx *c) {
-  rt_cuda_fn f;
-  rt_dptr out = 0;
   int h[3 * 32];
-  if (load(g, so, "k_pipe", &f, c) || rt_cuda_alloc(g, sizeof h, &out, c)) {
-    TX_CHECK(0, "setup: %s", c->msg);
-    return;
-  }
-  void *args[] = {&out};
-  const unsigned grid[3] = {2, 1, 1};
-  int rc = rt_cuda_launch(g, &f, grid, 64, args, c);
-  if (!rc) rc = rt_cuda_d2h(g, h, out, sizeof h, c);
-  TX_CHECK(!rc, "k_pipe: %s", c->msg);
+  if (run_out(g, so, "k_pipe", 2, h, sizeof h, c)) return;
   int bad = 0;
-  for (int i = 0; !rc && i < 3; i++)
+  for (int i = 0; i < 3; i++)
     for (int l = 0; l < 32; l++) bad += h[i * 32 + l] != 10 * i + 31 - l;
   TX_CHECK(!bad, "k_pipe: %d values differ from the mbarrier handoff's", bad);
-  if (!bad && !rc) printf("ok   mbarrier producer/consumer handoff and a named barrier\n");
-  rt_cuda_free(g, out);
-  rt_cuda_unload(g, &f);
+  if (!bad) printf("ok   mbarrier producer/consumer handoff and a named barrier\n");
 }
 
 /* A launch that must fail with `want` in its message. */
