@@ -155,10 +155,6 @@ typedef struct rt_cuda_ssd {
   size_t ws_sync_bytes, ws_state_bytes;
   unsigned epoch;
   int blocks_per_sm; /* how many blocks of this kernel fit on a multiprocessor */
-  int threads;       /* per block, and whether it is the wgmma kernel: the spec as
-                        built ($SSDC_SSD_WG may turn wg on), where callers may keep
-                        their own key in spec (rt_gpu_model.c get_ssd) */
-  bool wg;
 } rt_cuda_ssd;
 /* For CG_SSD_CHUNKED with spec->ps == 0 the slice is picked for `batch`. */
 int rt_cuda_ssd_prepare(rt_cuda *g, cg_cache *cc, const cg_ssd_spec *spec, int64_t batch,

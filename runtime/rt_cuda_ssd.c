@@ -41,8 +41,6 @@ int rt_cuda_ssd_prepare(rt_cuda *g, cg_cache *cc, const cg_ssd_spec *spec, int64
     const int cap = out->spec.wg ? 2 : 3;
     int per = smem ? (int)((size_t)rt_cuda_smem_per_sm(g) / (smem + 1024)) : 16;
     out->blocks_per_sm = per < 1 ? 1 : per > cap ? cap : per;
-    out->threads = cg_ssd_threads(&out->spec);
-    out->wg = out->spec.wg;
   }
   memcpy(out->name, src.name, sizeof out->name);
   free(cubin);
@@ -300,7 +298,7 @@ int rt_cuda_ssd_chunked(rt_cuda *g, rt_cuda_ssd *k, const rt_cuda_ssd_args *a, i
                   (void *)&k->ws_state, &ep,         (void *)&a->gn_w,  (void *)&a->gn_ss,
                   (void *)&a->xc_w,  (void *)&a->xc_b,  (void *)&a->xc_state};
   const unsigned grid[3] = {(unsigned)blocks, 1, 1};
-  return rt_cuda_launch(g, &k->fn, grid, (unsigned)k->threads, args, c);
+  return rt_cuda_launch(g, &k->fn, grid, (unsigned)cg_ssd_threads(s), args, c);
 }
 
 int rt_cuda_ssd_step(rt_cuda *g, const rt_cuda_ssd *k, const rt_cuda_ssd_args *a, int64_t batch,

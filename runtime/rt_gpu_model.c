@@ -216,6 +216,12 @@ typedef struct gtrace {
   char label[TRACE_MAX][24];
 } gtrace;
 
+/* A prepared SSD kernel and the spec it was looked up by (get_ssd). */
+typedef struct gssd {
+  cg_ssd_spec key;
+  rt_cuda_ssd k;
+} gssd;
+
 struct rt_gpu_model {
   const ir_module *m;
   rt_weight_fn wfn;
@@ -231,7 +237,7 @@ struct rt_gpu_model {
   int nw;
   rt_cuda_op **ops;
   int nops;
-  rt_cuda_ssd **ssds;
+  gssd **ssds;
   int nssds;
   rt_cuda_dec **decs;
   int ndecs;
@@ -484,23 +490,25 @@ static int get_op(rt_gpu_model *g, const cg_op_spec *s, const rt_cuda_op **out, 
   return SSD_OK;
 }
 
+/* An SSD kernel by the spec it was asked for (the key), which prepare may
+ * complete (the slice, $SSDC_SSD_WG's kernel): k.spec is what was built. */
 static int get_ssd(rt_gpu_model *g, const cg_ssd_spec *s, rt_cuda_ssd **out, ssd_ctx *c) {
   for (int i = 0; i < g->nssds; i++)
-    if (!memcmp(&g->ssds[i]->spec, s, sizeof *s)) return *out = g->ssds[i], SSD_OK;
-  rt_cuda_ssd **np = realloc(g->ssds, (size_t)(g->nssds + 1) * sizeof *np);
+    if (!memcmp(&g->ssds[i]->key, s, sizeof *s)) return *out = &g->ssds[i]->k, SSD_OK;
+  gssd **np = realloc(g->ssds, (size_t)(g->nssds + 1) * sizeof *np);
   if (!np) return ssd_err(c, SSD_ENOMEM, "out of memory");
   g->ssds = np;
-  rt_cuda_ssd *k = calloc(1, sizeof *k);
-  if (!k) return ssd_err(c, SSD_ENOMEM, "out of memory");
-  int rc = rt_cuda_ssd_prepare(g->cu, &g->cache, s, 1, k, c);
+  gssd *e = calloc(1, sizeof *e);
+  if (!e) return ssd_err(c, SSD_ENOMEM, "out of memory");
+  int rc = rt_cuda_ssd_prepare(g->cu, &g->cache, s, 1, &e->k, c);
   if (rc) {
-    rt_cuda_ssd_release(g->cu, k);
-    free(k);
+    rt_cuda_ssd_release(g->cu, &e->k);
+    free(e);
     return rc;
   }
-  k->spec = *s;
-  g->ssds[g->nssds++] = k;
-  *out = k;
+  e->key = *s;
+  g->ssds[g->nssds++] = e;
+  *out = &e->k;
   return SSD_OK;
 }
 
@@ -1236,7 +1244,7 @@ void rt_gpu_model_free(rt_gpu_model *g) {
     for (int i = 0; i < g->nw; i++)
       rt_cuda_free(g->cu, g->w[i].d), rt_cuda_free(g->cu, g->w[i].d16), rt_cuda_free(g->cu, g->w[i].lo);
     for (int i = 0; i < g->nops; i++) rt_cuda_op_release(g->cu, g->ops[i]);
-    for (int i = 0; i < g->nssds; i++) rt_cuda_ssd_release(g->cu, g->ssds[i]);
+    for (int i = 0; i < g->nssds; i++) rt_cuda_ssd_release(g->cu, &g->ssds[i]->k);
     for (int i = 0; i < g->ndecs; i++) rt_cuda_dec_release(g->cu, g->decs[i]);
     rt_cuda_unload(g->cu, &g->k_fill);
     rt_cuda_unload(g->cu, &g->k_unary);
@@ -2237,7 +2245,7 @@ static int run_ssd_chunked(grun *r, const ir_node *n, int64_t B, int64_t L, rt_d
       rc = gm_copy(r->g, r->g->xc_pend.tmp, 0, r->g->xc_pend.st, 0, 1, r->g->xc_pend.n, r->c);
     if (pend) xc_pend_drop(r->g);
     r->g->nxc_last += cv && !rc;
-    r->g->nwg_last += k->wg && !rc;
+    r->g->nwg_last += k->spec.wg && !rc;
   }
   put_ins(r->g, cw, 2);
   if (!rc && f) f->on = true, f->parts = parts, f->width = s.H * s.P;

@@ -113,7 +113,8 @@ __device__ __forceinline__ void mma_bf16(float d[4], const u32 a[4], const u32 b
 // when its count of arrivals is in; mb_wait(parity) returns once the phase of
 // that parity has completed (the first completes phase 0).  Arrival releases
 // and waiting acquires the arriving threads' earlier memory operations.
-// A kernel launched in a way it cannot run (a fault, not a hang or a wrong result).
+// ssd_trap: a kernel launched in a way it cannot run faults (not a hang, not
+// a wrong result).
 __device__ __forceinline__ void ssd_trap() { asm volatile("trap;\n"); }
 __device__ __forceinline__ void bar_named(int id, int n) {
   asm volatile("bar.sync %0, %1;\n" ::"r"(id), "r"(n) : "memory");
