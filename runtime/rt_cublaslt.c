@@ -47,7 +47,7 @@ enum {
 #define TUNE_RUNS 3       /* timed runs per candidate, after one untimed */
 
 typedef struct plan {
-  int64_t M, N, K;
+  int64_t M, N, K, ldy;
   rt_blas_type ab, out;
   bool bias;
   lt_desc desc;
@@ -59,7 +59,7 @@ struct rt_blas {
   void *lib;
   lt_handle h;
   rt_cuda *g;
-  rt_dptr ws;
+  rt_dptr ws[2]; /* the main stream's, the side stream's (made on first use) */
   plan plans[MAX_PLANS];
   int nplans;
   blas_status (*Create)(lt_handle *);
@@ -134,7 +134,7 @@ int rt_blas_open(rt_cuda *g, rt_blas **out, ssd_ctx *c) {
     blas_status s = b->Create(&b->h);
     if (s) rc = lt_fail(b, c, "create", s);
   }
-  if (rc == SSD_OK) rc = rt_cuda_alloc(g, WORKSPACE_BYTES, &b->ws, c);
+  if (rc == SSD_OK) rc = rt_cuda_alloc(g, WORKSPACE_BYTES, &b->ws[0], c);
   if (rc) {
     rt_blas_close(b);
     return rc;
@@ -154,13 +154,14 @@ static void plan_free(rt_blas *b, plan *p) {
 void rt_blas_close(rt_blas *b) {
   if (!b) return;
   for (int i = 0; i < b->nplans; i++) plan_free(b, &b->plans[i]);
-  if (b->ws) rt_cuda_free(b->g, b->ws);
+  for (int i = 0; i < 2; i++) rt_cuda_free(b->g, b->ws[i]);
   if (b->h) b->Destroy(b->h);
   if (b->lib) dlclose(b->lib);
   free(b);
 }
 
 static int dtype(rt_blas_type t) { return t == RT_BLAS_BF16 ? R_16BF : R_32F; }
+static int64_t gemm_ldy(const rt_gemm *g) { return g->ldy ? g->ldy : g->N; }
 
 /* One matmul with plan p's descriptors and algorithm a: y (+)= x W^T. */
 static blas_status lt_run(rt_blas *b, const plan *p, const lt_algo *a, rt_dptr x, rt_dptr W,
@@ -169,13 +170,14 @@ static blas_status lt_run(rt_blas *b, const plan *p, const lt_algo *a, rt_dptr x
   return b->Matmul(b->h, p->desc, &one, (const void *)(uintptr_t)W, p->la,
                    (const void *)(uintptr_t)x, p->lb, accumulate ? &one : &zero,
                    (const void *)(uintptr_t)y, p->ld, (void *)(uintptr_t)y, p->ld, a,
-                   (void *)(uintptr_t)b->ws, WORKSPACE_BYTES, rt_cuda_stream(b->g));
+                   (void *)(uintptr_t)b->ws[rt_cuda_on_side(b->g)], WORKSPACE_BYTES,
+                   rt_cuda_stream(b->g));
 }
 
 /* The process-wide choices (see the top of the file).  The executor is
  * single-threaded; a full table only means later shapes are not shared. */
 typedef struct tuned {
-  int64_t M, N, K;
+  int64_t M, N, K, ldy;
   rt_blas_type ab, out;
   bool bias;
   lt_algo algo;
@@ -186,8 +188,8 @@ static int ntuned;
 static tuned *tuned_find(const plan *p) {
   for (int i = 0; i < ntuned; i++) {
     tuned *t = &tuned_tab[i];
-    if (t->M == p->M && t->N == p->N && t->K == p->K && t->ab == p->ab && t->out == p->out &&
-        t->bias == p->bias)
+    if (t->M == p->M && t->N == p->N && t->K == p->K && t->ldy == p->ldy && t->ab == p->ab &&
+        t->out == p->out && t->bias == p->bias)
       return t;
   }
   return NULL;
@@ -214,7 +216,7 @@ static int plan_tune(rt_blas *b, const rt_gemm *g, plan *p, const lt_heur *h, in
   p->algo = t ? t->algo : h[0].algo;
   if (t || n < 2) return SSD_OK;
   rt_dptr y = 0;
-  const size_t ybytes = (size_t)(p->M * p->N) * (p->out == RT_BLAS_BF16 ? 2 : 4);
+  const size_t ybytes = (size_t)(p->M * p->ldy) * (p->out == RT_BLAS_BF16 ? 2 : 4);
   int rc = rt_cuda_alloc(b->g, ybytes, &y, c);
   float best = -1.f;
   for (int i = 0; i < n && !rc; i++) {
@@ -225,14 +227,15 @@ static int plan_tune(rt_blas *b, const rt_gemm *g, plan *p, const lt_heur *h, in
   rt_cuda_free(b->g, y);
   if (rc) return rc;
   if (ntuned < (int)(sizeof tuned_tab / sizeof *tuned_tab))
-    tuned_tab[ntuned++] = (tuned){p->M, p->N, p->K, p->ab, p->out, p->bias, p->algo};
+    tuned_tab[ntuned++] = (tuned){p->M, p->N, p->K, p->ldy, p->ab, p->out, p->bias, p->algo};
   return SSD_OK;
 }
 
 /* Descriptors, layouts and the algorithm (plan_tune) for one shape.  The
  * bias pointer is set per call; its presence changes the epilogue. */
 static int plan_make(rt_blas *b, const rt_gemm *g, plan *p, ssd_ctx *c) {
-  p->M = g->M, p->N = g->N, p->K = g->K, p->ab = g->ab, p->out = g->out, p->bias = g->bias != 0;
+  p->M = g->M, p->N = g->N, p->K = g->K, p->ldy = gemm_ldy(g), p->ab = g->ab, p->out = g->out;
+  p->bias = g->bias != 0;
   const int opT = OP_T, opN = OP_N, epi = p->bias ? EPI_BIAS : EPI_DEFAULT;
   LT(b->DescCreate(&p->desc, COMPUTE_32F, R_32F), "matmul descriptor");
   LT(b->DescSet(p->desc, DESC_TRANSA, &opT, sizeof opT), "set transa");
@@ -244,7 +247,7 @@ static int plan_make(rt_blas *b, const rt_gemm *g, plan *p, ssd_ctx *c) {
   }
   LT(b->LayoutCreate(&p->la, dtype(g->ab), (uint64_t)g->K, (uint64_t)g->N, g->K), "layout W");
   LT(b->LayoutCreate(&p->lb, dtype(g->ab), (uint64_t)g->K, (uint64_t)g->M, g->K), "layout x");
-  LT(b->LayoutCreate(&p->ld, dtype(g->out), (uint64_t)g->N, (uint64_t)g->M, g->N), "layout y");
+  LT(b->LayoutCreate(&p->ld, dtype(g->out), (uint64_t)g->N, (uint64_t)g->M, p->ldy), "layout y");
   lt_pref pref;
   LT(b->PrefCreate(&pref), "preference");
   size_t ws = WORKSPACE_BYTES;
@@ -264,8 +267,8 @@ static int plan_make(rt_blas *b, const rt_gemm *g, plan *p, ssd_ctx *c) {
 static int plan_get(rt_blas *b, const rt_gemm *g, plan **out, ssd_ctx *c) {
   for (int i = 0; i < b->nplans; i++) {
     plan *p = &b->plans[i];
-    if (p->M == g->M && p->N == g->N && p->K == g->K && p->ab == g->ab && p->out == g->out &&
-        p->bias == (g->bias != 0)) {
+    if (p->M == g->M && p->N == g->N && p->K == g->K && p->ldy == gemm_ldy(g) && p->ab == g->ab &&
+        p->out == g->out && p->bias == (g->bias != 0)) {
       *out = p;
       return SSD_OK;
     }
@@ -294,15 +297,16 @@ static float emu_ld(rt_blas_type t, rt_dptr p, int64_t i) {
 }
 static void emu_gemm(const void *arg) {
   const rt_gemm *g = arg;
+  const int64_t ldy = gemm_ldy(g);
   for (int64_t m = 0; m < g->M; m++)
     for (int64_t n = 0; n < g->N; n++) {
       float acc = 0.f;
       for (int64_t k = 0; k < g->K; k++)
         acc += emu_ld(g->ab, g->x, m * g->K + k) * emu_ld(g->ab, g->W, n * g->K + k);
       if (g->bias) acc += ((const float *)(uintptr_t)g->bias)[n];
-      if (g->accumulate) acc += emu_ld(g->out, g->y, m * g->N + n);
-      if (g->out == RT_BLAS_BF16) ((uint16_t *)(uintptr_t)g->y)[m * g->N + n] = rt_bf16_of(acc);
-      else ((float *)(uintptr_t)g->y)[m * g->N + n] = acc;
+      if (g->accumulate) acc += emu_ld(g->out, g->y, m * ldy + n);
+      if (g->out == RT_BLAS_BF16) ((uint16_t *)(uintptr_t)g->y)[m * ldy + n] = rt_bf16_of(acc);
+      else ((float *)(uintptr_t)g->y)[m * ldy + n] = acc;
     }
 }
 
@@ -311,6 +315,9 @@ int rt_blas_gemm(rt_blas *b, const rt_gemm *g, ssd_ctx *c) {
     return ssd_err(c, SSD_EINVAL, "gemm: bad shape %lldx%lldx%lld", (long long)g->M,
                    (long long)g->N, (long long)g->K);
   if (!g->x || !g->W || !g->y) return ssd_err(c, SSD_EINVAL, "gemm: missing operand");
+  if (g->ldy && (g->ldy < g->N || g->ldy > INT32_MAX))
+    return ssd_err(c, SSD_EINVAL, "gemm: output rows %lld apart hold %lld columns",
+                   (long long)g->ldy, (long long)g->N);
   if (g->bias && g->out != RT_BLAS_F32)
     return ssd_err(c, SSD_EUNSUPPORTED, "gemm: a bias needs fp32 output (add it in the next op)");
   if (g->ab == RT_BLAS_F32 && g->out == RT_BLAS_BF16)
@@ -318,6 +325,11 @@ int rt_blas_gemm(rt_blas *b, const rt_gemm *g, ssd_ctx *c) {
   if (!b->lib) { /* dry run, or the emulated device */
     rt_cuda_note_launch(b->g);
     return rt_cuda_is_emu(b->g) ? rt_cuda_emu_host(b->g, emu_gemm, g, sizeof *g, c) : SSD_OK;
+  }
+  const int side = rt_cuda_on_side(b->g);
+  if (!b->ws[side]) {
+    const int rc = rt_cuda_alloc(b->g, WORKSPACE_BYTES, &b->ws[side], c);
+    if (rc) return rc;
   }
   plan *p;
   int rc = plan_get(b, g, &p, c);

@@ -7,7 +7,8 @@
  * with x and W both bf16 (fp32 accumulation, y fp32 or bf16) or both fp32
  * (exact fp32 compute, no TF32: the fp32 executor is checked at 1e-4).
  * The bias rides in cuBLASLt's epilogue when y is fp32.  Launches go to
- * rt_cuda's stream, like rt_cuda_launch, so they order with the kernels;
+ * rt_cuda's stream, like rt_cuda_launch, so they order with the kernels
+ * (the side stream's get a workspace of their own, so the two may overlap);
  * the workspace is allocated once at open, so a GEMM can be captured into
  * a CUDA graph after its shape's plan exists.  The first call at a shape
  * makes the plan and times the heuristic's candidates on its operands
@@ -37,6 +38,7 @@ typedef struct rt_gemm {
   rt_blas_type out; /* y */
   rt_dptr x, W, bias, y; /* bias fp32 [N] or 0 */
   bool accumulate;       /* y += x . W^T (+ bias): beta = 1, e.g. a residual add */
+  int64_t ldy;           /* elements between y's rows (0: N), e.g. columns of a wider row */
 } rt_gemm;
 
 /* Run one GEMM.  Plans (descriptors and the heuristic's algorithm) are kept

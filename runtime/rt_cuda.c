@@ -66,6 +66,7 @@ static int load_syms(rt_cuda *g, ssd_ctx *c) {
       {(void **)&g->StreamCreate, "cuStreamCreate", NULL},
       {(void **)&g->StreamDestroy, "cuStreamDestroy_v2", NULL},
       {(void **)&g->StreamSynchronize, "cuStreamSynchronize", NULL},
+      {(void **)&g->StreamWaitEvent, "cuStreamWaitEvent", NULL},
       {(void **)&g->MemcpyHtoDAsync, "cuMemcpyHtoDAsync_v2", NULL},
       {(void **)&g->MemcpyDtoHAsync, "cuMemcpyDtoHAsync_v2", NULL},
       {(void **)&g->MemsetD8Async, "cuMemsetD8Async", NULL},
@@ -84,6 +85,8 @@ static int load_syms(rt_cuda *g, ssd_ctx *c) {
       return ssd_err(c, SSD_EDEVICE, "the CUDA driver library lacks %s (driver too old?)", t[i].a);
   }
   g->LaunchKernelEx = sym(g->lib, "cuLaunchKernelEx", NULL); /* without it, no PDL */
+  g->StreamCreateWithPriority = sym(g->lib, "cuStreamCreateWithPriority", NULL);
+  g->CtxGetStreamPriorityRange = sym(g->lib, "cuCtxGetStreamPriorityRange", NULL);
   return SSD_OK;
 }
 
@@ -113,7 +116,19 @@ static int open_dev(rt_cuda *g, int ordinal, ssd_ctx *c) {
   g->pdl = major >= 9 && g->LaunchKernelEx && !(pdl && strcmp(pdl, "0") == 0);
   CU(g->PrimaryCtxRetain(&g->ctx, g->dev), "cuDevicePrimaryCtxRetain");
   CU(g->CtxSetCurrent(g->ctx), "cuCtxSetCurrent");
-  CU(g->StreamCreate(&g->stream, STREAM_NON_BLOCKING), "stream creation (cuStreamCreate)");
+  /* The main stream's blocks go first where both streams have some waiting,
+   * so the side stream's work fills what the main stream leaves idle
+   * ($SSDC_STREAM_PRIO=0: equal priorities, for comparisons). */
+  const char *pr = getenv("SSDC_STREAM_PRIO");
+  int least = 0, greatest = 0;
+  g->prio = g->StreamCreateWithPriority && g->CtxGetStreamPriorityRange &&
+            !(pr && strcmp(pr, "0") == 0) && g->CtxGetStreamPriorityRange(&least, &greatest) == 0 &&
+            least != greatest;
+  g->prio_side = least;
+  if (g->prio)
+    CU(g->StreamCreateWithPriority(&g->stream, STREAM_NON_BLOCKING, greatest),
+       "stream creation (cuStreamCreateWithPriority)");
+  else CU(g->StreamCreate(&g->stream, STREAM_NON_BLOCKING), "stream creation (cuStreamCreate)");
   return SSD_OK;
 }
 
@@ -235,6 +250,9 @@ static CUresult dry_EventElapsedTime(float *ms, CUevent a, CUevent b) {
 }
 static CUresult dry_StreamCreate(CUstream *s, unsigned f) { return (void)f, dry_Handle(s); }
 static CUresult dry_Stream(CUstream s) { return (void)s, 0; }
+static CUresult dry_StreamWaitEvent(CUstream s, CUevent e, unsigned f) {
+  return (void)s, (void)e, (void)f, 0;
+}
 static CUresult dry_MemcpyHtoDAsync(rt_dptr d, const void *h, size_t n, CUstream s) {
   return (void)h, (void)s, (d || !n ? 0 : DRY_INVALID_VALUE);
 }
@@ -290,7 +308,7 @@ int rt_cuda_open_dry(rt_cuda **out, const char *arch, ssd_ctx *c) {
   g->EventSynchronize = dry_Event, g->EventDestroy = dry_Event;
   g->EventElapsedTime = dry_EventElapsedTime;
   g->StreamCreate = dry_StreamCreate, g->StreamDestroy = dry_Stream;
-  g->StreamSynchronize = dry_Stream;
+  g->StreamSynchronize = dry_Stream, g->StreamWaitEvent = dry_StreamWaitEvent;
   g->MemcpyHtoDAsync = dry_MemcpyHtoDAsync, g->MemcpyDtoHAsync = dry_MemcpyDtoHAsync;
   g->MemsetD8Async = dry_MemsetD8Async;
   g->StreamBeginCapture = dry_BeginCapture, g->StreamEndCapture = dry_EndCapture;
@@ -322,8 +340,17 @@ int rt_cuda_open(rt_cuda **out, int ordinal, ssd_ctx *c) {
   return SSD_OK;
 }
 
+static void side_free(rt_cuda *g) {
+  if (g->side) g->StreamSynchronize(g->side), g->StreamDestroy(g->side);
+  if (g->fork) g->EventDestroy(g->fork);
+  if (g->join) g->EventDestroy(g->join);
+  if (g->main) g->stream = g->main;
+  g->side = g->fork = g->join = NULL;
+}
+
 void rt_cuda_close(rt_cuda *g) {
   if (!g) return;
+  side_free(g);
   if (g->stream) {
     g->StreamSynchronize(g->stream);
     pool_release(g, false);
@@ -341,6 +368,51 @@ const char *rt_cuda_name(const rt_cuda *g) { return g->name; }
 const char *rt_cuda_arch(const rt_cuda *g) { return g->arch; }
 int rt_cuda_sms(const rt_cuda *g) { return g->sms; }
 void *rt_cuda_stream(const rt_cuda *g) { return g->stream; }
+
+bool rt_cuda_on_side(const rt_cuda *g) { return g->side && g->stream == g->side; }
+
+static int side_open(rt_cuda *g, ssd_ctx *c) {
+  g->main = g->stream;
+  CUresult r = g->prio ? g->StreamCreateWithPriority(&g->side, STREAM_NON_BLOCKING, g->prio_side)
+                       : g->StreamCreate(&g->side, STREAM_NON_BLOCKING | (g->emu ? STREAM_EMU_DEFER : 0));
+  if (r == 0) r = g->EventCreate(&g->fork, EVENT_NO_TIMING);
+  if (r == 0) r = g->EventCreate(&g->join, EVENT_NO_TIMING);
+  if (r == 0) return SSD_OK;
+  int rc = cu_fail(g, c, "side stream creation", r);
+  side_free(g);
+  return rc;
+}
+
+int rt_cuda_side_begin(rt_cuda *g, ssd_ctx *c) {
+  if (rt_cuda_on_side(g)) return ssd_err(c, SSD_EINTERNAL, "side stream begun twice");
+  const int rc = g->side ? SSD_OK : side_open(g, c);
+  if (rc) return rc;
+  CU(g->EventRecord(g->fork, g->main), "event record (fork)");
+  CU(g->StreamWaitEvent(g->side, g->fork, 0), "stream wait (fork)");
+  g->stream = g->side;
+  return SSD_OK;
+}
+
+int rt_cuda_side_end(rt_cuda *g, ssd_ctx *c) {
+  if (!rt_cuda_on_side(g)) return ssd_err(c, SSD_EINTERNAL, "side stream ended, not begun");
+  g->stream = g->main;
+  CU(g->EventRecord(g->join, g->side), "event record (join)");
+  return SSD_OK;
+}
+
+int rt_cuda_side_join(rt_cuda *g, ssd_ctx *c) {
+  if (!g->side) return SSD_OK;
+  if (rt_cuda_on_side(g)) return ssd_err(c, SSD_EINTERNAL, "side stream joined while begun");
+  CU(g->StreamWaitEvent(g->main, g->join, 0), "stream wait (join)");
+  return SSD_OK;
+}
+
+/* Both streams (work on the side stream is otherwise invisible here). */
+static CUresult sync_all(rt_cuda *g) {
+  CUresult r = g->side ? g->StreamSynchronize(g->side) : 0;
+  CUresult m = g->StreamSynchronize(g->main ? g->main : g->stream);
+  return r ? r : m;
+}
 int rt_cuda_smem_per_sm(const rt_cuda *g) { return g->smem_per_sm; }
 
 /* Sizes are rounded so that buffers of nearly equal sizes share blocks:
@@ -379,7 +451,7 @@ static int pool_find(const rt_cuda_pool *q, size_t n) {
  * current epoch (a block in use is freed again in each epoch it serves). */
 static void pool_release(rt_cuda *g, bool idle_only) {
   rt_cuda_pool *q = &g->pool;
-  if (q->nfree) g->StreamSynchronize(g->stream);
+  if (q->nfree) sync_all(g);
   int k = 0;
   for (int i = 0; i < q->nfree; i++) {
     if (idle_only && q->free[i].epoch == q->epoch) {
@@ -434,11 +506,12 @@ void rt_cuda_free(rt_cuda *g, rt_dptr p) {
   size_t n = q->live[i].n;
   q->live[i] = q->live[--q->nlive];
   q->in_use -= n;
+  if (g->emu) memset((void *)(uintptr_t)p, 0xff, n); /* see rt_cuda_emu.c */
   if (q->nfree == q->cap) {
     int cap = q->cap ? q->cap * 2 : 256;
     pool_blk *nf = realloc(q->free, (size_t)cap * sizeof *nf);
     if (!nf) { /* cannot keep it: give it back the slow way */
-      g->StreamSynchronize(g->stream);
+      sync_all(g);
       g->MemFree(p);
       q->held -= n;
       return;
@@ -489,7 +562,7 @@ int rt_cuda_memset8(rt_cuda *g, rt_dptr dst, unsigned char v, size_t n, ssd_ctx 
   return SSD_OK;
 }
 int rt_cuda_sync(rt_cuda *g, ssd_ctx *c) {
-  CU(g->StreamSynchronize(g->stream), "kernel execution (synchronize)");
+  CU(sync_all(g), "kernel execution (synchronize)");
   return SSD_OK;
 }
 

@@ -8,7 +8,8 @@
  *
  * Everything (launches, copies, memsets, cuBLASLt, timer events) runs in
  * order on one non-blocking stream created at open, so a sequence of calls
- * can be captured into a CUDA graph and replayed.  rt_cuda_d2h and
+ * can be captured into a CUDA graph and replayed; only work between
+ * rt_cuda_side_begin and _end goes to a second stream.  rt_cuda_d2h and
  * rt_cuda_sync wait for the stream; allocation and freeing are not stream
  * operations and must not happen while a capture is in progress.  Device
  * memory is pooled (see rt_cuda_alloc).
@@ -68,7 +69,21 @@ const char *rt_cuda_name(const rt_cuda *g); /* "NVIDIA H100 80GB HBM3" */
 const char *rt_cuda_arch(const rt_cuda *g); /* "sm_90" */
 int rt_cuda_sms(const rt_cuda *g);          /* multiprocessors */
 int rt_cuda_smem_per_sm(const rt_cuda *g);  /* shared memory per multiprocessor, bytes */
-void *rt_cuda_stream(const rt_cuda *g);     /* the CUstream all work runs on (for cuBLASLt) */
+void *rt_cuda_stream(const rt_cuda *g);     /* the CUstream work goes to now (for cuBLASLt) */
+
+/* A second stream, for work that may overlap the main stream's (a GEMM whose
+ * result is read much later).  Between rt_cuda_side_begin and
+ * rt_cuda_side_end all work goes to the side stream, after everything put on
+ * the main stream so far; rt_cuda_side_join makes later main-stream work
+ * wait for the side's.  The pool orders frees by the main stream only, so
+ * memory the side work touches must stay allocated until the join.  Not
+ * inside a capture.  rt_cuda_sync and rt_cuda_close wait for both streams.
+ * On the emulated device side work runs only when waited for, as late as
+ * CUDA allows, so a missing join or an early free shows. */
+int rt_cuda_side_begin(rt_cuda *g, ssd_ctx *c);
+int rt_cuda_side_end(rt_cuda *g, ssd_ctx *c);
+int rt_cuda_side_join(rt_cuda *g, ssd_ctx *c);
+bool rt_cuda_on_side(const rt_cuda *g);
 
 /* Device memory comes from a pool: rt_cuda_free keeps the block for the
  * next allocation of about its size, without waiting for the device (all

@@ -47,6 +47,12 @@ typedef struct CUlaunchConfig {
  * capture.  CU_STREAM_CAPTURE_MODE_THREAD_LOCAL: only this thread's unsafe
  * calls (allocation, synchronous copies) fail a capture in progress. */
 enum { STREAM_NON_BLOCKING = 1, CAPTURE_THREAD_LOCAL = 1 };
+/* The emulated device only (never passed to a driver): a stream whose work
+ * waits until something waits for it (rt_cuda_emu.c), the side stream's
+ * worst case. */
+enum { STREAM_EMU_DEFER = 0x100 };
+/* cuEventCreate's CU_EVENT_DISABLE_TIMING: an event only for ordering. */
+enum { EVENT_NO_TIMING = 2 };
 
 /* Attribute numbers from cuda.h (stable across releases). */
 enum {
@@ -62,9 +68,11 @@ enum {
 /* ---- the device memory pool ------------------------------------------------------
  * cuMemFree may wait for the device, and an executor frees hundreds of
  * buffers per forward; so freed blocks stay here, by size, and the next
- * allocation that fits takes one back without touching the driver.  All
- * work runs in order on the one stream, so a block freed after the launches
- * that read it and handed to later launches is never used by both at once.
+ * allocation that fits takes one back without touching the driver.  Work
+ * runs in order on the main stream, so a block freed after the launches
+ * that read it and handed to later launches is never used by both at once;
+ * a block the side stream uses is its owner's to keep until after
+ * rt_cuda_side_join (see rt_cuda.h).
  * Only rt_cuda_pool_trim and rt_cuda_close (and an allocation the driver
  * refuses: trim, then retry) give memory back, after a sync. */
 typedef struct pool_blk {
@@ -117,6 +125,9 @@ struct rt_cuda {
   CUresult (*StreamCreate)(CUstream *, unsigned);
   CUresult (*StreamDestroy)(CUstream);
   CUresult (*StreamSynchronize)(CUstream);
+  CUresult (*StreamWaitEvent)(CUstream, CUevent, unsigned);
+  CUresult (*StreamCreateWithPriority)(CUstream *, unsigned, int); /* optional */
+  CUresult (*CtxGetStreamPriorityRange)(int *, int *);             /* optional */
   CUresult (*MemcpyHtoDAsync)(rt_dptr, const void *, size_t, CUstream);
   CUresult (*MemcpyDtoHAsync)(void *, rt_dptr, size_t, CUstream);
   CUresult (*MemsetD8Async)(rt_dptr, unsigned char, size_t, CUstream);
@@ -131,7 +142,12 @@ struct rt_cuda {
   /* the emulated device only (rt_cuda_emu.c): a host function in stream order */
   CUresult (*EmuHost)(CUstream, void (*)(const void *), const void *, size_t);
   bool emu;
-  CUstream stream; /* every launch, copy and memset goes here */
+  CUstream stream; /* every launch, copy and memset goes here: main, or side between
+                      rt_cuda_side_begin and rt_cuda_side_end */
+  CUstream main, side; /* side: created by the first rt_cuda_side_begin */
+  bool prio;           /* main at the greatest stream priority, side at prio_side */
+  int prio_side;
+  CUevent fork, join;
   rt_cuda_pool pool;
   uint64_t launches;
 };

@@ -9,8 +9,11 @@
  * ssdc_emu_launch (codegen/cuda/emu_prelude.cuh).  Work runs at once, in
  * stream order; a stream capture records the work instead, with copies of
  * the kernel arguments as the driver makes them, and a graph launch replays
- * the record.  Allocations are poisoned with 0xff bytes (NaN), so a kernel
- * that reads what nothing wrote shows it.  Errors inside a kernel (a
+ * the record.  The side stream (rt_cuda_side_begin) is deferred: its work
+ * runs only when a wait for its join event (or a sync) needs it, the latest
+ * a GPU could run it.  Allocations, and pool blocks when freed
+ * (rt_cuda_free), are poisoned with 0xff bytes (NaN), so a kernel that reads
+ * what nothing wrote, or side work that outlives its buffers, shows it.  Errors inside a kernel (a
  * deadlock, a spin that never ends) fail the launch with their text.
  */
 #define _GNU_SOURCE
@@ -78,9 +81,15 @@ typedef struct emu_graph {
   int len, cap;
 } emu_graph;
 
+/* A stream runs its work at once, or records it into a capture; a deferred
+ * one (STREAM_EMU_DEFER: rt_cuda's side stream) queues it until a wait for
+ * one of its events, or a sync, needs it. */
 typedef struct emu_stream {
-  bool capturing, broken;
+  bool capturing, broken, defer;
   emu_graph *rec;
+  emu_graph *q;            /* deferred: queued work, q->n[head..len) */
+  int head;
+  uint64_t queued, ran;    /* deferred: work items so far, and those run */
   unsigned char *stacks;
 } emu_stream;
 
@@ -96,6 +105,8 @@ static unsigned char *stream_stacks(emu_stream *st) {
 
 typedef struct emu_event {
   struct timespec t;
+  emu_stream *s;  /* recorded on a deferred stream: the work it marks ends at upto */
+  uint64_t upto;
 } emu_event;
 
 static _Thread_local char emu_errmsg[400];
@@ -255,12 +266,17 @@ static CUresult submit(CUstream s, emu_node *n, void **args, size_t nargs_bytes)
     memcpy(n->blob, args, nargs_bytes);
     n->bytes = nargs_bytes;
   }
-  if (!st->capturing) {
+  if (!st->capturing && !st->defer) {
     CUresult r = run_node(st, n);
     free(n->blob);
     return r;
   }
-  emu_graph *gr = st->rec;
+  if (!st->capturing && !st->q && !(st->q = calloc(1, sizeof *st->q))) {
+    free(n->blob);
+    return EMU_OUT_OF_MEMORY;
+  }
+  emu_graph *gr = st->capturing ? st->rec : st->q;
+  st->queued += !st->capturing;
   if (gr->len == gr->cap) {
     int cap = gr->cap ? 2 * gr->cap : 64;
     emu_node *nn = realloc(gr->n, (size_t)cap * sizeof *nn);
@@ -311,19 +327,36 @@ static CUresult emu_Host(CUstream s, void (*fn)(const void *), const void *arg, 
 
 /* ---- streams, graphs, events ---------------------------------------------------------- */
 static CUresult emu_StreamCreate(CUstream *s, unsigned f) {
-  (void)f;
-  *s = calloc(1, sizeof(emu_stream));
-  return *s ? 0 : EMU_OUT_OF_MEMORY;
+  emu_stream *st = calloc(1, sizeof(emu_stream));
+  if (st) st->defer = (f & STREAM_EMU_DEFER) != 0;
+  *s = st;
+  return st ? 0 : EMU_OUT_OF_MEMORY;
+}
+/* Run a deferred stream's queued work up to item upto (stopping at an error). */
+static CUresult drain(emu_stream *st, uint64_t upto) {
+  CUresult r = 0;
+  while (st->q && st->ran < upto && st->head < st->q->len) {
+    emu_node *n = &st->q->n[st->head++];
+    if (!r) r = run_node(st, n);
+    free(n->blob);
+    n->blob = NULL;
+    st->ran++;
+  }
+  if (st->q && st->head == st->q->len) st->head = st->q->len = 0;
+  return r;
 }
 static CUresult emu_StreamDestroy(CUstream s) {
   emu_stream *st = s;
+  drain(st, st->queued);
+  graph_free(st->q);
   graph_free(st->rec);
   if (st->stacks) munmap(st->stacks, (size_t)EMU_THREADS * EMU_STACK);
   free(st);
   return 0;
 }
 static CUresult emu_StreamSynchronize(CUstream s) {
-  return ((emu_stream *)s)->capturing ? EMU_CAPTURE_UNSUPPORTED : 0;
+  emu_stream *st = s;
+  return st->capturing ? EMU_CAPTURE_UNSUPPORTED : drain(st, st->queued);
 }
 static CUresult emu_BeginCapture(CUstream s, int mode) {
   (void)mode;
@@ -396,11 +429,22 @@ static CUresult emu_EventCreate(CUevent *e, unsigned f) {
   return *e ? 0 : EMU_OUT_OF_MEMORY;
 }
 static CUresult emu_EventRecord(CUevent e, CUstream s) {
-  (void)s;
-  clock_gettime(CLOCK_MONOTONIC, &((emu_event *)e)->t);
+  emu_event *ev = e;
+  emu_stream *st = s;
+  clock_gettime(CLOCK_MONOTONIC, &ev->t);
+  ev->s = st->defer ? st : NULL;
+  ev->upto = st->queued;
   return 0;
 }
-static CUresult emu_EventSynchronize(CUevent e) { return (void)e, 0; }
+/* Waiting for an event of a deferred stream runs the work it marks. */
+static CUresult emu_EventSynchronize(CUevent e) {
+  emu_event *ev = e;
+  return ev->s ? drain(ev->s, ev->upto) : 0;
+}
+static CUresult emu_StreamWaitEvent(CUstream s, CUevent e, unsigned f) {
+  (void)s, (void)f;
+  return emu_EventSynchronize(e);
+}
 static CUresult emu_EventDestroy(CUevent e) { return free(e), 0; }
 static CUresult emu_EventElapsedTime(float *ms, CUevent a, CUevent b) {
   const struct timespec *x = &((emu_event *)a)->t, *y = &((emu_event *)b)->t;
@@ -439,7 +483,7 @@ int rt_cuda_open_emu(rt_cuda **out, ssd_ctx *c) {
   g->EventSynchronize = emu_EventSynchronize, g->EventDestroy = emu_EventDestroy;
   g->EventElapsedTime = emu_EventElapsedTime;
   g->StreamCreate = emu_StreamCreate, g->StreamDestroy = emu_StreamDestroy;
-  g->StreamSynchronize = emu_StreamSynchronize;
+  g->StreamSynchronize = emu_StreamSynchronize, g->StreamWaitEvent = emu_StreamWaitEvent;
   g->MemcpyHtoDAsync = emu_MemcpyHtoDAsync, g->MemcpyDtoHAsync = emu_MemcpyDtoHAsync;
   g->MemsetD8Async = emu_MemsetD8Async;
   g->StreamBeginCapture = emu_BeginCapture, g->StreamEndCapture = emu_EndCapture;

@@ -216,6 +216,13 @@ typedef struct gtrace {
   char label[TRACE_MAX][24];
 } gtrace;
 
+/* The gate's columns of a linear (plan_zside): the gated norm that alone
+ * reads them, and where they sit in the linear's output rows. */
+typedef struct gzside {
+  int norm; /* -1: none */
+  int64_t col, width;
+} gzside;
+
 /* A prepared SSD kernel and the spec it was looked up by (get_ssd). */
 typedef struct gssd {
   cg_ssd_spec key;
@@ -271,6 +278,13 @@ struct rt_gpu_model {
   } xc_pend;
   int nxc_last;   /* SSD nodes the last walk folded a conv into */
   int nwg_last;   /* chunked SSD nodes the last walk ran on the wgmma kernel */
+  bool zside_ok;  /* $SSDC_SIDE_GEMM=1 (default off): gate columns on the side stream */
+  gzside *zs;     /* per node: a linear's gate columns (plan_zside) */
+  struct {        /* the side stream's GEMM in flight: its gated norm joins it */
+    bool on;
+    int norm, blk; /* blk: x's block, held until the join */
+  } zpend;
+  int nzs_last;   /* linears the last walk ran with their gate on the side stream */
   gstate *st;
   int nst;
   int64_t st_batch, pos;
@@ -879,6 +893,40 @@ static int plan_xconv(rt_gpu_model *g, ssd_ctx *c) {
   return SSD_OK;
 }
 
+static int64_t token_width(const rt_gpu_model *g, const ir_value *v);
+
+/* Mamba-2's in_proj computes z | xBC | dt in one GEMM, but z (a third of
+ * it, 36 ms of the 2.7b model's 8x2K prefill) is read only by the gated
+ * norm at the mixer's end, after the conv and the SSD kernel, which leave
+ * the tensor cores mostly idle.  So a prefill may compute those columns on
+ * the side stream beside them (run_zside) and the gated norm wait for them.
+ * $SSDC_SIDE_GEMM=1 turns it on: on the H100 it hid about what splitting
+ * the GEMM costs (1.137 vs 1.105 ms at 8x2K) and no more, so the 2.7b
+ * prefills moved by under 1% either way (bench/NOTES.md, session 18).  Per linear without a bias: the gated norm
+ * and the column block of the linear's output that only its gate reads,
+ * through a split along the last axis and reshapes. */
+static int plan_zside(rt_gpu_model *g, ssd_ctx *c) {
+  g->zs = calloc((size_t)g->nnodes + 1, sizeof *g->zs);
+  if (!g->zs) return ssd_err(c, SSD_ENOMEM, "out of memory");
+  for (int i = 0; i <= g->nnodes; i++) g->zs[i].norm = -1;
+  for (int j = 0; j < g->nnodes; j++) {
+    const ir_node *nn = g->nodes[j];
+    if (nn->op != IR_GATED_RMSNORM || nn->nin < 2 || !nn->in[1] || g->gf_at[j] >= 0)
+      continue; /* a folded norm's gate is read by its SSD node */
+    const ir_value *z = unreshape(g, nn->in[1], true, NULL);
+    int64_t whole = -1;
+    const int64_t col = split_col(g, z, &whole), width = token_width(g, z);
+    if (col < 0 || width <= 0 || nreaders(g, z) != 1) continue;
+    const ir_node *lin = z->def->in[0]->def;
+    const int i = lin ? node_index(g, lin) : -1;
+    if (i < 0 || i >= j || lin->op != IR_LINEAR || (lin->nin > 2 && lin->in[2]) ||
+        g->fold_add[i] >= 0)
+      continue;
+    g->zs[i] = (gzside){j, col, width};
+  }
+  return SSD_OK;
+}
+
 /* Per-token elements of v (a [batch, seqlen, ...] value); -1 if not constant. */
 static int64_t token_width(const rt_gpu_model *g, const ir_value *v) {
   int64_t n;
@@ -1158,6 +1206,8 @@ int rt_gpu_model_new(const ir_module *m, rt_weight_fn wfn, void *wctx, const rt_
   g->gfold_ok = gfold && *gfold && strcmp(gfold, "0");
   const char *xconv = getenv("SSDC_XCONV");
   g->xconv_ok = xconv && *xconv && strcmp(xconv, "0");
+  const char *side = getenv("SSDC_SIDE_GEMM");
+  g->zside_ok = side && *side && strcmp(side, "0");
   const char *dec = getenv("SSDC_DEC_KERNELS");
   g->dec_kernels = !dec || strcmp(dec, "0");
   const char *trace = getenv("SSDC_DEC_TRACE");
@@ -1174,6 +1224,7 @@ int rt_gpu_model_new(const ir_module *m, rt_weight_fn wfn, void *wctx, const rt_
   if (!rc) plan_dtypes(g), plan_fusions(g), rc = plan_mixers(g, c);
   if (!rc) rc = plan_gfold(g, c);
   if (!rc) rc = plan_xconv(g, c);
+  if (!rc) rc = plan_zside(g, c);
   if (!rc) rc = plan_norms(g, c);
   if (!rc) rc = plan_prescale(g, c);
   if (!rc) rc = open_device(g, o, c);
@@ -1205,6 +1256,7 @@ static void free_state(rt_gpu_model *g) {
 }
 
 static void drop(rt_gpu_model *g, gslot *s);
+static void blk_unref(rt_gpu_model *g, int blk);
 static void pre_drop(rt_gpu_model *g, int j) {
   gm_free(g, g->pre[j].x);
   gm_free(g, g->pre[j].ss);
@@ -1228,6 +1280,8 @@ static void xc_pend_drop(rt_gpu_model *g) {
 }
 
 static void release_all(rt_gpu_model *g) {
+  if (g->zpend.on) blk_unref(g, g->zpend.blk); /* joined by run_module; close syncs both */
+  g->zpend.on = false;
   for (int i = 0; i < g->nvals; i++) drop(g, &g->v[i]);
   for (int j = 0; g->pre && j < g->nnodes; j++) pre_drop(g, j);
   gfold_reset(g);
@@ -1281,6 +1335,7 @@ void rt_gpu_model_free(rt_gpu_model *g) {
   free(g->gf);
   free(g->gf_at);
   free(g->xc_of);
+  free(g->zs);
   free(g);
 }
 
@@ -1385,16 +1440,20 @@ static int resolve(grun *r, const ir_value *v, gslot *s) {
   return rt_value_shape(r->g->m, v, r->B, r->L, (int64_t)1 << 36, &s->rank, s->shape, r->c);
 }
 
-/* Give up s's reference to its block (freed with the last one). */
-static void drop(rt_gpu_model *g, gslot *s) {
-  if (s->blk >= 0 && g->blk) {
-    gblock *b = &g->blk[s->blk];
-    if (--b->refs == 0) {
-      gm_free(g, b->base);
-      b->base = 0;
-      g->blk_free[g->nblk_free++] = s->blk;
-    }
+/* Give up a reference to block blk (freed with the last one). */
+static void blk_unref(rt_gpu_model *g, int blk) {
+  if (blk < 0 || !g->blk) return;
+  gblock *b = &g->blk[blk];
+  if (--b->refs == 0) {
+    gm_free(g, b->base);
+    b->base = 0;
+    g->blk_free[g->nblk_free++] = blk;
   }
+}
+
+/* Give up s's reference to its block. */
+static void drop(rt_gpu_model *g, gslot *s) {
+  blk_unref(g, s->blk);
   s->blk = -1, s->p = 0, s->folded = false, s->silu = false;
 }
 
@@ -1707,6 +1766,64 @@ static int folded_norm(grun *r, bool gemv, const ir_node **nn) {
   return rc;
 }
 
+/* The side stream's GEMM (run_zside) done before later main-stream work,
+ * and x's block given back. */
+static int zside_join(rt_gpu_model *g, ssd_ctx *c) {
+  if (!g->zpend.on) return SSD_OK;
+  const int rc = rt_cuda_side_join(g->cu, c);
+  blk_unref(g, g->zpend.blk);
+  g->zpend.on = false;
+  return rc;
+}
+
+static size_t gemm_esz(rt_blas_type t) { return t == RT_BLAS_BF16 ? 2u : 4u; }
+
+/* Columns [c0, c1) of GEMM p: W's rows and y's columns, y's rows as wide as p's. */
+static int gemm_cols(rt_gpu_model *g, const rt_gemm *p, int64_t c0, int64_t c1, ssd_ctx *c) {
+  if (c1 <= c0) return SSD_OK;
+  rt_gemm q = *p;
+  q.N = c1 - c0, q.ldy = p->N;
+  q.W = p->W + (rt_dptr)(c0 * p->K) * gemm_esz(p->ab);
+  q.y = p->y + (rt_dptr)c0 * gemm_esz(p->out);
+  return rt_blas_gemm(g->blas, &q, c);
+}
+
+/* Whether this linear's GEMM p runs with its gate columns on the side stream:
+ * a prefill (decode steps are captured on one stream) with x and W read in
+ * place (a converted copy would be freed before the side reads it), every
+ * piece starting on the 256 bytes cuBLASLt's plans assume. */
+static bool zside_fits(const grun *r, const rt_gemm *p, const gin *xi, const gin *wi) {
+  const rt_gpu_model *g = r->g;
+  const gzside *z = &g->zs[r->idx];
+  if (!g->zside_ok || z->norm < 0 || g->step.on || g->prof || p->bias || p->accumulate ||
+      p->ldy || xi->tmp || wi->tmp || z->col + z->width > p->N)
+    return false;
+  const int64_t cuts[2] = {z->col, z->col + z->width};
+  for (int k = 0; k < 2; k++)
+    if ((cuts[k] * (int64_t)gemm_esz(p->out)) % 256 ||
+        (cuts[k] * p->K * (int64_t)gemm_esz(p->ab)) % 256)
+      return false;
+  return true;
+}
+
+/* GEMM p with its gate columns (plan_zside) on the side stream, after the
+ * others, so that the conv and the SSD kernel start as early as before.  x's
+ * block is held until the join; the output's is held by its slot. */
+static int run_zside(grun *r, const rt_gemm *p, const gslot *x) {
+  rt_gpu_model *g = r->g;
+  const gzside *z = &g->zs[r->idx];
+  TRY(zside_join(g, r->c)); /* one in flight at a time */
+  TRY(gemm_cols(g, p, 0, z->col, r->c));
+  TRY(gemm_cols(g, p, z->col + z->width, p->N, r->c));
+  TRY(rt_cuda_side_begin(g->cu, r->c));
+  const int rc = gemm_cols(g, p, z->col, z->col + z->width, r->c);
+  const int re = rt_cuda_side_end(g->cu, r->c);
+  if (x->blk >= 0) g->blk[x->blk].refs++;
+  g->zpend.on = true, g->zpend.norm = z->norm, g->zpend.blk = x->blk;
+  g->nzs_last += !rc && !re;
+  return rc ? rc : re;
+}
+
 static int op_linear(grun *r, const ir_node *n) {
   const int j = r->norms ? r->g->norm_of[r->idx] : -1; /* x's norm, deferred to here */
   const gpre *pre = j >= 0 && r->g->pre[j].x ? &r->g->pre[j] : NULL;
@@ -1726,7 +1843,8 @@ static int op_linear(grun *r, const ir_node *n) {
   int rc = gemv ? SSD_OK : get_in(r, x, w16, 0, true, &xi);
   if (!rc && !gemv) rc = get_in(r, w, w16, 0, true, &wi);
   if (!rc) rc = get_in(r, in_slot(r, n, 2), 0, 0, false, &bi);
-  rt_gemm p = {M, N, K, w16 ? RT_BLAS_BF16 : RT_BLAS_F32, RT_BLAS_F32, xi.p, wi.p, bi.p, 0, false};
+  rt_gemm p = {.M = M, .N = N, .K = K, .ab = w16 ? RT_BLAS_BF16 : RT_BLAS_F32,
+               .out = RT_BLAS_F32, .x = xi.p, .W = wi.p, .bias = bi.p};
   const bool gf = gfold_on(r->g, r->idx) != NULL; /* out unscaled, for gfold_add */
   gslot *res = rc || gf ? NULL : fold_target(r, n, M * N);
   if (!rc && res) { /* y += x W^T into the residual; the add becomes a view */
@@ -1747,7 +1865,8 @@ static int op_linear(grun *r, const ir_node *n) {
   const gemv_call q = {nn,  pre, emit, x, w, &bi, M, N, p.y, p.out == RT_BLAS_BF16, p.accumulate,
                        am};
   if (!rc && gemv) rc = run_gemv(r, &q);
-  else if (!rc && M > 0 && N > 0) rc = rt_blas_gemm(r->g->blas, &p, r->c);
+  else if (!rc && M > 0 && N > 0)
+    rc = zside_fits(r, &p, &xi, &wi) ? run_zside(r, &p, x) : rt_blas_gemm(r->g->blas, &p, r->c);
   if (j >= 0) pre_drop(r->g, j);
   put_in(r->g, &xi), put_in(r->g, &wi), put_in(r->g, &bi);
   return rc;
@@ -2483,6 +2602,7 @@ static void release_after(rt_gpu_model *g, const ir_node *n, int idx) {
  * dense block each, in its storage type). */
 static int cut_to_last(grun *r, int idx) {
   rt_gpu_model *g = r->g;
+  TRY(zside_join(g, r->c)); /* the cut reads every live value */
   for (int i = 0; i <= idx; i++) {
     const ir_node *n = g->nodes[i];
     for (int k = 0; k < n->nout; k++) {
@@ -2516,12 +2636,14 @@ static int walk(grun *r, bool last_only, const ir_value **result) {
   g->ngf_last = 0;
   g->nxc_last = 0;
   g->nwg_last = 0;
+  g->nzs_last = 0;
   r->last_only = last_only;
   r->mixers = g->bf16 && r->use_state && r->L == 1 && r->B <= MIXER_MAX_B;
   r->norms = g->bf16 && r->use_state && r->L == 1 && r->B <= NORM_GEMV_MAX_B;
   for (int i = 0; i < g->nnodes; i++) {
     const ir_node *n = g->nodes[i];
     r->idx = i;
+    if (g->zpend.on && g->zpend.norm == i) TRY(zside_join(g, r->c));
     if (r->mixers && g->mix_skip[i]) { /* inside a fused mixer (op_mixer) */
       release_after(g, n, i);
       continue;
@@ -2533,6 +2655,7 @@ static int walk(grun *r, bool last_only, const ir_value **result) {
     if (n->op != IR_OUTPUT) release_after(g, n, i);
     if (last_only && i == g->last_mix && r->L > 1) TRY(cut_to_last(r, i));
   }
+  TRY(zside_join(g, r->c));
   if (!*result) return ssd_err(r->c, SSD_EINTERNAL, "the module has no output");
   return SSD_OK;
 }
@@ -2579,6 +2702,8 @@ static int run_module(rt_gpu_model *g, const int64_t *ids, int64_t B, int64_t L,
     if (!rc) rc = rt_cuda_d2h(g->cu, *logits, out.p, n * sizeof(float), c);
   }
   put_in(g, &out);
+  const int rj = zside_join(g, c); /* a walk that failed between fork and join */
+  if (!rc) rc = rj;
   if (!rc) rc = rt_cuda_sync(g->cu, c);
   if (rc) {
     free(*logits);
@@ -2873,6 +2998,7 @@ int64_t rt_gpu_step_kernels(const rt_gpu_model *g) { return g->step.kernels; }
 int rt_gpu_gnorm_folds(const rt_gpu_model *g) { return g->ngf_last; }
 int rt_gpu_xconv_folds(const rt_gpu_model *g) { return g->nxc_last; }
 int rt_gpu_ssd_wg_runs(const rt_gpu_model *g) { return g->nwg_last; }
+int rt_gpu_zside_runs(const rt_gpu_model *g) { return g->nzs_last; }
 bool rt_gpu_has_wgmma(const rt_gpu_model *g) { return cg_arch_has_wgmma(rt_cuda_arch(g->cu)); }
 void rt_gpu_mem(const rt_gpu_model *g, rt_cuda_mem_stats *s) { rt_cuda_mem(g->cu, s); }
 

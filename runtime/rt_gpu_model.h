@@ -113,6 +113,10 @@ int rt_gpu_xconv_folds(const rt_gpu_model *g);
 /* Chunked SSD nodes the last forward or prefill ran on the wgmma kernel
  * ($SSDC_SSD_WG=1 where it fits: sm_90 or the emulated device).  For tests. */
 int rt_gpu_ssd_wg_runs(const rt_gpu_model *g);
+/* Linears whose gate columns the last forward or prefill computed on the
+ * side stream beside the conv and SSD kernels (plan_zside; only with
+ * $SSDC_SIDE_GEMM=1).  For tests. */
+int rt_gpu_zside_runs(const rt_gpu_model *g);
 /* Whether the device can run the wgmma kernel (sm_90, or the emulated device). */
 bool rt_gpu_has_wgmma(const rt_gpu_model *g);
 /* Benchmarks: with timing on, each decode step (L = 1) also measures its

@@ -521,7 +521,7 @@ static void t_gemm(rt_blas *bl, rt_blas_type ab, rt_blas_type out, int64_t M, in
   for (int64_t i = 0; acc && i < M * N; i++) ref[i] += res[i];
   rt_gemm g = {M, N, K, ab, out, up(x, (size_t)(M * K), bf), up(W, (size_t)(N * K), bf),
                bias ? up(b, (size_t)N, 0) : 0,
-               acc ? up(res, (size_t)(M * N), obf) : out_buf((size_t)(M * N), obf), acc};
+               acc ? up(res, (size_t)(M * N), obf) : out_buf((size_t)(M * N), obf), acc, 0};
   if (!acc) OK(rt_blas_gemm(bl, &g, &C)); /* twice: the second uses the cached plan */
   OK(rt_blas_gemm(bl, &g, &C));
   float *y = down(g.y, (size_t)(M * N), obf);
@@ -532,6 +532,32 @@ static void t_gemm(rt_blas *bl, rt_blas_type ab, rt_blas_type out, int64_t M, in
   rt_cuda_free(G, g.x), rt_cuda_free(G, g.W), rt_cuda_free(G, g.y);
   if (g.bias) rt_cuda_free(G, g.bias);
   free(x), free(W), free(b), free(ref), free(y), free(res);
+}
+
+/* One bf16 GEMM as three column blocks of its output (rows ldy = N apart),
+ * the middle one on the side stream, read back on the main stream after
+ * the join (rt_cuda_d2h waits for the main stream only).  On the emulated
+ * device side work runs only when something waits for it, so a join that
+ * did not order it leaves the middle block poisoned. */
+static void t_gemm_side(rt_blas *bl, int64_t M, int64_t K) {
+  const int64_t N = 192, cut[4] = {0, 64, 128, N}; /* 256-byte aligned blocks */
+  float *x = rnd((size_t)(M * K), 1.0, 0, 1), *W = rnd((size_t)(N * K), 0.02, 0, 1);
+  float *ref = malloc(M * N * sizeof(float)), *y = malloc(M * N * sizeof(float));
+  OK(rt_linear(x, M, K, W, N, NULL, ref, &C));
+  const rt_dptr dx = up(x, (size_t)(M * K), 1), dW = up(W, (size_t)(N * K), 1);
+  const rt_dptr dy = out_buf((size_t)(M * N), 0);
+  for (int b = 0; b < 3; b++) {
+    if (b == 1) OK(rt_cuda_side_begin(G, &C));
+    rt_gemm g = {M, cut[b + 1] - cut[b], K, RT_BLAS_BF16, RT_BLAS_F32, dx,
+                 dW + (rt_dptr)(cut[b] * K * 2), 0, dy + (rt_dptr)(cut[b] * 4), false, N};
+    OK(rt_blas_gemm(bl, &g, &C));
+    if (b == 1) OK(rt_cuda_side_end(G, &C));
+  }
+  OK(rt_cuda_side_join(G, &C));
+  OK(rt_cuda_d2h(G, y, dy, (size_t)(M * N) * sizeof(float), &C));
+  report("gemm column blocks, one on the side", 1, rel(y, ref, (size_t)(M * N)), 1e-3);
+  rt_cuda_free(G, dx), rt_cuda_free(G, dW), rt_cuda_free(G, dy);
+  free(x), free(W), free(ref), free(y);
 }
 
 /* --bench: the fused S6 scan at mamba_ssm's anchor shapes (d_inner 5120,
@@ -653,6 +679,7 @@ static void bench_prefill_ops(void) {
   free(wv);
 }
 
+static void bench_gemm(rt_blas *bl);
 static void bench(rt_blas *bl) {
   bench_prefill_ops();
   bench_argmax();
@@ -677,6 +704,11 @@ static void bench(rt_blas *bl) {
     rt_cuda_op_release(G, &k);
     free(A), free(Dp);
   }
+  bench_gemm(bl);
+}
+
+/* The bf16 GEMMs of a mamba2-2.7b layer, and its in_proj as plan_zside splits it. */
+static void bench_gemm(rt_blas *bl) {
   /* mamba2-2.7b: in_proj 2560 -> 10576, out_proj 5120 -> 2560, lm_head 2560 -> 50288 */
   const int64_t gs[3][2] = {{10576, 2560}, {2560, 5120}, {50288, 2560}};
   const int64_t Ms[3] = {1, 16, 16384};
@@ -684,15 +716,31 @@ static void bench(rt_blas *bl) {
     for (int mi = 0; mi < 3; mi++) {
       int64_t M = Ms[mi], N = gs[gi][0], K = gs[gi][1];
       gemm_run r = {bl, {M, N, K, RT_BLAS_BF16, RT_BLAS_F32, dev_rand((size_t)(M * K)),
-                         dev_rand((size_t)(N * K)), 0, out_buf((size_t)(M * N), 0), false}};
+                         dev_rand((size_t)(N * K)), 0, out_buf((size_t)(M * N), 0), false, 0}};
       double ms = time_ms(run_gemm, &r);
       printf("bench gemm bf16 %6lldx%-6lldx%-5lld %8.3f ms  %7.1f TFLOP/s\n", (long long)M,
              (long long)N, (long long)K, ms, 2.0 * M * N * K / ms / 1e9);
       rt_cuda_free(G, r.g.x), rt_cuda_free(G, r.g.W), rt_cuda_free(G, r.g.y);
     }
+  /* 8x2K's in_proj with bf16 output, whole and as plan_zside splits it:
+   * xBC | dt, then z, into columns of the same 10576-wide rows */
+  const int64_t M = 16384, K = 2560, N = 10576, cols[3][2] = {{0, N}, {5120, N}, {0, 5120}};
+  const rt_dptr x = dev_rand((size_t)(M * K)), W = dev_rand((size_t)(N * K));
+  const rt_dptr y = out_buf((size_t)(M * N), 1);
+  for (int i = 0; i < 3; i++) {
+    const int64_t c0 = cols[i][0], n = cols[i][1] - c0;
+    gemm_run r = {bl, {M, n, K, RT_BLAS_BF16, RT_BLAS_BF16, x, W + (rt_dptr)(c0 * K * 2), 0,
+                       y + (rt_dptr)(c0 * 2), false, N}};
+    const double ms = time_ms(run_gemm, &r);
+    printf("bench gemm in_proj cols %5lld..%-5lld %6lldx%-6lldx%-5lld %8.3f ms  %7.1f TFLOP/s\n",
+           (long long)c0, (long long)(c0 + n), (long long)M, (long long)n, (long long)K, ms,
+           2.0 * M * n * K / ms / 1e9);
+  }
+  rt_cuda_free(G, x), rt_cuda_free(G, W), rt_cuda_free(G, y);
 }
 
-/* --emu: on the emulated device (CPU); --bench: GEMM timings after the tests. */
+/* --emu: on the emulated device (CPU); --bench: kernel timings after the
+ * tests; --bench-gemm: only the GEMMs'. */
 int main(int argc, char **argv) {
   ssd_ctx_init(&C);
   const bool emu = argc > 1 && !strcmp(argv[1], "--emu");
@@ -742,11 +790,13 @@ int main(int argc, char **argv) {
   t_gemm(bl, RT_BLAS_BF16, RT_BLAS_BF16, 256, 1000, 768, false, false);
   t_gemm(bl, RT_BLAS_BF16, RT_BLAS_F32, 300, 768, 1536, false, true); /* out_proj + residual */
   t_gemm(bl, RT_BLAS_F32, RT_BLAS_F32, 33, 768, 1536, true, true);
-  rt_gemm bad = {4, 4, 4, RT_BLAS_BF16, RT_BLAS_BF16, 1, 1, 1, 1, false};
+  t_gemm_side(bl, 100, 256);
+  rt_gemm bad = {4, 4, 4, RT_BLAS_BF16, RT_BLAS_BF16, 1, 1, 1, 1, false, 0};
   int refused = rt_blas_gemm(bl, &bad, &C) == SSD_EUNSUPPORTED;
   printf("%-4s gemm bias with bf16 output refused\n", refused ? "ok" : "FAIL");
   fails += !refused;
   if (!fails && argc > 1 && !strcmp(argv[1], "--bench")) bench(bl);
+  if (!fails && argc > 1 && !strcmp(argv[1], "--bench-gemm")) bench_gemm(bl);
   rt_blas_close(bl);
   rt_cuda_close(G);
   printf("test_ops_gpu: %s (%d failures)\n", fails ? "FAILED" : "passed", fails);

@@ -675,15 +675,18 @@ static int run_cmp(rt_gpu_model *g, const cmp_run *r, const int64_t *ids, float 
   return rc;
 }
 
-/* The x conv folded into the SSD kernel (plan_xconv) convolves the tile
- * exactly as the conv kernel would have stored it, so logits must be equal
- * bit for bit with and without it: in full forwards (all three layers
- * folded), a prefill (the conv state it leaves: the B/C conv writes x's
- * channels too), a second prefill that starts from that state (the rows
- * before its token 0 come from it) and decode steps after (no fold). */
-static void xconv_check(rt_model *md, ssd_ctx *c) {
+/* An executor plan that $var turns on (g[0]) against the same model with it
+ * off (g[1]): forwards (all three layers take it), a prefill, a second
+ * prefill from that state and decode steps after (none take it), with
+ * runs() counting the nodes that did; runs of fewer than min_rows tokens
+ * do not take it either.  exact: logits equal bit for bit;
+ * else (two GEMM splittings: cuBLASLt may pick other algorithms) within
+ * bf16 rounding, and bit for bit on the emulated device all the same. */
+typedef int (*plan_runs_fn)(const rt_gpu_model *g);
+static void plan_check(rt_model *md, const char *var, const char *what, plan_runs_fn runs_of,
+                       int64_t min_rows, bool exact, ssd_ctx *c) {
   rt_gpu_model *g[2];
-  int rc = env_pair(md, "SSDC_XCONV", g, c);
+  int rc = env_pair(md, var, g, c);
   static const cmp_run runs[] = {{2, 150, 0}, {1, 7, 0}, {2, 70, 1}, {2, 30, 2},
                                    {2, 1, 2},   {2, 1, 2}, {2, 65, 2}};
   int64_t ids[400];
@@ -691,24 +694,43 @@ static void xconv_check(rt_model *md, ssd_ctx *c) {
   for (size_t q = 0; q < sizeof runs / sizeof *runs && !rc; q++) {
     const int64_t B = runs[q].B, L = runs[q].L;
     float *l[2] = {NULL, NULL};
-    int64_t folds[2] = {0, 0};
+    int took[2] = {0, 0};
     size_t n = 0;
     for (int k = 0; k < 2 && !rc; k++) {
       rc = run_cmp(g[k], &runs[q], ids + 7 * q, &l[k], &n, c);
-      folds[k] = rt_gpu_xconv_folds(g[k]);
+      took[k] = runs_of(g[k]);
     }
     if (rc) break;
-    const double mx = n ? maxabs(l[0], l[1], n) : 0;
-    printf("x conv folded vs not, run %zu (%lld x %lld): %lld / %lld layers folded, max |diff| %.3g\n",
-           q, (long long)B, (long long)L, (long long)folds[0], (long long)folds[1], mx);
-    TX_CHECK(n > 0 && !memcmp(l[0], l[1], n * sizeof(float)), "xconv: run %zu logits differ (%.3g)",
-             q, mx);
-    TX_CHECK(folds[1] == 0 && folds[0] == (L > 1 ? 3 : 0), "xconv: run %zu folded %lld and %lld layers",
-             q, (long long)folds[0], (long long)folds[1]);
+    const double e = n ? rel_diff(l[0], l[1], n) : INFINITY;
+    const bool same = n > 0 && !memcmp(l[0], l[1], n * sizeof(float));
+    printf("%s vs not, run %zu (%lld x %lld): %d / %d layers, logits rel diff %.3g%s\n", what, q,
+           (long long)B, (long long)L, took[0], took[1], e, same ? " (equal)" : "");
+    TX_CHECK(same || (!exact && !golden_emu && e <= 2e-2), "%s: run %zu logits differ (%.3g)",
+             var, q, e);
+    const int want = L > 1 && B * L >= min_rows ? 3 : 0;
+    TX_CHECK(took[1] == 0 && took[0] == want, "%s: run %zu took %d and %d layers", var, q, took[0],
+             took[1]);
     free(l[0]), free(l[1]);
   }
-  TX_CHECK(!rc, "xconv: %s", c->msg);
+  TX_CHECK(!rc, "%s: %s", var, c->msg);
   rt_gpu_model_free(g[0]), rt_gpu_model_free(g[1]);
+}
+
+/* The x conv folded into the SSD kernel (plan_xconv) convolves the tile
+ * exactly as the conv kernel would have stored it, so logits are equal bit
+ * for bit with and without it; the prefill's conv state matters too (the
+ * B/C conv writes x's channels), which the prefill from it checks. */
+static void xconv_check(rt_model *md, ssd_ctx *c) {
+  plan_check(md, "SSDC_XCONV", "x conv folded", rt_gpu_xconv_folds, 1, true, c);
+}
+
+/* in_proj's gate columns on the side stream (plan_zside; up to 8 rows the
+ * decode GEMV takes the linear instead).  On the emulated device the side's
+ * GEMM runs only at the join and freed blocks are poisoned, so a gated norm
+ * that did not wait, or an x freed before the GEMM read it, gives NaN or
+ * other logits. */
+static void zside_check(rt_model *md, ssd_ctx *c) {
+  plan_check(md, "SSDC_SIDE_GEMM", "gate GEMM on the side stream", rt_gpu_zside_runs, 9, false, c);
 }
 
 /* The wgmma SSD kernel ($SSDC_SSD_WG=1: the warpgroup and its producer warp)
@@ -784,6 +806,7 @@ static int fused_check(void) {
     for (int i = 0; i < 3; i++) fused_batch(on, off, Bs[i], &c);
     gfold_check(md, &c);
     xconv_check(md, &c);
+    zside_check(md, &c);
     wg_check(path, &c);
   } else {
     fprintf(stderr, "fused: %s\n", c.msg);
