@@ -676,22 +676,21 @@ static int run_cmp(rt_gpu_model *g, const cmp_run *r, const int64_t *ids, float 
 }
 
 /* An executor plan that $var turns on (g[0]) against the same model with it
- * off (g[1]): forwards (all three layers take it), a prefill, a second
- * prefill from that state and decode steps after (none take it), with
- * runs() counting the nodes that did; runs of fewer than min_rows tokens
- * do not take it either.  exact: logits equal bit for bit;
+ * off (g[1]) over runs (forwards: all three layers take it; prefills, one
+ * from the state of the last; decode steps: none take it), with runs_of()
+ * counting the nodes that did; runs of fewer than min_rows tokens do not
+ * take it either.  exact: logits equal bit for bit;
  * else (two GEMM splittings: cuBLASLt may pick other algorithms) within
  * bf16 rounding, and bit for bit on the emulated device all the same. */
 typedef int (*plan_runs_fn)(const rt_gpu_model *g);
-static void plan_check(rt_model *md, const char *var, const char *what, plan_runs_fn runs_of,
-                       int64_t min_rows, bool exact, ssd_ctx *c) {
+static void plan_check(rt_model *md, const char *var, const char *what, const cmp_run *runs,
+                       size_t nruns, plan_runs_fn runs_of, int64_t min_rows, bool exact,
+                       ssd_ctx *c) {
   rt_gpu_model *g[2];
   int rc = env_pair(md, var, g, c);
-  static const cmp_run runs[] = {{2, 150, 0}, {1, 7, 0}, {2, 70, 1}, {2, 30, 2},
-                                   {2, 1, 2},   {2, 1, 2}, {2, 65, 2}};
   int64_t ids[400];
   for (int i = 0; i < 400; i++) ids[i] = (i * 7919 + 11) % 50000;
-  for (size_t q = 0; q < sizeof runs / sizeof *runs && !rc; q++) {
+  for (size_t q = 0; q < nruns && !rc; q++) {
     const int64_t B = runs[q].B, L = runs[q].L;
     float *l[2] = {NULL, NULL};
     int took[2] = {0, 0};
@@ -721,16 +720,22 @@ static void plan_check(rt_model *md, const char *var, const char *what, plan_run
  * for bit with and without it; the prefill's conv state matters too (the
  * B/C conv writes x's channels), which the prefill from it checks. */
 static void xconv_check(rt_model *md, ssd_ctx *c) {
-  plan_check(md, "SSDC_XCONV", "x conv folded", rt_gpu_xconv_folds, 1, true, c);
+  static const cmp_run runs[] = {{2, 150, 0}, {1, 7, 0}, {2, 70, 1}, {2, 30, 2},
+                                   {2, 1, 2},   {2, 1, 2}, {2, 65, 2}};
+  plan_check(md, "SSDC_XCONV", "x conv folded", runs, sizeof runs / sizeof *runs,
+             rt_gpu_xconv_folds, 1, true, c);
 }
 
 /* in_proj's gate columns on the side stream (plan_zside; up to 8 rows the
  * decode GEMV takes the linear instead).  On the emulated device the side's
  * GEMM runs only at the join and freed blocks are poisoned, so a gated norm
  * that did not wait, or an x freed before the GEMM read it, gives NaN or
- * other logits. */
+ * other logits.  The joins: at the gated norm (a forward), at the cut to
+ * the last position (a prefill); then a prefill from state and a step. */
 static void zside_check(rt_model *md, ssd_ctx *c) {
-  plan_check(md, "SSDC_SIDE_GEMM", "gate GEMM on the side stream", rt_gpu_zside_runs, 9, false, c);
+  static const cmp_run runs[] = {{2, 150, 0}, {2, 70, 1}, {2, 30, 2}, {2, 1, 2}};
+  plan_check(md, "SSDC_SIDE_GEMM", "gate GEMM on the side stream", runs,
+             sizeof runs / sizeof *runs, rt_gpu_zside_runs, 9, false, c);
 }
 
 /* The wgmma SSD kernel ($SSDC_SSD_WG=1: the warpgroup and its producer warp)
