@@ -369,12 +369,15 @@ const char *rt_cuda_arch(const rt_cuda *g) { return g->arch; }
 int rt_cuda_sms(const rt_cuda *g) { return g->sms; }
 void *rt_cuda_stream(const rt_cuda *g) { return g->stream; }
 
+int rt_cuda_smem_per_sm(const rt_cuda *g) { return g->smem_per_sm; }
+
 bool rt_cuda_on_side(const rt_cuda *g) { return g->side && g->stream == g->side; }
 
 static int side_open(rt_cuda *g, ssd_ctx *c) {
   g->main = g->stream;
-  CUresult r = g->prio ? g->StreamCreateWithPriority(&g->side, STREAM_NON_BLOCKING, g->prio_side)
-                       : g->StreamCreate(&g->side, STREAM_NON_BLOCKING | (g->emu ? STREAM_EMU_DEFER : 0));
+  const unsigned flags = STREAM_NON_BLOCKING | (g->emu ? STREAM_EMU_DEFER : 0);
+  CUresult r = g->prio ? g->StreamCreateWithPriority(&g->side, flags, g->prio_side)
+                       : g->StreamCreate(&g->side, flags);
   if (r == 0) r = g->EventCreate(&g->fork, EVENT_NO_TIMING);
   if (r == 0) r = g->EventCreate(&g->join, EVENT_NO_TIMING);
   if (r == 0) return SSD_OK;
@@ -413,7 +416,6 @@ static CUresult sync_all(rt_cuda *g) {
   CUresult m = g->StreamSynchronize(g->main ? g->main : g->stream);
   return r ? r : m;
 }
-int rt_cuda_smem_per_sm(const rt_cuda *g) { return g->smem_per_sm; }
 
 /* Sizes are rounded so that buffers of nearly equal sizes share blocks:
  * to 512 bytes below 1 MiB, to 1 MiB below 64 MiB, to 2 MiB beyond. */

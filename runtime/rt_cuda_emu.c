@@ -12,9 +12,10 @@
  * the record.  The side stream (rt_cuda_side_begin) is deferred: its work
  * runs only when a wait for its join event (or a sync) needs it, the latest
  * a GPU could run it.  Allocations, and pool blocks when freed
- * (rt_cuda_free), are poisoned with 0xff bytes (NaN), so a kernel that reads
- * what nothing wrote, or side work that outlives its buffers, shows it.  Errors inside a kernel (a
- * deadlock, a spin that never ends) fail the launch with their text.
+ * (rt_cuda_free), are poisoned with 0xff bytes (NaN), so a kernel that
+ * reads what nothing wrote, or side work that outlives its buffers, shows
+ * it.  Errors inside a kernel (a deadlock, a spin that never ends) fail the
+ * launch with their text.
  */
 #define _GNU_SOURCE
 #include <dlfcn.h>

@@ -1256,7 +1256,6 @@ static void free_state(rt_gpu_model *g) {
 }
 
 static void drop(rt_gpu_model *g, gslot *s);
-static void blk_unref(rt_gpu_model *g, int blk);
 static void pre_drop(rt_gpu_model *g, int j) {
   gm_free(g, g->pre[j].x);
   gm_free(g, g->pre[j].ss);
@@ -1280,8 +1279,6 @@ static void xc_pend_drop(rt_gpu_model *g) {
 }
 
 static void release_all(rt_gpu_model *g) {
-  if (g->zpend.on) blk_unref(g, g->zpend.blk); /* joined by run_module; close syncs both */
-  g->zpend.on = false;
   for (int i = 0; i < g->nvals; i++) drop(g, &g->v[i]);
   for (int j = 0; g->pre && j < g->nnodes; j++) pre_drop(g, j);
   gfold_reset(g);
@@ -1776,15 +1773,13 @@ static int zside_join(rt_gpu_model *g, ssd_ctx *c) {
   return rc;
 }
 
-static size_t gemm_esz(rt_blas_type t) { return t == RT_BLAS_BF16 ? 2u : 4u; }
-
 /* Columns [c0, c1) of GEMM p: W's rows and y's columns, y's rows as wide as p's. */
 static int gemm_cols(rt_gpu_model *g, const rt_gemm *p, int64_t c0, int64_t c1, ssd_ctx *c) {
   if (c1 <= c0) return SSD_OK;
   rt_gemm q = *p;
   q.N = c1 - c0, q.ldy = p->N;
-  q.W = p->W + (rt_dptr)(c0 * p->K) * gemm_esz(p->ab);
-  q.y = p->y + (rt_dptr)c0 * gemm_esz(p->out);
+  q.W = p->W + (rt_dptr)(c0 * p->K) * esz(p->ab == RT_BLAS_BF16);
+  q.y = p->y + (rt_dptr)c0 * esz(p->out == RT_BLAS_BF16);
   return rt_blas_gemm(g->blas, &q, c);
 }
 
@@ -1796,12 +1791,12 @@ static bool zside_fits(const grun *r, const rt_gemm *p, const gin *xi, const gin
   const rt_gpu_model *g = r->g;
   const gzside *z = &g->zs[r->idx];
   if (!g->zside_ok || z->norm < 0 || g->step.on || g->prof || p->bias || p->accumulate ||
-      p->ldy || xi->tmp || wi->tmp || z->col + z->width > p->N)
+      xi->tmp || wi->tmp || z->col + z->width > p->N)
     return false;
   const int64_t cuts[2] = {z->col, z->col + z->width};
   for (int k = 0; k < 2; k++)
-    if ((cuts[k] * (int64_t)gemm_esz(p->out)) % 256 ||
-        (cuts[k] * p->K * (int64_t)gemm_esz(p->ab)) % 256)
+    if ((cuts[k] * (int64_t)esz(p->out == RT_BLAS_BF16)) % 256 ||
+        (cuts[k] * p->K * (int64_t)esz(p->ab == RT_BLAS_BF16)) % 256)
       return false;
   return true;
 }
@@ -2655,7 +2650,6 @@ static int walk(grun *r, bool last_only, const ir_value **result) {
     if (n->op != IR_OUTPUT) release_after(g, n, i);
     if (last_only && i == g->last_mix && r->L > 1) TRY(cut_to_last(r, i));
   }
-  TRY(zside_join(g, r->c));
   if (!*result) return ssd_err(r->c, SSD_EINTERNAL, "the module has no output");
   return SSD_OK;
 }
@@ -2689,6 +2683,8 @@ static int run_module(rt_gpu_model *g, const int64_t *ids, int64_t B, int64_t L,
   set_pos(&r, idbytes);
   const ir_value *result = NULL;
   if (!rc) rc = walk(&r, last_only, &result);
+  const int rj = zside_join(g, c); /* before the logits are read, or a failed walk's frees */
+  if (!rc) rc = rj;
   gin out;
   memset(&out, 0, sizeof out);
   if (!rc) {
@@ -2702,8 +2698,6 @@ static int run_module(rt_gpu_model *g, const int64_t *ids, int64_t B, int64_t L,
     if (!rc) rc = rt_cuda_d2h(g->cu, *logits, out.p, n * sizeof(float), c);
   }
   put_in(g, &out);
-  const int rj = zside_join(g, c); /* a walk that failed between fork and join */
-  if (!rc) rc = rj;
   if (!rc) rc = rt_cuda_sync(g->cu, c);
   if (rc) {
     free(*logits);
