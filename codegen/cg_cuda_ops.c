@@ -138,6 +138,9 @@ int cg_op_check(const cg_op_spec *s, ssd_ctx *c) {
     if (!pos_le(s->D, 1 << 24) || !pos_le(s->K, 16))
       return BAD("conv1d kernel: channels %lld, width %lld (1..16)", (long long)s->D,
                  (long long)s->K);
+    if (s->conv_t < 0 || s->conv_t > (s->vec ? CG_OP_CONV_VT_MAX : 1024))
+      return BAD("conv1d kernel: %d time steps per thread (0 .. %d)", s->conv_t,
+                 s->vec ? CG_OP_CONV_VT_MAX : 1024);
     return SSD_OK;
   case CG_OP_EW:
     if (!pos_le(s->D, (int64_t)1 << 40)) return BAD("elementwise kernel: bad column count");
@@ -178,7 +181,9 @@ int cg_op_threads(const cg_op_spec *s) {
   return t <= 32 ? 32 : t >= 256 ? 256 : (int)((t + 31) / 32 * 32);
 }
 
-int cg_op_conv_t(const cg_op_spec *s) { return s->vec ? CG_OP_CONV_VT : CG_OP_CONV_T; }
+int cg_op_conv_t(const cg_op_spec *s) {
+  return s->conv_t ? s->conv_t : s->vec ? CG_OP_CONV_VT : CG_OP_CONV_T;
+}
 
 /* B and C are staged in shared memory when every channel of a block reads
  * the same group (blocks never straddle a group) and they fit. */

@@ -66,6 +66,8 @@ typedef struct cg_op_spec {
   double ss_eps;
   bool norm_before_gate;     /* GNORM */
   int64_t K;                 /* CONV width */
+  int conv_t;                /* CONV: time steps per thread (0: CG_OP_CONV_VT with vec,
+                                else CG_OP_CONV_T; with vec at most CG_OP_CONV_VT_MAX) */
   bool has_bias, silu;       /* CONV */
   int64_t c0;                /* CONV: outputs of channels [c0, D) only (the x channels
                                 before c0 are convolved by the SSD kernel that reads them,
@@ -103,6 +105,7 @@ int cg_op_source(const cg_op_spec *s, cg_source *out, ssd_ctx *c);
 /* Launch geometry constants shared with the runtime launchers. */
 #define CG_OP_CONV_T 64  /* CONV: time steps per thread */
 #define CG_OP_CONV_VT 16 /* CONV with vec: time steps per thread (its loads are unrolled) */
+#define CG_OP_CONV_VT_MAX 32 /* CONV with vec: the most steps (registers: 4 per step) */
 /* GNORM and CONV: threads per block; CONV: time steps per thread. */
 int cg_op_threads(const cg_op_spec *s);
 int cg_op_conv_t(const cg_op_spec *s);

@@ -43,13 +43,21 @@ enum {
 };
 #define WORKSPACE_BYTES ((size_t)32 << 20)
 #define MAX_PLANS 64
-#define TUNE_CANDIDATES 8 /* heuristic results timed per new shape */
+#define TUNE_CANDIDATES 8 /* heuristic results timed per new shape ($SSDC_GEMM_CANDIDATES) */
+#define MAX_CANDIDATES 64
 #define TUNE_RUNS 3       /* timed runs per candidate, after one untimed */
 
-typedef struct plan {
+/* What a plan and a tuned choice are for.  acc (beta = 1) does not change
+ * the descriptors, but it does change which algorithm is fastest: reading
+ * y in the epilogue costs some algorithms more than others. */
+typedef struct gkey {
   int64_t M, N, K, ldy;
   rt_blas_type ab, out;
-  bool bias;
+  bool bias, acc;
+} gkey;
+
+typedef struct plan {
+  gkey k;
   lt_desc desc;
   lt_layout la, lb, ld;
   lt_algo algo;
@@ -163,6 +171,29 @@ void rt_blas_close(rt_blas *b) {
 static int dtype(rt_blas_type t) { return t == RT_BLAS_BF16 ? R_16BF : R_32F; }
 static int64_t gemm_ldy(const rt_gemm *g) { return g->ldy ? g->ldy : g->N; }
 
+static gkey key_of(const rt_gemm *g) {
+  return (gkey){g->M, g->N, g->K, gemm_ldy(g), g->ab, g->out, g->bias != 0, g->accumulate};
+}
+static bool key_eq(const gkey *a, const gkey *b) {
+  return a->M == b->M && a->N == b->N && a->K == b->K && a->ldy == b->ldy && a->ab == b->ab &&
+         a->out == b->out && a->bias == b->bias && a->acc == b->acc;
+}
+
+/* How many of the heuristic's candidates a new shape times: TUNE_CANDIDATES,
+ * or $SSDC_GEMM_CANDIDATES (1 .. MAX_CANDIDATES; 1 takes the heuristic's first). */
+static int tune_candidates(void) {
+  const char *e = getenv("SSDC_GEMM_CANDIDATES");
+  if (!e || !*e) return TUNE_CANDIDATES;
+  char *end;
+  const long n = strtol(e, &end, 10);
+  if (*end || n < 1 || n > MAX_CANDIDATES) {
+    fprintf(stderr, "ssdc: $SSDC_GEMM_CANDIDATES=%s is not 1..%d; timing %d\n", e, MAX_CANDIDATES,
+            TUNE_CANDIDATES);
+    return TUNE_CANDIDATES;
+  }
+  return (int)n;
+}
+
 /* One matmul with plan p's descriptors and algorithm a: y (+)= x W^T. */
 static blas_status lt_run(rt_blas *b, const plan *p, const lt_algo *a, rt_dptr x, rt_dptr W,
                           rt_dptr y, bool accumulate) {
@@ -177,33 +208,28 @@ static blas_status lt_run(rt_blas *b, const plan *p, const lt_algo *a, rt_dptr x
 /* The process-wide choices (see the top of the file).  The executor is
  * single-threaded; a full table only means later shapes are not shared. */
 typedef struct tuned {
-  int64_t M, N, K, ldy;
-  rt_blas_type ab, out;
-  bool bias;
+  gkey k;
   lt_algo algo;
 } tuned;
 static tuned tuned_tab[256];
 static int ntuned;
 
 static tuned *tuned_find(const plan *p) {
-  for (int i = 0; i < ntuned; i++) {
-    tuned *t = &tuned_tab[i];
-    if (t->M == p->M && t->N == p->N && t->K == p->K && t->ldy == p->ldy && t->ab == p->ab &&
-        t->out == p->out && t->bias == p->bias)
-      return t;
-  }
+  for (int i = 0; i < ntuned; i++)
+    if (key_eq(&tuned_tab[i].k, &p->k)) return &tuned_tab[i];
   return NULL;
 }
 
-/* Milliseconds for TUNE_RUNS runs of candidate a into the scratch y; < 0
- * when it fails to run. */
+/* Milliseconds for TUNE_RUNS runs of candidate a into the scratch y (with
+ * the call's beta: an accumulating GEMM is timed accumulating); < 0 when it
+ * fails to run. */
 static float tune_time(rt_blas *b, const plan *p, const lt_algo *a, const rt_gemm *g, rt_dptr y,
                        ssd_ctx *c) {
-  if (lt_run(b, p, a, g->x, g->W, y, false)) return -1.f;
+  if (lt_run(b, p, a, g->x, g->W, y, p->k.acc)) return -1.f;
   rt_cuda_timer t;
   if (rt_cuda_timer_start(b->g, &t, c)) return -1.f;
   blas_status s = 0;
-  for (int i = 0; i < TUNE_RUNS && !s; i++) s = lt_run(b, p, a, g->x, g->W, y, false);
+  for (int i = 0; i < TUNE_RUNS && !s; i++) s = lt_run(b, p, a, g->x, g->W, y, p->k.acc);
   float ms = -1.f;
   if (rt_cuda_timer_stop(b->g, &t, &ms, c) || s) return -1.f;
   return ms;
@@ -216,8 +242,10 @@ static int plan_tune(rt_blas *b, const rt_gemm *g, plan *p, const lt_heur *h, in
   p->algo = t ? t->algo : h[0].algo;
   if (t || n < 2) return SSD_OK;
   rt_dptr y = 0;
-  const size_t ybytes = (size_t)(p->M * p->ldy) * (p->out == RT_BLAS_BF16 ? 2 : 4);
+  const size_t ybytes = (size_t)(p->k.M * p->k.ldy) * (p->k.out == RT_BLAS_BF16 ? 2 : 4);
   int rc = rt_cuda_alloc(b->g, ybytes, &y, c);
+  /* an accumulating candidate reads y: start it from zeros, not from NaNs */
+  if (!rc && p->k.acc) rc = rt_cuda_memset8(b->g, y, 0, ybytes, c);
   float best = -1.f;
   for (int i = 0; i < n && !rc; i++) {
     if (h[i].state != 0 || h[i].workspace > WORKSPACE_BYTES) continue;
@@ -227,35 +255,34 @@ static int plan_tune(rt_blas *b, const rt_gemm *g, plan *p, const lt_heur *h, in
   rt_cuda_free(b->g, y);
   if (rc) return rc;
   if (ntuned < (int)(sizeof tuned_tab / sizeof *tuned_tab))
-    tuned_tab[ntuned++] = (tuned){p->M, p->N, p->K, p->ldy, p->ab, p->out, p->bias, p->algo};
+    tuned_tab[ntuned++] = (tuned){p->k, p->algo};
   return SSD_OK;
 }
 
 /* Descriptors, layouts and the algorithm (plan_tune) for one shape.  The
  * bias pointer is set per call; its presence changes the epilogue. */
 static int plan_make(rt_blas *b, const rt_gemm *g, plan *p, ssd_ctx *c) {
-  p->M = g->M, p->N = g->N, p->K = g->K, p->ldy = gemm_ldy(g), p->ab = g->ab, p->out = g->out;
-  p->bias = g->bias != 0;
-  const int opT = OP_T, opN = OP_N, epi = p->bias ? EPI_BIAS : EPI_DEFAULT;
+  p->k = key_of(g);
+  const int opT = OP_T, opN = OP_N, epi = p->k.bias ? EPI_BIAS : EPI_DEFAULT;
   LT(b->DescCreate(&p->desc, COMPUTE_32F, R_32F), "matmul descriptor");
   LT(b->DescSet(p->desc, DESC_TRANSA, &opT, sizeof opT), "set transa");
   LT(b->DescSet(p->desc, DESC_TRANSB, &opN, sizeof opN), "set transb");
   LT(b->DescSet(p->desc, DESC_EPILOGUE, &epi, sizeof epi), "set epilogue");
-  if (p->bias) {
+  if (p->k.bias) {
     void *bp = (void *)(uintptr_t)g->bias; /* any valid pointer for the heuristic */
     LT(b->DescSet(p->desc, DESC_BIAS_POINTER, &bp, sizeof bp), "set bias");
   }
   LT(b->LayoutCreate(&p->la, dtype(g->ab), (uint64_t)g->K, (uint64_t)g->N, g->K), "layout W");
   LT(b->LayoutCreate(&p->lb, dtype(g->ab), (uint64_t)g->K, (uint64_t)g->M, g->K), "layout x");
-  LT(b->LayoutCreate(&p->ld, dtype(g->out), (uint64_t)g->N, (uint64_t)g->M, p->ldy), "layout y");
+  LT(b->LayoutCreate(&p->ld, dtype(g->out), (uint64_t)g->N, (uint64_t)g->M, p->k.ldy), "layout y");
   lt_pref pref;
   LT(b->PrefCreate(&pref), "preference");
   size_t ws = WORKSPACE_BYTES;
   blas_status s = b->PrefSet(pref, PREF_MAX_WORKSPACE, &ws, sizeof ws);
-  lt_heur h[TUNE_CANDIDATES];
+  lt_heur h[MAX_CANDIDATES];
   int n = 0;
   if (s == 0)
-    s = b->Heuristic(b->h, p->desc, p->la, p->lb, p->ld, p->ld, pref, TUNE_CANDIDATES, h, &n);
+    s = b->Heuristic(b->h, p->desc, p->la, p->lb, p->ld, p->ld, pref, tune_candidates(), h, &n);
   b->PrefDestroy(pref);
   if (s) return lt_fail(b, c, "algorithm heuristic", s);
   if (n < 1)
@@ -265,10 +292,10 @@ static int plan_make(rt_blas *b, const rt_gemm *g, plan *p, ssd_ctx *c) {
 }
 
 static int plan_get(rt_blas *b, const rt_gemm *g, plan **out, ssd_ctx *c) {
+  const gkey k = key_of(g);
   for (int i = 0; i < b->nplans; i++) {
     plan *p = &b->plans[i];
-    if (p->M == g->M && p->N == g->N && p->K == g->K && p->ldy == gemm_ldy(g) && p->ab == g->ab &&
-        p->out == g->out && p->bias == (g->bias != 0)) {
+    if (key_eq(&p->k, &k)) {
       *out = p;
       return SSD_OK;
     }
@@ -334,7 +361,7 @@ int rt_blas_gemm(rt_blas *b, const rt_gemm *g, ssd_ctx *c) {
   plan *p;
   int rc = plan_get(b, g, &p, c);
   if (rc) return rc;
-  if (p->bias) {
+  if (p->k.bias) {
     void *bp = (void *)(uintptr_t)g->bias;
     LT(b->DescSet(p->desc, DESC_BIAS_POINTER, &bp, sizeof bp), "set bias");
   }

@@ -355,8 +355,9 @@ static void t_gnorm(int bf, int64_t D, int64_t Gr, bool before, int64_t ldx, int
 }
 
 /* Prefill over L (from a random state) then 3 decode steps, against rt_conv1d;
- * ldx > 0: x is a view into rows of ldx (the in_proj output). */
-static void t_conv(int bf, int64_t ldx, bool vec) {
+ * ldx > 0: x is a view into rows of ldx (the in_proj output); steps: the
+ * prefill kernel's time steps per thread (0: its default). */
+static void t_conv(int bf, int64_t ldx, bool vec, int steps) {
   const int64_t B = 2, L = 300, Ch = 1792, K = 4, ld = ldx ? ldx : Ch;
   const int wbf = bf && !vec;
   size_t n = (size_t)(B * L * Ch), ns = (size_t)(B * Ch * (K - 1));
@@ -368,15 +369,16 @@ static void t_conv(int bf, int64_t ldx, bool vec) {
   rt_conv1d(x, B, L, Ch, w, K, bias, cst, ref);
   for (size_t i = 0; i < n; i++) ref[i] = silu(ref[i]);
   cg_op_spec sp = os_conv(CG_OP_CONV, Ch, K), ss = os_conv(CG_OP_CONV_STEP, Ch, K);
-  sp.ldx = ss.ldx = ldx, sp.vec = vec;
+  sp.ldx = ss.ldx = ldx, sp.vec = vec, sp.conv_t = steps;
   rt_cuda_op k = prep_w(sp, bf, !wbf), ks = prep_w(ss, bf, !wbf);
   rt_dptr dx = up_rows(x, B * L, Ch, ld, bf), dw = up(w, (size_t)(Ch * K), wbf);
   rt_dptr db = up(bias, (size_t)Ch, wbf), dy = out_buf(n, bf), ds_out = out_buf(ns, 0);
   OK(rt_cuda_conv(G, &k, dx, dw, db, ds_in, ds_out, dy, B, L, &C));
   float *y = down(dy, n, bf), *s2 = down(ds_out, ns, 0);
-  char what[80];
-  snprintf(what, sizeof what, "conv1d+silu prefill C=1792 K=4%s%s", ldx ? ", strided x" : "",
-           vec ? ", vec" : "");
+  char what[80], nst[24] = "";
+  if (steps) snprintf(nst, sizeof nst, ", %d steps", steps);
+  snprintf(what, sizeof what, "conv1d+silu prefill C=1792 K=4%s%s%s", ldx ? ", strided x" : "",
+           vec ? ", vec" : "", nst);
   report(what, bf, rel(y, ref, n), tol(bf));
   report("  conv state out", bf, rel(s2, cst, ns), 1e-6);
   int refused = rt_cuda_conv(G, &k, dx, dw, db, ds_in, ds_in, dy, B, L, &C) == SSD_EINVAL;
@@ -662,18 +664,27 @@ static void bench_prefill_ops(void) {
   rt_dptr w = up(wv, (size_t)(Cc * 4), 0);
   const rt_dptr xbc = in + (rt_dptr)D * 2; /* [z | xBC | dt] rows: xBC after z */
   for (int vec = 0; vec < 2; vec++) {
-    cg_op_spec sg = os_gnorm(D, 1, false), sc = os_conv(CG_OP_CONV, Cc, 4);
-    sg.ldz = ld, sc.ldx = ld, sg.vec = sc.vec = vec;
-    rt_cuda_op kg = prep_w(sg, 1, 1), kc = prep_w(sc, 1, 1);
+    cg_op_spec sg = os_gnorm(D, 1, false);
+    sg.ldz = ld, sg.vec = vec;
+    rt_cuda_op kg = prep_w(sg, 1, 1);
     pre_run rg = {.k = &kg, .x = xd, .z = in, .w = w, .y = y, .rows = rows};
-    double ms = time_ms(run_gnorm, &rg);
+    const double ms = time_ms(run_gnorm, &rg);
     printf("bench gated rmsnorm %lldx%lld (z strided) %-6s %8.4f ms %7.1f GB/s\n",
            (long long)rows, (long long)D, vec ? "vec" : "scalar", ms, 6.0 * rows * D / ms / 1e6);
+    rt_cuda_op_release(G, &kg);
+  }
+  /* the conv: scalar, and vec at a few time steps per thread (0: the default) */
+  const int convs[4][2] = {{0, 0}, {1, 8}, {1, 0}, {1, CG_OP_CONV_VT_MAX}};
+  for (int i = 0; i < 4; i++) {
+    cg_op_spec sc = os_conv(CG_OP_CONV, Cc, 4);
+    sc.ldx = ld, sc.vec = convs[i][0], sc.conv_t = convs[i][1];
+    rt_cuda_op kc = prep_w(sc, 1, 1);
     pre_run rc = {.k = &kc, .x = xbc, .w = w, .b = w, .y = y, .rows = rows};
-    ms = time_ms(run_conv, &rc);
-    printf("bench conv1d+silu %lldx%lld (x strided)  %-6s %8.4f ms %7.1f GB/s\n", (long long)rows,
-           (long long)Cc, vec ? "vec" : "scalar", ms, 4.0 * rows * Cc / ms / 1e6);
-    rt_cuda_op_release(G, &kg), rt_cuda_op_release(G, &kc);
+    const double ms = time_ms(run_conv, &rc);
+    printf("bench conv1d+silu %lldx%lld (x strided)  %-6s %2d steps %8.4f ms %7.1f GB/s\n",
+           (long long)rows, (long long)Cc, sc.vec ? "vec" : "scalar", cg_op_conv_t(&sc), ms,
+           4.0 * rows * Cc / ms / 1e6);
+    rt_cuda_op_release(G, &kc);
   }
   rt_cuda_free(G, in), rt_cuda_free(G, xd), rt_cuda_free(G, y), rt_cuda_free(G, w);
   free(wv);
@@ -722,6 +733,15 @@ static void bench_gemm(rt_blas *bl) {
              (long long)N, (long long)K, ms, 2.0 * M * N * K / ms / 1e9);
       rt_cuda_free(G, r.g.x), rt_cuda_free(G, r.g.W), rt_cuda_free(G, r.g.y);
     }
+  { /* out_proj as the model runs it: accumulating into the fp32 residual stream */
+    const int64_t M = 16384, N = 2560, K = 5120;
+    gemm_run r = {bl, {M, N, K, RT_BLAS_BF16, RT_BLAS_F32, dev_rand((size_t)(M * K)),
+                       dev_rand((size_t)(N * K)), 0, out_buf((size_t)(M * N), 0), true, 0}};
+    const double ms = time_ms(run_gemm, &r);
+    printf("bench gemm out_proj accumulate %6lldx%-6lldx%-5lld %8.3f ms  %7.1f TFLOP/s\n",
+           (long long)M, (long long)N, (long long)K, ms, 2.0 * M * N * K / ms / 1e9);
+    rt_cuda_free(G, r.g.x), rt_cuda_free(G, r.g.W), rt_cuda_free(G, r.g.y);
+  }
   /* 8x2K's in_proj with bf16 output, whole and as plan_zside splits it:
    * xBC | dt, then z, into columns of the same 10576-wide rows */
   const int64_t M = 16384, K = 2560, N = 10576, cols[3][2] = {{0, N}, {5120, N}, {0, 5120}};
@@ -740,7 +760,8 @@ static void bench_gemm(rt_blas *bl) {
 }
 
 /* --emu: on the emulated device (CPU); --bench: kernel timings after the
- * tests; --bench-gemm: only the GEMMs'. */
+ * tests; --bench-gemm: only the GEMMs'; --bench-prefill: only the prefill's
+ * gated norm and conv. */
 int main(int argc, char **argv) {
   ssd_ctx_init(&C);
   const bool emu = argc > 1 && !strcmp(argv[1], "--emu");
@@ -772,8 +793,10 @@ int main(int argc, char **argv) {
       t_gnorm(bf, 1536, 1, false, 1536, 3352, vec); /* mamba2-130m: y dense, z in the in_proj rows */
       t_gnorm(bf, 1536, 4, true, 1600, 3352, vec);
       t_gnorm(bf, 64, 2, false, 0, 0, vec); /* groups of 32: one 8-piece per thread, idle threads */
-      t_conv(bf, 0, vec);
-      t_conv(bf, 3352, vec); /* xBC inside the in_proj output */
+      t_conv(bf, 0, vec, 0);
+      t_conv(bf, 3352, vec, 0);  /* xBC inside the in_proj output */
+      t_conv(bf, 3352, vec, 7);  /* a step count that does not divide L = 300 */
+      t_conv(bf, 3352, vec, CG_OP_CONV_VT_MAX);
     }
     t_ew(bf);
     t_attn(bf);
@@ -797,6 +820,7 @@ int main(int argc, char **argv) {
   fails += !refused;
   if (!fails && argc > 1 && !strcmp(argv[1], "--bench")) bench(bl);
   if (!fails && argc > 1 && !strcmp(argv[1], "--bench-gemm")) bench_gemm(bl);
+  if (!fails && argc > 1 && !strcmp(argv[1], "--bench-prefill")) bench_prefill_ops();
   rt_blas_close(bl);
   rt_cuda_close(G);
   printf("test_ops_gpu: %s (%d failures)\n", fails ? "FAILED" : "passed", fails);
