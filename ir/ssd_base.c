@@ -276,6 +276,20 @@ int ssd_add_ok(uint64_t a, uint64_t b, uint64_t *out) {
   return 1;
 }
 
+int ssd_env_int(const char *name, long long lo, long long hi, long long def, long long *out,
+                ssd_ctx *c) {
+  const char *v = getenv(name);
+  *out = def;
+  if (!v || !*v) return SSD_OK;
+  char *end;
+  errno = 0;
+  const long long n = strtoll(v, &end, 10);
+  if (*end || errno || n < lo || n > hi)
+    return ssd_err(c, SSD_EINVAL, "$%s='%s': want an integer in %lld..%lld", name, v, lo, hi);
+  *out = n;
+  return SSD_OK;
+}
+
 uint64_t ssd_hash64(const void *data, size_t n, uint64_t seed) {
   const unsigned char *p = data;
   uint64_t h = 1469598103934665603ull ^ seed;

@@ -95,6 +95,11 @@ int ssd_write_file_atomic(const char *path, const void *data, size_t n, ssd_ctx 
 /* Checked arithmetic for sizes from untrusted input: return 0 on overflow. */
 int ssd_mul_ok(uint64_t a, uint64_t b, uint64_t *out);
 int ssd_add_ok(uint64_t a, uint64_t b, uint64_t *out);
+/* An integer setting from the environment: def when $name is unset or
+ * empty, else its value, which must be a whole decimal integer in lo..hi
+ * (SSD_EINVAL naming the variable otherwise, never a silent fallback). */
+int ssd_env_int(const char *name, long long lo, long long hi, long long def, long long *out,
+                ssd_ctx *c);
 /* FNV-1a 64-bit, for cache keys and checksums of artifacts. */
 uint64_t ssd_hash64(const void *data, size_t n, uint64_t seed);
 

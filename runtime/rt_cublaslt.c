@@ -179,21 +179,6 @@ static bool key_eq(const gkey *a, const gkey *b) {
          a->out == b->out && a->bias == b->bias && a->acc == b->acc;
 }
 
-/* How many of the heuristic's candidates a new shape times: TUNE_CANDIDATES,
- * or $SSDC_GEMM_CANDIDATES (1 .. MAX_CANDIDATES; 1 takes the heuristic's first). */
-static int tune_candidates(void) {
-  const char *e = getenv("SSDC_GEMM_CANDIDATES");
-  if (!e || !*e) return TUNE_CANDIDATES;
-  char *end;
-  const long n = strtol(e, &end, 10);
-  if (*end || n < 1 || n > MAX_CANDIDATES) {
-    fprintf(stderr, "ssdc: $SSDC_GEMM_CANDIDATES=%s is not 1..%d; timing %d\n", e, MAX_CANDIDATES,
-            TUNE_CANDIDATES);
-    return TUNE_CANDIDATES;
-  }
-  return (int)n;
-}
-
 /* One matmul with plan p's descriptors and algorithm a: y (+)= x W^T. */
 static blas_status lt_run(rt_blas *b, const plan *p, const lt_algo *a, rt_dptr x, rt_dptr W,
                           rt_dptr y, bool accumulate) {
@@ -275,6 +260,11 @@ static int plan_make(rt_blas *b, const rt_gemm *g, plan *p, ssd_ctx *c) {
   LT(b->LayoutCreate(&p->la, dtype(g->ab), (uint64_t)g->K, (uint64_t)g->N, g->K), "layout W");
   LT(b->LayoutCreate(&p->lb, dtype(g->ab), (uint64_t)g->K, (uint64_t)g->M, g->K), "layout x");
   LT(b->LayoutCreate(&p->ld, dtype(g->out), (uint64_t)g->N, (uint64_t)g->M, p->k.ldy), "layout y");
+  /* how many of the heuristic's candidates to time (1: take its first) */
+  long long ncand;
+  const int rc =
+      ssd_env_int("SSDC_GEMM_CANDIDATES", 1, MAX_CANDIDATES, TUNE_CANDIDATES, &ncand, c);
+  if (rc) return rc;
   lt_pref pref;
   LT(b->PrefCreate(&pref), "preference");
   size_t ws = WORKSPACE_BYTES;
@@ -282,7 +272,7 @@ static int plan_make(rt_blas *b, const rt_gemm *g, plan *p, ssd_ctx *c) {
   lt_heur h[MAX_CANDIDATES];
   int n = 0;
   if (s == 0)
-    s = b->Heuristic(b->h, p->desc, p->la, p->lb, p->ld, p->ld, pref, tune_candidates(), h, &n);
+    s = b->Heuristic(b->h, p->desc, p->la, p->lb, p->ld, p->ld, pref, (int)ncand, h, &n);
   b->PrefDestroy(pref);
   if (s) return lt_fail(b, c, "algorithm heuristic", s);
   if (n < 1)

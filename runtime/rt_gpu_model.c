@@ -1168,14 +1168,11 @@ static int open_device(rt_gpu_model *g, const rt_gpu_opts *o, ssd_ctx *c) {
 
 /* $SSDC_ARGMAX_CHUNK, when set: 0 or a positive multiple of 32. */
 static int argmax_chunk(rt_gpu_model *g, ssd_ctx *c) {
-  const char *v = getenv("SSDC_ARGMAX_CHUNK");
-  g->am_chunk = ARGMAX_CHUNK;
-  if (!v || !*v) return SSD_OK;
-  char *end;
-  const long long n = strtoll(v, &end, 10);
-  if (*end || n < 0 || n % 32 || n > (1LL << 31))
-    return ssd_err(c, SSD_EINVAL, "SSDC_ARGMAX_CHUNK='%s': want 0 (a row per block) or a "
-                                  "positive multiple of 32", v);
+  long long n;
+  TRY(ssd_env_int("SSDC_ARGMAX_CHUNK", 0, 1LL << 31, ARGMAX_CHUNK, &n, c));
+  if (n % 32)
+    return ssd_err(c, SSD_EINVAL, "$SSDC_ARGMAX_CHUNK='%lld': want 0 (a row per block) or a "
+                                  "positive multiple of 32", n);
   g->am_chunk = n;
   return SSD_OK;
 }
@@ -1777,7 +1774,7 @@ static int zside_join(rt_gpu_model *g, ssd_ctx *c) {
 static int gemm_cols(rt_gpu_model *g, const rt_gemm *p, int64_t c0, int64_t c1, ssd_ctx *c) {
   if (c1 <= c0) return SSD_OK;
   rt_gemm q = *p;
-  q.N = c1 - c0, q.ldy = p->N;
+  q.N = c1 - c0, q.ldy = p->ldy ? p->ldy : p->N;
   q.W = p->W + (rt_dptr)(c0 * p->K) * esz(p->ab == RT_BLAS_BF16);
   q.y = p->y + (rt_dptr)c0 * esz(p->out == RT_BLAS_BF16);
   return rt_blas_gemm(g->blas, &q, c);

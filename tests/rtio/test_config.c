@@ -349,6 +349,31 @@ static void test_models(void) {
   ssd_arena_free(a);
 }
 
+/* Settings from the environment (ssd_env_int): the default when unset or
+ * empty, the value in range, and a clear error naming the variable for
+ * anything else. */
+static void test_env_int(void) {
+  ssd_ctx c;
+  rtio_ctx(&c, sink);
+  long long v = -1;
+  const char *name = "SSDC_TEST_ENV_INT";
+  unsetenv(name);
+  CHECK(!ssd_env_int(name, 1, 64, 8, &v, &c) && v == 8);
+  setenv(name, "", 1);
+  CHECK(!ssd_env_int(name, 1, 64, 8, &v, &c) && v == 8);
+  setenv(name, "32", 1);
+  CHECK(!ssd_env_int(name, 1, 64, 8, &v, &c) && v == 32);
+  setenv(name, "64", 1);
+  CHECK(!ssd_env_int(name, 1, 64, 8, &v, &c) && v == 64);
+  static const char *bad[] = {"0", "65", "-3", "12x", "x", "9999999999999999999999"};
+  for (size_t i = 0; i < sizeof bad / sizeof *bad; i++) {
+    setenv(name, bad[i], 1);
+    CHECK_ERR(ssd_env_int(name, 1, 64, 8, &v, &c), &c, SSD_EINVAL, "$SSDC_TEST_ENV_INT=");
+    CHECK(v == 8);
+  }
+  unsetenv(name);
+}
+
 int main(int argc, char **argv) {
   if (argc != 3 && argc != 4) {
     fprintf(stderr, "usage: test_rtio_config CONFIG_DIR MODELS_DIR [GOLDEN_DIR]\n");
@@ -362,6 +387,7 @@ int main(int argc, char **argv) {
   test_values();
   test_apply();
   test_models();
+  test_env_int();
   if (argc == 4) test_golden(argv[3]);
   fclose(sink);
   return rtio_done("test_config");
