@@ -132,8 +132,8 @@ static int chunked_point(bench *b, const rt_cuda_ssd_args *a, int64_t bt, int64_
   int rc = rt_cuda_ssd_prepare(b->g, &b->cc, &s, bt, &k, &b->c);
   if (rc) return rc;
   int64_t segc;
-  rt_cuda_ssd_segments(b->g, &k, bt, L, nseg, &segc);
-  rc = time_ssd(b, &k, a, bt, L, ms);
+  rc = rt_cuda_ssd_segments(b->g, &k, bt, L, nseg, &segc, &b->c);
+  if (!rc) rc = time_ssd(b, &k, a, bt, L, ms);
   rt_cuda_ssd_release(b->g, &k);
   return rc;
 }

@@ -41,14 +41,28 @@ int main(int argc, char **argv) {
   float *xcw;
   std::vector<float> hw(SSD_HX * SSD_P * 4, 0.25f);
   cudaMalloc(&xcw, hw.size() * 4), cudaMemcpy(xcw, hw.data(), hw.size() * 4, cudaMemcpyHostToDevice);
+  /* a gate (SSD_HAS_Z: x's rows stand in for it, same stride) and a folded
+   * gated norm's weight (ones) and row sums (SSD_GNORM) */
+#if SSD_HAS_Z
+  static_assert(SSD_LD_Z == SSD_LD_X, "the probe reads z from x's rows");
+  const ssd_z_in *zp = (const ssd_z_in *)x;
+#else
+  const ssd_z_in *zp = nullptr;
+#endif
+  float *gw = nullptr, *gss = nullptr;
+#if SSD_GNORM
+  std::vector<float> ones(SSD_H * SSD_P, 1.f);
+  cudaMalloc(&gw, ones.size() * 4), cudaMemcpy(gw, ones.data(), ones.size() * 4, cudaMemcpyHostToDevice);
+  cudaMalloc(&gss, T * SSD_H * PSL * 4);
+#endif
   cudaMemset(init, 0, batch * SSD_H * SSD_P * SSD_N * 4), cudaMemset(ws_sync, 0, (2 + blocks) * 4);
   const int smem = (int)sizeof(SMEM_T);
   cudaFuncSetAttribute(SSD_KERNEL, cudaFuncAttributeMaxDynamicSharedMemorySize, smem);
   unsigned epoch = 0;
   auto launch = [&] {
-    SSD_KERNEL<<<(unsigned)blocks, THREADS, smem>>>(x, (const ssd_dt_in *)dt, A, Bm, Cm, D, nullptr, bias, init, fin,
-                                                 y, L, batch, nseg, (int)sc, ws_sync, ws_state, ++epoch, nullptr,
-                                                 nullptr, xcw, xcw, nullptr);
+    SSD_KERNEL<<<(unsigned)blocks, THREADS, smem>>>(x, (const ssd_dt_in *)dt, A, Bm, Cm, D, zp, bias, init, fin,
+                                                 y, L, batch, nseg, (int)sc, ws_sync, ws_state, ++epoch, gw,
+                                                 gss, xcw, xcw, nullptr);
   };
   for (int i = 0; i < 3; i++) launch();
   cudaEvent_t e0, e1;

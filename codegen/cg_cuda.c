@@ -193,6 +193,12 @@ bool cg_ssd_wg_fits(const cg_ssd_spec *s) {
          (s->N == 64 || s->N == 128);
 }
 
+bool cg_ssd_z_tile(const cg_ssd_spec *s) {
+  const int64_t ps = s->ps ? s->ps : cg_ssd_pick_ps(s, 1, 132);
+  return s->kind == CG_SSD_CHUNKED && !s->wg && s->has_z && !s->z_f32 && !s->in_f32 && ps > 0 &&
+         cg_ssd_strides(s).z % 8 == 0 && ps * (s->N + 8) >= CG_SSD_CHUNK * (ps + 8);
+}
+
 bool cg_arch_has_wgmma(const char *arch) {
   return arch && (!strcmp(arch, "sm_90") || !strcmp(arch, "sm_90a") || cg_arch_is_emu(arch));
 }
@@ -214,9 +220,10 @@ size_t cg_ssd_smem_bytes(const cg_ssd_spec *s) {
   }
   /* struct ssd_smem in codegen/cuda/ssd_chunked.cuh: bf16 x, B, C tiles
    * (x with K - 1 halo rows per 16 rows when the conv is folded in), state
-   * operand and C B^T tile, then the scan's floats */
+   * operand and C B^T tile, a folded norm's weights, then the scan's floats */
   const size_t xrows = Q + (s->xconv_k ? (Q / 16) * (size_t)(s->xconv_k - 1) : 0);
-  size_t n = 2 * (xrows * xs + 2 * Q * bs + (size_t)s->ps * bs + Q * (Q + 8)) + (3 * Q + 2) * 4 + 4;
+  size_t n = 2 * (xrows * xs + 2 * Q * bs + (size_t)s->ps * bs + Q * (Q + 8)) +
+             (s->gnorm ? (size_t)s->ps * 4 : 0) + (3 * Q + 2) * 4 + 4;
   return (n + 15) & ~(size_t)15;
 }
 
@@ -242,7 +249,7 @@ static void prologue(sbuf *b, const cg_ssd_spec *s) {
                {"HAS_FINAL", s->has_final}, {"IN_F32", s->in_f32},
                {"DT_F32", s->dt_f32},       {"Z_F32", s->z_f32},
                {"Y_F32", s->y_f32},         {"GNORM", s->gnorm},
-               {"WG", s->wg}};
+               {"WG", s->wg},               {"Z_TILE", cg_ssd_z_tile(s)}};
   for (size_t i = 0; i < sizeof flags / sizeof *flags; i++)
     sb_printf(b, "#define SSD_%s %d\n", flags[i].name, flags[i].v ? 1 : 0);
   if (s->kind == CG_SSD_CHUNKED)

@@ -94,6 +94,11 @@ int cg_ssd_threads(const cg_ssd_spec *s);
  * and the emulated device); the kernel compiles for sm_90a. */
 bool cg_ssd_wg_fits(const cg_ssd_spec *s);
 bool cg_arch_has_wgmma(const char *arch);
+/* Whether the mma.sync chunked kernel copies z's rows into shared memory with
+ * 16-byte cp.async (SSD_Z_TILE): bf16 z with rows 16-byte aligned, and a
+ * state operand (ps x (N + 8)) that holds 64 rows of ps + 8.  Its z must
+ * then start 16-byte aligned (get_in hands out 16-byte aligned operands). */
+bool cg_ssd_z_tile(const cg_ssd_spec *s);
 
 /* A kernel's generated source.  `src` is malloc'd; free with cg_source_free. */
 typedef struct cg_source {

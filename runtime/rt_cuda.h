@@ -198,9 +198,10 @@ typedef struct rt_cuda_ssd_args {
  * kernel must not run concurrently (they share its workspace). */
 int rt_cuda_ssd_chunked(rt_cuda *g, rt_cuda_ssd *k, const rt_cuda_ssd_args *a, int64_t batch,
                         int64_t L, ssd_ctx *c);
-/* The segmentation rt_cuda_ssd_chunked uses, for benchmarks and notes. */
-void rt_cuda_ssd_segments(const rt_cuda *g, const rt_cuda_ssd *k, int64_t batch, int64_t L,
-                          int *nseg, int64_t *seg_chunks);
+/* The segmentation rt_cuda_ssd_chunked uses, for benchmarks and notes
+ * (SSD_EINVAL for a bad $SSDC_SSD_SEG_CHUNKS). */
+int rt_cuda_ssd_segments(const rt_cuda *g, const rt_cuda_ssd *k, int64_t batch, int64_t L,
+                         int *nseg, int64_t *seg_chunks, ssd_ctx *c);
 /* L recurrent steps (L = 1: one decode step) for every batch row, in one
  * launch: token (b, t) is operand row b L + t, y is [batch, L, H, P], the
  * state [batch, H, P, N] is updated in place. */

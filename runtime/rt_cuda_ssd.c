@@ -6,7 +6,8 @@
  * (segment, batch row, head, channel slice); the segment count is chosen here
  * so that the GPU holds a few blocks per multiprocessor even at batch 1
  * (codegen/cuda/ssd_chunked.cuh explains the look-back between segments).
- * $SSDC_SSD_SEG_CHUNKS=n forces n chunks per segment (tuning and benchmarks:
+ * $SSDC_SSD_SEG_CHUNKS=n forces n >= 1 chunks per segment (any other value is an
+ * error naming it; tuning and benchmarks:
  * bench/bench_ssd_gpu.c sweeps it; unset, the policy below decides).
  */
 #include <stdlib.h>
@@ -171,26 +172,25 @@ static int64_t seg_chunks_for(int64_t per_seg, int64_t nchunks, int slots) {
   return sc;
 }
 
-/* $SSDC_SSD_SEG_CHUNKS as a positive count, else 0. */
-static int64_t forced_seg_chunks(void) {
-  const char *e = getenv("SSDC_SSD_SEG_CHUNKS");
-  char *end = NULL;
-  long long v = e && *e ? strtoll(e, &end, 10) : 0;
-  return end && *end == '\0' && v > 0 ? (int64_t)v : 0;
-}
-
-void rt_cuda_ssd_segments(const rt_cuda *g, const rt_cuda_ssd *k, int64_t batch, int64_t L,
-                          int *nseg, int64_t *seg_chunks) {
+int rt_cuda_ssd_segments(const rt_cuda *g, const rt_cuda_ssd *k, int64_t batch, int64_t L,
+                         int *nseg, int64_t *seg_chunks, ssd_ctx *c) {
   const int64_t nchunks = (L + CG_SSD_CHUNK - 1) / CG_SSD_CHUNK;
-  const int64_t forced = forced_seg_chunks();
+  long long forced;
+  int rc = ssd_env_int("SSDC_SSD_SEG_CHUNKS", 1, INT32_MAX, 0, &forced, c);
+  if (rc) return rc;
   int64_t sc;
-  if (forced && (nchunks + forced - 1) / forced <= 65535)
+  if (forced) {
     sc = forced < nchunks ? forced : nchunks;
-  else
+    if ((nchunks + sc - 1) / sc > 65535)
+      return ssd_err(c, SSD_EINVAL, "$SSDC_SSD_SEG_CHUNKS=%lld: %lld chunks would make more than "
+                     "65535 segments", forced, (long long)nchunks);
+  } else {
     sc = seg_chunks_for(batch * k->spec.H * (k->spec.P / k->spec.ps), nchunks,
                         rt_cuda_sms(g) * k->blocks_per_sm);
+  }
   *seg_chunks = sc;
   *nseg = (int)((nchunks + sc - 1) / sc);
+  return SSD_OK;
 }
 
 /* Grow a workspace buffer to at least n bytes (contents lost; zeroed). */
@@ -233,11 +233,13 @@ static int check_args(const cg_ssd_spec *s, const rt_cuda_ssd_args *a, ssd_ctx *
 }
 
 /* The chunked kernel reads x, B, C rows with 16-byte cp.async (their row
- * strides are checked by cg_ssd_check), z and y in element pairs unless z's
- * stride is odd, dt one element at a time: the base pointers must allow that.
- * A misaligned slice would otherwise be a device fault, not a message. */
+ * strides are checked by cg_ssd_check), z the same way where it takes a tile
+ * of it (cg_ssd_z_tile), else in element pairs unless z's stride is odd, y in
+ * pairs, dt one element at a time: the base pointers must allow that.  A
+ * misaligned slice would otherwise be a device fault, not a message. */
 static int check_align(const cg_ssd_spec *s, const rt_cuda_ssd_args *a, ssd_ctx *c) {
-  const uint64_t zel = s->z_f32 ? 4 : 2, zpair = cg_ssd_strides(s).z % 2 ? zel : 2 * zel;
+  const uint64_t zel = s->z_f32 ? 4 : 2,
+                 zpair = cg_ssd_z_tile(s) ? 16 : cg_ssd_strides(s).z % 2 ? zel : 2 * zel;
   const struct {
     const char *name;
     rt_dptr p;
@@ -271,7 +273,8 @@ int rt_cuda_ssd_chunked(rt_cuda *g, rt_cuda_ssd *k, const rt_cuda_ssd_args *a, i
   if (rc) return rc;
   int nseg;
   int64_t seg_chunks;
-  rt_cuda_ssd_segments(g, k, batch, L, &nseg, &seg_chunks);
+  rc = rt_cuda_ssd_segments(g, k, batch, L, &nseg, &seg_chunks, c);
+  if (rc) return rc;
   const uint64_t per_seg = (uint64_t)batch * s->H * (s->P / s->ps), blocks = per_seg * nseg;
   if (blocks >= ((uint64_t)1 << 31))
     return ssd_err(c, SSD_EINVAL, "ssd: %llu blocks is too many for one launch",

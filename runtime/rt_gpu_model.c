@@ -783,9 +783,12 @@ static int next_reader(const rt_gpu_model *g, const ir_value *v, int a) {
  * walk decides per forward (gfold_want: a bf16 prefill through the chunked
  * kernel, and no cut to the last position (cut_to_last) inside the chain).
  * Planned only with $SSDC_GNORM_FOLD=1 (with it off no node is in a chain
- * and every gfold_on lookup misses): on the H100 the z loads cost the SSD
- * kernel (register-bound at 168, latency-bound) more than the norm's pass
- * saves: 2.7b 8x2K +1-4%, 1x16K -4..+3%, 1x2K -2% (bench/NOTES.md, session 10). */
+ * and every gfold_on lookup misses): on the H100 the gate costs the
+ * latency-bound SSD kernel about what the norm's pass saves.  Even with z
+ * copied into shared memory and the weight kept there (cg_ssd_z_tile), the
+ * kernel alone is +17% at 8x2K, and the residual's traffic moves from
+ * out_proj's epilogue, where the GEMM hides it, into the add: 2.7b 1x2K -2..-3%,
+ * 1x16K -1..-2%, 8x2K +0.5% (bench/NOTES.md, sessions 10 and 20). */
 static bool gfold_chain(const rt_gpu_model *g, int j, gfold *f) {
   const ir_node *nn = g->nodes[j];
   if (nn->op != IR_GATED_RMSNORM || nn->nin < 3 || !nn->in[1] || !nn->in[2] ||

@@ -37,7 +37,7 @@
 // Generated #defines: SSD_P SSD_PS SSD_N SSD_H SSD_HX SSD_HB SSD_HC SSD_HDT,
 // SSD_HAS_DT SSD_HAS_A SSD_A_IS_LOG SSD_HAS_DT_BIAS SSD_DT_SOFTPLUS SSD_DT_CLAMP
 // SSD_DT_MIN SSD_DT_MAX SSD_HAS_D SSD_D_PER_CHANNEL SSD_HAS_Z SSD_HAS_INIT
-// SSD_HAS_FINAL SSD_Y_F32 SSD_KERNEL (the entry point's name), SSD_DT_F32 and
+// SSD_HAS_FINAL SSD_Y_F32 SSD_Z_TILE SSD_KERNEL (the entry point's name), SSD_DT_F32 and
 // SSD_Z_F32 (dt, z in fp32 rather than bf16), and the operands' token-row
 // strides in elements SSD_LD_X SSD_LD_DT SSD_LD_B SSD_LD_C SSD_LD_Z (dense
 // ones unless x, B, C, dt, z are column slices of wider rows; cg_ssd_check
@@ -112,6 +112,9 @@ struct ssd_smem {
    * shape (PS 64, N 128) the struct is 71,440 B: three blocks per SM (228
    * KB, 1 KB reserved per block); registers (168) allow three as well. */
   ssd_bf16 cb[Q * CBS];
+#if SSD_GNORM
+  float gw[SSD_PS]; /* the folded norm's weight over the block's channels */
+#endif
   ssd_scan sc;
   float seglog;              /* phase 1: sum of the chunks' cs_last */
   unsigned ticket;
@@ -237,6 +240,43 @@ __device__ __forceinline__ void ssd_load_c(ssd_smem &sm, const ssd_where &wh, co
   ssd_copy_rows<SSD_N / 8, (long long)SSD_LD_C, BS>(sm.c, C + wh.co, t0, L);
   cp_async_commit();
 }
+
+#if SSD_Z_TILE
+// The gate's tile (SSD_Z_TILE, set by codegen: bf16 z whose rows keep 16-byte
+// alignment, and a state operand sm.s big enough to hold Q rows of ZS).  sm.s
+// is dead from C S^T's last read (chunk_y's barrier) to the next chunk's
+// prep, so each warp copies its own 16 rows of z there after that barrier
+// and reads them in its epilogue, after (L o C B^T) X: one copy in flight
+// under the product instead of the epilogue's two dependent rounds of gate
+// loads (bench/NOTES.md, sessions 10 and 20).  The rows were prefetched into
+// L2 when the chunk's other copies started (ssd_prefetch_z).
+#define ZS (SSD_PS + 8)
+static_assert(SSD_PS * BS >= Q * ZS, "the gate's tile must fit in sm.s");
+__device__ __forceinline__ void ssd_load_z(ssd_bf16 *zt, const ssd_where &wh, const ssd_z_in *z,
+                                           long long L, long long t0) {
+  constexpr int VPR = SSD_PS / 8, PER = 16 * VPR / 32;
+  const int warp = threadIdx.x >> 5, lane = threadIdx.x & 31;
+  const int r0 = warp * 16 + lane / VPR, v = lane % VPR;
+  const int left = L - t0 < Q ? (int)(L - t0) : Q; /* rows of the chunk in the sequence */
+  const ssd_z_in *p = z + wh.zo + (t0 + r0) * SSD_LD_Z + v * 8;
+#pragma unroll
+  for (int k = 0; k < PER; k++) {
+    const int r = r0 + k * (32 / VPR);
+    cp_async16(&zt[r * ZS + v * 8], r < left ? p : z, r < left ? 16 : 0);
+    p += (32 / VPR) * SSD_LD_Z;
+  }
+  cp_async_commit();
+}
+// L2 prefetch of this warp's gate rows of the chunk at t0, issued with the
+// chunk's other copies (half a chunk before ssd_load_z): lanes 0-15 the first
+// byte of a row, lanes 16-31 its last (a row may cross a line).
+__device__ __forceinline__ void ssd_prefetch_z(const ssd_where &wh, const ssd_z_in *z, long long L,
+                                               long long t0) {
+  const int warp = threadIdx.x >> 5, lane = threadIdx.x & 31;
+  const long long t = t0 + warp * 16 + (lane & 15);
+  if (t < L) prefetch_l2(z + wh.zo + t * SSD_LD_Z + (lane >> 4) * (SSD_PS - 1));
+}
+#endif
 
 // Prepare chunk ch while its tiles are in flight: warp 0 scans its dt (raw
 // values in dtraw) and loads the next chunk's; with S given, every warp
@@ -424,7 +464,11 @@ __device__ __forceinline__ void ssd_chunk_y(ssd_smem &sm, const ssd_where &wh, l
     }
   }
   ssd_decay_rows(Y, sm.sc, tr + g);
-  __syncthreads(); /* every warp's C B^T tiles are in sm.cb; C is read no more */
+  __syncthreads(); /* every warp's C B^T tiles are in sm.cb; C and s are read no more */
+#if SSD_Z_TILE
+  ssd_load_z(sm.s, wh, z, L, t0);
+  if (!C_next) cp_async_commit(); /* an empty group: the wait below is always for all but one */
+#endif
   if (C_next) ssd_load_c(sm, wh, C_next, L, t0 + Q);
   switch (warp) {
   case 0: ssd_cb_x<0>(sm, Y); break;
@@ -433,10 +477,25 @@ __device__ __forceinline__ void ssd_chunk_y(ssd_smem &sm, const ssd_where &wh, l
   default: ssd_cb_x<3>(sm, Y); break;
   }
   // epilogue: D skip, gate, store (ssd_seg.cuh), row by row
+#if SSD_Z_TILE
+  cp_async_wait_group<1>(); /* the gate's rows; C_next's copy may still fly */
+  __syncwarp(); /* the other lanes' copies of this warp's rows */
+#endif
 #pragma unroll
   for (int half = 0; half < 2; half++) {
     const int t = tr + g + half * 8;
-    ssd_store_row(Y, half, t, t0, L, wh, D, z, gn_w, gn_ss, y_, &xs[(warp * XG + g + half * 8) * XS + 2 * tg], 8);
+    const ssd_bf16 *xr = &xs[(warp * XG + g + half * 8) * XS + 2 * tg];
+#if SSD_Z_TILE
+    ssd_store_row<true>(Y, half, t, t0, L, wh, D, z, gn_w, gn_ss, y_, xr, 8, &sm.s[t * ZS + 2 * tg],
+#if SSD_GNORM
+                        &sm.gw[2 * tg]
+#else
+                        nullptr
+#endif
+    );
+#else
+    ssd_store_row(Y, half, t, t0, L, wh, D, z, gn_w, gn_ss, y_, xr, 8);
+#endif
   }
 }
 
@@ -454,6 +513,10 @@ SSD_KERNEL(SSD_CHUNKED_PARAMS) {
   const int warp = threadIdx.x >> 5;
   ssd_take_ticket(sm.ticket, sm.seglog, ws_sync);
   const ssd_where wh = ssd_where_at(sm.ticket, (unsigned)batch * SSD_H * PSL, L, seg_chunks);
+#if SSD_GNORM
+  /* read by the epilogues, after the first chunk's barrier */
+  if (threadIdx.x < SSD_PS) sm.gw[threadIdx.x] = gn_w[wh.h * SSD_P + wh.p0 + threadIdx.x];
+#endif
   const float A = ssd_A(A_, wh.hdt);
   SSD_LSTAMP(wh.flag, 0);
   float S[NTW][4];
@@ -495,6 +558,9 @@ SSD_KERNEL(SSD_CHUNKED_PARAMS) {
 
   // ---- phase 3: outputs ----------------------------------------------------------------
   ssd_chunk_prep(sm, wh, wh.c0, dtraw, dt, dt_bias, A, L, S);
+#if SSD_Z_TILE
+  ssd_prefetch_z(wh, z, L, wh.c0 * Q);
+#endif
   for (long long ch = wh.c0; ch < wh.c1; ch++) {
     const bool more = ch + 1 < wh.c1;
     ssd_chunk_ready();
@@ -507,6 +573,9 @@ SSD_KERNEL(SSD_CHUNKED_PARAMS) {
     if (more) {
       ssd_load_xb(sm, wh, x, B, L, (ch + 1) * Q, xc_st);
       ssd_chunk_prep(sm, wh, ch + 1, dtraw, dt, dt_bias, A, L, S);
+#if SSD_Z_TILE
+      ssd_prefetch_z(wh, z, L, (ch + 1) * Q);
+#endif
     }
   }
 

@@ -75,6 +75,14 @@ __device__ __forceinline__ void cp_async16(void *dst, const void *src, int src_b
 }
 __device__ __forceinline__ void cp_async_commit() { asm volatile("cp.async.commit_group;\n" ::); }
 __device__ __forceinline__ void cp_async_wait_all() { asm volatile("cp.async.wait_all;\n" ::: "memory"); }
+// Wait until at most N of this thread's most recent copy groups are pending.
+template <int N> __device__ __forceinline__ void cp_async_wait_group() {
+  asm volatile("cp.async.wait_group %0;\n" ::"n"(N) : "memory");
+}
+// Start bringing the line at p into L2 (no register waits for it).
+__device__ __forceinline__ void prefetch_l2(const void *p) {
+  asm volatile("prefetch.global.L2 [%0];\n" ::"l"(p));
+}
 
 // ldmatrix: four (or two) 8x8 b16 tiles; each lane names one row address.
 __device__ __forceinline__ void ldsm_x4(u32 r[4], const void *p) {
@@ -138,6 +146,8 @@ __device__ __forceinline__ void cp_async16(void *dst, const void *src, int src_b
 }
 __device__ __forceinline__ void cp_async_commit() {}
 __device__ __forceinline__ void cp_async_wait_all() {}
+template <int N> __device__ __forceinline__ void cp_async_wait_group() {}
+__device__ __forceinline__ void prefetch_l2(const void *) {}
 __device__ __forceinline__ void ldsm_x4(u32 r[4], const void *p) { emu_ldmatrix(r, 4, false, p); }
 __device__ __forceinline__ void ldsm_x4_t(u32 r[4], const void *p) { emu_ldmatrix(r, 4, true, p); }
 __device__ __forceinline__ void ldsm_x2(u32 r[2], const void *p) { emu_ldmatrix(r, 2, false, p); }

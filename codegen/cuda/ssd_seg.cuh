@@ -200,11 +200,16 @@ __device__ __forceinline__ void ssd_load_dt(ssd_dt_in raw[2], const ssd_dt_in *d
 // block's channels to gn_ss.  Y[j][2 half..] hold columns 8j + 2t..+1 (mma's
 // C fragment layout, which both kernels' accumulators have); xr points at x
 // of (t, 2t) in shared memory and xstep is the element step to the next 8
-// columns.
+// columns.  ZT: the gate comes from the kernel's shared-memory tile of it,
+// zr pointing at (t, 2t) there (8 columns on per j), not from z in memory,
+// and the folded norm's weight from its shared copy, gwr at column 2t.
+template <bool ZT = false>
 __device__ __forceinline__ void ssd_store_row(const float (*Y)[4], int half, int t, long long t0,
                                               long long L, const ssd_where &wh, const float *D,
                                               const ssd_z_in *z, const float *gn_w, float *gn_ss,
-                                              void *y_, const ssd_bf16 *xr, int xstep) {
+                                              void *y_, const ssd_bf16 *xr, int xstep,
+                                              const ssd_bf16 *zr = nullptr,
+                                              const float *gwr = nullptr) {
   const int tg = threadIdx.x & 3;
   const bool in = t0 + t < L; /* a quad shares its row, so `in` is uniform in a quad */
 #if SSD_GNORM
@@ -217,7 +222,7 @@ __device__ __forceinline__ void ssd_store_row(const float (*Y)[4], int half, int
   const float Dh = D[wh.h];
 #endif
 #if SSD_GNORM
-  const float *gw = gn_w + wh.h * SSD_P + wh.p0 + 2 * tg;
+  const float *gw = ZT ? gwr : gn_w + wh.h * SSD_P + wh.p0 + 2 * tg;
 #endif
 #if SSD_HAS_Z
   const long long zrow = wh.zo + (t0 + t) * (long long)SSD_LD_Z + 2 * tg;
@@ -238,7 +243,13 @@ __device__ __forceinline__ void ssd_store_row(const float (*Y)[4], int half, int
 #endif
     const long long o = orow + j * 8;
 #if SSD_HAS_Z
-    const float2 zv = ssd_z_pair(z, zrow + j * 8);
+    float2 zv;
+    if constexpr (ZT) {
+      const u32 zp = *(const u32 *)&zr[j * 8];
+      zv = make_float2(bf2_lo(zp), bf2_hi(zp));
+    } else {
+      zv = ssd_z_pair(z, zrow + j * 8);
+    }
     v0 *= ssd_silu(zv.x);
     v1 *= ssd_silu(zv.y);
 #endif
@@ -260,7 +271,7 @@ __device__ __forceinline__ void ssd_store_row(const float (*Y)[4], int half, int
   ssq += __shfl_xor_sync(0xffffffffu, ssq, 2);
   if (in && tg == 0) gn_ss[((long long)wh.b * L + t0 + t) * (SSD_H * PSL) + wh.h * PSL + wh.p0 / SSD_PS] = ssq;
 #endif
-  (void)xr; (void)xstep; (void)D; (void)z; (void)gn_w; (void)gn_ss;
+  (void)xr; (void)xstep; (void)D; (void)z; (void)gn_w; (void)gn_ss; (void)zr; (void)gwr;
 }
 
 // bench/ssd_phase_prof.cu defines SSD_LINK_PROF to time each block's steps

@@ -92,6 +92,10 @@ static const tcase cases[] = {
      F_MAMBA2 | F_Z | F_FINAL | F_GN, 0, 1},
     {"gated norm folded, ps32, batch 2, odd z stride", CG_SSD_CHUNKED, 2, 333, 6, 64, 128, 6, 1, 1,
      6, F_MAMBA2 | F_Z | F_GN, 32, 2},
+    /* dense z: the gate's shared-memory tile and the weight's shared copy
+     * (cg_ssd_z_tile), as the model's in_proj rows give them */
+    {"gated norm folded, gate tile, ps16 L=1000", CG_SSD_CHUNKED, 1, 1000, 4, 64, 128, 4, 1, 1, 4,
+     F_MAMBA2 | F_Z | F_FINAL | F_GN, 16, 0},
     /* the conv over x folded in: strided rows as in the in_proj output, a
      * conv state, segments (phase 1 convolves too), every channel tiling */
     {"conv folded, state, strided, ps64 z final", CG_SSD_CHUNKED, 2, 1000, 6, 64, 128, 6, 1, 1, 6,
@@ -143,7 +147,8 @@ static int64_t op_ld(const tcase *t, int op) {
 }
 
 static int fails;
-static int wg_runs; /* cases the wgmma kernel ran */
+static int wg_runs;      /* cases the wgmma kernel ran */
+static int gn_tile_runs; /* folded-norm cases with the gate's tile (cg_ssd_z_tile) */
 
 static double relerr(const double *a, const double *ref, size_t n, size_t *nonfinite) {
   double num = 0, den = 0;
@@ -414,9 +419,11 @@ static int run_case(rt_cuda *g, cg_cache *cc, const tcase *t, uint64_t *seed, ss
   if (rc == SSD_OK) rc = rt_cuda_ssd_prepare(g, cc, &s, t->batch, &k, c);
   int nseg = 1;
   int64_t segc = 0;
-  if (rc == SSD_OK && t->kind == CG_SSD_CHUNKED) rt_cuda_ssd_segments(g, &k, t->batch, t->L, &nseg, &segc);
+  if (rc == SSD_OK && t->kind == CG_SSD_CHUNKED)
+    rc = rt_cuda_ssd_segments(g, &k, t->batch, t->L, &nseg, &segc, c);
   printf("%s [%s, ps %d, %d segment%s]\n", t->what, k.name, k.spec.ps, nseg, nseg > 1 ? "s" : "");
   wg_runs += rc == SSD_OK && k.spec.wg;
+  gn_tile_runs += rc == SSD_OK && k.spec.gnorm && cg_ssd_z_tile(&k.spec);
   if (rc == SSD_OK) rc = upload(g, t, &d, &h, state0, k.spec.ps, &dv, c);
   if (rc == SSD_OK) rc = launch(g, &k, t, ap, c);
   double *y = malloc(ny * sizeof(double)), *st = h.state ? malloc(nst * sizeof(double)) : NULL;
@@ -478,6 +485,16 @@ static void check_refusals(rt_cuda *g, cg_cache *cc, ssd_ctx *c) {
   a.B = 4096 + 8; /* a B slice not 16-byte aligned: refused, not a device fault */
   if (rt_cuda_ssd_chunked(g, &k, &a, 1, 100, &q) != SSD_EINVAL || !strstr(q.msg, "B"))
     fails++, fprintf(stderr, "FAIL: misaligned B accepted\n");
+  a.B = 4096;
+  /* a forced segment length that is not a count, or makes too many segments */
+  static const char *const segs[][2] = {{"abc", "100"}, {"0", "100"}, {"-3", "100"}, {"1", "4194369"}};
+  for (int i = 0; i < 4; i++) {
+    setenv("SSDC_SSD_SEG_CHUNKS", segs[i][0], 1);
+    if (rt_cuda_ssd_chunked(g, &k, &a, 1, atoll(segs[i][1]), &q) != SSD_EINVAL ||
+        !strstr(q.msg, "SSDC_SSD_SEG_CHUNKS"))
+      fails++, fprintf(stderr, "FAIL: $SSDC_SSD_SEG_CHUNKS=%s accepted\n", segs[i][0]);
+  }
+  unsetenv("SSDC_SSD_SEG_CHUNKS");
   rt_cuda_ssd_release(g, &k);
   s.ld_x = 4 * 64 + 4; /* a stride that breaks x's 16-byte rows */
   if (rt_cuda_ssd_prepare(g, cc, &s, 1, &k, &q) != SSD_EUNSUPPORTED || !strstr(q.msg, "x row stride"))
@@ -495,6 +512,12 @@ static void check_refusals(rt_cuda *g, cg_cache *cc, ssd_ctx *c) {
     a.z = 4096, a.A = 4096, a.B = 4096;
     if (rt_cuda_ssd_chunked(g, &k, &a, 1, 100, &q) != SSD_EINVAL || !strstr(q.msg, "gated norm"))
       fails++, fprintf(stderr, "FAIL: gnorm without its weight accepted\n");
+    a.gn_w = a.gn_ss = 4096, a.z = 4096 + 4; /* the gate's tile copies 16-byte rows (not
+                                                 the wgmma kernel, $SSDC_SSD_WG=1) */
+    if (cg_ssd_z_tile(&k.spec) && (rt_cuda_ssd_chunked(g, &k, &a, 1, 100, &q) != SSD_EINVAL ||
+                                   !strstr(q.msg, "operand z")))
+      fails++, fprintf(stderr, "FAIL: a gate tile from a z not 16-byte aligned accepted\n");
+    a.gn_w = a.gn_ss = 0, a.z = 0;
     rt_cuda_ssd_release(g, &k);
   }
   s.gnorm = s.has_z = false, s.xconv_k = 5; /* a folded conv wider than 4 */
@@ -534,7 +557,8 @@ int main(int argc, char **argv) {
    * then it must have run, and otherwise never */
   const char *wg = getenv("SSDC_SSD_WG");
   const bool want_wg = wg && !strcmp(wg, "1") && cg_arch_has_wgmma(rt_cuda_arch(g));
-  printf("wgmma kernel: %d cases\n", wg_runs);
+  printf("wgmma kernel: %d cases; folded norm with the gate's tile: %d\n", wg_runs, gn_tile_runs);
+  if (!gn_tile_runs) fails++, fprintf(stderr, "FAIL: no folded-norm case took the gate's tile\n");
   if (want_wg != (wg_runs > 0)) fails++, fprintf(stderr, "FAIL: wgmma kernel ran in %d cases\n", wg_runs);
   char cmd[128];
   snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
