@@ -109,8 +109,9 @@ struct ssd_smem {
   ssd_bf16 c[Q * BS];
   ssd_bf16 s[SSD_PS * BS];   /* state entering the chunk, bf16 */
   /* L o C B^T diag(dt) of the chunk, bf16 (lower triangle).  At the anchor
-   * shape (PS 64, N 128) the struct is 71,440 B: three blocks per SM (228
-   * KB, 1 KB reserved per block); registers (168) allow three as well. */
+   * shape (PS 64, N 128) the struct is 71,440 B (71,696 with gw): three
+   * blocks per SM (228 KB, 1 KB reserved per block); registers (168) allow
+   * three as well. */
   ssd_bf16 cb[Q * CBS];
 #if SSD_GNORM
   float gw[SSD_PS]; /* the folded norm's weight over the block's channels */
@@ -252,6 +253,16 @@ __device__ __forceinline__ void ssd_load_c(ssd_smem &sm, const ssd_where &wh, co
 // L2 when the chunk's other copies started (ssd_prefetch_z).
 #define ZS (SSD_PS + 8)
 static_assert(SSD_PS * BS >= Q * ZS, "the gate's tile must fit in sm.s");
+// The folded norm's weight from channel c of the block's shared copy (none
+// without SSD_GNORM).
+__device__ __forceinline__ const float *ssd_gw_at(const ssd_smem &sm, int c) {
+#if SSD_GNORM
+  return &sm.gw[c];
+#else
+  (void)sm, (void)c;
+  return nullptr;
+#endif
+}
 __device__ __forceinline__ void ssd_load_z(ssd_bf16 *zt, const ssd_where &wh, const ssd_z_in *z,
                                            long long L, long long t0) {
   constexpr int VPR = SSD_PS / 8, PER = 16 * VPR / 32;
@@ -487,12 +498,7 @@ __device__ __forceinline__ void ssd_chunk_y(ssd_smem &sm, const ssd_where &wh, l
     const ssd_bf16 *xr = &xs[(warp * XG + g + half * 8) * XS + 2 * tg];
 #if SSD_Z_TILE
     ssd_store_row<true>(Y, half, t, t0, L, wh, D, z, gn_w, gn_ss, y_, xr, 8, &sm.s[t * ZS + 2 * tg],
-#if SSD_GNORM
-                        &sm.gw[2 * tg]
-#else
-                        nullptr
-#endif
-    );
+                        ssd_gw_at(sm, 2 * tg));
 #else
     ssd_store_row(Y, half, t, t0, L, wh, D, z, gn_w, gn_ss, y_, xr, 8);
 #endif
