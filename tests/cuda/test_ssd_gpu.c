@@ -94,7 +94,7 @@ static const tcase cases[] = {
      6, F_MAMBA2 | F_Z | F_GN, 32, 2},
     /* dense z: the gate's shared-memory tile and the weight's shared copy
      * (cg_ssd_z_tile), as the model's in_proj rows give them */
-    {"gated norm folded, gate tile, ps16 L=1000", CG_SSD_CHUNKED, 1, 1000, 4, 64, 128, 4, 1, 1, 4,
+    {"gated norm folded, gate tile, ps16 L=300", CG_SSD_CHUNKED, 1, 300, 4, 64, 128, 4, 1, 1, 4,
      F_MAMBA2 | F_Z | F_FINAL | F_GN, 16, 0},
     /* the conv over x folded in: strided rows as in the in_proj output, a
      * conv state, segments (phase 1 convolves too), every channel tiling */
