@@ -16,15 +16,15 @@
 //
 // Segments give a long sequence more parallelism than batch * heads * slices
 // blocks.  A block first runs the state update alone over its segment (phase
-// 1: the segment's own contribution), then takes the state at the end of the
-// previous segment from that segment's block, publishes its own end state
-// (decoupled look-back, one link per segment), and finally runs the full
-// chunk loop from the right initial state (phase 3).  Blocks take tickets from
-// an atomic counter in launch order, so a block only ever waits for a block
-// that took an earlier ticket and is therefore already running: no deadlock
-// whatever order the hardware schedules blocks in.  Flags hold the launch's
-// epoch, so they need no clearing; the last block to finish resets the
-// ticket counters for the next launch.
+// 1: the segment's own contribution, two chunks an iteration), then takes
+// the state at the end of the previous segment from that segment's block,
+// publishes its own end state (decoupled look-back, one link per segment),
+// and finally runs the full chunk loop from the right initial state (phase
+// 3).  Blocks take tickets from an atomic counter in launch order, so a block
+// only ever waits for a block that took an earlier ticket and is therefore
+// already running: no deadlock whatever order the hardware schedules blocks
+// in.  Flags hold the launch's epoch, so they need no clearing; the last
+// block to finish resets the ticket counters for the next launch.
 //
 // Warp w (of 4) owns time rows [16w, 16w+16) of the chunk for y and a fixed
 // set of state tiles.  The causal C B^T tiles are not split by rows (warp 3
@@ -289,11 +289,12 @@ __device__ __forceinline__ void ssd_prefetch_z(const ssd_where &wh, const ssd_z_
 }
 #endif
 
-// Prepare chunk ch while its tiles are in flight: warp 0 scans its dt (raw
-// values in dtraw) and loads the next chunk's; with S given, every warp
-// stores the state entering the chunk as the bf16 operand of C S^T.  The
-// caller has passed a barrier after every read of the last chunk's cs, dtp,
-// w, decay and s, and passes one before anything reads these.
+// Prepare phase 3's chunk ch while its tiles are in flight: warp 0 scans its
+// dt (raw values in dtraw) and loads the next chunk's, and every warp stores
+// the state entering the chunk as the bf16 operand of C S^T.  The caller has
+// passed a barrier after every read of the last chunk's cs, dtp, w, decay and
+// s, and passes one before anything reads these.  (Phase 1's scans:
+// ssd_p1_prep.)
 __device__ __forceinline__ void ssd_chunk_prep(ssd_smem &sm, const ssd_where &wh, long long ch,
                                                ssd_dt_in dtraw[2], const ssd_dt_in *dt,
                                                const float *dt_bias, float A, long long L,
@@ -301,16 +302,14 @@ __device__ __forceinline__ void ssd_chunk_prep(ssd_smem &sm, const ssd_where &wh
   const int warp = threadIdx.x >> 5, lane = threadIdx.x & 31, g = lane >> 2, tg = lane & 3;
   const long long t0 = ch * Q;
   if (warp == 0) {
-    ssd_scan_chunk(sm.sc, S ? nullptr : &sm.seglog, dtraw, t0, L, wh.hdt, dt_bias, A);
+    ssd_scan_chunk(sm.sc, nullptr, dtraw, t0, L, wh.hdt, dt_bias, A);
     if (ch + 1 < wh.c1) ssd_load_dt(dtraw, dt, L, t0 + Q, wh.b, wh.hdt);
   }
-  if (S) {
 #pragma unroll
-    for (int j = 0; j < NTW; j++) {
-      int p = ssd_st_m(warp, j) * 16 + g, n = ssd_st_n(warp, j) * 8 + 2 * tg;
-      *(u32 *)&sm.s[p * BS + n] = pack_bf2(S[j][0], S[j][1]);
-      *(u32 *)&sm.s[(p + 8) * BS + n] = pack_bf2(S[j][2], S[j][3]);
-    }
+  for (int j = 0; j < NTW; j++) {
+    int p = ssd_st_m(warp, j) * 16 + g, n = ssd_st_n(warp, j) * 8 + 2 * tg;
+    *(u32 *)&sm.s[p * BS + n] = pack_bf2(S[j][0], S[j][1]);
+    *(u32 *)&sm.s[(p + 8) * BS + n] = pack_bf2(S[j][2], S[j][3]);
   }
 }
 
@@ -321,16 +320,17 @@ __device__ __forceinline__ void ssd_chunk_ready() {
   __syncthreads();
 }
 
-// S = decay S + (x w)^T B for this warp's state tiles.  x^T is loaded
-// transposed by ldmatrix and scaled by w in registers: fragment register 0/1
-// hold k = 2t, 2t+1 of rows g, g+8 and registers 2/3 hold k + 8, so each
-// thread needs four w values per k-step (no x*w pass through shared memory).
-// Each B fragment serves the warp's MTW m16 tiles; B comes two n8 tiles per
-// ldmatrix where NTN allows.
-__device__ __forceinline__ void ssd_state_update(ssd_smem &sm, float (*S)[4]) {
+// S = decay S + (x w)^T B for this warp's state tiles, from a chunk's x and
+// B tiles and scan (sm.x, sm.b, sm.sc; phase 1's second chunk has its own).
+// x^T is loaded transposed by ldmatrix and scaled by w in registers: fragment
+// register 0/1 hold k = 2t, 2t+1 of rows g, g+8 and registers 2/3 hold k + 8,
+// so each thread needs four w values per k-step (no x*w pass through shared
+// memory).  Each B fragment serves the warp's MTW m16 tiles; B comes two n8
+// tiles per ldmatrix where NTN allows.
+__device__ __forceinline__ void ssd_state_update(const ssd_bf16 *xs, const ssd_bf16 *bs,
+                                                 const ssd_scan &sc, float (*S)[4]) {
   const int warp = threadIdx.x >> 5, lane = threadIdx.x & 31;
-  const ssd_bf16 *bs = sm.b, *xs = sm.x;
-  float dec = sm.sc.decay;
+  float dec = sc.decay;
 #pragma unroll
   for (int j = 0; j < NTW; j++) {
     S[j][0] *= dec; S[j][1] *= dec; S[j][2] *= dec; S[j][3] *= dec;
@@ -342,7 +342,7 @@ __device__ __forceinline__ void ssd_state_update(ssd_smem &sm, float (*S)[4]) {
     for (int mi = 0; mi < MTW; mi++) {
       const int smt = ssd_st_m(warp, mi * NTN);
       ldsm_x4_t(a[mi], &xs[(kk * XG + (lane & 7) + (lane >> 4) * 8) * XS + smt * 16 + ((lane >> 3) & 1) * 8]);
-      ssd_scale_xt(a[mi], sm.sc, kk);
+      ssd_scale_xt(a[mi], sc, kk);
     }
     const ssd_bf16 *brow = &bs[(kk * 16 + (lane & 15)) * BS];
 #pragma unroll
@@ -357,6 +357,49 @@ __device__ __forceinline__ void ssd_state_update(ssd_smem &sm, float (*S)[4]) {
         if (ni + 1 < NTN) mma_bf16(S[mi * NTN + ni + 1], a[mi], b1);
       }
     }
+  }
+}
+
+// Phase 1 (the state update alone over a segment) reads no C, C B^T or bf16
+// state, so an iteration takes two chunks where the second's tiles fit in
+// those: its x in the C B^T tile, its B in the C tile, its scan in sm.s.
+// Two barriers and one exposed copy per two chunks instead of per chunk, and
+// warps 0 and 1 scan the two chunks' dt at once (-3% for the whole kernel at
+// 1x8K..1x32K, bench/NOTES.md session 21).  Not with the folded conv, whose
+// x tile carries halo rows.
+constexpr bool ssd_p1_two = !SSD_XCONV_K && Q * CBS >= (Q / 16) * XG * XS &&
+                            sizeof(ssd_scan) <= sizeof(ssd_bf16) * SSD_PS * BS;
+__device__ __forceinline__ ssd_bf16 *ssd_p1_x2(ssd_smem &sm) { return sm.cb; }
+__device__ __forceinline__ ssd_bf16 *ssd_p1_b2(ssd_smem &sm) { return sm.c; }
+__device__ __forceinline__ ssd_scan &ssd_p1_sc2(ssd_smem &sm) { return *reinterpret_cast<ssd_scan *>(sm.s); }
+
+// Phase 1's x and B tiles of chunk ch, and of ch + 1 when the iteration
+// takes two (one cp.async group each).
+__device__ __forceinline__ void ssd_p1_load(ssd_smem &sm, const ssd_where &wh, const ssd_bf16 *x,
+                                            const ssd_bf16 *B, long long L, long long ch,
+                                            const float *xc_st) {
+  ssd_load_xb(sm, wh, x, B, L, ch * Q, xc_st);
+  if (ssd_p1_two && ch + 1 < wh.c1) {
+    ssd_copy_rows<SSD_PS / 8, (long long)SSD_LD_X, XS>(ssd_p1_x2(sm), x + wh.xo, (ch + 1) * Q, L);
+    ssd_copy_rows<SSD_N / 8, (long long)SSD_LD_B, BS>(ssd_p1_b2(sm), B + wh.bo, (ch + 1) * Q, L);
+    cp_async_commit();
+  }
+}
+
+// Phase 1's scans of an iteration's chunks (warp 0: ch into sm.sc, adding
+// its cs_last to seglog; warp 1: ch + 1 into the second scan), each warp then
+// loading the raw dt of its chunk of the next iteration.
+__device__ __forceinline__ void ssd_p1_prep(ssd_smem &sm, const ssd_where &wh, long long ch,
+                                            ssd_dt_in dtraw[2], const ssd_dt_in *dt,
+                                            const float *dt_bias, float A, long long L) {
+  constexpr int STEP = ssd_p1_two ? 2 : 1;
+  const int warp = threadIdx.x >> 5;
+  if (warp == 0) {
+    ssd_scan_chunk(sm.sc, &sm.seglog, dtraw, ch * Q, L, wh.hdt, dt_bias, A);
+    if (ch + STEP < wh.c1) ssd_load_dt(dtraw, dt, L, (ch + STEP) * Q, wh.b, wh.hdt);
+  } else if (ssd_p1_two && warp == 1 && ch + 1 < wh.c1) {
+    ssd_scan_chunk(ssd_p1_sc2(sm), nullptr, dtraw, (ch + 1) * Q, L, wh.hdt, dt_bias, A);
+    if (ch + 1 + STEP < wh.c1) ssd_load_dt(dtraw, dt, L, (ch + 1 + STEP) * Q, wh.b, wh.hdt);
   }
 }
 
@@ -533,20 +576,25 @@ SSD_KERNEL(SSD_CHUNKED_PARAMS) {
   if (wh.seg < nseg - 1) {
 #pragma unroll
     for (int j = 0; j < NTW; j++) S[j][0] = S[j][1] = S[j][2] = S[j][3] = 0.f;
-    ssd_load_xb(sm, wh, x, B, L, wh.c0 * Q, xc_st);
-    if (warp == 0) ssd_load_dt(dtraw, dt, L, wh.c0 * Q, wh.b, wh.hdt);
-    ssd_chunk_prep(sm, wh, wh.c0, dtraw, dt, dt_bias, A, L, nullptr);
-    for (long long ch = wh.c0; ch < wh.c1; ch++) {
+    constexpr int STEP = ssd_p1_two ? 2 : 1;
+    ssd_p1_load(sm, wh, x, B, L, wh.c0, xc_st);
+    if (warp < STEP && wh.c0 + warp < wh.c1) ssd_load_dt(dtraw, dt, L, (wh.c0 + warp) * Q, wh.b, wh.hdt);
+    ssd_p1_prep(sm, wh, wh.c0, dtraw, dt, dt_bias, A, L);
+    for (long long ch = wh.c0; ch < wh.c1; ch += STEP) {
+      const bool two = ssd_p1_two && ch + 1 < wh.c1;
       ssd_chunk_ready();
 #if SSD_XCONV_K
       ssd_xconv(sm, wh, xc_w, xc_b);
       __syncthreads(); /* the state update reads every group */
 #endif
-      ssd_state_update(sm, S);
-      __syncthreads(); /* x, B, w, decay of chunk ch are read */
-      if (ch + 1 < wh.c1) {
-        ssd_load_xb(sm, wh, x, B, L, (ch + 1) * Q, xc_st);
-        ssd_chunk_prep(sm, wh, ch + 1, dtraw, dt, dt_bias, A, L, nullptr);
+      /* the second chunk's cs_last after the first's: seglog sums in chunk order */
+      if (two && threadIdx.x == 0) sm.seglog += ssd_p1_sc2(sm).cs[Q - 1];
+      ssd_state_update(sm.x, sm.b, sm.sc, S);
+      if (two) ssd_state_update(ssd_p1_x2(sm), ssd_p1_b2(sm), ssd_p1_sc2(sm), S);
+      __syncthreads(); /* the iteration's x, B, w and decay are read */
+      if (ch + STEP < wh.c1) {
+        ssd_p1_load(sm, wh, x, B, L, ch + STEP, xc_st);
+        ssd_p1_prep(sm, wh, ch + STEP, dtraw, dt, dt_bias, A, L);
       }
     }
   }
@@ -574,7 +622,7 @@ SSD_KERNEL(SSD_CHUNKED_PARAMS) {
     ssd_xconv(sm, wh, xc_w, xc_b); /* nothing reads x before chunk_y's barrier */
 #endif
     ssd_chunk_y(sm, wh, ch * Q, L, D, z, gn_w, gn_ss, y_, more ? C : nullptr);
-    ssd_state_update(sm, S);
+    ssd_state_update(sm.x, sm.b, sm.sc, S);
     __syncthreads(); /* x, B, cs, w, decay and s of chunk ch are read */
     if (more) {
       ssd_load_xb(sm, wh, x, B, L, (ch + 1) * Q, xc_st);
