@@ -142,10 +142,12 @@ __device__ __forceinline__ ssd_where ssd_where_at(unsigned ticket, unsigned per_
   return wh;
 }
 
-// Warp 0: discretize dt for the chunk and scan dt*A into sc; seglog (phase
+// One warp: discretize dt for the chunk and scan dt*A into sc; seglog (phase
 // 1; null in phase 3, whose scans would race with the look-back's reads of
 // it in a block with no barrier between: compute-sanitizer racecheck) sums
-// the chunks' cs_last.  Lane l owns steps 2l, 2l+1.
+// the chunks' cs_last (the mma.sync kernel's second chunk of a phase-1
+// iteration passes null: its cs[Q - 1] is added after the barrier, in chunk
+// order).  Lane l owns steps 2l, 2l+1.
 __device__ __forceinline__ void ssd_scan_chunk(ssd_scan &sc, float *seglog, const ssd_dt_in raw[2],
                                                long long t0, long long L, int hdt,
                                                const float *dt_bias, float A) {
