@@ -6,12 +6,16 @@
 // axis for the token-major residual ssdc keeps.  Tokens are m only if out_proj
 // writes a feature-major residual.  This times, at the 2.7b out_proj shape
 // (K = 5120 -> 2560, fp32 residual accumulated, beta = 1):
-//   tok   the committed form: m = 2560 features, n = T tokens, scalar alpha;
-//   feat  feature-major output: m = T, n = 2560, scalar alpha;
-//   featv feature-major output with ALPHA_DEVICE_VECTOR_BETA_HOST (r_t per token);
+//   tok    the committed form: m = 2560 features, n = T tokens, scalar alpha;
+//   feat   feature-major output: m = T, n = 2560, scalar alpha;
+//   featv  feature-major output, ALPHA_DEVICE_VECTOR_BETA_HOST (r_t per token);
+//   featv0 the same with ALPHA_DEVICE_VECTOR_BETA_ZERO;
+//   featdv the same with DEVICE_VECTOR (alpha and beta vectors; beta ones);
+//   tokv   token-major with an alpha vector (along the features: whether any
+//          vector mode exists for bf16 inputs);
 // each over the heuristic's first 8 candidates (median of 20 runs per
-// candidate, best kept), and checks featv against tok scaled on the host at
-// sampled entries.  Build on the device:
+// candidate, best kept), and checks the first feature-major vector form that
+// runs against tok scaled on the host at sampled entries.  Build on the device:
 //   nvcc -std=c++17 -O2 bench/alpha_vec_probe.cu -lcublasLt -o avp && ./avp [T]
 #include <cublasLt.h>
 #include <cuda_bf16.h>
@@ -24,17 +28,15 @@
 #define CK(x) do { cudaError_t e_ = (x); if (e_) { printf("cuda %s: %s\n", #x, cudaGetErrorString(e_)); exit(1); } } while (0)
 #define LK(x) do { cublasStatus_t s_ = (x); if (s_) { printf("cublasLt %s: %d\n", #x, (int)s_); exit(1); } } while (0)
 
-static float hash01(unsigned i, unsigned s) {
+// A hash of (i, seed) to [-0.5, 0.5): inputs on the device, scales on the host.
+__host__ __device__ inline float hash01(unsigned i, unsigned s) {
   unsigned h = i * 2654435761u ^ (s * 40503u + 0x9e3779b9u);
   h ^= h >> 15; h *= 0x2c1b3c6du; h ^= h >> 12; h *= 0x297a2d39u; h ^= h >> 15;
   return (h & 0xffffff) / 16777216.f - 0.5f;
 }
 __global__ void fill_bf(__nv_bfloat16 *p, size_t n, unsigned s, float sc) {
-  for (size_t i = blockIdx.x * (size_t)blockDim.x + threadIdx.x; i < n; i += (size_t)gridDim.x * blockDim.x) {
-    unsigned h = (unsigned)i * 2654435761u ^ (s * 40503u + 0x9e3779b9u);
-    h ^= h >> 15; h *= 0x2c1b3c6du; h ^= h >> 12; h *= 0x297a2d39u; h ^= h >> 15;
-    p[i] = __float2bfloat16(((h & 0xffffff) / 16777216.f - 0.5f) * sc);
-  }
+  for (size_t i = blockIdx.x * (size_t)blockDim.x + threadIdx.x; i < n; i += (size_t)gridDim.x * blockDim.x)
+    p[i] = __float2bfloat16(hash01((unsigned)i, s) * sc);
 }
 
 struct form {
@@ -44,9 +46,10 @@ struct form {
 };
 
 // Time one form; returns the best median over candidates (ms), or -1 when the
-// heuristic offers nothing.  D is set to D0 + alpha * product after the call
-// (restored from D0 before every timed run is not needed: beta = 1 keeps
-// accumulating, which the timing does not care about; the check run restores).
+// heuristic offers nothing (ncand then holds minus its status).  The timed
+// runs keep accumulating into D (beta = 1), which the time does not depend
+// on; a last run of the best candidate from a zeroed D leaves alpha * product
+// there for the check.
 static float run_form(cublasLtHandle_t lt, const form &f, int T, int K, int N, const __nv_bfloat16 *G,
                       const __nv_bfloat16 *W, float *D, const float *alpha_v, const float *ones_v, void *ws, size_t wsb,
                       int *ncand, int *best_i) {
@@ -131,7 +134,7 @@ int main(int argc, char **argv) {
   CK(cudaMalloc(&ws, wsb));
   fill_bf<<<1024, 256>>>(G, (size_t)T * K, 1, 2.f), fill_bf<<<1024, 256>>>(W, (size_t)N * K, 2, 0.05f);
   std::vector<float> ha(T);
-  for (int t = 0; t < T; t++) ha[t] = 0.5f + hash01(t, 3) + 0.5f; /* 0.5 .. 1.5 */
+  for (int t = 0; t < T; t++) ha[t] = 1.f + hash01(t, 3); /* 0.5 .. 1.5 */
   CK(cudaMemcpy(av, ha.data(), T * 4, cudaMemcpyHostToDevice));
   float *ones; /* beta as a device vector: the residual kept (length T >= N) */
   CK(cudaMalloc(&ones, (size_t)T * 4));
