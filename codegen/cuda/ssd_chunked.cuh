@@ -622,6 +622,9 @@ SSD_KERNEL(SSD_CHUNKED_PARAMS) {
     ssd_xconv(sm, wh, xc_w, xc_b); /* nothing reads x before chunk_y's barrier */
 #endif
     ssd_chunk_y(sm, wh, ch * Q, L, D, z, gn_w, gn_ss, y_, more ? C : nullptr);
+    /* The state after a block's last chunk is read only as the final state
+     * (a segment with a successor published its end state after phase 1). */
+    if (!more && !(SSD_HAS_FINAL && wh.seg == nseg - 1)) break;
     ssd_state_update(sm.x, sm.b, sm.sc, S);
     __syncthreads(); /* x, B, cs, w, decay and s of chunk ch are read */
     if (more) {
