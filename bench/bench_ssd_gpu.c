@@ -14,7 +14,8 @@
  * `bench_ssd_gpu OUT.json sweep` instead times the chunked kernel at a few
  * shapes for each of a list of segment lengths
  * (through $SSDC_SSD_SEG_CHUNKS, runtime/rt_cuda_ssd.c), the data behind the
- * runtime's segment policy.
+ * runtime's segment policy; `sweep-ps` does the same at batch-1 lengths up to
+ * 8K for every channel slice width (16, 32, 64), not only the picked one.
  */
 #define _GNU_SOURCE
 #include <stdio.h>
@@ -176,22 +177,25 @@ static int bench_chunked(bench *b, FILE *js) {
   return rc;
 }
 
-/* Segment lengths at the shapes the policy must get right. */
-static int bench_sweep(bench *b, FILE *js) {
-  static const int64_t shapes[][2] = {{1, 512},   {1, 1024},  {1, 2048},   {1, 4096},
-                                      {1, 8192},  {1, 16384}, {1, 32768},  {1, 65536},
-                                      {1, 131072}, {4, 16384}, {8, 8192}, {32, 2048}};
+/* Segment lengths at the shapes the policy must get right (by_ps: at short
+ * batch-1 lengths, for every slice width). */
+static int bench_sweep(bench *b, FILE *js, bool by_ps) {
+  static const int64_t all[][2] = {{1, 512},   {1, 1024},  {1, 2048},   {1, 4096},
+                                   {1, 8192},  {1, 16384}, {1, 32768},  {1, 65536},
+                                   {1, 131072}, {4, 16384}, {8, 8192}, {32, 2048}};
   static const int segc[] = {0, 1, 2, 3, 4, 6, 8, 12, 16, 24, 32, 48, 64, 96, 128, 160, 256, 512};
+  const size_t nshapes = by_ps ? 5 : sizeof all / sizeof *all; /* the first five: 1x512 .. 1x8K */
   rt_cuda_ssd_args a;
   int rc = chunked_args(b, &a);
   if (rc) return rc;
   fprintf(js, "  \"sweep\": [\n");
   printf("%-10s %4s %8s %5s %10s\n", "batch x L", "ps", "seg_ch", "segs", "ms");
   int first = 1;
-  for (size_t i = 0; i < sizeof shapes / sizeof *shapes && rc == SSD_OK; i++) {
-    const int64_t bt = shapes[i][0], L = shapes[i][1], nch = (L + CG_SSD_CHUNK - 1) / CG_SSD_CHUNK;
+  for (size_t k = 0; k < nshapes * (by_ps ? 3 : 1) && rc == SSD_OK; k++) {
+    const size_t i = k % nshapes;
+    const int64_t bt = all[i][0], L = all[i][1], nch = (L + CG_SSD_CHUNK - 1) / CG_SSD_CHUNK;
     const cg_ssd_spec s0 = mamba2_spec(CG_SSD_CHUNKED, 0);
-    const int ps = cg_ssd_pick_ps(&s0, bt, rt_cuda_sms(b->g)); /* narrower slices never won */
+    const int ps = by_ps ? 16 << (k / nshapes) : cg_ssd_pick_ps(&s0, bt, rt_cuda_sms(b->g));
     for (size_t j = 0; j < sizeof segc / sizeof *segc && rc == SSD_OK; j++) {
       if (segc[j] > nch || (segc[j] && nch / segc[j] > 80)) continue; /* 0: the policy */
       char v[24];
@@ -265,9 +269,10 @@ static int bench_step(bench *b, FILE *js) {
 int main(int argc, char **argv) {
   bench b = {0};
   ssd_ctx_init(&b.c);
-  const int sweep = argc > 2 && strcmp(argv[2], "sweep") == 0;
+  const bool by_ps = argc > 2 && strcmp(argv[2], "sweep-ps") == 0;
+  const int sweep = by_ps || (argc > 2 && strcmp(argv[2], "sweep") == 0);
   if (argc > 3 || (argc > 2 && !sweep)) {
-    fprintf(stderr, "usage: bench_ssd_gpu [OUT.json [sweep]]\n");
+    fprintf(stderr, "usage: bench_ssd_gpu [OUT.json [sweep | sweep-ps]]\n");
     return 2;
   }
   FILE *js = argc > 1 ? fopen(argv[1], "w") : stdout;
@@ -287,7 +292,7 @@ int main(int argc, char **argv) {
     printf("device: %s (%s, %d SMs)\n", rt_cuda_name(b.g), rt_cuda_arch(b.g), rt_cuda_sms(b.g));
     fprintf(js, "{\n  \"device\": \"%s\",\n  \"arch\": \"%s\",\n  \"date\": \"%s\",\n",
             rt_cuda_name(b.g), rt_cuda_arch(b.g), date);
-    rc = sweep ? bench_sweep(&b, js) : bench_chunked(&b, js);
+    rc = sweep ? bench_sweep(&b, js, by_ps) : bench_chunked(&b, js);
   }
   if (rc == SSD_OK && !sweep) rc = bench_step(&b, js);
   if (rc == SSD_OK) fprintf(js, "}\n");
