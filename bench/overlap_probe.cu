@@ -19,23 +19,13 @@ int main(int argc, char **argv) {
   const long long L = argc > 2 ? atoll(argv[2]) : 2048;
   const size_t T = (size_t)batch * L, blocks = (size_t)batch * SSD_H * PSL;
   const int KD = 2560, NZ = 5120; /* d_model, d_inner */
-  ssd_bf16 *x, *dt, *Bm, *Cm, *y, *ga, *gw, *gc;
-  float *A, *D, *bias, *init, *fin, *ws_state;
+  const probe_ops o = probe_ops_make(batch, T);
+  ssd_bf16 *x = o.x, *dt = o.dt, *Bm = o.B, *Cm = o.C, *y = o.y, *ga, *gw, *gc;
+  float *A = o.A, *D = o.D, *bias = o.bias, *init = o.init, *fin = o.fin, *ws_state;
   unsigned *ws_sync;
-  cudaMalloc(&x, T * SSD_LD_X * 2), cudaMalloc(&dt, T * SSD_LD_DT * 2), cudaMalloc(&Bm, T * SSD_LD_B * 2);
-  cudaMalloc(&Cm, T * SSD_LD_C * 2), cudaMalloc(&y, T * SSD_H * SSD_P * 2);
-  cudaMalloc(&A, SSD_H * 4), cudaMalloc(&D, SSD_H * 4), cudaMalloc(&bias, SSD_H * 4);
-  const size_t sb = (size_t)batch * SSD_H * SSD_P * SSD_N * 4;
-  cudaMalloc(&init, sb), cudaMalloc(&fin, sb), cudaMalloc(&ws_state, 1024), cudaMemset(init, 0, sb);
-  cudaMalloc(&ws_sync, (2 + blocks) * 4), cudaMemset(ws_sync, 0, (2 + blocks) * 4);
+  cudaMalloc(&ws_state, 1024), cudaMalloc(&ws_sync, (2 + blocks) * 4), cudaMemset(ws_sync, 0, (2 + blocks) * 4);
   cudaMalloc(&ga, T * KD * 2), cudaMalloc(&gw, (size_t)NZ * KD * 2), cudaMalloc(&gc, T * NZ * 2);
-  fill<<<512, 256>>>(x, T * SSD_LD_X, 1, 2.f), fill<<<512, 256>>>(dt, T * SSD_LD_DT, 2, 2.f);
-  fill<<<512, 256>>>(Bm, T * SSD_LD_B, 3, 1.f), fill<<<512, 256>>>(Cm, T * SSD_LD_C, 4, 1.f);
   fill<<<512, 256>>>(ga, T * KD, 5, 1.f), fill<<<512, 256>>>(gw, (size_t)NZ * KD, 6, 0.05f);
-  float hA[SSD_H], hD[SSD_H], hb[SSD_H];
-  for (int h = 0; h < SSD_H; h++) hA[h] = logf(1.f + h % 16), hD[h] = 1.f, hb[h] = -2.f + 0.05f * (h % 8);
-  cudaMemcpy(A, hA, sizeof hA, cudaMemcpyHostToDevice), cudaMemcpy(D, hD, sizeof hD, cudaMemcpyHostToDevice);
-  cudaMemcpy(bias, hb, sizeof hb, cudaMemcpyHostToDevice);
   const int smem = (int)sizeof(SMEM_T);
   cudaFuncSetAttribute(SSD_KERNEL, cudaFuncAttributeMaxDynamicSharedMemorySize, smem);
   cudaStream_t s1, s2;

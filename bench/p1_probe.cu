@@ -12,6 +12,8 @@
 //   ./p1 batch L seg_chunks
 // -DP1_NOMMA=1 (no state update) and -DP1_NOLOAD=1 (no copies after the
 // first two chunks' tiles) take the loop apart; their states are wrong.
+// Session 22's variant with several heads a block sharing B (p1_multi, no
+// faster) is bench/results/gpu-2026-11-25-s22/call9-p1-multi.patch.
 #include <cstdio>
 #include <cstdlib>
 #include <vector>
@@ -84,119 +86,6 @@ p1_ext(const ssd_bf16 *__restrict__ x, const ssd_dt_in *__restrict__ dt, const f
   if (threadIdx.x == 0) ws_seglog[blockIdx.x] = seglog;
 }
 
-// The same state-only pass with HPB heads a block (HPB groups of 4 warps,
-// group g the head hg * HPB + g), sharing one B tile per stage: B is read by
-// every head of its group (G = 1 here), and in p1_ext its copies are most of
-// the traffic the block waits for.  Group-local copies of the tile helpers
-// (the kernel's own take threadIdx.x as the block's thread).
-#ifndef HPB
-#define HPB 2
-#endif
-struct p1m_smem {
-  ssd_bf16 x[2][HPB][(Q / 16) * XG * XS];
-  ssd_bf16 b[2][Q * BS];
-  ssd_scan sc[2][HPB];
-};
-template <int VPR, long long STRIDE, int SROW, int NT>
-__device__ __forceinline__ void p1m_copy(ssd_bf16 *dst, const ssd_bf16 *base, long long t0, long long L, int tid) {
-  constexpr int RS = NT / VPR;
-  const int r0 = tid / VPR, v = tid % VPR;
-  const ssd_bf16 *p = base + (t0 + r0) * STRIDE + v * 8;
-#pragma unroll
-  for (int k = 0; k < Q / RS; k++) {
-    const int r = r0 + k * RS;
-    const bool ok = t0 + r < L;
-    cp_async16(&dst[r * SROW + v * 8], ok ? p : base, ok ? 16 : 0);
-    p += RS * STRIDE;
-  }
-}
-__device__ __forceinline__ void p1m_update(int warp, const ssd_bf16 *xs, const ssd_bf16 *bs, const ssd_scan &sc,
-                                           float (*S)[4]) {
-  const int lane = threadIdx.x & 31;
-  float dec = sc.decay;
-#pragma unroll
-  for (int j = 0; j < NTW; j++) {
-    S[j][0] *= dec; S[j][1] *= dec; S[j][2] *= dec; S[j][3] *= dec;
-  }
-#pragma unroll
-  for (int kk = 0; kk < Q / 16; kk++) {
-    u32 a[MTW][4];
-#pragma unroll
-    for (int mi = 0; mi < MTW; mi++) {
-      const int smt = ssd_st_m(warp, mi * NTN);
-      ldsm_x4_t(a[mi], &xs[(kk * XG + (lane & 7) + (lane >> 4) * 8) * XS + smt * 16 + ((lane >> 3) & 1) * 8]);
-      ssd_scale_xt(a[mi], sc, kk);
-    }
-    const ssd_bf16 *brow = &bs[(kk * 16 + (lane & 15)) * BS];
-#pragma unroll
-    for (int ni = 0; ni < NTN; ni += 2) {
-      const int nt = ssd_st_n(warp, ni);
-      u32 b0[2], b1[2];
-      ldsm_pair_t(b0, b1, &brow[(nt + (lane >> 4)) * 8]);
-#pragma unroll
-      for (int mi = 0; mi < MTW; mi++) {
-        mma_bf16(S[mi * NTN + ni], a[mi], b0);
-        mma_bf16(S[mi * NTN + ni + 1], a[mi], b1);
-      }
-    }
-  }
-}
-extern "C" __global__ void __launch_bounds__(128 * HPB, HPB == 1 ? 4 : HPB == 2 ? 2 : 1)
-p1_multi(const ssd_bf16 *__restrict__ x, const ssd_dt_in *__restrict__ dt, const float *__restrict__ A_,
-         const ssd_bf16 *__restrict__ B, const float *__restrict__ dt_bias, long long L, int batch,
-         int seg_chunks, float *__restrict__ ws_local, float *__restrict__ ws_seglog) {
-  static_assert(PSL == 1 && SSD_H % HPB == 0 && SSD_HB == 1, "probe: ps 64, one B group");
-  SSD_DYN_SMEM(smem_raw);
-  p1m_smem &sm = *reinterpret_cast<p1m_smem *>(smem_raw);
-  const int g = threadIdx.x >> 7, tid = threadIdx.x & 127, warp = tid >> 5;
-  const unsigned per_seg = (unsigned)batch * SSD_H;
-  const unsigned hg = blockIdx.x % (SSD_H / HPB), rest = blockIdx.x / (SSD_H / HPB);
-  const unsigned b = rest % batch, seg = rest / batch;
-  const unsigned ticket = seg * per_seg + b * SSD_H + hg * HPB + g;
-  const ssd_where wh = ssd_where_at(ticket, per_seg, L, seg_chunks);
-  const float A = ssd_A(A_, wh.hdt);
-  float S[NTW][4];
-#pragma unroll
-  for (int j = 0; j < NTW; j++) S[j][0] = S[j][1] = S[j][2] = S[j][3] = 0.f;
-  float seglog = 0.f;
-  ssd_dt_in raw[2] = {0, 0};
-  for (int s = 0; s < 2; s++) {
-    const long long ch = wh.c0 + s;
-    if (ch >= wh.c1) break;
-    p1m_copy<SSD_PS / 8, (long long)SSD_LD_X, XS, 128>(sm.x[s][g], x + wh.xo, ch * Q, L, tid);
-    p1m_copy<SSD_N / 8, (long long)SSD_LD_B, BS, 128 * HPB>(sm.b[s], B + wh.bo, ch * Q, L, threadIdx.x);
-    cp_async_commit();
-    if (warp == s) {
-      ssd_load_dt(raw, dt, L, ch * Q, wh.b, wh.hdt);
-      ssd_scan_chunk(sm.sc[s][g], nullptr, raw, ch * Q, L, wh.hdt, dt_bias, A);
-    }
-  }
-  if (warp == 0 && wh.c0 + 2 < wh.c1) ssd_load_dt(raw, dt, L, (wh.c0 + 2) * Q, wh.b, wh.hdt);
-  for (long long ch = wh.c0; ch < wh.c1; ch++) {
-    const int s = (int)((ch - wh.c0) & 1);
-    if (ch + 1 < wh.c1) cp_async_wait_group<1>();
-    else cp_async_wait_all();
-    __syncthreads();
-    if (tid == 0) seglog += sm.sc[s][g].cs[Q - 1];
-    p1m_update(warp, sm.x[s][g], sm.b[s], sm.sc[s][g], S);
-    __syncthreads();
-    if (ch + 2 < wh.c1) {
-      p1m_copy<SSD_PS / 8, (long long)SSD_LD_X, XS, 128>(sm.x[s][g], x + wh.xo, (ch + 2) * Q, L, tid);
-      p1m_copy<SSD_N / 8, (long long)SSD_LD_B, BS, 128 * HPB>(sm.b[s], B + wh.bo, (ch + 2) * Q, L, threadIdx.x);
-      cp_async_commit();
-      if (warp == 0) {
-        ssd_scan_chunk(sm.sc[s][g], nullptr, raw, (ch + 2) * Q, L, wh.hdt, dt_bias, A);
-        if (ch + 3 < wh.c1) ssd_load_dt(raw, dt, L, (ch + 3) * Q, wh.b, wh.hdt);
-      }
-    }
-  }
-  const long long slice = (long long)wh.b * SSD_H + wh.h;
-  float4 *mine = (float4 *)(ws_local + ((long long)wh.seg * batch * SSD_H + slice) * (SSD_P * SSD_N)) + tid;
-#pragma unroll
-  for (int j = 0; j < NTW; j++) __stcg(&mine[j * 128], make_float4(S[j][0], S[j][1], S[j][2], S[j][3]));
-  if (tid == 0) ws_seglog[ticket] = seglog;
-}
-
 int main(int argc, char **argv) {
   const int batch = argc > 1 ? atoi(argv[1]) : 1;
   const long long L = argc > 2 ? atoll(argv[2]) : 16384;
@@ -206,34 +95,24 @@ int main(int argc, char **argv) {
   if (nseg < 2) { printf("one segment: no phase 1\n"); return 0; }
   const size_t blocks = per_seg * (nseg - 1), main_blocks = per_seg * nseg;
   const size_t st_bytes = (size_t)(nseg - 1) * batch * SSD_H * SSD_P * SSD_N * 4;
-  ssd_bf16 *x, *dt, *Bm, *Cm, *y;
-  float *A, *D, *bias, *init, *fin, *ws_state, *ws_local, *ws_seglog;
+  const probe_ops o = probe_ops_make(batch, T);
+  float *ws_state, *ws_local, *ws_seglog;
   unsigned *ws_sync;
-  cudaMalloc(&x, T * SSD_LD_X * 2), cudaMalloc(&dt, T * SSD_LD_DT * 2), cudaMalloc(&Bm, T * SSD_LD_B * 2);
-  cudaMalloc(&Cm, T * SSD_LD_C * 2), cudaMalloc(&y, T * SSD_H * SSD_P * 2);
-  cudaMalloc(&A, SSD_H * 4), cudaMalloc(&D, SSD_H * 4), cudaMalloc(&bias, SSD_H * 4);
-  cudaMalloc(&init, batch * SSD_H * SSD_P * SSD_N * 4), cudaMalloc(&fin, batch * SSD_H * SSD_P * SSD_N * 4);
   cudaMalloc(&ws_state, st_bytes), cudaMalloc(&ws_local, st_bytes), cudaMalloc(&ws_seglog, blocks * 4);
-  cudaMalloc(&ws_sync, (2 + main_blocks) * 4);
-  fill<<<512, 256>>>(x, T * SSD_LD_X, 1, 2.f), fill<<<512, 256>>>(dt, T * SSD_LD_DT, 2, 2.f);
-  fill<<<512, 256>>>(Bm, T * SSD_LD_B, 3, 1.f), fill<<<512, 256>>>(Cm, T * SSD_LD_C, 4, 1.f);
-  float hA[SSD_H], hD[SSD_H], hb[SSD_H];
-  for (int h = 0; h < SSD_H; h++) hA[h] = logf(1.f + h % 16), hD[h] = 1.f, hb[h] = -2.f + 0.05f * (h % 8);
-  cudaMemcpy(A, hA, sizeof hA, cudaMemcpyHostToDevice), cudaMemcpy(D, hD, sizeof hD, cudaMemcpyHostToDevice);
-  cudaMemcpy(bias, hb, sizeof hb, cudaMemcpyHostToDevice);
-  cudaMemset(init, 0, batch * SSD_H * SSD_P * SSD_N * 4), cudaMemset(ws_sync, 0, (2 + main_blocks) * 4);
+  cudaMalloc(&ws_sync, (2 + main_blocks) * 4), cudaMemset(ws_sync, 0, (2 + main_blocks) * 4);
   const int smem = (int)sizeof(p1_smem), msmem = (int)sizeof(ssd_smem);
   cudaFuncSetAttribute(p1_ext, cudaFuncAttributeMaxDynamicSharedMemorySize, smem);
   cudaFuncSetAttribute(SSD_KERNEL, cudaFuncAttributeMaxDynamicSharedMemorySize, msmem);
   unsigned epoch = 0;
   auto launch_p1 = [&] {
-    p1_ext<<<(unsigned)blocks, 128, smem>>>(x, (const ssd_dt_in *)dt, A, Bm, bias, L, batch, (int)sc, ws_local,
-                                            ws_seglog);
+    p1_ext<<<(unsigned)blocks, 128, smem>>>(o.x, (const ssd_dt_in *)o.dt, o.A, o.B, o.bias, L, batch, (int)sc,
+                                            ws_local, ws_seglog);
   };
   auto launch_main = [&] {
-    SSD_KERNEL<<<(unsigned)main_blocks, THREADS, msmem>>>(x, (const ssd_dt_in *)dt, A, Bm, Cm, D, nullptr, bias,
-                                                          init, fin, y, L, batch, nseg, (int)sc, ws_sync, ws_state,
-                                                          ++epoch, nullptr, nullptr, nullptr, nullptr, nullptr);
+    SSD_KERNEL<<<(unsigned)main_blocks, THREADS, msmem>>>(o.x, (const ssd_dt_in *)o.dt, o.A, o.B, o.C, o.D, nullptr,
+                                                          o.bias, o.init, o.fin, o.y, L, batch, nseg, (int)sc, ws_sync,
+                                                          ws_state, ++epoch, nullptr, nullptr, nullptr, nullptr,
+                                                          nullptr);
   };
   cudaEvent_t e0, e1;
   cudaEventCreate(&e0), cudaEventCreate(&e1);
@@ -248,23 +127,7 @@ int main(int argc, char **argv) {
     cudaEventElapsedTime(&ms, e0, e1);
     return ms / reps;
   };
-  const int msm = (int)sizeof(p1m_smem);
-  cudaFuncSetAttribute(p1_multi, cudaFuncAttributeMaxDynamicSharedMemorySize, msm);
-  auto launch_multi = [&] {
-    p1_multi<<<(unsigned)(blocks / HPB), 128 * HPB, msm>>>(x, (const ssd_dt_in *)dt, A, Bm, bias, L, batch, (int)sc,
-                                                            ws_local, ws_seglog);
-  };
-  const float tmulti = time(launch_multi);
-  cudaDeviceSynchronize();
-  const size_t nall = (size_t)(nseg - 1) * batch * SSD_H * SSD_P * SSD_N;
-  std::vector<unsigned> m1(nall), m2(nall);
-  cudaMemcpy(m1.data(), ws_local, nall * 4, cudaMemcpyDeviceToHost);
   const float tp1 = time(launch_p1), tmain = time(launch_main);
-  cudaMemcpy(m2.data(), ws_local, nall * 4, cudaMemcpyDeviceToHost);
-  size_t mdiff = 0;
-  for (size_t i = 0; i < nall; i++) mdiff += m1[i] != m2[i];
-  printf("p1_multi (%d heads a block): %.4f ms (smem %d), states differing from p1_ext's: %zu of %zu\n", HPB, tmulti,
-         msm, mdiff, nall);
   cudaError_t err = cudaDeviceSynchronize();
   if (err) { printf("FAIL: %s\n", cudaGetErrorString(err)); return 1; }
   /* segment 0's published state is phase 1's (zero entering state) */

@@ -23,20 +23,11 @@ int main(int argc, char **argv) {
   const int nseg = (int)((nch + sc - 1) / sc);
   const size_t blocks = per_seg * nseg;
   const size_t ws_bytes = nseg > 1 ? (size_t)(nseg - 1) * batch * SSD_H * SSD_P * SSD_N * 4 : 1024;
-  ssd_bf16 *x, *dt, *Bm, *Cm, *y;
-  float *A, *D, *bias, *init, *fin, *ws_state;
+  const probe_ops o = probe_ops_make(batch, T);
+  ssd_bf16 *x = o.x, *dt = o.dt, *Bm = o.B, *Cm = o.C, *y = o.y;
+  float *A = o.A, *D = o.D, *bias = o.bias, *init = o.init, *fin = o.fin, *ws_state;
   unsigned *ws_sync;
-  cudaMalloc(&x, T * SSD_LD_X * 2), cudaMalloc(&dt, T * SSD_LD_DT * 2), cudaMalloc(&Bm, T * SSD_LD_B * 2);
-  cudaMalloc(&Cm, T * SSD_LD_C * 2), cudaMalloc(&y, T * SSD_H * SSD_P * 2);
-  cudaMalloc(&A, SSD_H * 4), cudaMalloc(&D, SSD_H * 4), cudaMalloc(&bias, SSD_H * 4);
-  cudaMalloc(&init, batch * SSD_H * SSD_P * SSD_N * 4), cudaMalloc(&fin, batch * SSD_H * SSD_P * SSD_N * 4);
   cudaMalloc(&ws_state, ws_bytes), cudaMalloc(&ws_sync, (2 + blocks) * 4);
-  fill<<<512, 256>>>(x, T * SSD_LD_X, 1, 2.f), fill<<<512, 256>>>(dt, T * SSD_LD_DT, 2, 2.f);
-  fill<<<512, 256>>>(Bm, T * SSD_LD_B, 3, 1.f), fill<<<512, 256>>>(Cm, T * SSD_LD_C, 4, 1.f);
-  float hA[SSD_H], hD[SSD_H], hb[SSD_H];
-  for (int h = 0; h < SSD_H; h++) hA[h] = logf(1.f + h % 16), hD[h] = 1.f, hb[h] = -2.f + 0.05f * (h % 8);
-  cudaMemcpy(A, hA, sizeof hA, cudaMemcpyHostToDevice), cudaMemcpy(D, hD, sizeof hD, cudaMemcpyHostToDevice);
-  cudaMemcpy(bias, hb, sizeof hb, cudaMemcpyHostToDevice);
   /* a folded conv's weights and bias (SSD_XCONV_K): 0.25 per tap, bias 0 */
   float *xcw;
   std::vector<float> hw(SSD_HX * SSD_P * 4, 0.25f);
@@ -55,7 +46,7 @@ int main(int argc, char **argv) {
   cudaMalloc(&gw, ones.size() * 4), cudaMemcpy(gw, ones.data(), ones.size() * 4, cudaMemcpyHostToDevice);
   cudaMalloc(&gss, T * SSD_H * PSL * 4);
 #endif
-  cudaMemset(init, 0, batch * SSD_H * SSD_P * SSD_N * 4), cudaMemset(ws_sync, 0, (2 + blocks) * 4);
+  cudaMemset(ws_sync, 0, (2 + blocks) * 4);
   const int smem = (int)sizeof(SMEM_T);
   cudaFuncSetAttribute(SSD_KERNEL, cudaFuncAttributeMaxDynamicSharedMemorySize, smem);
   unsigned epoch = 0;
