@@ -10,8 +10,9 @@
 # The settings are the list below: name, seconds, `ssdc bench` arguments
 # (the model file is named, since a build's default is a path on the machine
 # that built it).  PEER=1 then also runs mamba_ssm's MambaLMHeadModel on the
-# same shapes (.peers/anchors_section.py, section lm_mamba2) into
-# $OUT/anchors.json, so ratios to the peer come from the same call.
+# same shapes (bench/peer_lm.sh: configurations A and B where B's module is
+# carried) into $OUT/peer/, so ratios to the peer come from the same call; the
+# table takes the better configuration per cell (bench/peer_best.py).
 set -uo pipefail
 cd "$(dirname "$0")/.."
 A=${A:?path of the A build of ssdc}
@@ -20,7 +21,7 @@ OUT=${OUT:-/tmp/ssdc-ab}
 rounds=${1:-2}
 mkdir -p "$OUT/ab"
 # only this run's files: a warm machine keeps /tmp from the last call
-rm -f "$OUT"/ab/*.json "$OUT"/ab/*.log "$OUT/anchors.json"
+rm -f "$OUT"/ab/*.json "$OUT"/ab/*.log
 export SSDC_CACHE_DIR=${SSDC_CACHE_DIR:-/tmp/ssdc-ab-cache}
 settings=(
   "130m-dec|40|--dtype bf16 --decode-batch 1,16 --decode-tokens 128"
@@ -31,9 +32,8 @@ settings=(
   "130m-f32-pre|60|--dtype f32 --prefill 1x2048,8x2048 --decode-batch 1"
   "2.7b-f32-pre|90|--dtype f32 --set d_model=2560 --set n_layer=64 --prefill 1x2048 --decode-batch 1"
 )
-if [ "${PEER:-0}" = 1 ] && [ -f .peers/anchors_section.py ]; then
-  SECTIONS=lm_mamba2 OUT=$OUT PYTHONUNBUFFERED=1 PYTHONPATH=.peers timeout 150 \
-    python3 .peers/anchors_section.py >"$OUT/peer.log" 2>&1 || echo "peer: exit $?"
+if [ "${PEER:-0}" = 1 ]; then
+  bash bench/peer_lm.sh "$OUT/peer"
 fi
 for r in $(seq 1 "$rounds"); do
   for s in "${settings[@]}"; do
@@ -47,7 +47,7 @@ for r in $(seq 1 "$rounds"); do
     done
   done
 done
-python3 - "$OUT/ab" "$OUT/anchors.json" <<'PY' | tee "$OUT/ab.log"
+python3 - "$OUT/ab" "$OUT/peer" <<'PY' | tee "$OUT/ab.log"
 # Best of the rounds per row, B / A, and B over mamba_ssm's LM (bf16 rows).
 import glob, json, os, re, sys
 rows = {}
@@ -63,22 +63,21 @@ for f in glob.glob(os.path.join(sys.argv[1], "*.json")):
             if ms:
                 d = rows.setdefault(key[:1] + (key[1] + sub,) + key[2:], {})
                 d[v] = min(d.get(v, 1e30), ms)
-peer = {}
-try:
-    for r in json.load(open(sys.argv[2]))["mamba_ssm_lm_no_causal_conv1d"]:
-        peer[r["model"]] = r
-except Exception as e:
-    print(f"(no peer numbers: {e!r})")
-print(f"{'setting':14} {'row':20} {'A ms':>9} {'B ms':>9} {'B/A':>6} {'peer ms':>9} {'B/peer':>6}")
+sys.path.insert(0, "bench")
+from peer_best import peer_rows
+peer = peer_rows(sys.argv[2])  # the better of configurations A and B per cell
+if not peer:
+    print("(no peer numbers)")
+print(f"{'setting':14} {'row':20} {'A ms':>9} {'B ms':>9} {'B/A':>6} {'peer ms':>9} {'cfg':>3} {'B/peer':>6}")
 for (name, kind, batch, L), d in sorted(rows.items()):
     row = f"{kind.split()[0]} b{batch}" + (f" L{L}" if kind == "prefill" else "")
     row += " " + " ".join(kind.split()[1:]) if " " in kind else ""
     a, b = d.get("A"), d.get("B")
-    p = None
+    p, pc = None, "-"
     if "f32" not in name and " " not in kind:  # bf16 settings: the peer runs bf16
         key = f"prefill_b{batch}_L{L}_ms" if kind == "prefill" else f"decode_b{batch}_ms_per_token"
-        p = peer.get("mamba2-" + name.split("-")[0], {}).get(key)
+        p, pc = peer.get("mamba2-" + name.split("-")[0], {}).get(key, (None, "-"))
     f = lambda x: f"{x:9.3f}" if x else "        -"
     q = lambda x, y: f"{x / y:6.3f}" if x and y else "     -"
-    print(f"{name:14} {row:20} {f(a)} {f(b)} {q(b, a)} {f(p)} {q(b, p)}")
+    print(f"{name:14} {row:20} {f(a)} {f(b)} {q(b, a)} {f(p)} {pc:>3} {q(b, p)}")
 PY

@@ -115,28 +115,21 @@ if [ -n "${SSDC_PREBUILT:-}" ] && [ "${GPU_ONLY_TESTS:-0}" != 1 ]; then
     mp=$!
     e2e 2.7b-bf16 160 --dtype bf16 --set d_model=2560 --set n_layer=64
     kill $mp
-    if [ -f .peers/anchors_section.py ]; then
-      echo "-- mamba_ssm MambaLMHeadModel (anchors lm_mamba2)"
-      SECTIONS=lm_mamba2 OUT=$E PYTHONUNBUFFERED=1 PYTHONPATH=.peers timeout 150 \
-        python3 .peers/anchors_section.py 2>&1 | grep -vE '^ |^[{}]' | tail -20
-    else
-      echo "no .peers/anchors_section.py: mamba_ssm not measured"
-    fi
+    echo "-- mamba_ssm MambaLMHeadModel (anchors lm_mamba2, configurations A and B)"
+    bash bench/peer_lm.sh "$E"
   } 2>&1 | tee -a "$OUT/e2e.log"
   python3 - "$E" "$OUT/gpu-e2e.json" <<'PY' 2>&1 | tee -a "$OUT/e2e.log"
 # Merge the ssdc rows, mamba_ssm's anchors and the memory samples into one JSON.
 import glob, json, os, sys
 E, dst = sys.argv[1], sys.argv[2]
 out = {"ssdc": {}, "mamba_ssm": None, "ratios_ssdc_over_mamba_ssm": {}}
+sys.path.insert(0, "bench")
+from peer_best import peer_raw, peer_rows
 for f in sorted(glob.glob(os.path.join(E, "*.json"))):
-    if os.path.basename(f) != "anchors.json":
+    if not os.path.basename(f).startswith("anchors"):
         out["ssdc"][os.path.basename(f)[:-5]] = json.load(open(f))
-try:
-    a = json.load(open(os.path.join(E, "anchors.json")))
-    out["mamba_ssm"] = {k: a[k] for k in ("device", "torch", "triton", "mamba_ssm_lm_no_causal_conv1d", "errors") if k in a}
-except Exception as e:
-    out["mamba_ssm"] = {"error": repr(e)}
-peer = {r["model"]: r for r in (out["mamba_ssm"] or {}).get("mamba_ssm_lm_no_causal_conv1d", [])}
+out["mamba_ssm"] = peer_raw(E)  # A and B as measured; the ratios use the better per cell
+peer = peer_rows(E)
 for run, d in out["ssdc"].items():
     p = peer.get("mamba2-" + run.split("-")[0])
     if not p or "bf16" not in run:
@@ -145,8 +138,8 @@ for run, d in out["ssdc"].items():
         key = (f"prefill_b{r['batch']}_L{r['L']}_ms" if r["kind"] == "prefill"
                else f"decode_b{r['batch']}_ms_per_token")
         mine = r.get("ms", r.get("ms_per_step"))
-        if mine and p.get(key):
-            out["ratios_ssdc_over_mamba_ssm"][f"{run}:{key}"] = round(mine / p[key], 3)
+        if mine and key in p:
+            out["ratios_ssdc_over_mamba_ssm"][f"{run}:{key} ({p[key][1]})"] = round(mine / p[key][0], 3)
 # peak device memory per 2.7b row: samples between the row's start and end stamps
 try:
     mem = [tuple(map(float, l.split())) for l in open(os.path.join(E, "mem-2.7b-bf16.log")) if len(l.split()) == 2]
