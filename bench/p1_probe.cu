@@ -1,8 +1,9 @@
 // p1_probe.cu: what phase 1 of the chunked SSD kernel (each non-last
 // segment's state-only pass) would cost as a launch of its own, built for it:
-// a state-only kernel with two stages of x and B tiles in flight (55 KB of
-// shared memory, four blocks per SM) and no C, C B^T or output work, so that
-// its loop is one state update and two barriers per chunk.  It computes what
+// a state-only kernel with P1_STAGES chunks of x and B tiles in flight (2:
+// 55 KB of shared memory, four blocks per SM; 3 or 4: two blocks per SM) and
+// no C, C B^T or output work, so that its loop is one state update and two
+// barriers per chunk.  It computes what
 // the in-kernel phase 1 does, bit for bit (the same ssd_state_update and dt
 // scan, seglog summed in chunk order); the check below compares segment 0's
 // state with the one the chunked kernel publishes (its entering state is zero
@@ -11,7 +12,8 @@
 //        -DKSRC='"k.cu"' bench/p1_probe.cu -o p1
 //   ./p1 batch L seg_chunks
 // -DP1_NOMMA=1 (no state update) and -DP1_NOLOAD=1 (no copies after the
-// first two chunks' tiles) take the loop apart; their states are wrong.
+// first stages' tiles) take the loop apart; their states are wrong.
+// -DP1_STAGES=3 or 4 keeps more chunks in flight (session 23: slower).
 // Session 22's variant with several heads a block sharing B (p1_multi, no
 // faster) is bench/results/gpu-2026-11-25-s22/call9-p1-multi.patch.
 #include <cstdio>
@@ -25,13 +27,30 @@
 #define P1_NOLOAD 0
 #endif
 
+#ifndef P1_STAGES
+#define P1_STAGES 2 /* chunks of x and B tiles in flight (2: session 22's probe) */
+#endif
+#ifndef P1_MINB
+#define P1_MINB (P1_STAGES <= 2 ? 4 : 2) /* blocks per SM the registers are capped for */
+#endif
+static_assert(P1_STAGES >= 2 && P1_STAGES <= NWARPS, "one scanning warp per prologue stage");
+
 struct p1_smem {
-  ssd_bf16 x[2][(Q / 16) * XG * XS];
-  ssd_bf16 b[2][Q * BS];
-  ssd_scan sc[2];
+  ssd_bf16 x[P1_STAGES][(Q / 16) * XG * XS];
+  ssd_bf16 b[P1_STAGES][Q * BS];
+  ssd_scan sc[P1_STAGES];
 };
 
-extern "C" __global__ void __launch_bounds__(128, 4)
+// Wait for the oldest chunk's group while the younger ones, up to
+// P1_STAGES - 1 of them, stay in flight (wait_group takes a constant).
+__device__ __forceinline__ void p1_wait(long long younger) {
+  if (younger >= P1_STAGES - 1) cp_async_wait_group<P1_STAGES - 1>();
+  else if (P1_STAGES > 2 && younger == 1) cp_async_wait_group<1>();
+  else if (P1_STAGES > 3 && younger == 2) cp_async_wait_group<2>();
+  else cp_async_wait_all();
+}
+
+extern "C" __global__ void __launch_bounds__(128, P1_MINB)
 p1_ext(const ssd_bf16 *__restrict__ x, const ssd_dt_in *__restrict__ dt, const float *__restrict__ A_,
        const ssd_bf16 *__restrict__ B, const float *__restrict__ dt_bias, long long L, int batch,
        int seg_chunks, float *__restrict__ ws_local, float *__restrict__ ws_seglog) {
@@ -46,8 +65,8 @@ p1_ext(const ssd_bf16 *__restrict__ x, const ssd_dt_in *__restrict__ dt, const f
   for (int j = 0; j < NTW; j++) S[j][0] = S[j][1] = S[j][2] = S[j][3] = 0.f;
   float seglog = 0.f; /* thread 0's */
   ssd_dt_in raw[2] = {0, 0};
-  // stages 0 and 1: chunks c0 and c0 + 1, scanned by warps 0 and 1
-  for (int s = 0; s < 2; s++) {
+  // stages 0 .. P1_STAGES - 1: chunks c0 .., stage s scanned by warp s
+  for (int s = 0; s < P1_STAGES; s++) {
     const long long ch = wh.c0 + s;
     if (ch >= wh.c1) break;
     ssd_copy_rows<SSD_PS / 8, (long long)SSD_LD_X, XS>(sm.x[s], x + wh.xo, ch * Q, L);
@@ -59,24 +78,24 @@ p1_ext(const ssd_bf16 *__restrict__ x, const ssd_dt_in *__restrict__ dt, const f
     }
   }
   // warp 0 scans every later chunk; its raw dt is loaded a chunk ahead
-  if (warp == 0 && wh.c0 + 2 < wh.c1) ssd_load_dt(raw, dt, L, (wh.c0 + 2) * Q, wh.b, wh.hdt);
+  if (warp == 0 && wh.c0 + P1_STAGES < wh.c1) ssd_load_dt(raw, dt, L, (wh.c0 + P1_STAGES) * Q, wh.b, wh.hdt);
   for (long long ch = wh.c0; ch < wh.c1; ch++) {
-    const int s = (int)((ch - wh.c0) & 1);
-    if (ch + 1 < wh.c1) cp_async_wait_group<1>();
-    else cp_async_wait_all();
+    const int s = (int)((ch - wh.c0) % P1_STAGES);
+    p1_wait(wh.c1 - 1 - ch);
     __syncthreads(); /* stage s's tiles and scan */
     if (threadIdx.x == 0) seglog += sm.sc[s].cs[Q - 1];
 #if !P1_NOMMA /* diagnostics: the loop without the state update */
     ssd_state_update(sm.x[s], sm.b[s], sm.sc[s], S);
 #endif
     __syncthreads(); /* stage s is free */
-    if (ch + 2 < wh.c1 && !P1_NOLOAD) { /* P1_NOLOAD: every chunk reuses the first two's tiles */
-      ssd_copy_rows<SSD_PS / 8, (long long)SSD_LD_X, XS>(sm.x[s], x + wh.xo, (ch + 2) * Q, L);
-      ssd_copy_rows<SSD_N / 8, (long long)SSD_LD_B, BS>(sm.b[s], B + wh.bo, (ch + 2) * Q, L);
+    const long long nx = ch + P1_STAGES;
+    if (nx < wh.c1 && !P1_NOLOAD) { /* P1_NOLOAD: every chunk reuses the first stages' tiles */
+      ssd_copy_rows<SSD_PS / 8, (long long)SSD_LD_X, XS>(sm.x[s], x + wh.xo, nx * Q, L);
+      ssd_copy_rows<SSD_N / 8, (long long)SSD_LD_B, BS>(sm.b[s], B + wh.bo, nx * Q, L);
       cp_async_commit();
       if (warp == 0) {
-        ssd_scan_chunk(sm.sc[s], nullptr, raw, (ch + 2) * Q, L, wh.hdt, dt_bias, A);
-        if (ch + 3 < wh.c1) ssd_load_dt(raw, dt, L, (ch + 3) * Q, wh.b, wh.hdt);
+        ssd_scan_chunk(sm.sc[s], nullptr, raw, nx * Q, L, wh.hdt, dt_bias, A);
+        if (nx + 1 < wh.c1) ssd_load_dt(raw, dt, L, (nx + 1) * Q, wh.b, wh.hdt);
       }
     }
   }
