@@ -14,11 +14,20 @@
 // -DP1_NOMMA=1 (no state update) and -DP1_NOLOAD=1 (no copies after the
 // first stages' tiles) take the loop apart; their states are wrong.
 // -DP1_STAGES=3 or 4 keeps more chunks in flight (session 23: slower).
+// How the tiles arrive (session 23, calls 5-6; same states bit for bit):
+//   default     cp.async, 16 bytes a thread, into padded rows (XS, BS);
+//   P1_BULK=1   cp.async.bulk, one row a thread, an mbarrier a stage: slower;
+//   P1_TMA=1    tensor copies (one 64 x 64 box of x, two of B, issued by one
+//               thread) into dense tiles in the 128-byte swizzle, read by
+//               ldmatrix at swizzled addresses: -22..-25%.  Link with -lcuda
+//               (cuTensorMapEncodeTiled).
 // Session 22's variant with several heads a block sharing B (p1_multi, no
 // faster) is bench/results/gpu-2026-11-25-s22/call9-p1-multi.patch.
 #include <cstdio>
 #include <cstdlib>
+#include <cstdint>
 #include <vector>
+#include <cuda.h> /* P1_TMA: cuTensorMapEncodeTiled (link -lcuda) */
 #include "ssd_kernel_host.cuh"
 #ifndef P1_NOMMA
 #define P1_NOMMA 0
@@ -35,11 +44,35 @@
 #endif
 static_assert(P1_STAGES >= 2 && P1_STAGES <= NWARPS, "one scanning warp per prologue stage");
 
+#ifndef P1_BULK
+#define P1_BULK 0 /* 1: the tiles by bulk copies (cp.async.bulk, one a row) and an mbarrier a stage */
+#endif
+
+#ifndef P1_TMA
+#define P1_TMA 0 /* 1: the tiles by tensor copies (one box of x, two of B, 128-byte swizzle) */
+#endif
+
+#if P1_TMA
+// Dense tiles in the tensor copy's 128-byte swizzle: x is [Q rows][64 columns],
+// B two such halves (columns 0-63, 64-127); the 16-byte chunk c of row r sits
+// at chunk c ^ (r & 7) of that row, which keeps ldmatrix free of conflicts
+// without padding.  Each stage starts on a 1024-byte boundary, as the swizzle
+// asks.
+static_assert(SSD_PS == 64 && SSD_N == 128 && XG == 16, "the TMA probe's tiles are 64 x 64 and 64 x 128");
+struct __align__(1024) p1_smem {
+  ssd_bf16 x[P1_STAGES][Q * 64];
+  ssd_bf16 b[P1_STAGES][Q * 128];
+  ssd_scan sc[P1_STAGES];
+  unsigned long long bar[P1_STAGES];
+};
+#else
 struct p1_smem {
   ssd_bf16 x[P1_STAGES][(Q / 16) * XG * XS];
   ssd_bf16 b[P1_STAGES][Q * BS];
   ssd_scan sc[P1_STAGES];
+  unsigned long long bar[P1_STAGES];
 };
+#endif
 
 // Wait for the oldest chunk's group while the younger ones, up to
 // P1_STAGES - 1 of them, stay in flight (wait_group takes a constant).
@@ -50,12 +83,133 @@ __device__ __forceinline__ void p1_wait(long long younger) {
   else cp_async_wait_all();
 }
 
+#if P1_TMA
+// Byte address of the 16-byte chunk c of row r in a swizzled [rows][128 B] tile.
+__device__ __forceinline__ u32 p1_swz(u32 base, int r, int c) { return base + r * 128 + ((c ^ (r & 7)) << 4); }
+__device__ __forceinline__ void p1_mbar_wait(u32 bar, u32 parity) {
+  u32 done = 0;
+  while (!done)
+    asm volatile("{\n .reg .pred p;\n mbarrier.try_wait.parity.shared::cta.b64 p, [%1], %2;\n selp.u32 %0, 1, 0, p;\n}\n"
+                 : "=r"(done) : "r"(bar), "r"(parity) : "memory");
+}
+struct p1_maps {
+  CUtensorMap x, b; /* [rows = batch x L][LD columns] bf16, boxes 64 x 64 */
+};
+__device__ __forceinline__ void p1_tensor_copy(u32 dst, const CUtensorMap *m, int col, long long row, u32 bar) {
+  asm volatile("cp.async.bulk.tensor.2d.shared::cluster.global.tile.mbarrier::complete_tx::bytes [%0], [%1, {%2, %3}], [%4];\n"
+               ::"r"(dst), "l"(m), "r"(col), "r"((int)row), "r"(bar) : "memory");
+}
+// Thread 0 alone: the stage's expected bytes, then its three boxes.
+__device__ __forceinline__ void p1_load(p1_smem &sm, int s, const ssd_where &wh, const p1_maps &mp, long long ch) {
+  if (threadIdx.x != 0) return;
+  const u32 bar = smem_addr(&sm.bar[s]);
+  asm volatile("mbarrier.arrive.expect_tx.shared::cta.b64 _, [%0], %1;\n" ::"r"(bar), "r"(Q * (64 + 128) * 2) : "memory");
+  const long long xr = wh.xo / SSD_LD_X + ch * Q, br = wh.bo / SSD_LD_B + ch * Q;
+  p1_tensor_copy(smem_addr(sm.x[s]), &mp.x, (int)(wh.xo % SSD_LD_X), xr, bar);
+  p1_tensor_copy(smem_addr(sm.b[s]), &mp.b, (int)(wh.bo % SSD_LD_B), br, bar);
+  p1_tensor_copy(smem_addr(sm.b[s] + Q * 64), &mp.b, (int)(wh.bo % SSD_LD_B) + 64, br, bar);
+}
+__device__ __forceinline__ void p1_wait_stage(p1_smem &sm, int s, long long use, long long) {
+  p1_mbar_wait(smem_addr(&sm.bar[s]), (u32)(use & 1));
+}
+// ssd_state_update on the swizzled tiles: the same fragments, the same mma in
+// the same order (so the same state bit for bit), only the ldmatrix rows'
+// addresses differ.
+__device__ __forceinline__ void p1_state_update(const ssd_bf16 *xs, const ssd_bf16 *bs, const ssd_scan &sc,
+                                                float (*S)[4]) {
+  const int warp = threadIdx.x >> 5, lane = threadIdx.x & 31;
+  const u32 xb = smem_addr(xs), bb = smem_addr(bs);
+  float dec = sc.decay;
+#pragma unroll
+  for (int j = 0; j < NTW; j++) {
+    S[j][0] *= dec; S[j][1] *= dec; S[j][2] *= dec; S[j][3] *= dec;
+  }
+#pragma unroll
+  for (int kk = 0; kk < Q / 16; kk++) {
+    u32 a[MTW][4];
+#pragma unroll
+    for (int mi = 0; mi < MTW; mi++) {
+      const int smt = ssd_st_m(warp, mi * NTN);
+      const int r = kk * 16 + (lane & 7) + (lane >> 4) * 8;
+      asm volatile("ldmatrix.sync.aligned.m8n8.x4.trans.shared.b16 {%0, %1, %2, %3}, [%4];\n"
+                   : "=r"(a[mi][0]), "=r"(a[mi][1]), "=r"(a[mi][2]), "=r"(a[mi][3])
+                   : "r"(p1_swz(xb, r, smt * 2 + ((lane >> 3) & 1))));
+      ssd_scale_xt(a[mi], sc, kk);
+    }
+    const int r = kk * 16 + (lane & 15);
+#pragma unroll
+    for (int ni = 0; ni < NTN; ni += 2) {
+      const int nt = ssd_st_n(warp, ni);
+      static_assert(NTN % 2 == 0, "B two n8 tiles per ldmatrix");
+      const int c = nt + (lane >> 4); /* 16-byte chunk of B's row: 0..15 */
+      u32 b0[2], b1[2];
+      asm volatile("ldmatrix.sync.aligned.m8n8.x4.trans.shared.b16 {%0, %1, %2, %3}, [%4];\n"
+                   : "=r"(b0[0]), "=r"(b0[1]), "=r"(b1[0]), "=r"(b1[1])
+                   : "r"(p1_swz(bb + (c >> 3) * (Q * 128), r, c & 7)));
+#pragma unroll
+      for (int mi = 0; mi < MTW; mi++) {
+        mma_bf16(S[mi * NTN + ni], a[mi], b0);
+        mma_bf16(S[mi * NTN + ni + 1], a[mi], b1);
+      }
+    }
+  }
+}
+#elif P1_BULK
+// One row a thread: threads 0..63 copy x's rows, 64..127 B's (full chunks only:
+// the host refuses L % Q != 0); thread 0 first tells the stage's barrier how
+// many bytes to expect, so its phase completes when every row has landed.
+static_assert(NWARPS * 32 == 2 * Q && XG == 16, "one row a thread");
+__device__ __forceinline__ void p1_load(p1_smem &sm, int s, const ssd_where &wh, const ssd_bf16 *x,
+                                        const ssd_bf16 *B, long long ch, long long) {
+  const u32 bar = smem_addr(&sm.bar[s]);
+  if (threadIdx.x == 0) {
+    constexpr u32 bytes = Q * (SSD_PS + SSD_N) * 2;
+    asm volatile("mbarrier.arrive.expect_tx.shared::cta.b64 _, [%0], %1;\n" ::"r"(bar), "r"(bytes) : "memory");
+  }
+  const int r = threadIdx.x % Q;
+  const bool isx = threadIdx.x < Q;
+  const ssd_bf16 *src = isx ? x + wh.xo + (ch * Q + r) * (long long)SSD_LD_X : B + wh.bo + (ch * Q + r) * (long long)SSD_LD_B;
+  const u32 dst = isx ? smem_addr(&sm.x[s][r * XS]) : smem_addr(&sm.b[s][r * BS]);
+  const u32 n = isx ? SSD_PS * 2 : SSD_N * 2;
+  asm volatile("cp.async.bulk.shared::cluster.global.mbarrier::complete_tx::bytes [%0], [%1], %2, [%3];\n"
+               ::"r"(dst), "l"(src), "r"(n), "r"(bar) : "memory");
+}
+__device__ __forceinline__ void p1_wait_stage(p1_smem &sm, int s, long long use, long long) {
+  const u32 bar = smem_addr(&sm.bar[s]), parity = (u32)(use & 1);
+  u32 done = 0;
+  while (!done)
+    asm volatile("{\n .reg .pred p;\n mbarrier.try_wait.parity.shared::cta.b64 p, [%1], %2;\n selp.u32 %0, 1, 0, p;\n}\n"
+                 : "=r"(done) : "r"(bar), "r"(parity) : "memory");
+}
+#else
+__device__ __forceinline__ void p1_load(p1_smem &sm, int s, const ssd_where &wh, const ssd_bf16 *x,
+                                        const ssd_bf16 *B, long long ch, long long L) {
+  ssd_copy_rows<SSD_PS / 8, (long long)SSD_LD_X, XS>(sm.x[s], x + wh.xo, ch * Q, L);
+  ssd_copy_rows<SSD_N / 8, (long long)SSD_LD_B, BS>(sm.b[s], B + wh.bo, ch * Q, L);
+  cp_async_commit();
+}
+__device__ __forceinline__ void p1_wait_stage(p1_smem &, int, long long, long long younger) { p1_wait(younger); }
+#endif
+
+#if P1_TMA
+#define P1_LOAD(s, ch) p1_load(sm, s, wh, mp, ch)
+#define P1_STATE_UPDATE p1_state_update
+#else
+#define P1_LOAD(s, ch) p1_load(sm, s, wh, x, B, ch, L)
+#define P1_STATE_UPDATE ssd_state_update
+#endif
+
 extern "C" __global__ void __launch_bounds__(128, P1_MINB)
 p1_ext(const ssd_bf16 *__restrict__ x, const ssd_dt_in *__restrict__ dt, const float *__restrict__ A_,
        const ssd_bf16 *__restrict__ B, const float *__restrict__ dt_bias, long long L, int batch,
-       int seg_chunks, float *__restrict__ ws_local, float *__restrict__ ws_seglog) {
+       int seg_chunks, float *__restrict__ ws_local, float *__restrict__ ws_seglog
+#if P1_TMA
+       , const __grid_constant__ p1_maps mp
+#endif
+) {
   SSD_DYN_SMEM(smem_raw);
-  p1_smem &sm = *reinterpret_cast<p1_smem *>(smem_raw);
+  /* the host asks 1024 bytes more: the swizzled tiles start on a 1024-byte boundary */
+  p1_smem &sm = *reinterpret_cast<p1_smem *>(((uintptr_t)smem_raw + 1023) & ~(uintptr_t)1023);
   const int warp = threadIdx.x >> 5;
   const unsigned per_seg = (unsigned)batch * SSD_H * PSL;
   const ssd_where wh = ssd_where_at(blockIdx.x, per_seg, L, seg_chunks);
@@ -65,13 +219,16 @@ p1_ext(const ssd_bf16 *__restrict__ x, const ssd_dt_in *__restrict__ dt, const f
   for (int j = 0; j < NTW; j++) S[j][0] = S[j][1] = S[j][2] = S[j][3] = 0.f;
   float seglog = 0.f; /* thread 0's */
   ssd_dt_in raw[2] = {0, 0};
+#if P1_BULK || P1_TMA
+  if (threadIdx.x < P1_STAGES)
+    asm volatile("mbarrier.init.shared::cta.b64 [%0], 1;\n" ::"r"(smem_addr(&sm.bar[threadIdx.x])) : "memory");
+  __syncthreads();
+#endif
   // stages 0 .. P1_STAGES - 1: chunks c0 .., stage s scanned by warp s
   for (int s = 0; s < P1_STAGES; s++) {
     const long long ch = wh.c0 + s;
     if (ch >= wh.c1) break;
-    ssd_copy_rows<SSD_PS / 8, (long long)SSD_LD_X, XS>(sm.x[s], x + wh.xo, ch * Q, L);
-    ssd_copy_rows<SSD_N / 8, (long long)SSD_LD_B, BS>(sm.b[s], B + wh.bo, ch * Q, L);
-    cp_async_commit();
+    P1_LOAD(s, ch);
     if (warp == s) {
       ssd_load_dt(raw, dt, L, ch * Q, wh.b, wh.hdt);
       ssd_scan_chunk(sm.sc[s], nullptr, raw, ch * Q, L, wh.hdt, dt_bias, A);
@@ -81,18 +238,19 @@ p1_ext(const ssd_bf16 *__restrict__ x, const ssd_dt_in *__restrict__ dt, const f
   if (warp == 0 && wh.c0 + P1_STAGES < wh.c1) ssd_load_dt(raw, dt, L, (wh.c0 + P1_STAGES) * Q, wh.b, wh.hdt);
   for (long long ch = wh.c0; ch < wh.c1; ch++) {
     const int s = (int)((ch - wh.c0) % P1_STAGES);
-    p1_wait(wh.c1 - 1 - ch);
+    p1_wait_stage(sm, s, (ch - wh.c0) / P1_STAGES, wh.c1 - 1 - ch);
     __syncthreads(); /* stage s's tiles and scan */
     if (threadIdx.x == 0) seglog += sm.sc[s].cs[Q - 1];
 #if !P1_NOMMA /* diagnostics: the loop without the state update */
-    ssd_state_update(sm.x[s], sm.b[s], sm.sc[s], S);
+    P1_STATE_UPDATE(sm.x[s], sm.b[s], sm.sc[s], S);
 #endif
     __syncthreads(); /* stage s is free */
     const long long nx = ch + P1_STAGES;
     if (nx < wh.c1 && !P1_NOLOAD) { /* P1_NOLOAD: every chunk reuses the first stages' tiles */
-      ssd_copy_rows<SSD_PS / 8, (long long)SSD_LD_X, XS>(sm.x[s], x + wh.xo, nx * Q, L);
-      ssd_copy_rows<SSD_N / 8, (long long)SSD_LD_B, BS>(sm.b[s], B + wh.bo, nx * Q, L);
-      cp_async_commit();
+#if P1_BULK || P1_TMA /* the tiles were read through the generic proxy; the copies write through the async one */
+      asm volatile("fence.proxy.async.shared::cta;\n" ::: "memory");
+#endif
+      P1_LOAD(s, nx);
       if (warp == 0) {
         ssd_scan_chunk(sm.sc[s], nullptr, raw, nx * Q, L, wh.hdt, dt_bias, A);
         if (nx + 1 < wh.c1) ssd_load_dt(raw, dt, L, (nx + 1) * Q, wh.b, wh.hdt);
@@ -112,6 +270,7 @@ int main(int argc, char **argv) {
   const long long sc = argc > 3 ? atoll(argv[3]) : 18;
   const int nseg = (int)((nch + sc - 1) / sc);
   if (nseg < 2) { printf("one segment: no phase 1\n"); return 0; }
+  if ((P1_BULK || P1_TMA) && L % 64) { printf("P1_BULK/P1_TMA: full chunks only\n"); return 1; }
   const size_t blocks = per_seg * (nseg - 1), main_blocks = per_seg * nseg;
   const size_t st_bytes = (size_t)(nseg - 1) * batch * SSD_H * SSD_P * SSD_N * 4;
   const probe_ops o = probe_ops_make(batch, T);
@@ -119,13 +278,29 @@ int main(int argc, char **argv) {
   unsigned *ws_sync;
   cudaMalloc(&ws_state, st_bytes), cudaMalloc(&ws_local, st_bytes), cudaMalloc(&ws_seglog, blocks * 4);
   cudaMalloc(&ws_sync, (2 + main_blocks) * 4), cudaMemset(ws_sync, 0, (2 + main_blocks) * 4);
-  const int smem = (int)sizeof(p1_smem), msmem = (int)sizeof(ssd_smem);
+  const int smem = (int)sizeof(p1_smem) + 1024, msmem = (int)sizeof(ssd_smem);
+#if P1_TMA
+  p1_maps mp;
+  auto encode = [&](CUtensorMap *m, const void *base, unsigned long long cols) {
+    const cuuint64_t dims[2] = {cols, (cuuint64_t)T}, strides[1] = {cols * 2};
+    const cuuint32_t box[2] = {64, 64}, estr[2] = {1, 1};
+    CUresult r = cuTensorMapEncodeTiled(m, CU_TENSOR_MAP_DATA_TYPE_BFLOAT16, 2, (void *)base, dims, strides, box, estr,
+                                        CU_TENSOR_MAP_INTERLEAVE_NONE, CU_TENSOR_MAP_SWIZZLE_128B,
+                                        CU_TENSOR_MAP_L2_PROMOTION_L2_128B, CU_TENSOR_MAP_FLOAT_OOB_FILL_NONE);
+    if (r) { printf("FAIL: cuTensorMapEncodeTiled %d\n", (int)r); exit(1); }
+  };
+  encode(&mp.x, o.x, SSD_LD_X), encode(&mp.b, o.B, SSD_LD_B);
+#endif
   cudaFuncSetAttribute(p1_ext, cudaFuncAttributeMaxDynamicSharedMemorySize, smem);
   cudaFuncSetAttribute(SSD_KERNEL, cudaFuncAttributeMaxDynamicSharedMemorySize, msmem);
   unsigned epoch = 0;
   auto launch_p1 = [&] {
     p1_ext<<<(unsigned)blocks, 128, smem>>>(o.x, (const ssd_dt_in *)o.dt, o.A, o.B, o.bias, L, batch, (int)sc,
-                                            ws_local, ws_seglog);
+                                            ws_local, ws_seglog
+#if P1_TMA
+                                            , mp
+#endif
+    );
   };
   auto launch_main = [&] {
     SSD_KERNEL<<<(unsigned)main_blocks, THREADS, msmem>>>(o.x, (const ssd_dt_in *)o.dt, o.A, o.B, o.C, o.D, nullptr,
