@@ -83,15 +83,22 @@ __device__ __forceinline__ void p1_wait(long long younger) {
   else cp_async_wait_all();
 }
 
-#if P1_TMA
-// Byte address of the 16-byte chunk c of row r in a swizzled [rows][128 B] tile.
-__device__ __forceinline__ u32 p1_swz(u32 base, int r, int c) { return base + r * 128 + ((c ^ (r & 7)) << 4); }
-__device__ __forceinline__ void p1_mbar_wait(u32 bar, u32 parity) {
+#if P1_BULK || P1_TMA
+// The copy engines' modes: a stage's copies complete on its mbarrier, whose
+// phase flips once per use of the stage; thread 0 tells it the bytes to expect.
+__device__ __forceinline__ void p1_wait_stage(p1_smem &sm, int s, long long use, long long) {
+  const u32 bar = smem_addr(&sm.bar[s]), parity = (u32)(use & 1);
   u32 done = 0;
   while (!done)
     asm volatile("{\n .reg .pred p;\n mbarrier.try_wait.parity.shared::cta.b64 p, [%1], %2;\n selp.u32 %0, 1, 0, p;\n}\n"
                  : "=r"(done) : "r"(bar), "r"(parity) : "memory");
 }
+__device__ __forceinline__ void p1_expect(u32 bar, u32 bytes) {
+  asm volatile("mbarrier.arrive.expect_tx.shared::cta.b64 _, [%0], %1;\n" ::"r"(bar), "r"(bytes) : "memory");
+}
+#endif
+
+#if P1_TMA
 struct p1_maps {
   CUtensorMap x, b; /* [rows = batch x L][LD columns] bf16, boxes 64 x 64 */
 };
@@ -103,56 +110,21 @@ __device__ __forceinline__ void p1_tensor_copy(u32 dst, const CUtensorMap *m, in
 __device__ __forceinline__ void p1_load(p1_smem &sm, int s, const ssd_where &wh, const p1_maps &mp, long long ch) {
   if (threadIdx.x != 0) return;
   const u32 bar = smem_addr(&sm.bar[s]);
-  asm volatile("mbarrier.arrive.expect_tx.shared::cta.b64 _, [%0], %1;\n" ::"r"(bar), "r"(Q * (64 + 128) * 2) : "memory");
+  p1_expect(bar, Q * (64 + 128) * 2);
   const long long xr = wh.xo / SSD_LD_X + ch * Q, br = wh.bo / SSD_LD_B + ch * Q;
   p1_tensor_copy(smem_addr(sm.x[s]), &mp.x, (int)(wh.xo % SSD_LD_X), xr, bar);
   p1_tensor_copy(smem_addr(sm.b[s]), &mp.b, (int)(wh.bo % SSD_LD_B), br, bar);
   p1_tensor_copy(smem_addr(sm.b[s] + Q * 64), &mp.b, (int)(wh.bo % SSD_LD_B) + 64, br, bar);
 }
-__device__ __forceinline__ void p1_wait_stage(p1_smem &sm, int s, long long use, long long) {
-  p1_mbar_wait(smem_addr(&sm.bar[s]), (u32)(use & 1));
+// The state update on the swizzled tiles: ssd_state_update_at's fragments and
+// mma in the same order (so the same state bit for bit) from these addresses.
+__device__ __forceinline__ const void *p1_swz(const ssd_bf16 *tile, int r, int k) {
+  return reinterpret_cast<const char *>(tile) + r * 128 + ((((k >> 3) & 7) ^ (r & 7)) << 4);
 }
-// ssd_state_update on the swizzled tiles: the same fragments, the same mma in
-// the same order (so the same state bit for bit), only the ldmatrix rows'
-// addresses differ.
 __device__ __forceinline__ void p1_state_update(const ssd_bf16 *xs, const ssd_bf16 *bs, const ssd_scan &sc,
                                                 float (*S)[4]) {
-  const int warp = threadIdx.x >> 5, lane = threadIdx.x & 31;
-  const u32 xb = smem_addr(xs), bb = smem_addr(bs);
-  float dec = sc.decay;
-#pragma unroll
-  for (int j = 0; j < NTW; j++) {
-    S[j][0] *= dec; S[j][1] *= dec; S[j][2] *= dec; S[j][3] *= dec;
-  }
-#pragma unroll
-  for (int kk = 0; kk < Q / 16; kk++) {
-    u32 a[MTW][4];
-#pragma unroll
-    for (int mi = 0; mi < MTW; mi++) {
-      const int smt = ssd_st_m(warp, mi * NTN);
-      const int r = kk * 16 + (lane & 7) + (lane >> 4) * 8;
-      asm volatile("ldmatrix.sync.aligned.m8n8.x4.trans.shared.b16 {%0, %1, %2, %3}, [%4];\n"
-                   : "=r"(a[mi][0]), "=r"(a[mi][1]), "=r"(a[mi][2]), "=r"(a[mi][3])
-                   : "r"(p1_swz(xb, r, smt * 2 + ((lane >> 3) & 1))));
-      ssd_scale_xt(a[mi], sc, kk);
-    }
-    const int r = kk * 16 + (lane & 15);
-#pragma unroll
-    for (int ni = 0; ni < NTN; ni += 2) {
-      const int nt = ssd_st_n(warp, ni);
-      static_assert(NTN % 2 == 0, "B two n8 tiles per ldmatrix");
-      const int c = nt + (lane >> 4); /* 16-byte chunk of B's row: 0..15 */
-      u32 b0[2], b1[2];
-      asm volatile("ldmatrix.sync.aligned.m8n8.x4.trans.shared.b16 {%0, %1, %2, %3}, [%4];\n"
-                   : "=r"(b0[0]), "=r"(b0[1]), "=r"(b1[0]), "=r"(b1[1])
-                   : "r"(p1_swz(bb + (c >> 3) * (Q * 128), r, c & 7)));
-#pragma unroll
-      for (int mi = 0; mi < MTW; mi++) {
-        mma_bf16(S[mi * NTN + ni], a[mi], b0);
-        mma_bf16(S[mi * NTN + ni + 1], a[mi], b1);
-      }
-    }
-  }
+  ssd_state_update_at([xs](int r, int k) { return p1_swz(xs, r, k); },
+                      [bs](int r, int k) { return p1_swz(bs + (k >> 6) * (Q * 64), r, k); }, sc, S);
 }
 #elif P1_BULK
 // One row a thread: threads 0..63 copy x's rows, 64..127 B's (full chunks only:
@@ -162,10 +134,7 @@ static_assert(NWARPS * 32 == 2 * Q && XG == 16, "one row a thread");
 __device__ __forceinline__ void p1_load(p1_smem &sm, int s, const ssd_where &wh, const ssd_bf16 *x,
                                         const ssd_bf16 *B, long long ch, long long) {
   const u32 bar = smem_addr(&sm.bar[s]);
-  if (threadIdx.x == 0) {
-    constexpr u32 bytes = Q * (SSD_PS + SSD_N) * 2;
-    asm volatile("mbarrier.arrive.expect_tx.shared::cta.b64 _, [%0], %1;\n" ::"r"(bar), "r"(bytes) : "memory");
-  }
+  if (threadIdx.x == 0) p1_expect(bar, Q * (SSD_PS + SSD_N) * 2);
   const int r = threadIdx.x % Q;
   const bool isx = threadIdx.x < Q;
   const ssd_bf16 *src = isx ? x + wh.xo + (ch * Q + r) * (long long)SSD_LD_X : B + wh.bo + (ch * Q + r) * (long long)SSD_LD_B;
@@ -173,13 +142,6 @@ __device__ __forceinline__ void p1_load(p1_smem &sm, int s, const ssd_where &wh,
   const u32 n = isx ? SSD_PS * 2 : SSD_N * 2;
   asm volatile("cp.async.bulk.shared::cluster.global.mbarrier::complete_tx::bytes [%0], [%1], %2, [%3];\n"
                ::"r"(dst), "l"(src), "r"(n), "r"(bar) : "memory");
-}
-__device__ __forceinline__ void p1_wait_stage(p1_smem &sm, int s, long long use, long long) {
-  const u32 bar = smem_addr(&sm.bar[s]), parity = (u32)(use & 1);
-  u32 done = 0;
-  while (!done)
-    asm volatile("{\n .reg .pred p;\n mbarrier.try_wait.parity.shared::cta.b64 p, [%1], %2;\n selp.u32 %0, 1, 0, p;\n}\n"
-                 : "=r"(done) : "r"(bar), "r"(parity) : "memory");
 }
 #else
 __device__ __forceinline__ void p1_load(p1_smem &sm, int s, const ssd_where &wh, const ssd_bf16 *x,

@@ -326,9 +326,13 @@ __device__ __forceinline__ void ssd_chunk_ready() {
 // register 0/1 hold k = 2t, 2t+1 of rows g, g+8 and registers 2/3 hold k + 8,
 // so each thread needs four w values per k-step (no x*w pass through shared
 // memory).  Each B fragment serves the warp's MTW m16 tiles; B comes two n8
-// tiles per ldmatrix where NTN allows.
-__device__ __forceinline__ void ssd_state_update(const ssd_bf16 *xs, const ssd_bf16 *bs,
-                                                 const ssd_scan &sc, float (*S)[4]) {
+// tiles per ldmatrix where NTN allows.  xa(r, k) and ba(r, k) give where the
+// 16-byte run from column k (a multiple of 8) of row r (a token) of each tile
+// is: the kernel's padded rows
+// (ssd_state_update below), or another layout (bench/p1_probe.cu's swizzled
+// tensor-copy tiles) with the same fragments and mma.
+template <class XA, class BA>
+__device__ __forceinline__ void ssd_state_update_at(XA xa, BA ba, const ssd_scan &sc, float (*S)[4]) {
   const int warp = threadIdx.x >> 5, lane = threadIdx.x & 31;
   float dec = sc.decay;
 #pragma unroll
@@ -341,16 +345,16 @@ __device__ __forceinline__ void ssd_state_update(const ssd_bf16 *xs, const ssd_b
 #pragma unroll
     for (int mi = 0; mi < MTW; mi++) {
       const int smt = ssd_st_m(warp, mi * NTN);
-      ldsm_x4_t(a[mi], &xs[(kk * XG + (lane & 7) + (lane >> 4) * 8) * XS + smt * 16 + ((lane >> 3) & 1) * 8]);
+      ldsm_x4_t(a[mi], xa(kk * XG + (lane & 7) + (lane >> 4) * 8, smt * 16 + ((lane >> 3) & 1) * 8));
       ssd_scale_xt(a[mi], sc, kk);
     }
-    const ssd_bf16 *brow = &bs[(kk * 16 + (lane & 15)) * BS];
+    const int br = kk * 16 + (lane & 15);
 #pragma unroll
     for (int ni = 0; ni < NTN; ni += 2) {
       const int nt = ssd_st_n(warp, ni);
       u32 b0[2], b1[2];
-      if (ni + 1 < NTN) ldsm_pair_t(b0, b1, &brow[(nt + (lane >> 4)) * 8]);
-      else ldsm_x2_t(b0, &brow[nt * 8]);
+      if (ni + 1 < NTN) ldsm_pair_t(b0, b1, ba(br, (nt + (lane >> 4)) * 8));
+      else ldsm_x2_t(b0, ba(br, nt * 8));
 #pragma unroll
       for (int mi = 0; mi < MTW; mi++) {
         mma_bf16(S[mi * NTN + ni], a[mi], b0);
@@ -358,6 +362,11 @@ __device__ __forceinline__ void ssd_state_update(const ssd_bf16 *xs, const ssd_b
       }
     }
   }
+}
+__device__ __forceinline__ void ssd_state_update(const ssd_bf16 *xs, const ssd_bf16 *bs,
+                                                 const ssd_scan &sc, float (*S)[4]) {
+  ssd_state_update_at([xs](int r, int k) { return &xs[r * XS + k]; },
+                      [bs](int r, int k) { const ssd_bf16 *row = &bs[r * BS]; return &row[k]; }, sc, S);
 }
 
 // Phase 1 (the state update alone over a segment) reads no C, C B^T or bf16
