@@ -14,7 +14,9 @@
 #   SKIP_KERNEL_BENCH=1 bench/gpu.sh      # tests + whole models only, no SSD kernel benchmarks
 # With SSDC_PREBUILT set (and not GPU_ONLY_TESTS) it also benchmarks whole
 # models end to end (`ssdc bench --device cuda`, mamba2-130m and -2.7b shapes)
-# beside mamba_ssm's MambaLMHeadModel, into $OUT/e2e/ and $OUT/gpu-e2e.json.
+# beside mamba_ssm's MambaLMHeadModel (bench/peer_lm.sh: configurations A and,
+# where causal-conv1d's module is carried in .peers/cc_build, B; the ratios
+# take the better per cell), into $OUT/e2e/ and $OUT/gpu-e2e.json.
 # mamba_ssm is read from .peers/ (never committed; see bench/NOTES.md).
 set -uo pipefail
 cd "$(dirname "$0")/.."
