@@ -326,11 +326,10 @@ __device__ __forceinline__ void ssd_chunk_ready() {
 // register 0/1 hold k = 2t, 2t+1 of rows g, g+8 and registers 2/3 hold k + 8,
 // so each thread needs four w values per k-step (no x*w pass through shared
 // memory).  Each B fragment serves the warp's MTW m16 tiles; B comes two n8
-// tiles per ldmatrix where NTN allows.  xa(r, k) and ba(r, k) give where the
+// tiles per ldmatrix where NTN allows.  xa(r, k) and ba(r, k) say where the
 // 16-byte run from column k (a multiple of 8) of row r (a token) of each tile
-// is: the kernel's padded rows
-// (ssd_state_update below), or another layout (bench/p1_probe.cu's swizzled
-// tensor-copy tiles) with the same fragments and mma.
+// is: the kernel's padded rows (ssd_state_update below), or another layout
+// with the same fragments and mma (bench/p1_probe.cu's swizzled tiles).
 template <class XA, class BA>
 __device__ __forceinline__ void ssd_state_update_at(XA xa, BA ba, const ssd_scan &sc, float (*S)[4]) {
   const int warp = threadIdx.x >> 5, lane = threadIdx.x & 31;
@@ -366,7 +365,7 @@ __device__ __forceinline__ void ssd_state_update_at(XA xa, BA ba, const ssd_scan
 __device__ __forceinline__ void ssd_state_update(const ssd_bf16 *xs, const ssd_bf16 *bs,
                                                  const ssd_scan &sc, float (*S)[4]) {
   ssd_state_update_at([xs](int r, int k) { return &xs[r * XS + k]; },
-                      [bs](int r, int k) { const ssd_bf16 *row = &bs[r * BS]; return &row[k]; }, sc, S);
+                      [bs](int r, int k) { return &bs[r * BS + k]; }, sc, S);
 }
 
 // Phase 1 (the state update alone over a segment) reads no C, C B^T or bf16
