@@ -10,15 +10,20 @@ FILES = (("A", "anchors.json", "mamba_ssm_lm_no_causal_conv1d"),
          ("B", "anchors-cc.json", "mamba_ssm_lm_causal_conv1d"))
 
 
+def _measured(d):
+    """(configuration, rows key, JSON) of each configuration measured in d."""
+    for cfg, name, key in FILES:
+        try:
+            yield cfg, key, json.load(open(os.path.join(d, name)))
+        except (OSError, ValueError):
+            continue
+
+
 def peer_rows(d):
     """Per model and key, (ms, configuration) of the faster configuration measured in d."""
     best = {}
-    for cfg, name, key in FILES:
-        try:
-            rows = json.load(open(os.path.join(d, name))).get(key, [])
-        except (OSError, ValueError):
-            continue
-        for r in rows:
+    for cfg, key, a in _measured(d):
+        for r in a.get(key, []):
             m = best.setdefault(r["model"], {})
             for k, v in r.items():
                 if k.endswith("_ms") or k.endswith("_ms_per_token"):
@@ -29,14 +34,8 @@ def peer_rows(d):
 
 def peer_raw(d):
     """Both configurations' JSON as measured (for the results file)."""
-    out = {}
-    for cfg, name, key in FILES:
-        try:
-            a = json.load(open(os.path.join(d, name)))
-        except (OSError, ValueError):
-            continue
-        out[cfg] = {k: a[k] for k in ("device", "torch", "triton", key, "errors") if k in a}
-    return out
+    return {cfg: {k: a[k] for k in ("device", "torch", "triton", key, "errors") if k in a}
+            for cfg, key, a in _measured(d)}
 
 
 if __name__ == "__main__":
