@@ -51,6 +51,10 @@ static_assert(P1_STAGES >= 2 && P1_STAGES <= NWARPS, "one scanning warp per prol
 #ifndef P1_TMA
 #define P1_TMA 0 /* 1: the tiles by tensor copies (one box of x, two of B, 128-byte swizzle) */
 #endif
+static_assert(!(P1_BULK && P1_TMA), "one copy mode at a time");
+static_assert(!(P1_NOLOAD && (P1_BULK || P1_TMA)), "P1_NOLOAD: cp.async only (a stage's barrier would wait forever)");
+/* where the block's tiles start: the swizzle asks 1024-byte boundaries, cp.async 16 */
+constexpr int P1_ALIGN = P1_TMA ? 1024 : 16;
 
 #if P1_TMA
 // Dense tiles in the tensor copy's 128-byte swizzle: x is [Q rows][64 columns],
@@ -73,15 +77,6 @@ struct p1_smem {
   unsigned long long bar[P1_STAGES];
 };
 #endif
-
-// Wait for the oldest chunk's group while the younger ones, up to
-// P1_STAGES - 1 of them, stay in flight (wait_group takes a constant).
-__device__ __forceinline__ void p1_wait(long long younger) {
-  if (younger >= P1_STAGES - 1) cp_async_wait_group<P1_STAGES - 1>();
-  else if (P1_STAGES > 2 && younger == 1) cp_async_wait_group<1>();
-  else if (P1_STAGES > 3 && younger == 2) cp_async_wait_group<2>();
-  else cp_async_wait_all();
-}
 
 #if P1_BULK || P1_TMA
 // The copy engines' modes: a stage's copies complete on its mbarrier, whose
@@ -150,7 +145,14 @@ __device__ __forceinline__ void p1_load(p1_smem &sm, int s, const ssd_where &wh,
   ssd_copy_rows<SSD_N / 8, (long long)SSD_LD_B, BS>(sm.b[s], B + wh.bo, ch * Q, L);
   cp_async_commit();
 }
-__device__ __forceinline__ void p1_wait_stage(p1_smem &, int, long long, long long younger) { p1_wait(younger); }
+// Wait for the oldest chunk's group while the younger ones, up to
+// P1_STAGES - 1 of them, stay in flight (wait_group takes a constant).
+__device__ __forceinline__ void p1_wait_stage(p1_smem &, int, long long, long long younger) {
+  if (younger >= P1_STAGES - 1) cp_async_wait_group<P1_STAGES - 1>();
+  else if (P1_STAGES > 2 && younger == 1) cp_async_wait_group<1>();
+  else if (P1_STAGES > 3 && younger == 2) cp_async_wait_group<2>();
+  else cp_async_wait_all();
+}
 #endif
 
 #if P1_TMA
@@ -170,8 +172,8 @@ p1_ext(const ssd_bf16 *__restrict__ x, const ssd_dt_in *__restrict__ dt, const f
 #endif
 ) {
   SSD_DYN_SMEM(smem_raw);
-  /* the host asks 1024 bytes more: the swizzled tiles start on a 1024-byte boundary */
-  p1_smem &sm = *reinterpret_cast<p1_smem *>(((uintptr_t)smem_raw + 1023) & ~(uintptr_t)1023);
+  /* the host asks P1_ALIGN bytes more */
+  p1_smem &sm = *reinterpret_cast<p1_smem *>(((uintptr_t)smem_raw + P1_ALIGN - 1) & ~(uintptr_t)(P1_ALIGN - 1));
   const int warp = threadIdx.x >> 5;
   const unsigned per_seg = (unsigned)batch * SSD_H * PSL;
   const ssd_where wh = ssd_where_at(blockIdx.x, per_seg, L, seg_chunks);
@@ -240,7 +242,7 @@ int main(int argc, char **argv) {
   unsigned *ws_sync;
   cudaMalloc(&ws_state, st_bytes), cudaMalloc(&ws_local, st_bytes), cudaMalloc(&ws_seglog, blocks * 4);
   cudaMalloc(&ws_sync, (2 + main_blocks) * 4), cudaMemset(ws_sync, 0, (2 + main_blocks) * 4);
-  const int smem = (int)sizeof(p1_smem) + 1024, msmem = (int)sizeof(ssd_smem);
+  const int smem = (int)sizeof(p1_smem) + P1_ALIGN, msmem = (int)sizeof(ssd_smem);
 #if P1_TMA
   p1_maps mp;
   auto encode = [&](CUtensorMap *m, const void *base, unsigned long long cols) {
