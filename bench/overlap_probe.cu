@@ -39,7 +39,7 @@ int main(int argc, char **argv) {
     SSD_KERNEL<<<(unsigned)blocks, THREADS, smem, s1>>>(x, (const ssd_dt_in *)dt, A, Bm, Cm, D, nullptr, bias,
                                                         init, fin, y, L, batch, 1, (int)((L + 63) / 64),
                                                         ws_sync, ws_state, ++epoch, nullptr, nullptr, nullptr,
-                                                        nullptr, nullptr);
+                                                        nullptr, nullptr, ssd_tmap{}, ssd_tmap{}); /* cp.async tiles: no tensor maps */
   };
   auto gemm = [&] { /* column-major: C^T [NZ x T] = W [NZ x KD] . A^T [KD x T] */
     cublasGemmEx(hb_, CUBLAS_OP_T, CUBLAS_OP_N, NZ, (int)T, KD, &one, gw, CUDA_R_16BF, KD, ga, CUDA_R_16BF, KD,

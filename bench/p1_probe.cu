@@ -270,7 +270,7 @@ int main(int argc, char **argv) {
     SSD_KERNEL<<<(unsigned)main_blocks, THREADS, msmem>>>(o.x, (const ssd_dt_in *)o.dt, o.A, o.B, o.C, o.D, nullptr,
                                                           o.bias, o.init, o.fin, o.y, L, batch, nseg, (int)sc, ws_sync,
                                                           ws_state, ++epoch, nullptr, nullptr, nullptr, nullptr,
-                                                          nullptr);
+                                                          nullptr, ssd_tmap{}, ssd_tmap{}); /* cp.async tiles: no tensor maps */
   };
   cudaEvent_t e0, e1;
   cudaEventCreate(&e0), cudaEventCreate(&e1);

@@ -7,7 +7,9 @@ configurations A and B per cell, as ../shared/notes/anchors-h100.md reports the 
 import json, os
 
 FILES = (("A", "anchors.json", "mamba_ssm_lm_no_causal_conv1d"),
-         ("B", "anchors-cc.json", "mamba_ssm_lm_causal_conv1d"))
+         ("B", "anchors-cc.json", "mamba_ssm_lm_causal_conv1d"),
+         # B's prefill with the last position's logits only (bench/peer_anchors.py PEER_LAST=1)
+         ("B1", "anchors-cc-last.json", "mamba_ssm_lm_causal_conv1d_last"))
 
 
 def _measured(d):

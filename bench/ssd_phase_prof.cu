@@ -53,7 +53,7 @@ int main(int argc, char **argv) {
   auto launch = [&] {
     SSD_KERNEL<<<(unsigned)blocks, THREADS, smem>>>(x, (const ssd_dt_in *)dt, A, Bm, Cm, D, zp, bias, init, fin,
                                                  y, L, batch, nseg, (int)sc, ws_sync, ws_state, ++epoch, gw,
-                                                 gss, xcw, xcw, nullptr);
+                                                 gss, xcw, xcw, nullptr, ssd_tmap{}, ssd_tmap{}); /* cp.async tiles: no tensor maps */
   };
   for (int i = 0; i < 3; i++) launch();
   cudaEvent_t e0, e1;

@@ -162,6 +162,9 @@ int cg_ssd_check(const cg_ssd_spec *s, ssd_ctx *c) {
                    "the chunked CUDA kernel needs d_state %% 16 == 0 and <= 256 and headdim %% 16 "
                    "== 0 (got N=%lld, P=%lld)",
                    (long long)s->N, (long long)s->P);
+  if (s->tma && !cg_ssd_tma_fits(s))
+    return ssd_err(c, SSD_EUNSUPPORTED, "the SSD kernel's tensor copies need the mma.sync chunked "
+                   "kernel and d_state %% 64 == 0 (got N=%lld)", (long long)s->N);
   if (s->wg && !cg_ssd_wg_fits(s))
     return ssd_err(c, SSD_EUNSUPPORTED,
                    "the wgmma SSD kernel needs 64 channels per block and d_state 64 or 128 "
@@ -193,6 +196,10 @@ bool cg_ssd_wg_fits(const cg_ssd_spec *s) {
          (s->N == 64 || s->N == 128);
 }
 
+bool cg_ssd_tma_fits(const cg_ssd_spec *s) {
+  return s->kind == CG_SSD_CHUNKED && !s->wg && !s->in_f32 && s->N % 64 == 0;
+}
+
 bool cg_ssd_z_tile(const cg_ssd_spec *s) {
   const int64_t ps = s->ps ? s->ps : cg_ssd_pick_ps(s, 1, 132);
   return s->kind == CG_SSD_CHUNKED && !s->wg && s->has_z && !s->z_f32 && !s->in_f32 && ps > 0 &&
@@ -201,6 +208,13 @@ bool cg_ssd_z_tile(const cg_ssd_spec *s) {
 
 bool cg_arch_has_wgmma(const char *arch) {
   return arch && (!strcmp(arch, "sm_90") || !strcmp(arch, "sm_90a") || cg_arch_is_emu(arch));
+}
+
+bool cg_arch_has_tma(const char *arch) {
+  /* sm_90's tensor memory accelerator; later architectures keep it */
+  int major = 0;
+  if (arch && sscanf(arch, "sm_%d", &major) == 1) return major >= 90;
+  return cg_arch_is_emu(arch);
 }
 
 int cg_ssd_threads(const cg_ssd_spec *s) {
@@ -221,10 +235,13 @@ size_t cg_ssd_smem_bytes(const cg_ssd_spec *s) {
   /* struct ssd_smem in codegen/cuda/ssd_chunked.cuh: bf16 x, B, C tiles
    * (x with K - 1 halo rows per 16 rows when the conv is folded in), state
    * operand and C B^T tile, a folded norm's weights, then the scan's floats */
+  /* (with tensor copies B and C dense, and two mbarriers) */
   const size_t xrows = Q + (s->xconv_k ? (Q / 16) * (size_t)(s->xconv_k - 1) : 0);
-  size_t n = 2 * (xrows * xs + 2 * Q * bs + (size_t)s->ps * bs + Q * (Q + 8)) +
+  const size_t bcs = s->tma ? (size_t)s->N : bs;
+  size_t n = 2 * (xrows * xs + 2 * Q * bcs + (size_t)s->ps * bs + Q * (Q + 8)) +
              (s->gnorm ? (size_t)s->ps * 4 : 0) + (3 * Q + 2) * 4 + 4;
-  return (n + 15) & ~(size_t)15;
+  n = (n + 15) & ~(size_t)15;
+  return s->tma ? n + 16 : n;
 }
 
 /* ---- source ------------------------------------------------------------------------ */
@@ -249,7 +266,8 @@ static void prologue(sbuf *b, const cg_ssd_spec *s) {
                {"HAS_FINAL", s->has_final}, {"IN_F32", s->in_f32},
                {"DT_F32", s->dt_f32},       {"Z_F32", s->z_f32},
                {"Y_F32", s->y_f32},         {"GNORM", s->gnorm},
-               {"WG", s->wg},               {"Z_TILE", cg_ssd_z_tile(s)}};
+               {"WG", s->wg},               {"Z_TILE", cg_ssd_z_tile(s)},
+               {"TMA", s->tma}};
   for (size_t i = 0; i < sizeof flags / sizeof *flags; i++)
     sb_printf(b, "#define SSD_%s %d\n", flags[i].name, flags[i].v ? 1 : 0);
   if (s->kind == CG_SSD_CHUNKED)

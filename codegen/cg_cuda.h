@@ -55,6 +55,9 @@ typedef struct cg_ssd_spec {
   int64_t xconv_ld_state;
   bool wg;                  /* CHUNKED: the sm_90a wgmma kernel (cuda/ssd_wg.cuh) instead of
                                the mma.sync one; needs cg_ssd_wg_fits and an sm_90 GPU */
+  bool tma;                 /* CHUNKED mma.sync: B and C tiles by tensor copies (TMA), from
+                               tensor maps the launcher makes; needs cg_ssd_tma_fits and an
+                               architecture with cg_arch_has_tma */
   /* Token-row strides in elements (0 = dense: hx*P, hdt, hb*N, hc*N, H*P).
    * Element (b, t, head, i) of an operand is at base[(b*L + t)*ld + head*width
    * + i], so x, B, C can be column slices of the conv output [T, conv_dim] and
@@ -94,6 +97,11 @@ int cg_ssd_threads(const cg_ssd_spec *s);
  * and the emulated device); the kernel compiles for sm_90a. */
 bool cg_ssd_wg_fits(const cg_ssd_spec *s);
 bool cg_arch_has_wgmma(const char *arch);
+/* Whether the mma.sync chunked kernel can take B and C by tensor copies
+ * (N a multiple of 64: whole 128-byte swizzled boxes), and whether an
+ * architecture has them (sm_90 and later here, and the emulated device). */
+bool cg_ssd_tma_fits(const cg_ssd_spec *s);
+bool cg_arch_has_tma(const char *arch);
 /* Whether the mma.sync chunked kernel copies z's rows into shared memory with
  * 16-byte cp.async (SSD_Z_TILE): bf16 z with rows 16-byte aligned, and a
  * state operand (ps x (N + 8)) that holds 64 rows of ps + 8.  Its z must

@@ -85,6 +85,7 @@ static int load_syms(rt_cuda *g, ssd_ctx *c) {
       return ssd_err(c, SSD_EDEVICE, "the CUDA driver library lacks %s (driver too old?)", t[i].a);
   }
   g->LaunchKernelEx = sym(g->lib, "cuLaunchKernelEx", NULL); /* without it, no PDL */
+  g->TensorMapEncodeTiled = sym(g->lib, "cuTensorMapEncodeTiled", NULL); /* without it, no TMA */
   g->StreamCreateWithPriority = sym(g->lib, "cuStreamCreateWithPriority", NULL);
   g->CtxGetStreamPriorityRange = sym(g->lib, "cuCtxGetStreamPriorityRange", NULL);
   return SSD_OK;
@@ -282,7 +283,38 @@ void rt_cuda_props(rt_cuda *g, int cc) {
   g->smem_per_sm = g->smem_optin + 1024;
 }
 
+/* Nothing executes in a dry run: the map's contents are never read. */
+static CUresult dry_TensorMapEncodeTiled(void *map, int dtype, unsigned rank, void *base, const uint64_t *dims,
+                                         const uint64_t *strides, const unsigned *box, const unsigned *estr,
+                                         int il, int sw, int l2, int oob) {
+  (void)dtype, (void)rank, (void)base, (void)dims, (void)strides, (void)box, (void)estr;
+  (void)il, (void)sw, (void)l2, (void)oob;
+  memset(map, 0, RT_CUDA_TMAP_BYTES);
+  return 0;
+}
+
 bool rt_cuda_is_dry(const rt_cuda *g) { return g->lib == NULL && !g->emu; }
+
+bool rt_cuda_has_tma(const rt_cuda *g) { return g->TensorMapEncodeTiled != NULL; }
+
+int rt_cuda_tmap_rows(rt_cuda *g, rt_cuda_tmap *m, rt_dptr base, int64_t cols, int64_t ld, int64_t L,
+                      int64_t batch, ssd_ctx *c) {
+  memset(m, 0, sizeof *m);
+  if (!g->TensorMapEncodeTiled)
+    return ssd_err(c, SSD_EDEVICE, "the CUDA driver has no cuTensorMapEncodeTiled (tensor copies)");
+  if (base % 16 || ld % 8 || cols < 64 || cols > ld || L < 1 || L > INT32_MAX || batch < 1 ||
+      batch > INT32_MAX)
+    return ssd_err(c, SSD_EINVAL, "tensor map: bad operand (address 0x%llx, %lld of %lld columns, "
+                   "%lld x %lld rows)", (unsigned long long)base, (long long)cols, (long long)ld,
+                   (long long)batch, (long long)L);
+  const uint64_t dims[3] = {(uint64_t)cols, (uint64_t)L, (uint64_t)batch},
+                 strides[2] = {(uint64_t)ld * 2, (uint64_t)ld * 2 * (uint64_t)L};
+  const unsigned box[3] = {64, 64, 1}, estr[3] = {1, 1, 1};
+  CU(g->TensorMapEncodeTiled(m->v, TMAP_BF16, 3, (void *)(uintptr_t)base, dims, strides, box, estr, 0,
+                             TMAP_SWIZZLE_128B, TMAP_L2_128B, 0),
+     "cuTensorMapEncodeTiled");
+  return SSD_OK;
+}
 bool rt_cuda_is_emu(const rt_cuda *g) { return g->emu; }
 
 int rt_cuda_open_dry(rt_cuda **out, const char *arch, ssd_ctx *c) {
@@ -314,6 +346,7 @@ int rt_cuda_open_dry(rt_cuda **out, const char *arch, ssd_ctx *c) {
   g->StreamBeginCapture = dry_BeginCapture, g->StreamEndCapture = dry_EndCapture;
   g->GraphInstantiate = dry_GraphInstantiate, g->GraphLaunch = dry_GraphLaunch;
   g->GraphExecDestroy = dry_Graph, g->GraphDestroy = dry_Graph;
+  g->TensorMapEncodeTiled = dry_TensorMapEncodeTiled;
   g->pdl = cc >= 90;
   g->StreamCreate(&g->stream, STREAM_NON_BLOCKING);
   *out = g;

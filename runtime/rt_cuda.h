@@ -116,6 +116,21 @@ void rt_cuda_host_free(rt_cuda *g, void *p);
 int rt_cuda_d2h_async(rt_cuda *g, void *dst, rt_dptr src, size_t n, ssd_ctx *c);
 int rt_cuda_sync(rt_cuda *g, ssd_ctx *c);
 
+/* A tensor map (cuda.h's CUtensorMap: 128 opaque bytes, 64-byte aligned),
+ * passed to a kernel by value. */
+#define RT_CUDA_TMAP_BYTES 128
+typedef struct rt_cuda_tmap {
+  _Alignas(64) uint64_t v[RT_CUDA_TMAP_BYTES / 8];
+} rt_cuda_tmap;
+/* Whether the driver makes tensor maps (cuTensorMapEncodeTiled). */
+bool rt_cuda_has_tma(const rt_cuda *g);
+/* The map of a bf16 operand whose element (b, t, i) is at base[(b L + t) ld
+ * + i], i < cols, for 64 x 64 boxes in the 128-byte swizzle
+ * (codegen/cuda/ssd_chunked.cuh's B and C tiles); coordinates outside it
+ * read as zeros. */
+int rt_cuda_tmap_rows(rt_cuda *g, rt_cuda_tmap *m, rt_dptr base, int64_t cols, int64_t ld, int64_t L,
+                      int64_t batch, ssd_ctx *c);
+
 /* A loaded cubin with one entry point. */
 typedef struct rt_cuda_fn {
   void *module, *fn;

@@ -51,6 +51,9 @@ enum { STREAM_NON_BLOCKING = 1, CAPTURE_THREAD_LOCAL = 1 };
  * waits until something waits for it (rt_cuda_emu.c), the side stream's
  * worst case. */
 enum { STREAM_EMU_DEFER = 0x100 };
+/* cuTensorMapEncodeTiled's CU_TENSOR_MAP_DATA_TYPE_BFLOAT16, _SWIZZLE_128B,
+ * _L2_PROMOTION_L2_128B (interleave and OOB fill: 0, none). */
+enum { TMAP_BF16 = 9, TMAP_SWIZZLE_128B = 3, TMAP_L2_128B = 2 };
 /* cuEventCreate's CU_EVENT_DISABLE_TIMING: an event only for ordering. */
 enum { EVENT_NO_TIMING = 2 };
 
@@ -139,6 +142,11 @@ struct rt_cuda {
   CUresult (*GraphLaunch)(CUgraphExec, CUstream);
   CUresult (*GraphExecDestroy)(CUgraphExec);
   CUresult (*GraphDestroy)(CUgraph);
+  /* cuTensorMapEncodeTiled (CUDA >= 12.0; optional: without it no tensor
+   * copies).  The enums as cuda.h numbers them (TMAP_*). */
+  CUresult (*TensorMapEncodeTiled)(void *map, int dtype, unsigned rank, void *base, const uint64_t *dims,
+                                   const uint64_t *strides, const unsigned *box, const unsigned *estrides,
+                                   int interleave, int swizzle, int l2promotion, int oobfill);
   /* the emulated device only (rt_cuda_emu.c): a host function in stream order */
   CUresult (*EmuHost)(CUstream, void (*)(const void *), const void *, size_t);
   bool emu;

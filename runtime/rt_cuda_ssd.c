@@ -28,8 +28,18 @@ int rt_cuda_ssd_prepare(rt_cuda *g, cg_cache *cc, const cg_ssd_spec *spec, int64
   if (env && !strcmp(env, "1") && cg_arch_has_wgmma(arch) && cg_ssd_wg_fits(&out->spec))
     out->spec.wg = true;
   if (out->spec.wg && !strcmp(arch, "sm_90")) arch = "sm_90a";
+  /* B and C by tensor copies where the GPU and driver have them (sm_90+)
+   * and they pay: on the H100 they took 7% off the kernel at 16 and 32
+   * channels per block but added 3-6% at 64, where the per-chunk chain of
+   * mma and barriers, not the copies, sets the pace (bench/NOTES.md,
+   * session 24).  $SSDC_SSD_TMA=1 takes them wherever they fit, 0 never. */
+  long long tma = -1;
+  int rc = ssd_env_int("SSDC_SSD_TMA", 0, 1, -1, &tma, c);
+  if (rc) return rc;
+  out->spec.tma = (tma == 1 || (tma == -1 && out->spec.ps < 64)) && cg_arch_has_tma(arch) &&
+                  rt_cuda_has_tma(g) && cg_ssd_tma_fits(&out->spec);
   cg_source src;
-  int rc = cg_ssd_source(&out->spec, &src, c);
+  rc = cg_ssd_source(&out->spec, &src, c);
   if (rc) return rc;
   void *cubin = NULL;
   size_t n = 0;
@@ -291,6 +301,13 @@ int rt_cuda_ssd_chunked(rt_cuda *g, rt_cuda_ssd *k, const rt_cuda_ssd_args *a, i
     if ((rc = rt_cuda_memset8(g, k->ws_sync, 0, k->ws_sync_bytes, c))) return rc;
     k->epoch = 1;
   }
+  /* B's and C's tensor maps: the heads' columns of each token row */
+  rt_cuda_tmap tb, tc;
+  memset(&tb, 0, sizeof tb), memset(&tc, 0, sizeof tc);
+  const cg_ssd_ld ld = cg_ssd_strides(s);
+  if (s->tma && ((rc = rt_cuda_tmap_rows(g, &tb, a->B, s->hb * s->N, ld.b, L, batch, c)) ||
+                 (rc = rt_cuda_tmap_rows(g, &tc, a->C, s->hc * s->N, ld.c, L, batch, c))))
+    return rc;
   long long LL = L;
   int bt = (int)batch, ns = nseg, sc = (int)seg_chunks;
   unsigned ep = k->epoch;
@@ -299,7 +316,7 @@ int rt_cuda_ssd_chunked(rt_cuda *g, rt_cuda_ssd *k, const rt_cuda_ssd_args *a, i
                   (void *)&a->init,  (void *)&a->state, (void *)&a->y,     &LL,
                   &bt,               &ns,               &sc,               (void *)&k->ws_sync,
                   (void *)&k->ws_state, &ep,         (void *)&a->gn_w,  (void *)&a->gn_ss,
-                  (void *)&a->xc_w,  (void *)&a->xc_b,  (void *)&a->xc_state};
+                  (void *)&a->xc_w,  (void *)&a->xc_b,  (void *)&a->xc_state, &tb, &tc};
   const unsigned grid[3] = {(unsigned)blocks, 1, 1};
   return rt_cuda_launch(g, &k->fn, grid, (unsigned)cg_ssd_threads(s), args, c);
 }

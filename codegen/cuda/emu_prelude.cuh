@@ -44,6 +44,7 @@
 #define __align__(n) __attribute__((aligned(n)))
 #define __shared__ static
 #define SSD_DYN_SMEM(name) unsigned char *name = emu_dyn_smem
+#define SSD_DYN_SMEM_1K(name) unsigned char *name = emu_dyn_smem
 
 struct uint3 { unsigned x, y, z; };
 struct __attribute__((aligned(16))) uint4 { unsigned x, y, z, w; };
@@ -247,7 +248,9 @@ static int emu_launch(const emu_kernel *k, const unsigned grid[3], const unsigne
   b.thunk = k->thunk, b.args = args;
   b.t = (emu_thr *)calloc((size_t)n, sizeof *b.t);
   b.out = (uint64_t(*)[32][EMU_SLOT])calloc((size_t)(n + 31) / 32, sizeof *b.out);
-  unsigned char *dyn = (unsigned char *)malloc(smem ? smem : 1);
+  // 1024-byte aligned, as the swizzled tensor copies ask and a GPU places it
+  const size_t dyn_bytes = ((size_t)(smem ? smem : 1) + 1023) & ~(size_t)1023;
+  unsigned char *dyn = (unsigned char *)aligned_alloc(1024, dyn_bytes);
   int rc = 0;
   emu_stacks = stacks;
   if (!b.t || !b.out || !dyn) {
@@ -439,6 +442,66 @@ static inline void emu_cp_async16(void *dst, const void *src, int n) {
   memset(dst, 0, 16);
   if (n > 0) memcpy(dst, src, (size_t)(n < 16 ? n : 16));
 }
+// mbarriers: (expected arrivals << 48 | pending arrivals << 32 | pending
+// transaction bytes / 16 << 16 | completed phases), so that a wait reads the
+// phase's parity in bit 0.  A phase completes when its arrivals are in and its
+// bytes have landed (mbarrier.arrive.expect_tx raises the bytes, a tensor
+// copy's complete_tx lowers them).
+static inline void emu_mb_init(unsigned long long *mb, unsigned n) {
+  if (n < 1 || n > 0xffffu) emu_fail("mbarrier.init: count %u", n);
+  *mb = (unsigned long long)n << 48 | (unsigned long long)n << 32;
+}
+static inline void emu_mb_step(unsigned long long *mb, int arrive, long long bytes) {
+  const unsigned long long v = *mb, n = v >> 48;
+  unsigned long long pend = v >> 32 & 0xffffu, ph = v & 0xffffu;
+  long long tx = (int16_t)(uint16_t)(v >> 16 & 0xffffu);
+  if (!n) emu_fail("mbarrier used before mbarrier.init");
+  if (bytes % 16) emu_fail("mbarrier: %lld transaction bytes (the emulation counts 16-byte units)", bytes);
+  if (arrive && !pend) emu_fail("mbarrier: more arrivals than its count");
+  pend -= arrive != 0, tx += bytes / 16;
+  if (tx < -32768 || tx > 32767) emu_fail("mbarrier: %lld transaction bytes pending", tx * 16);
+  if (!pend && !tx) pend = n, ph = (ph + 1) & 0xffffu;
+  *mb = n << 48 | pend << 32 | (unsigned long long)(uint16_t)tx << 16 | ph;
+}
+
+// The emulated device's tensor map (runtime/rt_cuda_emu.c, emu_TensorMapEncodeTiled
+// writes it in place of the driver's opaque encoding): v[0] EMU_TMAP_MAGIC,
+// v[1] the global address, v[2..4] the dimensions in elements, v[5..6] the
+// strides of dimensions 1 and 2 in bytes, v[7] the box (16 bits a dimension),
+// v[8] the element size, v[9] the swizzle span in bytes (0 or 128).
+#define EMU_TMAP_MAGIC 0x31706d74647373ull /* "ssdtmp1" */
+// cp.async.bulk.tensor.3d ... mbarrier::complete_tx::bytes: the box at
+// (c0, c1, c2) into dst, elements outside the tensor as zeros, rows of the
+// box packed and, with the 128-byte swizzle, 16-byte chunk j of each 128-byte
+// row at chunk j ^ (row % 8) (the row counted from a 1024-byte boundary,
+// which dst must be on); then its bytes complete on mb.  Done at once.
+static inline void emu_tma_load_3d(void *dst, const unsigned long long *v, int c0, int c1, int c2,
+                                   unsigned long long *mb) {
+  if (v[0] != EMU_TMAP_MAGIC) emu_fail("tensor copy: the tensor map was not made by the emulated driver");
+  const unsigned b0 = v[7] & 0xffffu, b1 = v[7] >> 16 & 0xffffu, b2 = v[7] >> 32 & 0xffffu;
+  const size_t es = v[8], row = (size_t)b0 * es, span = v[9];
+  if (span && ((uintptr_t)dst % 1024 || row != span))
+    emu_fail("tensor copy: a swizzled box needs rows of %zu bytes at a 1024-byte boundary", span);
+  if ((uintptr_t)dst % 128) emu_fail("tensor copy: shared destination not 128-byte aligned");
+  unsigned char *d = (unsigned char *)dst;
+  const unsigned char *g = (const unsigned char *)(uintptr_t)v[1];
+  for (unsigned k = 0; k < b2; k++)
+    for (unsigned j = 0; j < b1; j++) {
+      const size_t r = (size_t)k * b1 + j;
+      const long long y = (long long)c1 + j, z = (long long)c2 + k;
+      for (unsigned i = 0; i < b0; i++) {
+        const long long x = (long long)c0 + i;
+        size_t o = r * row + i * es;
+        if (span) o ^= (r % 8) << 4;
+        const bool in = x >= 0 && y >= 0 && z >= 0 && (unsigned long long)x < v[2] &&
+                        (unsigned long long)y < v[3] && (unsigned long long)z < v[4];
+        if (in) memcpy(d + o, g + (size_t)z * v[6] + (size_t)y * v[5] + (size_t)x * es, es);
+        else memset(d + o, 0, es);
+      }
+    }
+  emu_mb_step(mb, 0, -(long long)(row * b1 * b2));
+}
+
 static inline uint4 emu_ld16(const void *p) {
   uint4 v;
   memcpy(&v, p, 16);

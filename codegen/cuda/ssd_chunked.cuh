@@ -103,10 +103,42 @@ __device__ __forceinline__ void ldsm_pair_t(u32 b0[2], u32 b1[2], const void *p)
   b0[0] = r[0], b0[1] = r[1], b1[0] = r[2], b1[1] = r[3];
 }
 
+#if SSD_TMA
+// B and C by tensor copies (SSD_TMA: sm_90, N a multiple of 64): dense tiles
+// in the copies' 128-byte swizzle, one [Q x 64] box per 64 state columns;
+// the 16-byte run from column k of row r sits at run ((k / 8) % 8) ^ (r % 8)
+// of its 128-byte row, which keeps ldmatrix free of bank conflicts without
+// padding.  The tiles open the block's shared memory, on a 1024-byte
+// boundary (the swizzle's period), and their copies complete on mbarriers
+// instead of cp.async groups: bar[0] for a chunk's B (x stays on cp.async),
+// bar[1] for C, or for phase 1's second B.  A copy engine moves a whole tile
+// per instruction, where cp.async spends an instruction of every thread per
+// 16 bytes: on the state-only pass that took a quarter off (bench/NOTES.md,
+// session 23).
+#if SSD_N % 64
+#error "SSD_TMA: N must be a multiple of 64"
+#endif
+#define BCS SSD_N /* B, C tiles: dense */
+__device__ __forceinline__ const ssd_bf16 *ssd_bc_at(const ssd_bf16 *t, int r, int k) {
+  return reinterpret_cast<const ssd_bf16 *>(reinterpret_cast<const char *>(t) + (k >> 6) * (Q * 128) + r * 128 +
+                                            ((((k >> 3) & 7) ^ (r & 7)) << 4));
+}
+#else
+#define BCS BS
+// The 16-byte run from column k (a multiple of 8) of row r of a B or C tile.
+__device__ __forceinline__ const ssd_bf16 *ssd_bc_at(const ssd_bf16 *t, int r, int k) { return &t[r * BS + k]; }
+#endif
+
 struct ssd_smem {
+#if SSD_TMA
+  ssd_bf16 b[Q * BCS];
+  ssd_bf16 c[Q * BCS];
   ssd_bf16 x[(Q / 16) * XG * XS];
-  ssd_bf16 b[Q * BS];
-  ssd_bf16 c[Q * BS];
+#else
+  ssd_bf16 x[(Q / 16) * XG * XS];
+  ssd_bf16 b[Q * BCS];
+  ssd_bf16 c[Q * BCS];
+#endif
   ssd_bf16 s[SSD_PS * BS];   /* state entering the chunk, bf16 */
   /* L o C B^T diag(dt) of the chunk, bf16 (lower triangle).  At the anchor
    * shape (PS 64, N 128) the struct is 71,440 B (71,696 with gw): three
@@ -119,7 +151,22 @@ struct ssd_smem {
   ssd_scan sc;
   float seglog;              /* phase 1: sum of the chunks' cs_last */
   unsigned ticket;
+#if SSD_TMA
+  u64 bar[2];                /* tensor copies: bar[0] B, bar[1] C (or phase 1's second B) */
+#endif
 };
+
+#if SSD_TMA
+// Thread 0 alone: the rows [t0, t0 + Q) of batch row b, columns col.. col +
+// N - 1 of a B or C operand into a tile, completing on mb.  The tile was read
+// through ordinary loads before the barrier that precedes this.
+__device__ __forceinline__ void ssd_tma_tile(ssd_bf16 *dst, const ssd_tmap *m, int col, long long t0, int b,
+                                             u64 *mb) {
+  tma_fence();
+#pragma unroll
+  for (int h = 0; h < SSD_N / 64; h++) tma_load_3d(dst + h * Q * 64, m, col + h * 64, (int)t0, b, mb);
+}
+#endif
 
 // Copy Q token rows of VPR 16-byte vectors each (row stride SROW in shared
 // memory, STRIDE elements between tokens in global memory) for tokens t0...
@@ -222,23 +269,59 @@ __device__ __forceinline__ void ssd_xconv(ssd_smem &sm, const ssd_where &wh, con
 }
 #endif
 
-// The chunk's x and B tiles (one cp.async group).
+// A chunk's B tile into dst (cp.async, or with SSD_TMA a tensor copy on mb;
+// tb is B's tensor map).
+__device__ __forceinline__ void ssd_load_b(ssd_bf16 *dst, const ssd_where &wh, const ssd_bf16 *B,
+                                           const ssd_tmap *tb, long long L, long long t0, u64 *mb) {
+#if SSD_TMA
+  (void)B, (void)L;
+  if (threadIdx.x == 0) {
+    mb_expect_tx(mb, Q * SSD_N * 2);
+    ssd_tma_tile(dst, tb, wh.hb * SSD_N, t0, wh.b, mb);
+  }
+#else
+  (void)tb, (void)mb;
+  ssd_copy_rows<SSD_N / 8, (long long)SSD_LD_B, BS>(dst, B + wh.bo, t0, L);
+#endif
+}
+// The mbarrier of tensor copy group i (none without SSD_TMA).
+__device__ __forceinline__ u64 *ssd_bar(ssd_smem &sm, int i) {
+#if SSD_TMA
+  return &sm.bar[i];
+#else
+  (void)sm, (void)i;
+  return nullptr;
+#endif
+}
+
+// The chunk's x and B tiles (one cp.async group; B on bar[0] with SSD_TMA).
 __device__ __forceinline__ void ssd_load_xb(ssd_smem &sm, const ssd_where &wh, const ssd_bf16 *x,
-                                            const ssd_bf16 *B, long long L, long long t0,
-                                            const float *xc_st) {
+                                            const ssd_bf16 *B, const ssd_tmap *tb, long long L,
+                                            long long t0, const float *xc_st) {
 #if SSD_XCONV_K
   ssd_copy_x(sm.x, wh, x, t0, L, xc_st);
 #else
   (void)xc_st;
   ssd_copy_rows<SSD_PS / 8, (long long)SSD_LD_X, XS>(sm.x, x + wh.xo, t0, L);
 #endif
-  ssd_copy_rows<SSD_N / 8, (long long)SSD_LD_B, BS>(sm.b, B + wh.bo, t0, L);
+  ssd_load_b(sm.b, wh, B, tb, L, t0, ssd_bar(sm, 0));
   cp_async_commit();
 }
-// The chunk's C tile (one cp.async group).
+// The chunk's C tile (one cp.async group; with SSD_TMA a tensor copy on
+// bar[1] and an empty group, so that the gate tile's wait still leaves
+// exactly the newest group in flight).
 __device__ __forceinline__ void ssd_load_c(ssd_smem &sm, const ssd_where &wh, const ssd_bf16 *C,
-                                           long long L, long long t0) {
+                                           const ssd_tmap *tc, long long L, long long t0) {
+#if SSD_TMA
+  (void)C, (void)L;
+  if (threadIdx.x == 0) {
+    mb_expect_tx(&sm.bar[1], Q * SSD_N * 2);
+    ssd_tma_tile(sm.c, tc, wh.hc * SSD_N, t0, wh.b, &sm.bar[1]);
+  }
+#else
+  (void)tc;
   ssd_copy_rows<SSD_N / 8, (long long)SSD_LD_C, BS>(sm.c, C + wh.co, t0, L);
+#endif
   cp_async_commit();
 }
 
@@ -314,9 +397,19 @@ __device__ __forceinline__ void ssd_chunk_prep(ssd_smem &sm, const ssd_where &wh
 }
 
 // Wait for this thread's copies, then for every thread's: the chunk's tiles
-// and its prep are visible to the block.
-__device__ __forceinline__ void ssd_chunk_ready() {
+// and its prep are visible to the block.  With SSD_TMA also for the tensor
+// copies: bar[0]'s next phase, and bar[1]'s when `both` (phase 3's C, phase
+// 1's second B); ph holds each mbarrier's next phase parity (bit i for
+// bar[i]: every thread waits on every phase, so each keeps its own).
+__device__ __forceinline__ void ssd_chunk_ready(ssd_smem &sm, u32 &ph, bool both) {
   cp_async_wait_all();
+#if SSD_TMA
+  mb_wait(&sm.bar[0], ph & 1u);
+  if (both) mb_wait(&sm.bar[1], ph >> 1 & 1u);
+  ph ^= both ? 3u : 1u;
+#else
+  (void)sm, (void)ph, (void)both;
+#endif
   __syncthreads();
 }
 
@@ -365,7 +458,7 @@ __device__ __forceinline__ void ssd_state_update_at(XA xa, BA ba, const ssd_scan
 __device__ __forceinline__ void ssd_state_update(const ssd_bf16 *xs, const ssd_bf16 *bs,
                                                  const ssd_scan &sc, float (*S)[4]) {
   ssd_state_update_at([xs](int r, int k) { return &xs[r * XS + k]; },
-                      [bs](int r, int k) { return &bs[r * BS + k]; }, sc, S);
+                      [bs](int r, int k) { return ssd_bc_at(bs, r, k); }, sc, S);
 }
 
 // Phase 1 (the state update alone over a segment) reads no C, C B^T or bf16
@@ -382,14 +475,14 @@ __device__ __forceinline__ ssd_bf16 *ssd_p1_b2(ssd_smem &sm) { return sm.c; }
 __device__ __forceinline__ ssd_scan &ssd_p1_sc2(ssd_smem &sm) { return *reinterpret_cast<ssd_scan *>(sm.s); }
 
 // Phase 1's x and B tiles of chunk ch, and of ch + 1 when the iteration
-// takes two (one cp.async group each).
+// takes two (one cp.async group each; the second B on bar[1] with SSD_TMA).
 __device__ __forceinline__ void ssd_p1_load(ssd_smem &sm, const ssd_where &wh, const ssd_bf16 *x,
-                                            const ssd_bf16 *B, long long L, long long ch,
-                                            const float *xc_st) {
-  ssd_load_xb(sm, wh, x, B, L, ch * Q, xc_st);
+                                            const ssd_bf16 *B, const ssd_tmap *tb, long long L,
+                                            long long ch, const float *xc_st) {
+  ssd_load_xb(sm, wh, x, B, tb, L, ch * Q, xc_st);
   if (ssd_p1_two && ch + 1 < wh.c1) {
     ssd_copy_rows<SSD_PS / 8, (long long)SSD_LD_X, XS>(ssd_p1_x2(sm), x + wh.xo, (ch + 1) * Q, L);
-    ssd_copy_rows<SSD_N / 8, (long long)SSD_LD_B, BS>(ssd_p1_b2(sm), B + wh.bo, (ch + 1) * Q, L);
+    ssd_load_b(ssd_p1_b2(sm), wh, B, tb, L, (ch + 1) * Q, ssd_bar(sm, 1));
     cp_async_commit();
   }
 }
@@ -443,12 +536,12 @@ __device__ __forceinline__ void ssd_cb_tiles(ssd_smem &sm) {
     for (int r = 0; r < Q / 16; r++) {
       if (ssd_cb_index(r, 2 * r + 1) < lo || ssd_cb_index(r, 0) >= lo + nt) continue;
       u32 a[4];
-      ldsm_x4(a, &cs_[(16 * r + (lane & 7) + ((lane >> 3) & 1) * 8) * BS + kk * 16 + (lane >> 4) * 8]);
+      ldsm_x4(a, ssd_bc_at(cs_, 16 * r + (lane & 7) + ((lane >> 3) & 1) * 8, kk * 16 + (lane >> 4) * 8));
 #pragma unroll
       for (int j = 0; j <= 2 * r + 1; j++) {
         if (!ssd_cb_mine(W, r, j)) continue;
         u32 bb[2];
-        ldsm_x2(bb, &bs[(j * 8 + (lane & 7)) * BS + kk * 16 + ((lane >> 3) & 1) * 8]);
+        ldsm_x2(bb, ssd_bc_at(bs, j * 8 + (lane & 7), kk * 16 + ((lane >> 3) & 1) * 8));
         mma_bf16(T[ssd_cb_index(r, j) - lo], a, bb);
       }
     }
@@ -495,11 +588,11 @@ __device__ __forceinline__ void ssd_cb_x(const ssd_smem &sm, float (*Y)[4]) {
 // y for this warp's 16 rows of chunk ch, written to global memory.  Contains
 // a block-wide barrier (the C B^T tiles cross warps): every thread calls it.
 // Past that barrier nothing reads C any more, so the next chunk's C copy
-// (C_next, 0 for none) starts there.
+// (C_next, 0 for none; tc its tensor map with SSD_TMA) starts there.
 __device__ __forceinline__ void ssd_chunk_y(ssd_smem &sm, const ssd_where &wh, long long t0,
                                             long long L, const float *D, const ssd_z_in *z,
                                             const float *gn_w, float *gn_ss, void *y_,
-                                            const ssd_bf16 *C_next) {
+                                            const ssd_bf16 *C_next, const ssd_tmap *tc) {
   const int warp = threadIdx.x >> 5, lane = threadIdx.x & 31, g = lane >> 2, tg = lane & 3;
   const ssd_bf16 *xs = sm.x, *cs_ = sm.c;
   const int tr = warp * 16;
@@ -516,7 +609,7 @@ __device__ __forceinline__ void ssd_chunk_y(ssd_smem &sm, const ssd_where &wh, l
 #pragma unroll
   for (int kk = 0; kk < SSD_N / 16; kk++) {
     u32 a[4];
-    ldsm_x4(a, &cs_[(tr + (lane & 7) + ((lane >> 3) & 1) * 8) * BS + kk * 16 + (lane >> 4) * 8]);
+    ldsm_x4(a, ssd_bc_at(cs_, tr + (lane & 7) + ((lane >> 3) & 1) * 8, kk * 16 + (lane >> 4) * 8));
 #pragma unroll
     for (int j = 0; j < SSD_PS / 8; j += 2) {
       u32 b0[2], b1[2];
@@ -531,7 +624,7 @@ __device__ __forceinline__ void ssd_chunk_y(ssd_smem &sm, const ssd_where &wh, l
   ssd_load_z(sm.s, wh, z, L, t0);
   if (!C_next) cp_async_commit(); /* an empty group: the wait below is always for all but one */
 #endif
-  if (C_next) ssd_load_c(sm, wh, C_next, L, t0 + Q);
+  if (C_next) ssd_load_c(sm, wh, C_next, tc, L, t0 + Q);
   switch (warp) {
   case 0: ssd_cb_x<0>(sm, Y); break;
   case 1: ssd_cb_x<1>(sm, Y); break;
@@ -565,9 +658,20 @@ __device__ __forceinline__ long long ssd_state_off(int p0, int j, int e) {
 
 extern "C" __global__ void __launch_bounds__(NWARPS * 32, 3)
 SSD_KERNEL(SSD_CHUNKED_PARAMS) {
+#if SSD_TMA
+  /* The swizzle's 1024-byte period: declared so (the tiles' addresses stay
+   * constants), and checked, since a misplaced tile would read garbage. */
+  SSD_DYN_SMEM_1K(smem_raw);
+  if ((unsigned long long)smem_raw % 1024) ssd_trap();
+#else
   SSD_DYN_SMEM(smem_raw);
+#endif
   ssd_smem &sm = *reinterpret_cast<ssd_smem *>(smem_raw);
   const int warp = threadIdx.x >> 5;
+#if SSD_TMA
+  if (threadIdx.x == 0) mb_init(&sm.bar[0], 1), mb_init(&sm.bar[1], 1); /* the ticket's barrier follows */
+#endif
+  u32 ph = 0; /* the mbarriers' next phases (ssd_chunk_ready) */
   ssd_take_ticket(sm.ticket, sm.seglog, ws_sync);
   const ssd_where wh = ssd_where_at(sm.ticket, (unsigned)batch * SSD_H * PSL, L, seg_chunks);
 #if SSD_GNORM
@@ -585,12 +689,12 @@ SSD_KERNEL(SSD_CHUNKED_PARAMS) {
 #pragma unroll
     for (int j = 0; j < NTW; j++) S[j][0] = S[j][1] = S[j][2] = S[j][3] = 0.f;
     constexpr int STEP = ssd_p1_two ? 2 : 1;
-    ssd_p1_load(sm, wh, x, B, L, wh.c0, xc_st);
+    ssd_p1_load(sm, wh, x, B, &tm_b, L, wh.c0, xc_st);
     if (warp < STEP && wh.c0 + warp < wh.c1) ssd_load_dt(dtraw, dt, L, (wh.c0 + warp) * Q, wh.b, wh.hdt);
     ssd_p1_prep(sm, wh, wh.c0, dtraw, dt, dt_bias, A, L);
     for (long long ch = wh.c0; ch < wh.c1; ch += STEP) {
       const bool two = ssd_p1_two && ch + 1 < wh.c1;
-      ssd_chunk_ready();
+      ssd_chunk_ready(sm, ph, two);
 #if SSD_XCONV_K
       ssd_xconv(sm, wh, xc_w, xc_b);
       __syncthreads(); /* the state update reads every group */
@@ -601,7 +705,7 @@ SSD_KERNEL(SSD_CHUNKED_PARAMS) {
       if (two) ssd_state_update(ssd_p1_x2(sm), ssd_p1_b2(sm), ssd_p1_sc2(sm), S);
       __syncthreads(); /* the iteration's x, B, w and decay are read */
       if (ch + STEP < wh.c1) {
-        ssd_p1_load(sm, wh, x, B, L, ch + STEP, xc_st);
+        ssd_p1_load(sm, wh, x, B, &tm_b, L, ch + STEP, xc_st);
         ssd_p1_prep(sm, wh, ch + STEP, dtraw, dt, dt_bias, A, L);
       }
     }
@@ -613,8 +717,8 @@ SSD_KERNEL(SSD_CHUNKED_PARAMS) {
   // phase 3's first tiles are in flight while the link waits (phase 1 ended
   // with a barrier: nothing reads the tiles any more).  Its dt is loaded
   // after: those registers live across the link spilled (ptxas, sm_90).
-  ssd_load_xb(sm, wh, x, B, L, wh.c0 * Q, xc_st);
-  ssd_load_c(sm, wh, C, L, wh.c0 * Q);
+  ssd_load_xb(sm, wh, x, B, &tm_b, L, wh.c0 * Q, xc_st);
+  ssd_load_c(sm, wh, C, &tm_c, L, wh.c0 * Q);
   ssd_link(S, wh, nseg, batch, sm.seglog, init, ws_sync, ws_state, epoch, off);
   if (warp == 0) ssd_load_dt(dtraw, dt, L, wh.c0 * Q, wh.b, wh.hdt);
 
@@ -625,18 +729,18 @@ SSD_KERNEL(SSD_CHUNKED_PARAMS) {
 #endif
   for (long long ch = wh.c0; ch < wh.c1; ch++) {
     const bool more = ch + 1 < wh.c1;
-    ssd_chunk_ready();
+    ssd_chunk_ready(sm, ph, true);
 #if SSD_XCONV_K
     ssd_xconv(sm, wh, xc_w, xc_b); /* nothing reads x before chunk_y's barrier */
 #endif
-    ssd_chunk_y(sm, wh, ch * Q, L, D, z, gn_w, gn_ss, y_, more ? C : nullptr);
+    ssd_chunk_y(sm, wh, ch * Q, L, D, z, gn_w, gn_ss, y_, more ? C : nullptr, &tm_c);
     /* The state after a block's last chunk is read only as the final state
      * (a segment with a successor published its end state after phase 1). */
     if (!more && !(SSD_HAS_FINAL && wh.seg == nseg - 1)) break;
     ssd_state_update(sm.x, sm.b, sm.sc, S);
     __syncthreads(); /* x, B, cs, w, decay and s of chunk ch are read */
     if (more) {
-      ssd_load_xb(sm, wh, x, B, L, (ch + 1) * Q, xc_st);
+      ssd_load_xb(sm, wh, x, B, &tm_b, L, (ch + 1) * Q, xc_st);
       ssd_chunk_prep(sm, wh, ch + 1, dtraw, dt, dt_bias, A, L, S);
 #if SSD_Z_TILE
       ssd_prefetch_z(wh, z, L, (ch + 1) * Q);

@@ -9,9 +9,23 @@ typedef unsigned short ssd_bf16;
 typedef unsigned int u32;
 typedef unsigned long long u64;
 
+// A tensor map (cuda.h's CUtensorMap: 128 opaque bytes, 64-byte aligned), a
+// kernel parameter passed by value (__grid_constant__: the tensor copies take
+// its address).  The emulated device packs parameters at 8-byte steps and
+// reads its own encoding from it (emu_prelude.cuh).
+#if SSDC_EMU
+struct ssd_tmap { u64 v[16]; };
+#define __grid_constant__
+#else
+struct __align__(64) ssd_tmap { u64 v[16]; };
+#endif
+
 // Dynamic shared memory (the emulator's prelude defines its own).
 #ifndef SSD_DYN_SMEM
 #define SSD_DYN_SMEM(name) extern __shared__ __align__(16) unsigned char name[]
+// The same on a 1024-byte boundary (the swizzled tensor copies' period): a
+// constant base, so that tile addresses stay immediates.
+#define SSD_DYN_SMEM_1K(name) extern __shared__ __align__(1024) unsigned char name[]
 #endif
 
 __device__ __forceinline__ float bf2f(ssd_bf16 v) { return __uint_as_float(((u32)v) << 16); }
@@ -139,6 +153,24 @@ __device__ __forceinline__ void mb_wait(u64 *mb, unsigned parity) {
                "@!p bra WAIT;\n}\n" ::"r"(smem_addr(mb)), "r"(parity)
                : "memory");
 }
+// Tensor copies (TMA, sm_90): a box of a tensor described by a CUtensorMap
+// (made on the host by cuTensorMapEncodeTiled; the runtime's rt_cuda_tmap_rows)
+// lands in shared memory and completes its bytes on an mbarrier, whose phase
+// then needs both the arrivals and the bytes.  mb_expect_tx is one arrival
+// that first raises the bytes the phase waits for.  Shared memory the block
+// read through ordinary loads must be fenced (tma_fence) before a tensor copy
+// overwrites it: the copies write through the async proxy.
+__device__ __forceinline__ void mb_expect_tx(u64 *mb, u32 bytes) {
+  asm volatile("mbarrier.arrive.expect_tx.shared::cta.b64 _, [%0], %1;\n" ::"r"(smem_addr(mb)), "r"(bytes)
+               : "memory");
+}
+__device__ __forceinline__ void tma_fence() { asm volatile("fence.proxy.async.shared::cta;\n" ::: "memory"); }
+__device__ __forceinline__ void tma_load_3d(void *dst, const ssd_tmap *m, int c0, int c1, int c2, u64 *mb) {
+  asm volatile("cp.async.bulk.tensor.3d.shared::cluster.global.tile.mbarrier::complete_tx::bytes "
+               "[%0], [%1, {%2, %3, %4}], [%5];\n" ::"r"(smem_addr(dst)), "l"(m), "r"(c0), "r"(c1), "r"(c2),
+               "r"(smem_addr(mb))
+               : "memory");
+}
 #else // the emulated device (codegen/cuda/emu_prelude.cuh): the same instructions' semantics
 __device__ __forceinline__ u32 pack_bf2(float lo, float hi) { return (u32)f2bf(lo) | (u32)f2bf(hi) << 16; }
 __device__ __forceinline__ void cp_async16(void *dst, const void *src, int src_bytes) {
@@ -155,17 +187,16 @@ __device__ __forceinline__ void ldsm_x2_t(u32 r[2], const void *p) { emu_ldmatri
 __device__ __forceinline__ void mma_bf16(float d[4], const u32 a[4], const u32 b[2]) { emu_mma_bf16(d, a, b); }
 __device__ __forceinline__ void ssd_trap() { emu_fail("trap: the kernel cannot run as launched"); }
 __device__ __forceinline__ void bar_named(int id, int n) { emu_bar_named(id, n); }
-// An mbarrier as (expected count << 48 | pending << 32 | completed phases).
-__device__ __forceinline__ void mb_init(u64 *mb, unsigned n) { *mb = (u64)n << 48 | (u64)n << 32; }
-__device__ __forceinline__ void mb_arrive(u64 *mb) {
-  const u64 v = *mb, n = v >> 48;
-  u64 pend = (v >> 32 & 0xffffu) - 1, ph = v & 0xffffffffu;
-  if (!pend) pend = n, ph = (ph + 1) & 0xffffffffu;
-  *mb = n << 48 | pend << 32 | ph;
-}
+__device__ __forceinline__ void mb_init(u64 *mb, unsigned n) { emu_mb_init(mb, n); }
+__device__ __forceinline__ void mb_arrive(u64 *mb) { emu_mb_step(mb, 1, 0); }
 __device__ __forceinline__ void mb_wait(u64 *mb, unsigned parity) {
   /* phase `parity` has completed once the completed-phase count's parity differs from it */
   emu_wait_while(mb, 1u, parity & 1u);
+}
+__device__ __forceinline__ void mb_expect_tx(u64 *mb, u32 bytes) { emu_mb_step(mb, 1, (long long)bytes); }
+__device__ __forceinline__ void tma_fence() {}
+__device__ __forceinline__ void tma_load_3d(void *dst, const ssd_tmap *m, int c0, int c1, int c2, u64 *mb) {
+  emu_tma_load_3d(dst, m->v, c0, c1, c2, mb);
 }
 #endif
 

@@ -48,6 +48,8 @@ __device__ __forceinline__ u32 scale_bf2(u32 v, float lo, float hi) {
 // array, runtime/rt_cuda_ssd.c).  init and final_state may be one buffer
 // (the state updated in place): only segment 0's blocks read init, and the
 // last segment's write final_state after the look-back chain from segment 0.
+// tm_b and tm_c are B's and C's tensor maps where the mma.sync kernel copies
+// those tiles by TMA (SSD_TMA); zeros, and unread, otherwise.
 #define SSD_CHUNKED_PARAMS                                                                          \
   const ssd_bf16 *__restrict__ x, const ssd_dt_in *__restrict__ dt, const float *__restrict__ A_,    \
       const ssd_bf16 *__restrict__ B, const ssd_bf16 *__restrict__ C, const float *__restrict__ D,    \
@@ -56,7 +58,8 @@ __device__ __forceinline__ u32 scale_bf2(u32 v, float lo, float hi) {
       long long L, int batch, int nseg, int seg_chunks, unsigned *__restrict__ ws_sync,               \
       float *__restrict__ ws_state, unsigned epoch, const float *__restrict__ gn_w,                   \
       float *__restrict__ gn_ss, const float *__restrict__ xc_w, const float *__restrict__ xc_b,     \
-      const float *__restrict__ xc_st
+      const float *__restrict__ xc_st, const __grid_constant__ ssd_tmap tm_b,                       \
+      const __grid_constant__ ssd_tmap tm_c
 
 // The barrier of the threads that hold the state: the whole block, or the
 // wgmma kernel's consumer warpgroup (SSD_WG: its producer warp, the block's

@@ -106,6 +106,26 @@ int main(void) {
   CHECK(cg_arch_has_wgmma("sm_90") && cg_arch_has_wgmma("emu") && !cg_arch_has_wgmma("sm_80") &&
         !cg_arch_has_wgmma("sm_100"));
 
+  /* the mma.sync kernel with B and C by tensor copies (sm_90): the 2.7b's
+   * strided operands plain, with the gate and the folded norm, N = 64 with
+   * groups, and the folded conv (x stays on cp.async) */
+  cg_ssd_spec tm[4];
+  for (int i = 0; i < 4; i++) {
+    tm[i] = base(80, 64, i == 2 ? 64 : 128, i == 2 ? 2 : 1);
+    tm[i].kind = CG_SSD_CHUNKED, tm[i].tma = tm[i].has_final = true;
+    tm[i].ld_x = tm[i].ld_b = tm[i].ld_c = 5376, tm[i].ld_z = tm[i].ld_dt = 10576;
+  }
+  tm[1].has_z = tm[1].gnorm = true;
+  tm[2].ld_x = tm[2].ld_b = tm[2].ld_c = 0, tm[2].ld_z = tm[2].ld_dt = 0, tm[2].has_init = true;
+  tm[3].xconv_k = 4, tm[3].xconv_bias = true;
+  for (int i = 0; i < 4; i++) {
+    CHECK(cg_ssd_tma_fits(&tm[i]));
+    CHECK(compile_one(&tm[i], "sm_90", &c) == SSD_OK);
+  }
+  CHECK(cg_arch_has_tma("sm_90") && cg_arch_has_tma("sm_90a") && cg_arch_has_tma("sm_100") &&
+        cg_arch_has_tma("emu") && !cg_arch_has_tma("sm_80") && !cg_arch_has_tma("sm_89") &&
+        !cg_arch_has_tma(NULL));
+
   /* failures: bad arch, broken source (log names the kernel), bad shapes */
   ssd_ctx q;
   ssd_ctx_init(&q);
@@ -141,6 +161,10 @@ int main(void) {
         strstr(q.msg, "wgmma"));
   odd.N = 128, odd.ps = 32;
   CHECK(cg_ssd_source(&odd, &src, &q) == SSD_EUNSUPPORTED);
+  odd = base(80, 64, 96, 1); /* tensor copies: whole 64-column boxes */
+  odd.kind = CG_SSD_CHUNKED, odd.tma = true;
+  CHECK(!cg_ssd_tma_fits(&odd) && cg_ssd_source(&odd, &src, &q) == SSD_EUNSUPPORTED &&
+        strstr(q.msg, "tensor copies"));
   fclose(q.diag);
   CHECK(log && strstr(log, "ssdc_broken_kernel") && strstr(log, "undeclared_x"));
   free(log);

@@ -148,6 +148,7 @@ static int64_t op_ld(const tcase *t, int op) {
 
 static int fails;
 static int wg_runs;      /* cases the wgmma kernel ran */
+static int tma_runs, cpa_runs; /* cases of the mma.sync chunked kernel with B, C by tensor copies, by cp.async */
 static int gn_tile_runs; /* folded-norm cases with the gate's tile (cg_ssd_z_tile) */
 
 static double relerr(const double *a, const double *ref, size_t n, size_t *nonfinite) {
@@ -423,6 +424,8 @@ static int run_case(rt_cuda *g, cg_cache *cc, const tcase *t, uint64_t *seed, ss
     rc = rt_cuda_ssd_segments(g, &k, t->batch, t->L, &nseg, &segc, c);
   printf("%s [%s, ps %d, %d segment%s]\n", t->what, k.name, k.spec.ps, nseg, nseg > 1 ? "s" : "");
   wg_runs += rc == SSD_OK && k.spec.wg;
+  tma_runs += rc == SSD_OK && k.spec.tma;
+  cpa_runs += rc == SSD_OK && t->kind == CG_SSD_CHUNKED && !k.spec.wg && !k.spec.tma;
   gn_tile_runs += rc == SSD_OK && k.spec.gnorm && cg_ssd_z_tile(&k.spec);
   if (rc == SSD_OK) rc = upload(g, t, &d, &h, state0, k.spec.ps, &dv, c);
   if (rc == SSD_OK) rc = launch(g, &k, t, ap, c);
@@ -560,6 +563,14 @@ int main(int argc, char **argv) {
   printf("wgmma kernel: %d cases; folded norm with the gate's tile: %d\n", wg_runs, gn_tile_runs);
   if (!gn_tile_runs) fails++, fprintf(stderr, "FAIL: no folded-norm case took the gate's tile\n");
   if (want_wg != (wg_runs > 0)) fails++, fprintf(stderr, "FAIL: wgmma kernel ran in %d cases\n", wg_runs);
+  /* B and C by tensor copies where the device has them (sm_90+, emulated):
+   * below 64 channels per block by default, everywhere they fit with
+   * $SSDC_SSD_TMA=1, never with 0; cp.async for the rest */
+  const char *tm = getenv("SSDC_SSD_TMA");
+  const bool want_tma = !(tm && !strcmp(tm, "0")) && cg_arch_has_tma(rt_cuda_arch(g)) && rt_cuda_has_tma(g);
+  printf("mma.sync kernel: B, C by tensor copies in %d cases, by cp.async in %d\n", tma_runs, cpa_runs);
+  if (want_tma != (tma_runs > 0) || (!want_wg && !cpa_runs))
+    fails++, fprintf(stderr, "FAIL: tensor copies in %d cases, cp.async in %d\n", tma_runs, cpa_runs);
   char cmd[128];
   snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
   if (system(cmd) != 0) fails++;
