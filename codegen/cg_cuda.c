@@ -234,8 +234,8 @@ size_t cg_ssd_smem_bytes(const cg_ssd_spec *s) {
   }
   /* struct ssd_smem in codegen/cuda/ssd_chunked.cuh: bf16 x, B, C tiles
    * (x with K - 1 halo rows per 16 rows when the conv is folded in), state
-   * operand and C B^T tile, a folded norm's weights, then the scan's floats */
-  /* (with tensor copies B and C dense, and two mbarriers) */
+   * operand and C B^T tile, a folded norm's weights, then the scan's floats;
+   * with tensor copies B and C dense, and two mbarriers */
   const size_t xrows = Q + (s->xconv_k ? (Q / 16) * (size_t)(s->xconv_k - 1) : 0);
   const size_t bcs = s->tma ? (size_t)s->N : bs;
   size_t n = 2 * (xrows * xs + 2 * Q * bcs + (size_t)s->ps * bs + Q * (Q + 8)) +

@@ -269,20 +269,27 @@ __device__ __forceinline__ void ssd_xconv(ssd_smem &sm, const ssd_where &wh, con
 }
 #endif
 
-// A chunk's B tile into dst (cp.async, or with SSD_TMA a tensor copy on mb;
-// tb is B's tensor map).
-__device__ __forceinline__ void ssd_load_b(ssd_bf16 *dst, const ssd_where &wh, const ssd_bf16 *B,
-                                           const ssd_tmap *tb, long long L, long long t0, u64 *mb) {
+// A chunk's B or C tile into dst: the rows from t0 of src (token stride LD),
+// or with SSD_TMA a tensor copy through map tm from column col of each row,
+// completing on mb.
+template <long long LD>
+__device__ __forceinline__ void ssd_load_bc(ssd_bf16 *dst, const ssd_bf16 *src, const ssd_tmap *tm, int col,
+                                            const ssd_where &wh, long long L, long long t0, u64 *mb) {
 #if SSD_TMA
-  (void)B, (void)L;
+  (void)src, (void)L;
   if (threadIdx.x == 0) {
     mb_expect_tx(mb, Q * SSD_N * 2);
-    ssd_tma_tile(dst, tb, wh.hb * SSD_N, t0, wh.b, mb);
+    ssd_tma_tile(dst, tm, col, t0, wh.b, mb);
   }
 #else
-  (void)tb, (void)mb;
-  ssd_copy_rows<SSD_N / 8, (long long)SSD_LD_B, BS>(dst, B + wh.bo, t0, L);
+  (void)tm, (void)col, (void)wh, (void)mb;
+  ssd_copy_rows<SSD_N / 8, LD, BS>(dst, src, t0, L);
 #endif
+}
+// A chunk's B tile (bar[0], or bar[1] for phase 1's second chunk).
+__device__ __forceinline__ void ssd_load_b(ssd_bf16 *dst, const ssd_where &wh, const ssd_bf16 *B,
+                                           const ssd_tmap *tb, long long L, long long t0, u64 *mb) {
+  ssd_load_bc<(long long)SSD_LD_B>(dst, B + wh.bo, tb, wh.hb * SSD_N, wh, L, t0, mb);
 }
 // The mbarrier of tensor copy group i (none without SSD_TMA).
 __device__ __forceinline__ u64 *ssd_bar(ssd_smem &sm, int i) {
@@ -312,16 +319,7 @@ __device__ __forceinline__ void ssd_load_xb(ssd_smem &sm, const ssd_where &wh, c
 // exactly the newest group in flight).
 __device__ __forceinline__ void ssd_load_c(ssd_smem &sm, const ssd_where &wh, const ssd_bf16 *C,
                                            const ssd_tmap *tc, long long L, long long t0) {
-#if SSD_TMA
-  (void)C, (void)L;
-  if (threadIdx.x == 0) {
-    mb_expect_tx(&sm.bar[1], Q * SSD_N * 2);
-    ssd_tma_tile(sm.c, tc, wh.hc * SSD_N, t0, wh.b, &sm.bar[1]);
-  }
-#else
-  (void)tc;
-  ssd_copy_rows<SSD_N / 8, (long long)SSD_LD_C, BS>(sm.c, C + wh.co, t0, L);
-#endif
+  ssd_load_bc<(long long)SSD_LD_C>(sm.c, C + wh.co, tc, wh.hc * SSD_N, wh, L, t0, ssd_bar(sm, 1));
   cp_async_commit();
 }
 
