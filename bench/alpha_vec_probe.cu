@@ -25,15 +25,8 @@
 #include <vector>
 #include <algorithm>
 
-#define CK(x) do { cudaError_t e_ = (x); if (e_) { printf("cuda %s: %s\n", #x, cudaGetErrorString(e_)); exit(1); } } while (0)
-#define LK(x) do { cublasStatus_t s_ = (x); if (s_) { printf("cublasLt %s: %d\n", #x, (int)s_); exit(1); } } while (0)
+#include "probe_util.cuh" /* CK, LK, hash01 (inputs on the device, scales on the host) */
 
-// A hash of (i, seed) to [-0.5, 0.5): inputs on the device, scales on the host.
-__host__ __device__ inline float hash01(unsigned i, unsigned s) {
-  unsigned h = i * 2654435761u ^ (s * 40503u + 0x9e3779b9u);
-  h ^= h >> 15; h *= 0x2c1b3c6du; h ^= h >> 12; h *= 0x297a2d39u; h ^= h >> 15;
-  return (h & 0xffffff) / 16777216.f - 0.5f;
-}
 __global__ void fill_bf(__nv_bfloat16 *p, size_t n, unsigned s, float sc) {
   for (size_t i = blockIdx.x * (size_t)blockDim.x + threadIdx.x; i < n; i += (size_t)gridDim.x * blockDim.x)
     p[i] = __float2bfloat16(hash01((unsigned)i, s) * sc);

@@ -110,11 +110,12 @@ __device__ __forceinline__ void gw_mma_n256(float d[128], u64 da, u64 db, int ac
 
 // Tile t of the walk: bands of gm row tiles, column tiles outer within a
 // band, so that consecutive tiles share a W box and neighbouring X boxes.
-// With GW_CLUSTER 2 the walk is over pairs of row tiles, a pair per cluster.
-__device__ __forceinline__ void gw_tile(int t, int mt, int nt, int gm, int &m0, int &n0) {
+// With GW_CLUSTER 2 the walk is over pairs of row tiles, a pair per cluster;
+// rank is the block's place in its pair.
+__device__ __forceinline__ void gw_tile(int t, int mt, int nt, int gm, int rank, int &m0, int &n0) {
   const int band = t / (gm * nt), r = t % (gm * nt);
   const int rows = min(gm, mt - band * gm);
-  m0 = (band * gm + r % rows) * GW_BM * GW_CLUSTER, n0 = (r / rows) * GW_BN;
+  m0 = ((band * gm + r % rows) * GW_CLUSTER + rank) * GW_BM, n0 = (r / rows) * GW_BN;
 }
 __device__ __forceinline__ u32 gw_rank() {
 #if GW_CLUSTER > 1
@@ -221,8 +222,7 @@ extern "C" __global__ void __launch_bounds__(GW_THREADS, 1)
       unsigned ph = 0;
       for (int t = t0; t < tiles; t += tstep) {
         int m0, n0;
-        gw_tile(t, mt, nt, gm, m0, n0);
-        m0 += rank * GW_BM;
+        gw_tile(t, mt, nt, gm, rank, m0, n0);
         const int wr = rank * (GW_BN / GW_CLUSTER); /* this block's share of the W box */
         for (int k = 0; k < kt; k++) {
           mb_wait(&sm.empty[s], ph ^ 1);
@@ -243,8 +243,7 @@ extern "C" __global__ void __launch_bounds__(GW_THREADS, 1)
   unsigned ph = 0;
   for (int t = t0; t < tiles; t += tstep) {
     int m0, n0;
-    gw_tile(t, mt, nt, gm, m0, n0);
-    m0 += rank * GW_BM;
+    gw_tile(t, mt, nt, gm, rank, m0, n0);
     float d[128];
 #pragma unroll
     for (int i = 0; i < 128; i++) d[i] = 0.f;
