@@ -35,7 +35,7 @@
 #ifndef GW_CLUSTER
 #define GW_CLUSTER 1 /* 2: blocks in pairs along M, each tensor-copying half of the shared W box to both */
 #endif
-#define GW_CR (512 / GW_ESZ) /* output columns a staging round holds (four 128-byte boxes a row) */
+#define GW_CR (256 / GW_ESZ) /* output columns a staging round holds (two 128-byte boxes a row) */
 #define GW_CB (128 / GW_ESZ) /* output columns a box holds */
 #ifndef GW_EPI
 #define GW_EPI 0
@@ -48,7 +48,7 @@
 struct gw_smem {
   ssd_bf16 a[GW_STAGES][GW_BM * GW_BK]; /* 16 KB a stage, 1024-byte aligned (the swizzle's period) */
   ssd_bf16 b[GW_STAGES][GW_BN * GW_BK]; /* 32 KB */
-  unsigned char stg[4 * GW_BM * 128]; /* the epilogue's staging: four boxes of 128 rows x 128 bytes */
+  unsigned char stg[2][2 * GW_BM * 128]; /* the epilogue's staging: two halves of two boxes (128 rows x 128 bytes) */
   u64 full[GW_STAGES], empty[GW_STAGES];
 };
 
@@ -92,7 +92,8 @@ __device__ __forceinline__ void gw_tma_store(const ssd_tmap *m, const void *src,
 #endif
 }
 __device__ __forceinline__ void gw_store_commit() { asm volatile("cp.async.bulk.commit_group;\n" ::: "memory"); }
-__device__ __forceinline__ void gw_store_wait_read() { asm volatile("cp.async.bulk.wait_group.read 0;\n" ::: "memory"); }
+// Wait until at most one bulk group (the other staging half's) is still reading.
+__device__ __forceinline__ void gw_store_wait_read() { asm volatile("cp.async.bulk.wait_group.read 1;\n" ::: "memory"); }
 __device__ __forceinline__ void gw_store_wait_all() { asm volatile("cp.async.bulk.wait_group 0;\n" ::: "memory"); }
 __device__ __forceinline__ void gw_fence_acc(float (&d)[128]) {
 #pragma unroll
@@ -156,12 +157,14 @@ __device__ __forceinline__ void gw_tma_w(void *dst, const ssd_tmap *m, int c0, i
 }
 
 #if GW_TMA_EPI
-// The epilogue through the staging: each round, the issuing thread (the first
-// consumer) waits until the previous stores have read the staging, the 256
-// consumer threads write their accumulators (scaled by rs for fp32) at the
-// 128-byte swizzle's addresses (conflict-free), publish them to the async
-// proxy, and the issuer sends four boxes.  The next tile's mainloop starts
-// while they drain.  Rows past M and columns past N are clipped by the copy.
+// The epilogue through the staging, in rounds of two boxes that alternate
+// between the staging's halves: before a round the issuing thread (the first
+// consumer) waits until the stores of the round before last have read their
+// half, the 256 consumer threads write their accumulators (scaled by rs for
+// fp32) at the 128-byte swizzle's addresses (conflict-free), publish them to
+// the async proxy, and the issuer sends the two boxes.  One half drains while
+// the other is written, and the next tile's mainloop starts while the last
+// ones drain.  Rows past M and columns past N are clipped by the copy.
 __device__ __forceinline__ void gw_epilogue(gw_smem &sm, const float (&d)[128], const ssd_tmap *tm_y,
                                             const float *rs, int m0, int n0, int M, int r0, int q) {
   const bool issuer = threadIdx.x == 128;
@@ -180,7 +183,8 @@ __device__ __forceinline__ void gw_epilogue(gw_smem &sm, const float (&d)[128], 
 #pragma unroll
       for (int jj = 0; jj < GW_CR / 8; jj++) {
         const int j = rd * (GW_CR / 8) + jj, cb = (8 * jj + 2 * q) * GW_ESZ; /* byte column in the round */
-        unsigned char *p = sm.stg + (cb >> 7) * (GW_BM * 128) + r * 128 + ((((cb >> 4) & 7) ^ (r & 7)) << 4) + (cb & 15);
+        unsigned char *p = sm.stg[rd & 1] + (cb >> 7) * (GW_BM * 128) + r * 128 + ((((cb >> 4) & 7) ^ (r & 7)) << 4) +
+                           (cb & 15);
 #if GW_EPI == 0
         *reinterpret_cast<u32 *>(p) = pack_bf2(d[4 * j + 2 * h], d[4 * j + 2 * h + 1]);
 #else
@@ -192,7 +196,7 @@ __device__ __forceinline__ void gw_epilogue(gw_smem &sm, const float (&d)[128], 
     bar_named(1, 256);
     if (issuer) {
 #pragma unroll
-      for (int b = 0; b < 4; b++) gw_tma_store(tm_y, sm.stg + b * GW_BM * 128, n0 + rd * GW_CR + b * GW_CB, m0);
+      for (int b = 0; b < 2; b++) gw_tma_store(tm_y, sm.stg[rd & 1] + b * GW_BM * 128, n0 + rd * GW_CR + b * GW_CB, m0);
       gw_store_commit();
     }
   }
