@@ -192,7 +192,7 @@ __device__ __forceinline__ void gw_epilogue(gw_smem &sm, const float (&d)[128], 
 #endif
       }
     }
-    tma_fence();
+    fence_proxy_async();
     bar_named(1, 256);
     if (issuer) {
 #pragma unroll

@@ -37,7 +37,7 @@ __global__ void probe(const ssd_bf16 *C, const ssd_bf16 *B, const ssd_bf16 *M, c
   tile_load<64, 128>(sc, C);
   tile_load<64, 128>(sb, B);
   tile_load<64, 64>(sx, X);
-  wg_fence_proxy();
+  fence_proxy_async();
   __syncthreads();
   float d1[8][4], d2[8][4], d3[16][4];
   wg_fence();
@@ -70,7 +70,7 @@ __global__ void rate(long long *cyc, int iters) {
   extern __shared__ __align__(128) ssd_bf16 sm[];
   ssd_bf16 *sc = sm, *sb = sm + 64 * 128;
   for (int i = threadIdx.x; i < 2 * 64 * 128; i += 128) sm[i] = (ssd_bf16)(0x3f80 + (i & 7));
-  wg_fence_proxy();
+  fence_proxy_async();
   __syncthreads();
   float d1[8][4], d2[8][4];
   const long long t0 = clock64();

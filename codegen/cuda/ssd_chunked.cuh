@@ -162,7 +162,7 @@ struct ssd_smem {
 // through ordinary loads before the barrier that precedes this.
 __device__ __forceinline__ void ssd_tma_tile(ssd_bf16 *dst, const ssd_tmap *m, int col, long long t0, int b,
                                              u64 *mb) {
-  tma_fence();
+  fence_proxy_async();
 #pragma unroll
   for (int h = 0; h < SSD_N / 64; h++) tma_load_3d(dst + h * Q * 64, m, col + h * 64, (int)t0, b, mb);
 }

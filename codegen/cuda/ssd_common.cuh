@@ -158,13 +158,16 @@ __device__ __forceinline__ void mb_wait(u64 *mb, unsigned parity) {
 // lands in shared memory and completes its bytes on an mbarrier, whose phase
 // then needs both the arrivals and the bytes.  mb_expect_tx is one arrival
 // that first raises the bytes the phase waits for.  Shared memory the block
-// read through ordinary loads must be fenced (tma_fence) before a tensor copy
+// read through ordinary loads must be fenced (fence_proxy_async) before a tensor copy
 // overwrites it: the copies write through the async proxy.
 __device__ __forceinline__ void mb_expect_tx(u64 *mb, u32 bytes) {
   asm volatile("mbarrier.arrive.expect_tx.shared::cta.b64 _, [%0], %1;\n" ::"r"(smem_addr(mb)), "r"(bytes)
                : "memory");
 }
-__device__ __forceinline__ void tma_fence() { asm volatile("fence.proxy.async.shared::cta;\n" ::: "memory"); }
+// Shared memory written or read through the generic proxy (ordinary loads and
+// stores, cp.async) is ordered with the async proxy (tensor copies, wgmma
+// operands) by this fence, before the barrier that precedes the async use.
+__device__ __forceinline__ void fence_proxy_async() { asm volatile("fence.proxy.async.shared::cta;\n" ::: "memory"); }
 __device__ __forceinline__ void tma_load_3d(void *dst, const ssd_tmap *m, int c0, int c1, int c2, u64 *mb) {
   asm volatile("cp.async.bulk.tensor.3d.shared::cluster.global.tile.mbarrier::complete_tx::bytes "
                "[%0], [%1, {%2, %3, %4}], [%5];\n" ::"r"(smem_addr(dst)), "l"(m), "r"(c0), "r"(c1), "r"(c2),
@@ -194,7 +197,7 @@ __device__ __forceinline__ void mb_wait(u64 *mb, unsigned parity) {
   emu_wait_while(mb, 1u, parity & 1u);
 }
 __device__ __forceinline__ void mb_expect_tx(u64 *mb, u32 bytes) { emu_mb_step(mb, 1, (long long)bytes); }
-__device__ __forceinline__ void tma_fence() {}
+__device__ __forceinline__ void fence_proxy_async() {}
 __device__ __forceinline__ void tma_load_3d(void *dst, const ssd_tmap *m, int c0, int c1, int c2, u64 *mb) {
   emu_tma_load_3d(dst, m->v, c0, c1, c2, mb);
 }

@@ -120,7 +120,7 @@ __device__ __forceinline__ void wg_produce(wg_smem &sm, const ssd_where &wh, boo
       cp_async_commit();
       ssd_scan_chunk(sm.sc[st], ph == 1 ? &sm.seglog : nullptr, raw, t0, L, wh.hdt, dt_bias, A);
       cp_async_wait_all();
-      wg_fence_proxy();
+      fence_proxy_async();
       mb_arrive(&sm.full[st]); /* every lane: each releases its own copies and stores */
     }
 }
@@ -254,7 +254,7 @@ SSD_KERNEL(SSD_CHUNKED_PARAMS) {
 
   // ---- phase 3: outputs ----------------------------------------------------------------
   wg_store_state(sm, S);
-  wg_fence_proxy();
+  fence_proxy_async();
   ssd_sync_state();
   WG_PROF_INIT;
   for (long long ch = wh.c0; ch < wh.c1; ch++, i++) {
@@ -306,7 +306,7 @@ SSD_KERNEL(SSD_CHUNKED_PARAMS) {
     if (more) {
       ssd_sync_state(); /* every warp's C S^T has read sm.s */
       wg_store_state(sm, S);
-      wg_fence_proxy();
+      fence_proxy_async();
       ssd_sync_state(); /* the whole new state is there for the next C S^T */
     }
     WG_PROF(9);

@@ -21,7 +21,7 @@
 // after wg_wait; wg_fence_acc pins accumulators at those points so the
 // compiler cannot move their uses across the asynchronous window.  Shared
 // memory written by ordinary stores (or cp.async) must be published to the
-// async proxy (wg_fence_proxy) before a barrier that precedes the mma.
+// async proxy (fence_proxy_async, ssd_common.cuh) before a barrier that precedes the mma.
 
 // Byte offset of element (r, c) in an R-row tile.
 template <int R>
@@ -37,7 +37,6 @@ __device__ __forceinline__ void wg_commit() { asm volatile("wgmma.commit_group.s
 template <int N> __device__ __forceinline__ void wg_wait() {
   asm volatile("wgmma.wait_group.sync.aligned %0;\n" ::"n"(N) : "memory");
 }
-__device__ __forceinline__ void wg_fence_proxy() { asm volatile("fence.proxy.async.shared::cta;\n" ::: "memory"); }
 // (Accumulators as tiles d[j][0..3]; indexing them element by element keeps
 // them in registers, where a float* view of the array put it on the stack.)
 template <int NT> __device__ __forceinline__ void wg_fence_acc(float (&d)[NT][4]) {
@@ -94,7 +93,6 @@ __device__ __forceinline__ wg_desc wg_make_desc(const void *p, u32 lbo, u32 sbo)
 __device__ __forceinline__ void wg_fence() {}
 __device__ __forceinline__ void wg_commit() {}
 template <int N> __device__ __forceinline__ void wg_wait() {}
-__device__ __forceinline__ void wg_fence_proxy() {}
 template <int NT> __device__ __forceinline__ void wg_fence_acc(float (&)[NT][4]) {}
 
 // Element (m or n, k) of a K-major operand, or (n, k) of an MN-major one.
