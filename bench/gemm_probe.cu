@@ -18,6 +18,7 @@
 #include <vector>
 #include <algorithm>
 #include "ssd_common.cuh"
+#include "wg_mma.cuh"
 #include "../../bench/gemm_wg.cuh"
 #include "../../bench/probe_util.cuh"
 

@@ -57,19 +57,12 @@ struct gw_smem {
 // groups 1024 bytes apart (SBO); LBO is unused in this mode (1 by convention);
 // layout type 1 = 128-byte swizzle (bits 62-63).  The k-th 16-column step
 // within the 64-column box starts 32 bytes further.
-__device__ __forceinline__ u64 gw_desc(const void *p) {
-  return (u64)((smem_addr(p) & 0x3ffffu) >> 4) | (u64)1 << 16 | (u64)(1024 >> 4) << 32 | (u64)1 << 62;
-}
+__device__ __forceinline__ u64 gw_desc(const void *p) { return wg_make_desc(p, 16, 1024) | (u64)1 << 62; }
 template <int R> __device__ __forceinline__ void gw_setmaxnreg_inc() {
   asm volatile("setmaxnreg.inc.sync.aligned.u32 %0;\n" ::"n"(R));
 }
 template <int R> __device__ __forceinline__ void gw_setmaxnreg_dec() {
   asm volatile("setmaxnreg.dec.sync.aligned.u32 %0;\n" ::"n"(R));
-}
-__device__ __forceinline__ void gw_fence() { asm volatile("wgmma.fence.sync.aligned;\n" ::: "memory"); }
-__device__ __forceinline__ void gw_commit() { asm volatile("wgmma.commit_group.sync.aligned;\n" ::: "memory"); }
-template <int N> __device__ __forceinline__ void gw_wait() {
-  asm volatile("wgmma.wait_group.sync.aligned %0;\n" ::"n"(N) : "memory");
 }
 // y[0..1] += (a, b) in L2 (red: no value comes back, so the epilogue never
 // waits on a load; each element has one adder, so the sum is Y + v exactly
@@ -95,18 +88,15 @@ __device__ __forceinline__ void gw_store_commit() { asm volatile("cp.async.bulk.
 // Wait until at most one bulk group (the other staging half's) is still reading.
 __device__ __forceinline__ void gw_store_wait_read() { asm volatile("cp.async.bulk.wait_group.read 1;\n" ::: "memory"); }
 __device__ __forceinline__ void gw_store_wait_all() { asm volatile("cp.async.bulk.wait_group 0;\n" ::: "memory"); }
-__device__ __forceinline__ void gw_fence_acc(float (&d)[128]) {
-#pragma unroll
-  for (int i = 0; i < 128; i++) asm volatile("" : "+f"(d[i])::"memory");
-}
-__device__ __forceinline__ void gw_mma_n256(float d[128], u64 da, u64 db, int acc) {
+// D += A B, m64n256k16, both operands K-major in shared memory (wg_mma.cuh
+// has the 64- and 128-column shapes).
+__device__ __forceinline__ void gw_mma_n256(float (&d)[32][4], u64 da, u64 db) {
   asm volatile(
-      "{\n.reg .pred p;\nsetp.ne.b32 p, %130, 0;\n"
+      "{\n.reg .pred p;\nsetp.ne.b32 p, 1, 0;\n"
       "wgmma.mma_async.sync.aligned.m64n256k16.f32.bf16.bf16 {%0,%1,%2,%3,%4,%5,%6,%7,%8,%9,%10,%11,%12,%13,%14,%15,%16,%17,%18,%19,%20,%21,%22,%23,%24,%25,%26,%27,%28,%29,%30,%31,%32,%33,%34,%35,%36,%37,%38,%39,%40,%41,%42,%43,%44,%45,%46,%47,%48,%49,%50,%51,%52,%53,%54,%55,%56,%57,%58,%59,%60,%61,%62,%63,%64,%65,%66,%67,%68,%69,%70,%71,%72,%73,%74,%75,%76,%77,%78,%79,%80,%81,%82,%83,%84,%85,%86,%87,%88,%89,%90,%91,%92,%93,%94,%95,%96,%97,%98,%99,%100,%101,%102,%103,%104,%105,%106,%107,%108,%109,%110,%111,%112,%113,%114,%115,%116,%117,%118,%119,%120,%121,%122,%123,%124,%125,%126,%127}, %128, %129, p, 1, 1, 0, 0;\n}\n"
-      : "+f"(d[0]), "+f"(d[1]), "+f"(d[2]), "+f"(d[3]), "+f"(d[4]), "+f"(d[5]), "+f"(d[6]), "+f"(d[7]), "+f"(d[8]), "+f"(d[9]), "+f"(d[10]), "+f"(d[11]), "+f"(d[12]), "+f"(d[13]), "+f"(d[14]), "+f"(d[15]), "+f"(d[16]), "+f"(d[17]), "+f"(d[18]), "+f"(d[19]), "+f"(d[20]), "+f"(d[21]), "+f"(d[22]), "+f"(d[23]), "+f"(d[24]), "+f"(d[25]), "+f"(d[26]), "+f"(d[27]), "+f"(d[28]), "+f"(d[29]), "+f"(d[30]), "+f"(d[31]), "+f"(d[32]), "+f"(d[33]), "+f"(d[34]), "+f"(d[35]), "+f"(d[36]), "+f"(d[37]), "+f"(d[38]), "+f"(d[39]), "+f"(d[40]), "+f"(d[41]), "+f"(d[42]), "+f"(d[43]), "+f"(d[44]), "+f"(d[45]), "+f"(d[46]), "+f"(d[47]), "+f"(d[48]), "+f"(d[49]), "+f"(d[50]), "+f"(d[51]), "+f"(d[52]), "+f"(d[53]), "+f"(d[54]), "+f"(d[55]), "+f"(d[56]), "+f"(d[57]), "+f"(d[58]), "+f"(d[59]), "+f"(d[60]), "+f"(d[61]), "+f"(d[62]), "+f"(d[63]), "+f"(d[64]), "+f"(d[65]), "+f"(d[66]), "+f"(d[67]), "+f"(d[68]), "+f"(d[69]), "+f"(d[70]), "+f"(d[71]), "+f"(d[72]), "+f"(d[73]), "+f"(d[74]), "+f"(d[75]), "+f"(d[76]), "+f"(d[77]), "+f"(d[78]), "+f"(d[79]), "+f"(d[80]), "+f"(d[81]), "+f"(d[82]), "+f"(d[83]), "+f"(d[84]), "+f"(d[85]), "+f"(d[86]), "+f"(d[87]), "+f"(d[88]), "+f"(d[89]), "+f"(d[90]), "+f"(d[91]), "+f"(d[92]), "+f"(d[93]), "+f"(d[94]), "+f"(d[95]), "+f"(d[96]), "+f"(d[97]), "+f"(d[98]), "+f"(d[99]), "+f"(d[100]), "+f"(d[101]), "+f"(d[102]), "+f"(d[103]), "+f"(d[104]), "+f"(d[105]), "+f"(d[106]), "+f"(d[107]), "+f"(d[108]), "+f"(d[109]), "+f"(d[110]), "+f"(d[111]), "+f"(d[112]), "+f"(d[113]), "+f"(d[114]), "+f"(d[115]), "+f"(d[116]), "+f"(d[117]), "+f"(d[118]), "+f"(d[119]), "+f"(d[120]), "+f"(d[121]), "+f"(d[122]), "+f"(d[123]), "+f"(d[124]), "+f"(d[125]), "+f"(d[126]), "+f"(d[127])
-      : "l"(da), "l"(db), "r"(acc));
+      : "+f"(d[0][0]), "+f"(d[0][1]), "+f"(d[0][2]), "+f"(d[0][3]), "+f"(d[1][0]), "+f"(d[1][1]), "+f"(d[1][2]), "+f"(d[1][3]), "+f"(d[2][0]), "+f"(d[2][1]), "+f"(d[2][2]), "+f"(d[2][3]), "+f"(d[3][0]), "+f"(d[3][1]), "+f"(d[3][2]), "+f"(d[3][3]), "+f"(d[4][0]), "+f"(d[4][1]), "+f"(d[4][2]), "+f"(d[4][3]), "+f"(d[5][0]), "+f"(d[5][1]), "+f"(d[5][2]), "+f"(d[5][3]), "+f"(d[6][0]), "+f"(d[6][1]), "+f"(d[6][2]), "+f"(d[6][3]), "+f"(d[7][0]), "+f"(d[7][1]), "+f"(d[7][2]), "+f"(d[7][3]), "+f"(d[8][0]), "+f"(d[8][1]), "+f"(d[8][2]), "+f"(d[8][3]), "+f"(d[9][0]), "+f"(d[9][1]), "+f"(d[9][2]), "+f"(d[9][3]), "+f"(d[10][0]), "+f"(d[10][1]), "+f"(d[10][2]), "+f"(d[10][3]), "+f"(d[11][0]), "+f"(d[11][1]), "+f"(d[11][2]), "+f"(d[11][3]), "+f"(d[12][0]), "+f"(d[12][1]), "+f"(d[12][2]), "+f"(d[12][3]), "+f"(d[13][0]), "+f"(d[13][1]), "+f"(d[13][2]), "+f"(d[13][3]), "+f"(d[14][0]), "+f"(d[14][1]), "+f"(d[14][2]), "+f"(d[14][3]), "+f"(d[15][0]), "+f"(d[15][1]), "+f"(d[15][2]), "+f"(d[15][3]), "+f"(d[16][0]), "+f"(d[16][1]), "+f"(d[16][2]), "+f"(d[16][3]), "+f"(d[17][0]), "+f"(d[17][1]), "+f"(d[17][2]), "+f"(d[17][3]), "+f"(d[18][0]), "+f"(d[18][1]), "+f"(d[18][2]), "+f"(d[18][3]), "+f"(d[19][0]), "+f"(d[19][1]), "+f"(d[19][2]), "+f"(d[19][3]), "+f"(d[20][0]), "+f"(d[20][1]), "+f"(d[20][2]), "+f"(d[20][3]), "+f"(d[21][0]), "+f"(d[21][1]), "+f"(d[21][2]), "+f"(d[21][3]), "+f"(d[22][0]), "+f"(d[22][1]), "+f"(d[22][2]), "+f"(d[22][3]), "+f"(d[23][0]), "+f"(d[23][1]), "+f"(d[23][2]), "+f"(d[23][3]), "+f"(d[24][0]), "+f"(d[24][1]), "+f"(d[24][2]), "+f"(d[24][3]), "+f"(d[25][0]), "+f"(d[25][1]), "+f"(d[25][2]), "+f"(d[25][3]), "+f"(d[26][0]), "+f"(d[26][1]), "+f"(d[26][2]), "+f"(d[26][3]), "+f"(d[27][0]), "+f"(d[27][1]), "+f"(d[27][2]), "+f"(d[27][3]), "+f"(d[28][0]), "+f"(d[28][1]), "+f"(d[28][2]), "+f"(d[28][3]), "+f"(d[29][0]), "+f"(d[29][1]), "+f"(d[29][2]), "+f"(d[29][3]), "+f"(d[30][0]), "+f"(d[30][1]), "+f"(d[30][2]), "+f"(d[30][3]), "+f"(d[31][0]), "+f"(d[31][1]), "+f"(d[31][2]), "+f"(d[31][3])
+      : "l"(da), "l"(db));
 }
-
 #endif
 
 // Tile t of the walk: bands of gm row tiles, column tiles outer within a
@@ -165,7 +155,7 @@ __device__ __forceinline__ void gw_tma_w(void *dst, const ssd_tmap *m, int c0, i
 // the async proxy, and the issuer sends the two boxes.  One half drains while
 // the other is written, and the next tile's mainloop starts while the last
 // ones drain.  Rows past M and columns past N are clipped by the copy.
-__device__ __forceinline__ void gw_epilogue(gw_smem &sm, const float (&d)[128], const ssd_tmap *tm_y,
+__device__ __forceinline__ void gw_epilogue(gw_smem &sm, const float (&d)[32][4], const ssd_tmap *tm_y,
                                             const float *rs, int m0, int n0, int M, int r0, int q) {
   const bool issuer = threadIdx.x == 128;
 #pragma unroll
@@ -186,9 +176,9 @@ __device__ __forceinline__ void gw_epilogue(gw_smem &sm, const float (&d)[128], 
         unsigned char *p = sm.stg[rd & 1] + (cb >> 7) * (GW_BM * 128) + r * 128 + ((((cb >> 4) & 7) ^ (r & 7)) << 4) +
                            (cb & 15);
 #if GW_EPI == 0
-        *reinterpret_cast<u32 *>(p) = pack_bf2(d[4 * j + 2 * h], d[4 * j + 2 * h + 1]);
+        *reinterpret_cast<u32 *>(p) = pack_bf2(d[j][2 * h], d[j][2 * h + 1]);
 #else
-        *reinterpret_cast<float2 *>(p) = make_float2(sc * d[4 * j + 2 * h], sc * d[4 * j + 2 * h + 1]);
+        *reinterpret_cast<float2 *>(p) = make_float2(sc * d[j][2 * h], sc * d[j][2 * h + 1]);
 #endif
       }
     }
@@ -248,26 +238,28 @@ extern "C" __global__ void __launch_bounds__(GW_THREADS, 1)
   for (int t = t0; t < tiles; t += tstep) {
     int m0, n0;
     gw_tile(t, mt, nt, gm, rank, m0, n0);
-    float d[128];
+    float d[32][4];
 #pragma unroll
-    for (int i = 0; i < 128; i++) d[i] = 0.f;
+    for (int j = 0; j < 32; j++)
+#pragma unroll
+      for (int e = 0; e < 4; e++) d[j][e] = 0.f;
     int prev = -1;
     for (int k = 0; k < kt; k++) {
       mb_wait(&sm.full[s], ph);
       const u64 da = gw_desc(&sm.a[s][c * 64 * GW_BK]), db = gw_desc(sm.b[s]);
-      gw_fence_acc(d);
-      gw_fence();
+      wg_fence_acc(d);
+      wg_fence();
 #pragma unroll
-      for (int kk = 0; kk < GW_BK / 16; kk++) gw_mma_n256(d, da + 2 * kk, db + 2 * kk, 1);
-      gw_commit();
-      gw_wait<1>();
-      gw_fence_acc(d);
+      for (int kk = 0; kk < GW_BK / 16; kk++) gw_mma_n256(d, da + 2 * kk, db + 2 * kk);
+      wg_commit();
+      wg_wait<1>();
+      wg_fence_acc(d);
       if (prev >= 0 && lane == 0) gw_release(&sm.empty[prev]);
       prev = s;
       if (++s == GW_STAGES) s = 0, ph ^= 1;
     }
-    gw_wait<0>();
-    gw_fence_acc(d);
+    wg_wait<0>();
+    wg_fence_acc(d);
     if (lane == 0) gw_release(&sm.empty[prev]);
     if (no_epi) continue; /* the probe's mainloop-only timing */
 #if GW_TMA_EPI
@@ -283,7 +275,7 @@ extern "C" __global__ void __launch_bounds__(GW_THREADS, 1)
 #pragma unroll
       for (int j = 0; j < 32; j++) {
         const int col = n0 + 8 * j + 2 * q;
-        if (col < N) yr[col / 2] = pack_bf2(d[4 * j + 2 * h], d[4 * j + 2 * h + 1]);
+        if (col < N) yr[col / 2] = pack_bf2(d[j][2 * h], d[j][2 * h + 1]);
       }
 #else
       float *yr = static_cast<float *>(y) + (long long)row * ldy;
@@ -291,7 +283,7 @@ extern "C" __global__ void __launch_bounds__(GW_THREADS, 1)
 #pragma unroll
       for (int j = 0; j < 32; j++) {
         const int col = n0 + 8 * j + 2 * q;
-        if (col < N) gw_red_add2(yr + col, sc * d[4 * j + 2 * h], sc * d[4 * j + 2 * h + 1]);
+        if (col < N) gw_red_add2(yr + col, sc * d[j][2 * h], sc * d[j][2 * h + 1]);
       }
 #endif
     }
