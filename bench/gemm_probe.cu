@@ -1,4 +1,4 @@
-// gemm_probe.cu: ssdc's own Hopper GEMM (bench/gemm_wg.cuh) against cuBLASLt on
+// gemm_probe.cu: ssdc's own Hopper GEMM (codegen/cuda/gw_gemm.cuh) against cuBLASLt on
 // the 2.7b's projections, in one process: in_proj (T x 2560 -> 10576, bf16
 // out) with GW_EPI=0, out_proj (T x 5120 -> 2560 accumulated into the fp32
 // residual, beta = 1) with GW_EPI=1, which also applies a per-token row scale
@@ -6,7 +6,8 @@
 // time is the median of 20 runs (cuBLASLt: the best of the heuristic's first
 // 8 candidates); the outputs are compared (in_proj: bf16 Y against cuBLAS's;
 // out_proj: rs * P + Y0 against cuBLAS's P scaled and added on the device).
-// -DGW_CLUSTER=2 pairs blocks along M sharing W boxes by multicast copies.
+// The row scale comes as the kernel takes it in the model, from sums of
+// squares (here one per row: s = rsqrt(ss)).
 // Build on the device (sm_90a: wgmma and setmaxnreg):
 //   nvcc -std=c++17 -O3 -gencode arch=compute_90a,code=sm_90a -Icodegen/cuda -DGW_EPI=0 bench/gemm_probe.cu -lcublasLt -lcuda -o gp0
 //   ./gp0 [T] [band rows...]
@@ -17,9 +18,19 @@
 #include <cmath>
 #include <vector>
 #include <algorithm>
+#define OPS_KERNEL gw_gemm
+#if GW_EPI == 1
+#define GW_SS_PARTS 1
+#define GW_SS_D 1
+#define GW_SS_EPS 0
+#else
+#define GW_SS_PARTS 0
+#define GW_SS_D 1
+#define GW_SS_EPS 0
+#endif
 #include "ssd_common.cuh"
 #include "wg_mma.cuh"
-#include "../../bench/gemm_wg.cuh"
+#include "gw_gemm.cuh"
 #include "../../bench/probe_util.cuh"
 
 __global__ void fill_bf(ssd_bf16 *p, size_t n, unsigned s, float sc) {
@@ -30,10 +41,10 @@ __global__ void fill_f(float *p, size_t n, unsigned s, float sc, float off) {
   for (size_t i = blockIdx.x * (size_t)blockDim.x + threadIdx.x; i < n; i += (size_t)gridDim.x * blockDim.x)
     p[i] = hash01((unsigned)i, s) * sc + off;
 }
-/* out = rs[row] * p + y0 (the reference epilogue, from cuBLAS's product p) */
-__global__ void ref_epi(float *out, const float *p, const float *y0, const float *rs, long long rows, int n) {
+/* out = rsqrt(ss[row]) * p + y0 (the reference epilogue, from cuBLAS's product p) */
+__global__ void ref_epi(float *out, const float *p, const float *y0, const float *ss, long long rows, int n) {
   for (long long i = blockIdx.x * (long long)blockDim.x + threadIdx.x; i < rows * n; i += (long long)gridDim.x * blockDim.x)
-    out[i] = rs[i / n] * p[i] + y0[i];
+    out[i] = rsqrtf(ss[i / n]) * p[i] + y0[i];
 }
 
 static void encode(CUtensorMap *m, const void *base, unsigned long long cols, unsigned long long rows, unsigned box_rows,
@@ -117,24 +128,19 @@ int main(int argc, char **argv) {
 #if GW_EPI == 1
   float *y0, *ref;
   CK(cudaMalloc(&rs, (size_t)T * 4)); CK(cudaMalloc(&y0, ysz)); CK(cudaMalloc(&ref, ysz));
-  fill_f<<<256, 256>>>(rs, T, 3, 1.f, 1.f);
+  fill_f<<<256, 256>>>(rs, T, 3, 1.f, 0.25f); /* sums of squares: the scale is rsqrt */
   fill_f<<<1024, 256>>>(y0, (size_t)T * N, 4, 2.f, 0.f);
 #endif
   CUtensorMap mx, mw, my;
-  encode(&mx, X, K, T, GW_BM), encode(&mw, W, K, N, GW_BN / GW_CLUSTER), encode(&my, Ym, N, T, GW_BM, GW_ESZ);
+  encode(&mx, X, K, T, GW_BM), encode(&mw, W, K, N, GW_BN), encode(&my, Ym, N, T, GW_BM, GW_ESZ);
   const int smem = (int)sizeof(gw_smem);
   CK(cudaFuncSetAttribute(gw_gemm, cudaFuncAttributeMaxDynamicSharedMemorySize, smem));
   const int tiles = ((T + GW_BM - 1) / GW_BM) * ((N + GW_BN - 1) / GW_BN);
-  const int grid = std::min(tiles, sms) / GW_CLUSTER * GW_CLUSTER;
-  auto mine = [&](int gm, void *Y, int no_epi = 0) {
-    cudaLaunchConfig_t cfg = {};
-    cudaLaunchAttribute at[1];
-    cfg.gridDim = dim3(grid), cfg.blockDim = dim3(GW_THREADS), cfg.dynamicSmemBytes = smem;
-    at[0].id = cudaLaunchAttributeClusterDimension;
-    at[0].val.clusterDim.x = GW_CLUSTER, at[0].val.clusterDim.y = 1, at[0].val.clusterDim.z = 1;
-    cfg.attrs = at, cfg.numAttrs = 1;
+  const int grid = std::min(tiles, sms);
+  auto mine = [&](int gm, void *Y) {
+    (void)Y; /* the output is my's */
     const ssd_tmap *tx = (const ssd_tmap *)&mx, *tw = (const ssd_tmap *)&mw, *ty = (const ssd_tmap *)&my;
-    CK(cudaLaunchKernelEx(&cfg, gw_gemm, *tx, *tw, *ty, Y, (long long)N, (const float *)rs, T, N, K, gm, no_epi));
+    gw_gemm<<<grid, GW_THREADS, smem>>>(*tx, *tw, *ty, (const float *)rs, T, N, K, gm);
   };
   lt_gemm lt(T, K, N, GW_EPI == 1);
   printf("%s: T %d K %d N %d, %d tiles on %d blocks, %d B shared, %d cuBLASLt candidates\n", name, T, K, N, tiles,
@@ -178,8 +184,6 @@ int main(int argc, char **argv) {
     CK(cudaGetLastError());
     printf("ssdc gw   band %2d    : %.4f ms  %.0f TFLOP/s  (%.3fx cuBLASLt's time)\n", gm, tm, fl / tm / 1e9, tm / tl);
   }
-  const float tn = median_ms([&] { mine(gms[0], Ym, 1); });
-  printf("ssdc gw   no epilogue: %.4f ms  %.0f TFLOP/s (the mainloop alone)\n", tn, fl / tn / 1e9);
   /* 60 runs each, in both orders: the clock falls as a sustained load goes on
    * (the power cap), so the later of a pair is at a disadvantage */
   const float tl2 = median_ms([&] { lt.run(lt.best, X, W, Yc); }, 60);

@@ -1,5 +1,6 @@
 /* cg_cuda_ops.h: CUDA kernels for everything in a model except the SSD
- * mixer (cg_cuda.h) and the GEMMs (runtime/rt_cublaslt.h): embedding, fused
+ * mixer (cg_cuda.h) and most GEMMs (runtime/rt_cublaslt.h): ssdc's own
+ * sm_90a GEMM for epilogues cuBLASLt lacks, embedding, fused
  * residual-add RMSNorm, grouped gated RMSNorm, causal conv1d + SiLU (prefill
  * and decode step), fused elementwise chains, rotary + kv-cache append,
  * causal GQA attention, Mamba-1's selective scan (S6), and the greedy
@@ -16,6 +17,7 @@
 #define SSD_CG_CUDA_OPS_H
 
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 
 #include "cg_cuda.h"
@@ -31,6 +33,8 @@ typedef enum {
   CG_OP_ATTN,      /* causal GQA attention over the cache, rotary on q */
   CG_OP_S6,        /* Mamba-1 selective scan (L = 1 with init == final: decode) */
   CG_OP_ARGMAX,    /* per row: the first index of the largest value (rt_argmax) */
+  CG_OP_GEMM,      /* Y = X W^T on sm_90a (gw_gemm.cuh): bf16 out, or fp32 Y += s X W^T
+                      (res_in) with an optional row scale from partial sums (ss_parts) */
 } cg_op_kind;
 
 /* Elementwise steps; the unary ones mirror rt_unary_op (runtime/rt_ops.h). */
@@ -59,7 +63,8 @@ typedef struct cg_op_spec {
   int64_t G;                 /* GNORM groups */
   double eps;                /* norms */
   bool res_in, res_out;      /* RMSNORM residual */
-  int64_t ss_parts, ss_D;    /* RMSNORM with res_in: h arrives without its row scale
+  int64_t ss_parts, ss_D;    /* GEMM with res_in: each row of X W^T scaled likewise.
+                                RMSNORM with res_in: h arrives without its row scale
                                 rsqrt(sum of the row's ss_parts partial sums of squares /
                                 ss_D + ss_eps), a gated norm folded into the SSD kernel
                                 before it (0: none) */
@@ -114,6 +119,12 @@ int cg_op_conv_t(const cg_op_spec *s);
 /* S6: threads per channel for state size N (each holds N/TPC states). */
 int cg_op_s6_tpc(int64_t N);
 #define CG_OP_ARGMAX_THREADS 512 /* ARGMAX: threads per block */
+#define CG_OP_GEMM_THREADS 384 /* GEMM: a producer and two consumer warpgroups */
+/* GEMM: the dynamic shared memory a block needs (one block per SM), and
+ * whether it takes an M x N x K product (K a multiple of 64, N of 8: whole
+ * 16-byte output rows for the tensor stores). */
+size_t cg_op_gemm_smem(void);
+bool cg_op_gemm_fits(int64_t M, int64_t N, int64_t K);
 /* ARGMAX: the blocks per row, and the bytes of scratch (partials and a
  * counter; 0 for a grid of one block) a launch over `rows` rows needs,
  * zeroed before its first use. */

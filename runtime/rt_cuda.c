@@ -297,23 +297,39 @@ bool rt_cuda_is_dry(const rt_cuda *g) { return g->lib == NULL && !g->emu; }
 
 bool rt_cuda_has_tma(const rt_cuda *g) { return g->TensorMapEncodeTiled != NULL; }
 
-int rt_cuda_tmap_rows(rt_cuda *g, rt_cuda_tmap *m, rt_dptr base, int64_t cols, int64_t ld, int64_t L,
-                      int64_t batch, ssd_ctx *c) {
+/* A rank-3 map in the 128-byte swizzle: element (b, t, i) at base[(b L + t)
+ * ld + i] of es bytes, i < cols, boxes of 128 bytes (128 / es elements) by
+ * box_rows rows. */
+static int tmap_encode(rt_cuda *g, rt_cuda_tmap *m, int dtype, int64_t es, rt_dptr base, int64_t cols, int64_t ld,
+                       int64_t L, int64_t batch, unsigned box_rows, int l2, ssd_ctx *c) {
   memset(m, 0, sizeof *m);
   if (!g->TensorMapEncodeTiled)
     return ssd_err(c, SSD_EDEVICE, "the CUDA driver has no cuTensorMapEncodeTiled (tensor copies)");
-  if (base % 16 || ld % 8 || cols < 64 || cols > ld || L < 1 || L > INT32_MAX || batch < 1 ||
+  if (base % 16 || (ld * es) % 16 || cols < 128 / es || cols > ld || L < 1 || L > INT32_MAX || batch < 1 ||
       batch > INT32_MAX)
     return ssd_err(c, SSD_EINVAL, "tensor map: bad operand (address 0x%llx, %lld of %lld columns, "
                    "%lld x %lld rows)", (unsigned long long)base, (long long)cols, (long long)ld,
                    (long long)batch, (long long)L);
   const uint64_t dims[3] = {(uint64_t)cols, (uint64_t)L, (uint64_t)batch},
-                 strides[2] = {(uint64_t)ld * 2, (uint64_t)ld * 2 * (uint64_t)L};
-  const unsigned box[3] = {64, 64, 1}, estr[3] = {1, 1, 1};
-  CU(g->TensorMapEncodeTiled(m->v, TMAP_BF16, 3, (void *)(uintptr_t)base, dims, strides, box, estr, 0,
-                             TMAP_SWIZZLE_128B, TMAP_L2_128B, 0),
+                 strides[2] = {(uint64_t)(ld * es), (uint64_t)(ld * es) * (uint64_t)L};
+  const unsigned box[3] = {(unsigned)(128 / es), box_rows, 1}, estr[3] = {1, 1, 1};
+  CU(g->TensorMapEncodeTiled(m->v, dtype, 3, (void *)(uintptr_t)base, dims, strides, box, estr, 0,
+                             TMAP_SWIZZLE_128B, l2, 0),
      "cuTensorMapEncodeTiled");
   return SSD_OK;
+}
+
+int rt_cuda_tmap_rows(rt_cuda *g, rt_cuda_tmap *m, rt_dptr base, int64_t cols, int64_t ld, int64_t L,
+                      int64_t batch, ssd_ctx *c) {
+  return tmap_encode(g, m, TMAP_BF16, 2, base, cols, ld, L, batch, 64, TMAP_L2_128B, c);
+}
+
+int rt_cuda_tmap_box(rt_cuda *g, rt_cuda_tmap *m, rt_dptr base, bool f32, int64_t cols, int64_t ld,
+                     int64_t rows, unsigned box_rows, ssd_ctx *c) {
+  if (box_rows < 1 || box_rows > 256)
+    return ssd_err(c, SSD_EINVAL, "tensor map: a box of %u rows (1..256)", box_rows);
+  return tmap_encode(g, m, f32 ? TMAP_F32 : TMAP_BF16, f32 ? 4 : 2, base, cols, ld, rows, 1, box_rows,
+                     TMAP_L2_256B, c);
 }
 bool rt_cuda_is_emu(const rt_cuda *g) { return g->emu; }
 

@@ -130,6 +130,11 @@ bool rt_cuda_has_tma(const rt_cuda *g);
  * read as zeros. */
 int rt_cuda_tmap_rows(rt_cuda *g, rt_cuda_tmap *m, rt_dptr base, int64_t cols, int64_t ld, int64_t L,
                       int64_t batch, ssd_ctx *c);
+/* The map of a [rows, cols] matrix of bf16 or fp32 (f32) with row stride ld
+ * elements, for boxes of 128 bytes by box_rows rows in the 128-byte swizzle
+ * (codegen/cuda/gw_gemm.cuh's operands and output). */
+int rt_cuda_tmap_box(rt_cuda *g, rt_cuda_tmap *m, rt_dptr base, bool f32, int64_t cols, int64_t ld,
+                     int64_t rows, unsigned box_rows, ssd_ctx *c);
 
 /* A loaded cubin with one entry point. */
 typedef struct rt_cuda_fn {

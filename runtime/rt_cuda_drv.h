@@ -53,7 +53,7 @@ enum { STREAM_NON_BLOCKING = 1, CAPTURE_THREAD_LOCAL = 1 };
 enum { STREAM_EMU_DEFER = 0x100 };
 /* cuTensorMapEncodeTiled's CU_TENSOR_MAP_DATA_TYPE_BFLOAT16, _SWIZZLE_128B,
  * _L2_PROMOTION_L2_128B (interleave and OOB fill: 0, none). */
-enum { TMAP_BF16 = 9, TMAP_SWIZZLE_128B = 3, TMAP_L2_128B = 2 };
+enum { TMAP_F32 = 7, TMAP_BF16 = 9, TMAP_SWIZZLE_128B = 3, TMAP_L2_128B = 2, TMAP_L2_256B = 3 };
 /* cuEventCreate's CU_EVENT_DISABLE_TIMING: an event only for ordering. */
 enum { EVENT_NO_TIMING = 2 };
 

@@ -468,14 +468,14 @@ static CUresult emu_GetErrorName(CUresult r, const char **name) {
 
 /* Tensor maps in the emulated kernels' own encoding (codegen/cuda/emu_prelude.cuh's,
  * whose tensor copy reads it; the same magic as its EMU_TMAP_MAGIC): what the
- * kernels use (bf16, rank 3, no interleave, no swizzle or the 128-byte one),
+ * kernels use (bf16 or fp32, rank 3, no interleave, no swizzle or the 128-byte one),
  * with the driver's checks on addresses, strides and boxes. */
 #define EMU_TMAP_MAGIC 0x31706d74647373ull /* "ssdtmp1" */
 static CUresult emu_TensorMapEncodeTiled(void *map, int dtype, unsigned rank, void *base, const uint64_t *dims,
                                          const uint64_t *strides, const unsigned *box, const unsigned *estr,
                                          int interleave, int swizzle, int l2, int oob) {
   (void)l2;
-  if (dtype != TMAP_BF16 || rank != 3 || interleave || oob || (swizzle && swizzle != TMAP_SWIZZLE_128B) ||
+  if ((dtype != TMAP_BF16 && dtype != TMAP_F32) || rank != 3 || interleave || oob || (swizzle && swizzle != TMAP_SWIZZLE_128B) ||
       (uintptr_t)base % 16)
     return EMU_INVALID_VALUE;
   for (unsigned i = 0; i < 3; i++) {
@@ -483,9 +483,10 @@ static CUresult emu_TensorMapEncodeTiled(void *map, int dtype, unsigned rank, vo
       return EMU_INVALID_VALUE;
     if (i < 2 && (strides[i] % 16 || strides[i] >= ((uint64_t)1 << 40))) return EMU_INVALID_VALUE;
   }
-  if (swizzle && box[0] * 2 > 128) return EMU_INVALID_VALUE;
+  const uint64_t es = dtype == TMAP_F32 ? 4 : 2;
+  if (swizzle && box[0] * es > 128) return EMU_INVALID_VALUE;
   uint64_t v[16] = {EMU_TMAP_MAGIC, (uint64_t)(uintptr_t)base, dims[0], dims[1], dims[2], strides[0],
-                    strides[1], (uint64_t)box[0] | (uint64_t)box[1] << 16 | (uint64_t)box[2] << 32, 2,
+                    strides[1], (uint64_t)box[0] | (uint64_t)box[1] << 16 | (uint64_t)box[2] << 32, es,
                     swizzle ? 128 : 0};
   memcpy(map, v, sizeof v);
   return 0;

@@ -19,8 +19,14 @@ int rt_cuda_op_prepare(rt_cuda *g, cg_cache *cc, const cg_op_spec *spec, rt_cuda
   if (rc) return rc;
   void *cubin = NULL;
   size_t n = 0;
-  rc = cg_build(cc, &src, rt_cuda_arch(g), &cubin, &n, c);
-  if (rc == SSD_OK) rc = rt_cuda_load(g, cubin, src.name, 0, &out->fn, c);
+  /* the GEMM is sm_90a code (wgmma, setmaxnreg), for one block per SM */
+  const char *arch = rt_cuda_arch(g);
+  const bool gemm = spec->kind == CG_OP_GEMM;
+  if (gemm && !cg_arch_has_wgmma(arch))
+    rc = ssd_err(c, SSD_EUNSUPPORTED, "the GEMM kernel needs an sm_90 GPU (this one is %s)", arch);
+  else
+    rc = cg_build(cc, &src, gemm && !strcmp(arch, "sm_90") ? "sm_90a" : arch, &cubin, &n, c);
+  if (rc == SSD_OK) rc = rt_cuda_load(g, cubin, src.name, gemm ? cg_op_gemm_smem() : 0, &out->fn, c);
   memcpy(out->name, src.name, sizeof out->name);
   free(cubin);
   cg_source_free(&src);
@@ -70,6 +76,26 @@ int rt_cuda_rmsnorm(rt_cuda *g, const rt_cuda_op *k, rt_dptr h, rt_dptr r, rt_dp
   void *args[] = {&h, &r, &w, &y, &ss};
   const unsigned grid[3] = {(unsigned)rows, 1, 1};
   return rt_cuda_launch(g, &k->fn, grid, 256, args, c);
+}
+
+int rt_cuda_gemm(rt_cuda *g, const rt_cuda_op *k, const rt_cuda_gemm_args *a, ssd_ctx *c) {
+  TRY(want(k, CG_OP_GEMM, "GEMM", c));
+  if (!cg_op_gemm_fits(a->M, a->N, a->K) || a->ldx < a->K || a->ldy < a->N)
+    return ssd_err(c, SSD_EINVAL, "GEMM: %lld x %lld x %lld (row strides %lld, %lld) is not a shape "
+                   "the kernel takes (K a multiple of 64, N of 8, at least 64)", (long long)a->M,
+                   (long long)a->N, (long long)a->K, (long long)a->ldx, (long long)a->ldy);
+  if (k->spec.ss_parts && !a->ss)
+    return ssd_err(c, SSD_EINVAL, "GEMM: the row scale's sums of squares are missing");
+  const bool f32 = !k->spec.out_bf16;
+  rt_cuda_tmap tx, tw, ty;
+  TRY(rt_cuda_tmap_box(g, &tx, a->x, false, a->K, a->ldx, a->M, 128, c));
+  TRY(rt_cuda_tmap_box(g, &tw, a->w, false, a->K, a->K, a->N, 256, c));
+  TRY(rt_cuda_tmap_box(g, &ty, a->y, f32, a->N, a->ldy, a->M, 128, c));
+  int M = (int)a->M, N = (int)a->N, K = (int)a->K, gm = a->band > 0 ? a->band : 16;
+  const int64_t tiles = (a->M + 127) / 128 * ((a->N + 255) / 256);
+  const unsigned grid[3] = {(unsigned)(tiles < rt_cuda_sms(g) ? tiles : rt_cuda_sms(g)), 1, 1};
+  void *args[] = {&tx, &tw, &ty, (void *)&a->ss, &M, &N, &K, &gm};
+  return rt_cuda_launch(g, &k->fn, grid, CG_OP_GEMM_THREADS, args, c);
 }
 
 bool rt_cuda_aligned16(const rt_dptr *p, int n) {

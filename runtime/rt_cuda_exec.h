@@ -41,6 +41,18 @@ int rt_cuda_embed(rt_cuda *g, const rt_cuda_op *k, rt_dptr ids, int64_t n, rt_dp
  * else ss is 0). */
 int rt_cuda_rmsnorm(rt_cuda *g, const rt_cuda_op *k, rt_dptr h, rt_dptr r, rt_dptr ss, rt_dptr w,
                     rt_dptr y, int64_t rows, ssd_ctx *c);
+/* Y = X W^T through ssdc's own sm_90a GEMM (codegen/cuda/gw_gemm.cuh): X
+ * bf16 [M, K] (row stride ldx), W bf16 [N, K] dense, Y [M, N] (row stride
+ * ldy) bf16 (spec.out_bf16) or fp32 added into (spec.res_in), each row of
+ * X W^T then scaled by rsqrt(sum of ss[row, 0 .. ss_parts) / ss_D + ss_eps)
+ * with spec.ss_parts (ss fp32, dense rows).  Shapes: cg_op_gemm_fits; the
+ * pointers 16-byte aligned. */
+typedef struct rt_cuda_gemm_args {
+  rt_dptr x, w, y, ss;
+  int64_t M, N, K, ldx, ldy;
+  int band; /* row tiles walked together (0: 16) */
+} rt_cuda_gemm_args;
+int rt_cuda_gemm(rt_cuda *g, const rt_cuda_op *k, const rt_cuda_gemm_args *a, ssd_ctx *c);
 /* Whether every pointer is 16-byte aligned: a spec with vec needs its
  * operands so (its launcher refuses others), so callers pick vec with this. */
 bool rt_cuda_aligned16(const rt_dptr *p, int n);

@@ -155,6 +155,7 @@ typedef struct gfold {
   bool cut;      /* cut_to_last falls inside the chain: no fold when a walk cuts */
   bool on;       /* this walk: the SSD kernel took the norm (op_ssm) */
   bool rms_done; /* this walk: the add ran the rmsnorm too (op_binary) */
+  bool scaled;   /* this walk: the linear applied the row scale (run_gw_fold) */
   rt_dptr ss;    /* the rows' partial sums of squares, [rows, parts] fp32 */
   int64_t parts, width;
 } gfold;
@@ -265,9 +266,12 @@ struct rt_gpu_model {
   bool mem_log;   /* $SSDC_GPU_MEM: device memory after each forward, to stderr */
   rt_gpu_prof *prof; /* $SSDC_PROFILE: device time per model line after each forward */
   bool ops_vec;   /* $SSDC_OPS_VEC (default on): 16-byte gated norm and conv (pick_vec) */
-  bool gfold_ok;  /* $SSDC_GNORM_FOLD=1 (default off): gated norms folded into the SSD kernel */
+  bool gfold_ok;  /* gated norms may fold into the SSD kernel ($SSDC_GNORM_FOLD != 0) */
+  bool gfold_all; /* in every bf16 prefill ($SSDC_GNORM_FOLD=1); else at batch 1 (gfold_want) */
+  bool gw_ok;     /* ssdc's own GEMM may run ($SSDC_OWN_GEMM=1 on an sm_90 or emulated device) */
   gfold *gf;      /* the foldable chains (plan_gfold), ngf of them */
   int ngf, ngf_last; /* ngf_last: chains the last forward folded */
+  int ngw_last;      /* of those, the ones whose out_proj applied the row scale (run_gw_fold) */
   int *gf_at;     /* per node: the chain it belongs to (-1: none) */
   bool xconv_ok;  /* $SSDC_XCONV=1 (default off): x's conv folded into the SSD kernel */
   int *xc_of;     /* per node: a foldable conv's SSD node and the SSD node's conv (plan_xconv) */
@@ -782,13 +786,16 @@ static int next_reader(const rt_gpu_model *g, const ir_value *v, int a) {
  * an add (plan_fusions), whose result is first read by an rmsnorm.  The
  * walk decides per forward (gfold_want: a bf16 prefill through the chunked
  * kernel, and no cut to the last position (cut_to_last) inside the chain).
- * Planned only with $SSDC_GNORM_FOLD=1 (with it off no node is in a chain
- * and every gfold_on lookup misses): on the H100 the gate costs the
- * latency-bound SSD kernel about what the norm's pass saves.  Even with z
- * copied into shared memory and the weight kept there (cg_ssd_z_tile), the
- * kernel alone is +17% at 8x2K, and the residual's traffic moves from
- * out_proj's epilogue, where the GEMM hides it, into the add: 2.7b 1x2K -2..-3%,
- * 1x16K -1..-2%, 8x2K +0.5% (bench/NOTES.md, sessions 10 and 20). */
+ * Planned unless $SSDC_GNORM_FOLD=0 (then no node is in a chain and every
+ * gfold_on lookup misses), taken by default at batch 1 only (gfold_want):
+ * on the H100 the gate costs the latency-bound SSD kernel about what the
+ * norm's pass saves.  Even with z copied into shared memory and the weight
+ * kept there (cg_ssd_z_tile), the kernel alone is +17% at 8x2K, and the
+ * residual's traffic moves from out_proj's epilogue, where the GEMM hides
+ * it, into the add: 2.7b 1x2K -3%, 1x16K -1%, 8x2K +0.5% (bench/NOTES.md,
+ * sessions 10, 20 and 26).  With $SSDC_OWN_GEMM=1 out_proj applies the
+ * scale itself through ssdc's GEMM (run_gw_fold) and the add stays a view;
+ * that GEMM is still 1.1x cuBLASLt's time in the model (session 26). */
 static bool gfold_chain(const rt_gpu_model *g, int j, gfold *f) {
   const ir_node *nn = g->nodes[j];
   if (nn->op != IR_GATED_RMSNORM || nn->nin < 3 || !nn->in[1] || !nn->in[2] ||
@@ -1202,8 +1209,6 @@ int rt_gpu_model_new(const ir_module *m, rt_weight_fn wfn, void *wctx, const rt_
   g->prof = rt_gpu_prof_new();
   const char *vec = getenv("SSDC_OPS_VEC");
   g->ops_vec = !vec || strcmp(vec, "0");
-  const char *gfold = getenv("SSDC_GNORM_FOLD");
-  g->gfold_ok = gfold && *gfold && strcmp(gfold, "0");
   const char *xconv = getenv("SSDC_XCONV");
   g->xconv_ok = xconv && *xconv && strcmp(xconv, "0");
   const char *side = getenv("SSDC_SIDE_GEMM");
@@ -1221,13 +1226,19 @@ int rt_gpu_model_new(const ir_module *m, rt_weight_fn wfn, void *wctx, const rt_
     if (!g->want16 || !g->fold_add || !g->silu_fused)
       rc = ssd_err(c, SSD_ENOMEM, "out of memory for the GPU executor");
   }
+  if (!rc) rc = open_device(g, o, c);
+  if (!rc) {
+    const char *gw = getenv("SSDC_OWN_GEMM"), *gfold = getenv("SSDC_GNORM_FOLD");
+    g->gw_ok = cg_arch_has_wgmma(rt_cuda_arch(g->cu)) && gw && *gw && strcmp(gw, "0");
+    g->gfold_ok = !gfold || strcmp(gfold, "0");
+    g->gfold_all = gfold && *gfold && strcmp(gfold, "0");
+  }
   if (!rc) plan_dtypes(g), plan_fusions(g), rc = plan_mixers(g, c);
   if (!rc) rc = plan_gfold(g, c);
   if (!rc) rc = plan_xconv(g, c);
   if (!rc) rc = plan_zside(g, c);
   if (!rc) rc = plan_norms(g, c);
   if (!rc) rc = plan_prescale(g, c);
-  if (!rc) rc = open_device(g, o, c);
   if (!rc) rc = gm_load(g, c);
   if (!rc) rc = rt_cuda_alloc(g->cu, 16, &g->d_flag, c);
   if (!rc) rc = rt_cuda_memset8(g->cu, g->d_flag, 0, 16, c); /* see bad_id */
@@ -1266,7 +1277,7 @@ static void pre_drop(rt_gpu_model *g, int j) {
 static void gfold_reset(rt_gpu_model *g) {
   for (int i = 0; i < g->ngf; i++) {
     gm_free(g, g->gf[i].ss);
-    g->gf[i].ss = 0, g->gf[i].on = g->gf[i].rms_done = false;
+    g->gf[i].ss = 0, g->gf[i].on = g->gf[i].rms_done = g->gf[i].scaled = false;
   }
 }
 
@@ -1819,6 +1830,38 @@ static int run_zside(grun *r, const rt_gemm *p, const gslot *x) {
   return rc ? rc : re;
 }
 
+/* Whether ssdc's own GEMM (rt_cuda_gemm) takes a linear: bf16 x and W, no
+ * bias, shapes it handles, operands 16-byte aligned. */
+static bool gw_fits(const rt_gpu_model *g, const gin *x, const gin *w, rt_dptr bias, int64_t M, int64_t N,
+                    int64_t K) {
+  return g->gw_ok && x->bf16 && w->bf16 && !bias && cg_op_gemm_fits(M, N, K) && x->p % 16 == 0 &&
+         w->p % 16 == 0;
+}
+
+/* out_proj of a folded chain (plan_gfold) through ssdc's own GEMM: the
+ * residual y += s (x W^T), s the gated norm's row scale from the SSD
+ * kernel's partial sums, so the add after it is a view (op_binary) and its
+ * rmsnorm runs as it would unfolded; what cuBLASLt cannot do (no row scale
+ * for bf16 operands), and what gfold_add did in a pass of its own. */
+static int run_gw_fold(grun *r, gfold *f, const gin *x, const gin *w, rt_dptr y, int64_t M, int64_t N,
+                       int64_t K) {
+  rt_gpu_model *g = r->g;
+  const ir_node *nn = g->nodes[f->norm];
+  cg_op_spec s;
+  memset(&s, 0, sizeof s);
+  s.kind = CG_OP_GEMM, s.in_bf16 = s.w_bf16 = s.res_in = true;
+  s.ss_parts = f->parts, s.ss_D = f->width, s.ss_eps = nn->a.eps;
+  const rt_cuda_op *k = NULL;
+  TRY(get_op(g, &s, &k, r->c));
+  const rt_cuda_gemm_args a = {.x = x->p, .w = w->p, .y = y, .ss = f->ss, .M = M, .N = N, .K = K,
+                               .ldx = K, .ldy = N};
+  TRY(rt_cuda_gemm(g->cu, k, &a, r->c));
+  gm_free(g, f->ss);
+  f->ss = 0, f->scaled = true;
+  g->ngf_last++, g->ngw_last++;
+  return SSD_OK;
+}
+
 static int op_linear(grun *r, const ir_node *n) {
   const int j = r->norms ? r->g->norm_of[r->idx] : -1; /* x's norm, deferred to here */
   const gpre *pre = j >= 0 && r->g->pre[j].x ? &r->g->pre[j] : NULL;
@@ -1840,15 +1883,17 @@ static int op_linear(grun *r, const ir_node *n) {
   if (!rc) rc = get_in(r, in_slot(r, n, 2), 0, 0, false, &bi);
   rt_gemm p = {.M = M, .N = N, .K = K, .ab = w16 ? RT_BLAS_BF16 : RT_BLAS_F32,
                .out = RT_BLAS_F32, .x = xi.p, .W = wi.p, .bias = bi.p};
-  const bool gf = gfold_on(r->g, r->idx) != NULL; /* out unscaled, for gfold_add */
-  gslot *res = rc || gf ? NULL : fold_target(r, n, M * N);
+  gfold *f = gfold_on(r->g, r->idx);
+  gslot *res = rc ? NULL : fold_target(r, n, M * N);
+  const bool gw = f && res && !gemv && gw_fits(r->g, &xi, &wi, bi.p, M, N, K);
+  if (f && !gw) res = NULL; /* out unscaled, for gfold_add */
   if (!rc && res) { /* y += x W^T into the residual; the add becomes a view */
     rc = resolve(r, n->out[0], o);
     o->p = res->p, o->blk = -1, o->bf16 = false, o->folded = true, o->silu = false;
     o->W = o->ld = M * N;
     p.y = res->p, p.accumulate = true;
   } else if (!rc) {
-    const bool o16 = (r->g->want16[n->out[0]->id] || gf) && w16 && !bi.p;
+    const bool o16 = (r->g->want16[n->out[0]->id] || f) && w16 && !bi.p;
     p.out = o16 ? RT_BLAS_BF16 : RT_BLAS_F32;
     rc = alloc_out(r, n->out[0], o16, &p.y);
   }
@@ -1859,7 +1904,8 @@ static int op_linear(grun *r, const ir_node *n) {
                   p.out == RT_BLAS_F32 && M == st->B;
   const gemv_call q = {nn,  pre, emit, x, w, &bi, M, N, p.y, p.out == RT_BLAS_BF16, p.accumulate,
                        am};
-  if (!rc && gemv) rc = run_gemv(r, &q);
+  if (!rc && gw) rc = run_gw_fold(r, f, &xi, &wi, res->p, M, N, K);
+  else if (!rc && gemv) rc = run_gemv(r, &q);
   else if (!rc && M > 0 && N > 0)
     rc = zside_fits(r, &p, &xi, &wi) ? run_zside(r, &p, x) : rt_blas_gemm(r->g->blas, &p, r->c);
   if (j >= 0) pre_drop(r->g, j);
@@ -2071,7 +2117,7 @@ static int gfold_add(grun *r, const ir_node *n, gfold *f) {
 static int op_binary(grun *r, const ir_node *n) {
   static const int map[] = {[IR_ADD] = 0, [IR_SUB] = 1, [IR_MUL] = 2, [IR_DIV] = 3};
   gfold *f = gfold_on(r->g, r->idx);
-  if (f && n->op == IR_ADD) return gfold_add(r, n, f);
+  if (f && n->op == IR_ADD && !f->scaled) return gfold_add(r, n, f);
   gslot *a = in_slot(r, n, 0), *b = in_slot(r, n, 1), *o = &r->g->v[n->out[0]->id];
   if (a->folded || b->folded) { /* the linear already added itself into the other */
     gslot *res = a->folded ? b : a;
@@ -2299,13 +2345,16 @@ static int ssm_operands(grun *r, const ir_node *n, bool act16, cg_ssd_spec *s, g
 }
 
 /* The chain whose gated norm the SSD node at idx may take in this walk
- * (plan_gfold): a bf16 prefill, not a decode step's fused paths, with the
- * norm's fp32 weight (*w) as wide as the SSD's output rows.  NULL: none. */
+ * (plan_gfold): a bf16 prefill, not a decode step's fused paths, of one
+ * sequence unless $SSDC_GNORM_FOLD=1 (at batch 8 the SSD kernel's extra
+ * reads of z cost about what the norm's pass saves; at batch 1 less:
+ * bench/NOTES.md, session 26), with the norm's fp32 weight (*w) as wide as
+ * the SSD's output rows.  NULL: none. */
 static gfold *gfold_want(grun *r, int idx, bool y16, int64_t width, rt_dptr *w) {
   rt_gpu_model *g = r->g;
   const int f = g->gf_at[idx];
   if (f < 0 || g->gf[f].ssm != idx || !y16 || r->mixers || r->norms ||
-      (g->gf[f].cut && r->last_only))
+      (g->gf[f].cut && r->last_only) || (!g->gfold_all && r->B != 1))
     return NULL;
   const ir_value *wv = g->nodes[g->gf[f].norm]->in[2];
   int64_t n = -1;
@@ -2628,7 +2677,7 @@ static int walk(grun *r, bool last_only, const ir_value **result) {
   rt_gpu_model *g = r->g;
   gfold_reset(g);
   xc_pend_drop(g);
-  g->ngf_last = 0;
+  g->ngf_last = g->ngw_last = 0;
   g->nxc_last = 0;
   g->nwg_last = 0;
   g->nzs_last = 0;
@@ -2990,6 +3039,7 @@ void rt_gpu_time_steps(rt_gpu_model *g, bool on) { g->step.timing = on; }
 double rt_gpu_step_gpu_ms(const rt_gpu_model *g) { return g->step.gpu_ms; }
 int64_t rt_gpu_step_kernels(const rt_gpu_model *g) { return g->step.kernels; }
 int rt_gpu_gnorm_folds(const rt_gpu_model *g) { return g->ngf_last; }
+int rt_gpu_gemm_folds(const rt_gpu_model *g) { return g->ngw_last; }
 int rt_gpu_xconv_folds(const rt_gpu_model *g) { return g->nxc_last; }
 int rt_gpu_ssd_wg_runs(const rt_gpu_model *g) { return g->nwg_last; }
 int rt_gpu_zside_runs(const rt_gpu_model *g) { return g->nzs_last; }

@@ -502,6 +502,45 @@ static inline void emu_tma_load_3d(void *dst, const unsigned long long *v, int c
   emu_mb_step(mb, 0, -(long long)(row * b1 * b2));
 }
 
+// cp.async.bulk.tensor.3d.global.shared::cta (add: cp.reduce.async.bulk
+// .tensor ... .add, fp32 only): the box at (c0, c1, c2) from src, laid out as
+// emu_tma_load_3d lays a loaded box out, into the tensor (stored, or added to
+// what is there); elements outside the tensor are not written.  Done at once.
+static inline void emu_tma_store_3d(const unsigned long long *v, const void *src, int c0, int c1, int c2,
+                                    bool add) {
+  if (v[0] != EMU_TMAP_MAGIC) emu_fail("tensor store: the tensor map was not made by the emulated driver");
+  const unsigned b0 = v[7] & 0xffffu, b1 = v[7] >> 16 & 0xffffu, b2 = v[7] >> 32 & 0xffffu;
+  const size_t es = v[8], row = (size_t)b0 * es, span = v[9];
+  if (add && es != 4) emu_fail("tensor reduce-add: only fp32 is emulated");
+  if (span && ((uintptr_t)src % 1024 || row != span))
+    emu_fail("tensor store: a swizzled box needs rows of %zu bytes at a 1024-byte boundary", span);
+  if ((uintptr_t)src % 128) emu_fail("tensor store: shared source not 128-byte aligned");
+  const unsigned char *d = (const unsigned char *)src;
+  unsigned char *g = (unsigned char *)(uintptr_t)v[1];
+  for (unsigned k = 0; k < b2; k++)
+    for (unsigned j = 0; j < b1; j++) {
+      const size_t r = (size_t)k * b1 + j;
+      const long long y = (long long)c1 + j, z = (long long)c2 + k;
+      for (unsigned i = 0; i < b0; i++) {
+        const long long x = (long long)c0 + i;
+        size_t o = r * row + i * es;
+        if (span) o ^= (r % 8) << 4;
+        if (x < 0 || y < 0 || z < 0 || (unsigned long long)x >= v[2] || (unsigned long long)y >= v[3] ||
+            (unsigned long long)z >= v[4])
+          continue;
+        unsigned char *q = g + (size_t)z * v[6] + (size_t)y * v[5] + (size_t)x * es;
+        if (add) {
+          float a, b;
+          memcpy(&a, q, 4), memcpy(&b, d + o, 4);
+          a += b;
+          memcpy(q, &a, 4);
+        } else {
+          memcpy(q, d + o, es);
+        }
+      }
+    }
+}
+
 static inline uint4 emu_ld16(const void *p) {
   uint4 v;
   memcpy(&v, p, 16);

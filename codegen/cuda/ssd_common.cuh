@@ -164,6 +164,11 @@ __device__ __forceinline__ void mb_expect_tx(u64 *mb, u32 bytes) {
   asm volatile("mbarrier.arrive.expect_tx.shared::cta.b64 _, [%0], %1;\n" ::"r"(smem_addr(mb)), "r"(bytes)
                : "memory");
 }
+// Make mbarrier.init visible to the async proxy (the tensor copies that
+// complete on the barriers) before the barrier that follows the inits.
+__device__ __forceinline__ void mb_init_fence() {
+  asm volatile("fence.mbarrier_init.release.cluster;\n" ::: "memory");
+}
 // Shared memory written or read through the generic proxy (ordinary loads and
 // stores, cp.async) is ordered with the async proxy (tensor copies, wgmma
 // operands) by this fence, before the barrier that precedes the async use.
@@ -197,6 +202,7 @@ __device__ __forceinline__ void mb_wait(u64 *mb, unsigned parity) {
   emu_wait_while(mb, 1u, parity & 1u);
 }
 __device__ __forceinline__ void mb_expect_tx(u64 *mb, u32 bytes) { emu_mb_step(mb, 1, (long long)bytes); }
+__device__ __forceinline__ void mb_init_fence() {}
 __device__ __forceinline__ void fence_proxy_async() {}
 __device__ __forceinline__ void tma_load_3d(void *dst, const ssd_tmap *m, int c0, int c1, int c2, u64 *mb) {
   emu_tma_load_3d(dst, m->v, c0, c1, c2, mb);

@@ -82,23 +82,53 @@ __device__ __forceinline__ void wg_mma_rs_n128(float d[64], const u32 a[4], u64 
       : "r"(a[0]), "r"(a[1]), "r"(a[2]), "r"(a[3]), "l"(db), "r"(acc), "n"(TB));
 }
 
+// The GEMM's descriptors (gw_gemm.cuh): a K-major operand written by tensor
+// copies in the 128-byte swizzle, rows of 64 bf16 (128 bytes), 8-row groups
+// 1024 bytes apart (SBO; LBO unused in this mode, 1 by convention), layout
+// type 1 in bits 62-63; wg_desc_adv moves its start by a multiple of 16 bytes
+// (the k-th 16-column step within the 64-column box is 32 bytes on: the
+// hardware swizzles the address it computes, as the copies did).
+__device__ __forceinline__ wg_desc wg_make_desc_sw128(const void *p) { return wg_make_desc(p, 16, 1024) | (u64)1 << 62; }
+__device__ __forceinline__ wg_desc wg_desc_adv(wg_desc d, int bytes) { return d + (u64)(bytes >> 4); }
+// D += A B, m64n256k16, both operands K-major in shared memory.
+__device__ __forceinline__ void wg_mma_ss_n256(float (&d)[32][4], u64 da, u64 db) {
+  asm volatile(
+      "{\n.reg .pred p;\nsetp.ne.b32 p, 1, 0;\n"
+      "wgmma.mma_async.sync.aligned.m64n256k16.f32.bf16.bf16 {%0,%1,%2,%3,%4,%5,%6,%7,%8,%9,%10,%11,%12,%13,%14,%15,%16,%17,%18,%19,%20,%21,%22,%23,%24,%25,%26,%27,%28,%29,%30,%31,%32,%33,%34,%35,%36,%37,%38,%39,%40,%41,%42,%43,%44,%45,%46,%47,%48,%49,%50,%51,%52,%53,%54,%55,%56,%57,%58,%59,%60,%61,%62,%63,%64,%65,%66,%67,%68,%69,%70,%71,%72,%73,%74,%75,%76,%77,%78,%79,%80,%81,%82,%83,%84,%85,%86,%87,%88,%89,%90,%91,%92,%93,%94,%95,%96,%97,%98,%99,%100,%101,%102,%103,%104,%105,%106,%107,%108,%109,%110,%111,%112,%113,%114,%115,%116,%117,%118,%119,%120,%121,%122,%123,%124,%125,%126,%127}, %128, %129, p, 1, 1, 0, 0;\n}\n"
+      : "+f"(d[0][0]), "+f"(d[0][1]), "+f"(d[0][2]), "+f"(d[0][3]), "+f"(d[1][0]), "+f"(d[1][1]), "+f"(d[1][2]), "+f"(d[1][3]), "+f"(d[2][0]), "+f"(d[2][1]), "+f"(d[2][2]), "+f"(d[2][3]), "+f"(d[3][0]), "+f"(d[3][1]), "+f"(d[3][2]), "+f"(d[3][3]), "+f"(d[4][0]), "+f"(d[4][1]), "+f"(d[4][2]), "+f"(d[4][3]), "+f"(d[5][0]), "+f"(d[5][1]), "+f"(d[5][2]), "+f"(d[5][3]), "+f"(d[6][0]), "+f"(d[6][1]), "+f"(d[6][2]), "+f"(d[6][3]), "+f"(d[7][0]), "+f"(d[7][1]), "+f"(d[7][2]), "+f"(d[7][3]), "+f"(d[8][0]), "+f"(d[8][1]), "+f"(d[8][2]), "+f"(d[8][3]), "+f"(d[9][0]), "+f"(d[9][1]), "+f"(d[9][2]), "+f"(d[9][3]), "+f"(d[10][0]), "+f"(d[10][1]), "+f"(d[10][2]), "+f"(d[10][3]), "+f"(d[11][0]), "+f"(d[11][1]), "+f"(d[11][2]), "+f"(d[11][3]), "+f"(d[12][0]), "+f"(d[12][1]), "+f"(d[12][2]), "+f"(d[12][3]), "+f"(d[13][0]), "+f"(d[13][1]), "+f"(d[13][2]), "+f"(d[13][3]), "+f"(d[14][0]), "+f"(d[14][1]), "+f"(d[14][2]), "+f"(d[14][3]), "+f"(d[15][0]), "+f"(d[15][1]), "+f"(d[15][2]), "+f"(d[15][3]), "+f"(d[16][0]), "+f"(d[16][1]), "+f"(d[16][2]), "+f"(d[16][3]), "+f"(d[17][0]), "+f"(d[17][1]), "+f"(d[17][2]), "+f"(d[17][3]), "+f"(d[18][0]), "+f"(d[18][1]), "+f"(d[18][2]), "+f"(d[18][3]), "+f"(d[19][0]), "+f"(d[19][1]), "+f"(d[19][2]), "+f"(d[19][3]), "+f"(d[20][0]), "+f"(d[20][1]), "+f"(d[20][2]), "+f"(d[20][3]), "+f"(d[21][0]), "+f"(d[21][1]), "+f"(d[21][2]), "+f"(d[21][3]), "+f"(d[22][0]), "+f"(d[22][1]), "+f"(d[22][2]), "+f"(d[22][3]), "+f"(d[23][0]), "+f"(d[23][1]), "+f"(d[23][2]), "+f"(d[23][3]), "+f"(d[24][0]), "+f"(d[24][1]), "+f"(d[24][2]), "+f"(d[24][3]), "+f"(d[25][0]), "+f"(d[25][1]), "+f"(d[25][2]), "+f"(d[25][3]), "+f"(d[26][0]), "+f"(d[26][1]), "+f"(d[26][2]), "+f"(d[26][3]), "+f"(d[27][0]), "+f"(d[27][1]), "+f"(d[27][2]), "+f"(d[27][3]), "+f"(d[28][0]), "+f"(d[28][1]), "+f"(d[28][2]), "+f"(d[28][3]), "+f"(d[29][0]), "+f"(d[29][1]), "+f"(d[29][2]), "+f"(d[29][3]), "+f"(d[30][0]), "+f"(d[30][1]), "+f"(d[30][2]), "+f"(d[30][3]), "+f"(d[31][0]), "+f"(d[31][1]), "+f"(d[31][2]), "+f"(d[31][3])
+      : "l"(da), "l"(db));
+}
+
 #else // the emulated device: each lane computes its own accumulators from the descriptors
 struct wg_desc {
   const unsigned char *p;
   u32 lbo, sbo;
+  bool sw128; /* the 128-byte swizzle (K-major only here) */
 };
 __device__ __forceinline__ wg_desc wg_make_desc(const void *p, u32 lbo, u32 sbo) {
-  return {(const unsigned char *)p, lbo, sbo};
+  return {(const unsigned char *)p, lbo, sbo, false};
 }
+__device__ __forceinline__ wg_desc wg_make_desc_sw128(const void *p) {
+  return {(const unsigned char *)p, 16, 1024, true};
+}
+__device__ __forceinline__ wg_desc wg_desc_adv(wg_desc d, int bytes) { return d.p += bytes, d; }
 __device__ __forceinline__ void wg_fence() {}
 __device__ __forceinline__ void wg_commit() {}
 template <int N> __device__ __forceinline__ void wg_wait() {}
 template <int NT> __device__ __forceinline__ void wg_fence_acc(float (&)[NT][4]) {}
 
 // Element (m or n, k) of a K-major operand, or (n, k) of an MN-major one.
+// In the 128-byte swizzle, row mn of the operand is 128 bytes at
+// p + (mn / 8) SBO + (mn % 8) 128, and its 16-byte chunk j lies at chunk
+// j ^ (address bits 7..9): the swizzle of the address the hardware computes.
 static inline float emu_wg_el(const wg_desc &d, int mn, int k, bool mn_major) {
-  const unsigned char *q = mn_major ? d.p + (mn >> 3) * d.sbo + (mn & 7) * 2 + (k >> 3) * d.lbo + (k & 7) * 16
+  if (d.sw128 && mn_major) emu_fail("wgmma: an MN-major operand in the 128-byte swizzle is not emulated");
+  if (d.sw128 && ((uintptr_t)d.p & 1023) >= 128)
+    emu_fail("wgmma: a swizzled operand must start in the first row of a 1024-byte period");
+  const unsigned char *q = d.sw128 ? d.p + (mn >> 3) * d.sbo + (mn & 7) * 128 + k * 2
+                         : mn_major ? d.p + (mn >> 3) * d.sbo + (mn & 7) * 2 + (k >> 3) * d.lbo + (k & 7) * 16
                                     : d.p + (mn >> 3) * d.sbo + (mn & 7) * 16 + (k >> 3) * d.lbo + (k & 7) * 2;
+  if (d.sw128) q = (const unsigned char *)((uintptr_t)q ^ (((uintptr_t)q >> 7 & 7) << 4));
   uint16_t v;
   memcpy(&v, q, 2);
   return __uint_as_float((u32)v << 16);
@@ -137,5 +167,8 @@ template <int TB> __device__ __forceinline__ void wg_mma_ss_n128(float d[64], wg
 }
 template <int TB> __device__ __forceinline__ void wg_mma_rs_n128(float d[64], const u32 a[4], wg_desc db, int acc) {
   emu_wgmma(d, 128, a, nullptr, db, acc, TB);
+}
+__device__ __forceinline__ void wg_mma_ss_n256(float (&d)[32][4], wg_desc da, wg_desc db) {
+  emu_wgmma(&d[0][0], 256, nullptr, &da, db, 1, false);
 }
 #endif

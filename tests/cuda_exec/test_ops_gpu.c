@@ -536,6 +536,64 @@ static void t_gemm(rt_blas *bl, rt_blas_type ab, rt_blas_type out, int64_t M, in
   free(x), free(W), free(b), free(ref), free(y), free(res);
 }
 
+/* ssdc's own sm_90a GEMM (rt_cuda_gemm) against a float64 product of the
+ * same bf16 inputs: bf16 out, or fp32 added into a random residual with the
+ * gated norm's row scale from `parts` partial sums (0: none).  M and N not
+ * multiples of the 128 x 256 tile, so the clipped edges are checked; x's
+ * rows ldx apart (a view into wider rows when ldx > K). */
+static void t_gw(int64_t M, int64_t N, int64_t K, int64_t ldx, bool obf, int64_t parts) {
+  if (!cg_arch_has_wgmma(rt_cuda_arch(G))) {
+    printf("skip own GEMM: %s has no wgmma\n", rt_cuda_arch(G));
+    return;
+  }
+  const int64_t ssD = 5120;
+  const size_t nx = (size_t)(M * ldx), ny = (size_t)(M * N), np = (size_t)(M * (parts ? parts : 1));
+  float *x = rnd(nx, 1.0, 0, 1), *W = rnd((size_t)(N * K), 0.02, 0, 1);
+  float *res = obf ? NULL : rnd(ny, 1.0, 0, 0), *ss = rnd(np, 0.5, 0.6, 0);
+  float *ref = malloc(ny * sizeof(float));
+  for (size_t i = 0; i < np; i++) ss[i] = fabsf(ss[i]) * (float)ssD / (float)(parts ? parts : 1);
+  for (int64_t i = 0; i < M; i++) {
+    double acc = 0;
+    for (int64_t k = 0; k < parts; k++) acc += ss[i * parts + k];
+    const double sc = parts ? 1.0 / sqrt(acc / (double)ssD + 1e-5) : 1.0;
+    for (int64_t j = 0; j < N; j++) {
+      double d = 0;
+      for (int64_t k = 0; k < K; k++) d += (double)x[i * ldx + k] * W[j * K + k];
+      ref[i * N + j] = (float)(sc * d + (res ? res[i * N + j] : 0.0));
+    }
+  }
+  cg_op_spec s;
+  memset(&s, 0, sizeof s);
+  s.kind = CG_OP_GEMM, s.in_bf16 = s.w_bf16 = true, s.out_bf16 = obf, s.res_in = !obf;
+  s.ss_parts = parts, s.ss_D = ssD, s.ss_eps = 1e-5;
+  rt_cuda_op k;
+  OK(rt_cuda_op_prepare(G, &CC, &s, &k, &C));
+  rt_cuda_gemm_args a = {.x = up(x, nx, 1), .w = up(W, (size_t)(N * K), 1),
+                         .y = obf ? out_buf(ny, 1) : up(res, ny, 0), .ss = parts ? up(ss, np, 0) : 0,
+                         .M = M, .N = N, .K = K, .ldx = ldx, .ldy = N};
+  OK(rt_cuda_gemm(G, &k, &a, &C));
+  float *y = down(a.y, ny, obf);
+  char what[80];
+  snprintf(what, sizeof what, "own gemm %lldx%lldx%lld ldx %lld%s, %lld parts", (long long)M, (long long)N,
+           (long long)K, (long long)ldx, obf ? "" : " accumulate", (long long)parts);
+  report(what, 1, rel(y, ref, ny), obf ? 1e-2 : 1e-5);
+  ssd_ctx q; /* shapes the kernel does not take, and a missing row scale: refused */
+  ssd_ctx_init(&q);
+  q.diag = fopen("/dev/null", "w");
+  rt_cuda_gemm_args b = a;
+  b.K = K - 8;
+  int refused = rt_cuda_gemm(G, &k, &b, &q) == SSD_EINVAL;
+  b = a, b.ss = 0;
+  refused &= !parts || rt_cuda_gemm(G, &k, &b, &q) == SSD_EINVAL;
+  if (q.diag) fclose(q.diag);
+  printf("%-4s own gemm: bad K and missing sums refused\n", refused ? "ok" : "FAIL");
+  fails += !refused;
+  rt_cuda_free(G, a.x), rt_cuda_free(G, a.w), rt_cuda_free(G, a.y);
+  if (a.ss) rt_cuda_free(G, a.ss);
+  rt_cuda_op_release(G, &k);
+  free(x), free(W), free(res), free(ss), free(ref), free(y);
+}
+
 /* One bf16 GEMM as three column blocks of its output (rows ldy = N apart),
  * the middle one on the side stream, read back on the main stream after
  * the join (rt_cuda_d2h waits for the main stream only).  On the emulated
@@ -814,6 +872,10 @@ int main(int argc, char **argv) {
   t_gemm(bl, RT_BLAS_BF16, RT_BLAS_F32, 300, 768, 1536, false, true); /* out_proj + residual */
   t_gemm(bl, RT_BLAS_F32, RT_BLAS_F32, 33, 768, 1536, true, true);
   t_gemm_side(bl, 100, 256);
+  t_gw(300, 264, 192, 192, false, 80); /* out_proj with the gated norm's row scale */
+  t_gw(300, 264, 192, 200, false, 0);  /* plain accumulate, x a view */
+  t_gw(130, 520, 128, 128, true, 0);   /* bf16 out */
+  if (!emu) t_gw(1000, 2560, 640, 640, false, 80);
   rt_gemm bad = {4, 4, 4, RT_BLAS_BF16, RT_BLAS_BF16, 1, 1, 1, 1, false, 0};
   int refused = rt_blas_gemm(bl, &bad, &C) == SSD_EUNSUPPORTED;
   printf("%-4s gemm bias with bf16 output refused\n", refused ? "ok" : "FAIL");

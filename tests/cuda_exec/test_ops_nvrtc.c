@@ -81,12 +81,26 @@ int main(void) {
       fails++;
     }
 
+  /* ssdc's own GEMM (sm_90a only): bf16 out, fp32 accumulate, with the row scale */
+  for (int v = 0; v < 3; v++) {
+    cg_op_spec g;
+    memset(&g, 0, sizeof g);
+    g.kind = CG_OP_GEMM, g.in_bf16 = g.w_bf16 = true, g.out_bf16 = v == 0, g.res_in = v > 0;
+    g.ss_parts = v == 2 ? 80 : 0, g.ss_D = 5120, g.ss_eps = 1e-5;
+    if (compile_one(&g, "sm_90a", &c) != SSD_OK) {
+      fprintf(stderr, "gemm variant %d for sm_90a: %s\n", v, c.msg);
+      fails++;
+    }
+  }
   /* Bad specs: refused before NVRTC, with a message naming the problem. */
   cg_op_spec bad[] = {os_gnorm(1536, 7, false), os_attn(CG_OP_ATTN, 8, 3, 64, 0),
                       os_attn(CG_OP_ATTN, 8, 2, 48, 0), os_s6(1536, 512),
                       os_conv(CG_OP_CONV, 64, 0), os_ew(16),
                       strided(os_conv(CG_OP_CONV, 1792, 4), 1000, 0),
-                      strided(os_gnorm(1536, 1, false), 0, 1535), split_embed()};
+                      strided(os_gnorm(1536, 1, false), 0, 1535), split_embed(),
+                      {.kind = CG_OP_GEMM, .res_in = true},
+                      {.kind = CG_OP_GEMM, .in_bf16 = true, .w_bf16 = true, .out_bf16 = true,
+                       .ss_parts = 8, .ss_D = 64}};
   bad[5].steps[2].arg = 3; /* reads a fourth input of three */
   for (size_t i = 0; i < sizeof bad / sizeof *bad; i++) {
     cg_source src;
