@@ -470,21 +470,21 @@ static inline void emu_mb_step(unsigned long long *mb, int arrive, long long byt
 // strides of dimensions 1 and 2 in bytes, v[7] the box (16 bits a dimension),
 // v[8] the element size, v[9] the swizzle span in bytes (0 or 128).
 #define EMU_TMAP_MAGIC 0x31706d74647373ull /* "ssdtmp1" */
-// cp.async.bulk.tensor.3d ... mbarrier::complete_tx::bytes: the box at
-// (c0, c1, c2) into dst, elements outside the tensor as zeros, rows of the
-// box packed and, with the 128-byte swizzle, 16-byte chunk j of each 128-byte
-// row at chunk j ^ (row % 8) (the row counted from a 1024-byte boundary,
-// which dst must be on); then its bytes complete on mb.  Done at once.
-static inline void emu_tma_load_3d(void *dst, const unsigned long long *v, int c0, int c1, int c2,
-                                   unsigned long long *mb) {
-  if (v[0] != EMU_TMAP_MAGIC) emu_fail("tensor copy: the tensor map was not made by the emulated driver");
+// The box at (c0, c1, c2) of map v as it lies in shared memory at s: rows
+// of the box packed and, with the 128-byte swizzle, 16-byte chunk j of each
+// 128-byte row at chunk j ^ (row % 8) (the row counted from a 1024-byte
+// boundary, which s must be on).  f(shared element, global element or NULL
+// outside the tensor, element size) for each element; returns the box's bytes.
+template <class F>
+static inline size_t emu_tma_box(const unsigned long long *v, const unsigned char *s, int c0, int c1, int c2,
+                                 const char *what, F f) {
+  if (v[0] != EMU_TMAP_MAGIC) emu_fail("tensor %s: the tensor map was not made by the emulated driver", what);
   const unsigned b0 = v[7] & 0xffffu, b1 = v[7] >> 16 & 0xffffu, b2 = v[7] >> 32 & 0xffffu;
   const size_t es = v[8], row = (size_t)b0 * es, span = v[9];
-  if (span && ((uintptr_t)dst % 1024 || row != span))
-    emu_fail("tensor copy: a swizzled box needs rows of %zu bytes at a 1024-byte boundary", span);
-  if ((uintptr_t)dst % 128) emu_fail("tensor copy: shared destination not 128-byte aligned");
-  unsigned char *d = (unsigned char *)dst;
-  const unsigned char *g = (const unsigned char *)(uintptr_t)v[1];
+  if (span && ((uintptr_t)s % 1024 || row != span))
+    emu_fail("tensor %s: a swizzled box needs rows of %zu bytes at a 1024-byte boundary", what, span);
+  if ((uintptr_t)s % 128) emu_fail("tensor %s: shared memory not 128-byte aligned", what);
+  unsigned char *g = (unsigned char *)(uintptr_t)v[1];
   for (unsigned k = 0; k < b2; k++)
     for (unsigned j = 0; j < b1; j++) {
       const size_t r = (size_t)k * b1 + j;
@@ -495,50 +495,39 @@ static inline void emu_tma_load_3d(void *dst, const unsigned long long *v, int c
         if (span) o ^= (r % 8) << 4;
         const bool in = x >= 0 && y >= 0 && z >= 0 && (unsigned long long)x < v[2] &&
                         (unsigned long long)y < v[3] && (unsigned long long)z < v[4];
-        if (in) memcpy(d + o, g + (size_t)z * v[6] + (size_t)y * v[5] + (size_t)x * es, es);
-        else memset(d + o, 0, es);
+        f((unsigned char *)s + o, in ? g + (size_t)z * v[6] + (size_t)y * v[5] + (size_t)x * es : nullptr, es);
       }
     }
-  emu_mb_step(mb, 0, -(long long)(row * b1 * b2));
+  return row * b1 * b2;
 }
-
+// cp.async.bulk.tensor.3d ... mbarrier::complete_tx::bytes: the box into dst,
+// elements outside the tensor as zeros; then its bytes complete on mb.  Done
+// at once.
+static inline void emu_tma_load_3d(void *dst, const unsigned long long *v, int c0, int c1, int c2,
+                                   unsigned long long *mb) {
+  const size_t n = emu_tma_box(v, (unsigned char *)dst, c0, c1, c2, "copy",
+                               [](unsigned char *d, const unsigned char *g, size_t es) {
+                                 if (g) memcpy(d, g, es);
+                                 else memset(d, 0, es);
+                               });
+  emu_mb_step(mb, 0, -(long long)n);
+}
 // cp.async.bulk.tensor.3d.global.shared::cta (add: cp.reduce.async.bulk
-// .tensor ... .add, fp32 only): the box at (c0, c1, c2) from src, laid out as
-// emu_tma_load_3d lays a loaded box out, into the tensor (stored, or added to
-// what is there); elements outside the tensor are not written.  Done at once.
+// .tensor ... .add, fp32 only): the box from src into the tensor (stored, or
+// added to what is there); elements outside the tensor are not written.
+// Done at once.
 static inline void emu_tma_store_3d(const unsigned long long *v, const void *src, int c0, int c1, int c2,
                                     bool add) {
-  if (v[0] != EMU_TMAP_MAGIC) emu_fail("tensor store: the tensor map was not made by the emulated driver");
-  const unsigned b0 = v[7] & 0xffffu, b1 = v[7] >> 16 & 0xffffu, b2 = v[7] >> 32 & 0xffffu;
-  const size_t es = v[8], row = (size_t)b0 * es, span = v[9];
-  if (add && es != 4) emu_fail("tensor reduce-add: only fp32 is emulated");
-  if (span && ((uintptr_t)src % 1024 || row != span))
-    emu_fail("tensor store: a swizzled box needs rows of %zu bytes at a 1024-byte boundary", span);
-  if ((uintptr_t)src % 128) emu_fail("tensor store: shared source not 128-byte aligned");
-  const unsigned char *d = (const unsigned char *)src;
-  unsigned char *g = (unsigned char *)(uintptr_t)v[1];
-  for (unsigned k = 0; k < b2; k++)
-    for (unsigned j = 0; j < b1; j++) {
-      const size_t r = (size_t)k * b1 + j;
-      const long long y = (long long)c1 + j, z = (long long)c2 + k;
-      for (unsigned i = 0; i < b0; i++) {
-        const long long x = (long long)c0 + i;
-        size_t o = r * row + i * es;
-        if (span) o ^= (r % 8) << 4;
-        if (x < 0 || y < 0 || z < 0 || (unsigned long long)x >= v[2] || (unsigned long long)y >= v[3] ||
-            (unsigned long long)z >= v[4])
-          continue;
-        unsigned char *q = g + (size_t)z * v[6] + (size_t)y * v[5] + (size_t)x * es;
-        if (add) {
-          float a, b;
-          memcpy(&a, q, 4), memcpy(&b, d + o, 4);
-          a += b;
-          memcpy(q, &a, 4);
-        } else {
-          memcpy(q, d + o, es);
-        }
-      }
-    }
+  if (add && v[8] != 4) emu_fail("tensor reduce-add: only fp32 is emulated");
+  emu_tma_box(v, (const unsigned char *)src, c0, c1, c2, "store",
+              [add](unsigned char *d, unsigned char *g, size_t es) {
+                if (!g) return;
+                if (!add) return (void)memcpy(g, d, es);
+                float a, b;
+                memcpy(&a, g, 4), memcpy(&b, d, 4);
+                a += b;
+                memcpy(g, &a, 4);
+              });
 }
 
 static inline uint4 emu_ld16(const void *p) {
