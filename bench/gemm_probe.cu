@@ -18,7 +18,11 @@
 #include <cmath>
 #include <vector>
 #include <algorithm>
-#define OPS_KERNEL gw_gemm
+#define OPS_KERNEL gw_gemm /* what the generator's prologue defines (codegen/cg_cuda_ops.c) */
+#define GW_BM 128
+#define GW_BN 256
+#define GW_BK 64
+#define GW_STAGES 3
 #if GW_EPI == 1
 #define GW_SS_PARTS 1
 #define GW_SS_D 1

@@ -194,14 +194,15 @@ int cg_op_threads(const cg_op_spec *s) {
 }
 
 size_t cg_op_gemm_smem(void) {
-  /* gw_gemm.cuh's gw_smem: 3 stages of a 128 x 64 and a 256 x 64 bf16 box,
-   * two staging halves of 2 x 128 x 128 bytes, 6 mbarriers */
-  return 3 * (size_t)(128 + 256) * 64 * 2 + 2 * 2 * 128 * 128 + 6 * 8;
+  /* gw_gemm.cuh's gw_smem: per stage a BM x BK and a BN x BK bf16 box and
+   * two mbarriers; two staging halves of two boxes of BM rows x 128 bytes */
+  return CG_OP_GEMM_STAGES * ((size_t)(CG_OP_GEMM_BM + CG_OP_GEMM_BN) * CG_OP_GEMM_BK * 2 + 2 * 8) +
+         2 * 2 * (size_t)CG_OP_GEMM_BM * 128;
 }
 
 bool cg_op_gemm_fits(int64_t M, int64_t N, int64_t K) {
-  return M >= 1 && M <= INT32_MAX && N >= 64 && N <= INT32_MAX && K >= 64 && K <= INT32_MAX && K % 64 == 0 &&
-         N % 8 == 0;
+  return M >= 1 && M <= INT32_MAX && N >= 64 && N <= INT32_MAX && K >= CG_OP_GEMM_BK && K <= INT32_MAX &&
+         K % CG_OP_GEMM_BK == 0 && N % 8 == 0;
 }
 
 int cg_op_conv_t(const cg_op_spec *s) {
@@ -265,6 +266,8 @@ static void prologue(obuf *b, const cg_op_spec *s) {
               (long long)s->D, CG_OP_ARGMAX_THREADS, (long long)argmax_chunk(s));
     break;
   case CG_OP_GEMM:
+    ob_printf(b, "#define GW_BM %d\n#define GW_BN %d\n#define GW_BK %d\n#define GW_STAGES %d\n",
+              CG_OP_GEMM_BM, CG_OP_GEMM_BN, CG_OP_GEMM_BK, CG_OP_GEMM_STAGES);
     ob_printf(b, "#define GW_EPI %d\n#define GW_SS_PARTS %lld\n#define GW_SS_D %lld\n"
                  "#define GW_SS_EPS %.17g\n", s->out_bf16 ? 0 : 1, (long long)s->ss_parts,
               (long long)s->ss_D, s->ss_eps);

@@ -120,6 +120,15 @@ int cg_op_conv_t(const cg_op_spec *s);
 int cg_op_s6_tpc(int64_t N);
 #define CG_OP_ARGMAX_THREADS 512 /* ARGMAX: threads per block */
 #define CG_OP_GEMM_THREADS 384 /* GEMM: a producer and two consumer warpgroups */
+/* GEMM geometry, baked into gw_gemm.cuh by the prologue (GW_BM, GW_BN, GW_BK,
+ * GW_STAGES) and used by its launcher: output tiles of BM x BN (one m64n256
+ * wgmma row block per consumer warpgroup), k-steps of BK (a 128-byte row of
+ * bf16), STAGES k-steps in flight, BAND row tiles walked together. */
+#define CG_OP_GEMM_BM 128
+#define CG_OP_GEMM_BN 256
+#define CG_OP_GEMM_BK 64
+#define CG_OP_GEMM_STAGES 3
+#define CG_OP_GEMM_BAND 16
 /* GEMM: the dynamic shared memory a block needs (one block per SM), and
  * whether it takes an M x N x K product (K a multiple of 64, N of 8: whole
  * 16-byte output rows for the tensor stores). */

@@ -88,11 +88,12 @@ int rt_cuda_gemm(rt_cuda *g, const rt_cuda_op *k, const rt_cuda_gemm_args *a, ss
     return ssd_err(c, SSD_EINVAL, "GEMM: the row scale's sums of squares are missing");
   const bool f32 = !k->spec.out_bf16;
   rt_cuda_tmap tx, tw, ty;
-  TRY(rt_cuda_tmap_box(g, &tx, a->x, false, a->K, a->ldx, a->M, 128, c));
-  TRY(rt_cuda_tmap_box(g, &tw, a->w, false, a->K, a->K, a->N, 256, c));
-  TRY(rt_cuda_tmap_box(g, &ty, a->y, f32, a->N, a->ldy, a->M, 128, c));
-  int M = (int)a->M, N = (int)a->N, K = (int)a->K, gm = a->band > 0 ? a->band : 16;
-  const int64_t tiles = (a->M + 127) / 128 * ((a->N + 255) / 256);
+  TRY(rt_cuda_tmap_box(g, &tx, a->x, false, a->K, a->ldx, a->M, CG_OP_GEMM_BM, c));
+  TRY(rt_cuda_tmap_box(g, &tw, a->w, false, a->K, a->K, a->N, CG_OP_GEMM_BN, c));
+  TRY(rt_cuda_tmap_box(g, &ty, a->y, f32, a->N, a->ldy, a->M, CG_OP_GEMM_BM, c));
+  int M = (int)a->M, N = (int)a->N, K = (int)a->K, gm = CG_OP_GEMM_BAND;
+  const int64_t tiles =
+      (a->M + CG_OP_GEMM_BM - 1) / CG_OP_GEMM_BM * ((a->N + CG_OP_GEMM_BN - 1) / CG_OP_GEMM_BN);
   const unsigned grid[3] = {(unsigned)(tiles < rt_cuda_sms(g) ? tiles : rt_cuda_sms(g)), 1, 1};
   void *args[] = {&tx, &tw, &ty, (void *)&a->ss, &M, &N, &K, &gm};
   return rt_cuda_launch(g, &k->fn, grid, CG_OP_GEMM_THREADS, args, c);

@@ -50,7 +50,6 @@ int rt_cuda_rmsnorm(rt_cuda *g, const rt_cuda_op *k, rt_dptr h, rt_dptr r, rt_dp
 typedef struct rt_cuda_gemm_args {
   rt_dptr x, w, y, ss;
   int64_t M, N, K, ldx, ldy;
-  int band; /* row tiles walked together (0: 16) */
 } rt_cuda_gemm_args;
 int rt_cuda_gemm(rt_cuda *g, const rt_cuda_op *k, const rt_cuda_gemm_args *a, ssd_ctx *c);
 /* Whether every pointer is 16-byte aligned: a spec with vec needs its

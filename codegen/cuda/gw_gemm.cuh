@@ -17,13 +17,17 @@
 // the eight consumer warps have finished reading it.  Rows past M and columns
 // past N read as zeros and are clipped by the stores.
 //
-// Prologue #defines (codegen/cg_cuda_ops.c): GW_EPI 0 stores bf16 Y; 1 adds
+// Prologue #defines (codegen/cg_cuda_ops.c): the geometry GW_BM, GW_BN,
+// GW_BK, GW_STAGES (cg_cuda_ops.h's CG_OP_GEMM_*, which the launcher uses
+// too); GW_EPI 0 stores bf16 Y; 1 adds
 // into an fp32 Y, Y += s[row] (X W^T) (out_proj accumulating into the
 // residual stream), where with GW_SS_PARTS > 0 s[row] = rsqrt(sum of the
 // row's GW_SS_PARTS partial sums of squares in ss / GW_SS_D + GW_SS_EPS):
 // a gated RMSNorm over whole rows folded into the SSD kernel before it
 // (cg_ssd_spec.gnorm), whose pass then disappears; else s = 1.
-#define GW_STAGES 3
+#if GW_BM != 128 || GW_BN != 256 || GW_BK != 64 || GW_STAGES < 2
+#error "gw_gemm.cuh is written for 128 x 256 tiles (two m64n256 warpgroups), k-steps of 64, >= 2 stages"
+#endif
 #if GW_EPI == 0
 #define GW_ESZ 2 /* bytes of an output element */
 #else
@@ -31,9 +35,6 @@
 #endif
 #define GW_CR (256 / GW_ESZ) /* output columns a staging round holds (two 128-byte boxes a row) */
 #define GW_CB (128 / GW_ESZ) /* output columns a box holds */
-#define GW_BM 128
-#define GW_BN 256
-#define GW_BK 64
 #define GW_THREADS 384
 
 struct gw_smem {

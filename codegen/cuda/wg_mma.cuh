@@ -122,9 +122,6 @@ template <int NT> __device__ __forceinline__ void wg_fence_acc(float (&)[NT][4])
 // p + (mn / 8) SBO + (mn % 8) 128, and its 16-byte chunk j lies at chunk
 // j ^ (address bits 7..9): the swizzle of the address the hardware computes.
 static inline float emu_wg_el(const wg_desc &d, int mn, int k, bool mn_major) {
-  if (d.sw128 && mn_major) emu_fail("wgmma: an MN-major operand in the 128-byte swizzle is not emulated");
-  if (d.sw128 && ((uintptr_t)d.p & 1023) >= 128)
-    emu_fail("wgmma: a swizzled operand must start in the first row of a 1024-byte period");
   const unsigned char *q = d.sw128 ? d.p + (mn >> 3) * d.sbo + (mn & 7) * 128 + k * 2
                          : mn_major ? d.p + (mn >> 3) * d.sbo + (mn & 7) * 2 + (k >> 3) * d.lbo + (k & 7) * 16
                                     : d.p + (mn >> 3) * d.sbo + (mn & 7) * 16 + (k >> 3) * d.lbo + (k & 7) * 2;
@@ -135,8 +132,17 @@ static inline float emu_wg_el(const wg_desc &d, int mn, int k, bool mn_major) {
 }
 // A from registers (a != NULL: the warp's lanes exchange their fragments, as
 // in emu_mma_bf16) or from shared memory (da).
+// What the swizzled layout emulated here covers: K-major operands starting
+// in the first 128-byte row of a 1024-byte period.
+static inline void emu_wg_check(const wg_desc &d, bool mn_major) {
+  if (d.sw128 && mn_major) emu_fail("wgmma: an MN-major operand in the 128-byte swizzle is not emulated");
+  if (d.sw128 && ((uintptr_t)d.p & 1023) >= 128)
+    emu_fail("wgmma: a swizzled operand must start in the first row of a 1024-byte period");
+}
 static inline void emu_wgmma(float *d, int n, const u32 *a, const wg_desc *da, const wg_desc &db, int acc,
                              bool tb) {
+  if (da) emu_wg_check(*da, false);
+  emu_wg_check(db, tb);
   const int w = (int)((emu_self->lin >> 5) & 3), l = (int)emu_lane(), g = l >> 2, t = l & 3;
   float ar[2][16];
   if (a) {
