@@ -278,7 +278,7 @@ static int run_layer(bench *b, void *ctx, int i) {
   int rc = rt_cuda_rmsnorm(b->g, &x->norm, x->resid, 0, 0, l->norm_w, x->xn, B, &b->c);
   if (!rc) rc = gemv(b, &x->in_proj, x->xn, m->d_model, 0, 0, 0, l->in_w, x->zxbcdt, in_width(m));
   if (!rc) rc = run_mixer(b, ctx, i);
-  if (!rc) rc = rt_cuda_gnorm(b->g, &x->gnorm, x->y, x->z, l->gnorm_w, x->yn, B, &b->c);
+  if (!rc) rc = rt_cuda_gnorm(b->g, &x->gnorm, x->y, x->z, l->gnorm_w, x->yn, B, NULL, &b->c);
   if (!rc) rc = gemv(b, &x->out_proj, x->yn, d_inner(m), 0, 0, 0, l->out_w, x->resid, m->d_model);
   return rc;
 }
@@ -392,7 +392,7 @@ static int run_norms(bench *b, void *ctx, int i) {
   model_ctx *x = ctx;
   const layer_bufs *l = &x->L[i % x->nl];
   int rc = rt_cuda_rmsnorm(b->g, &x->norm, x->resid, 0, 0, l->norm_w, x->xn, x->batch, &b->c);
-  return rc ? rc : rt_cuda_gnorm(b->g, &x->gnorm, x->y, x->z, l->gnorm_w, x->yn, x->batch, &b->c);
+  return rc ? rc : rt_cuda_gnorm(b->g, &x->gnorm, x->y, x->z, l->gnorm_w, x->yn, x->batch, NULL, &b->c);
 }
 
 static void bench_step(bench *b, const model *m, int64_t batch) {

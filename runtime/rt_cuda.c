@@ -415,6 +415,7 @@ void rt_cuda_close(rt_cuda *g) {
 
 const char *rt_cuda_name(const rt_cuda *g) { return g->name; }
 const char *rt_cuda_arch(const rt_cuda *g) { return g->arch; }
+bool rt_cuda_has_pdl(const rt_cuda *g) { return g->pdl; }
 int rt_cuda_sms(const rt_cuda *g) { return g->sms; }
 void *rt_cuda_stream(const rt_cuda *g) { return g->stream; }
 
@@ -653,7 +654,7 @@ int rt_cuda_launch(rt_cuda *g, const rt_cuda_fn *f, const unsigned grid[3], unsi
   return SSD_OK;
 }
 /* With PDL the kernel may start before the previous one in the stream ends;
- * it must wait for it itself (dec_pdl_wait in codegen/cuda/dec_common.cuh). */
+ * it must wait for it itself (pdl_wait in codegen/cuda/ssd_common.cuh). */
 int rt_cuda_launch_pdl(rt_cuda *g, const rt_cuda_fn *f, const unsigned grid[3], unsigned block,
                        void **args, ssd_ctx *c) {
   if (!g->pdl) return rt_cuda_launch(g, f, grid, block, args, c);

@@ -67,6 +67,7 @@ bool rt_cuda_is_emu(const rt_cuda *g);
 int rt_cuda_emu_host(rt_cuda *g, void (*fn)(const void *), const void *arg, size_t n, ssd_ctx *c);
 const char *rt_cuda_name(const rt_cuda *g); /* "NVIDIA H100 80GB HBM3" */
 const char *rt_cuda_arch(const rt_cuda *g); /* "sm_90" */
+bool rt_cuda_has_pdl(const rt_cuda *g);     /* rt_cuda_launch_pdl launches with PDL */
 int rt_cuda_sms(const rt_cuda *g);          /* multiprocessors */
 int rt_cuda_smem_per_sm(const rt_cuda *g);  /* shared memory per multiprocessor, bytes */
 void *rt_cuda_stream(const rt_cuda *g);     /* the CUstream work goes to now (for cuBLASLt) */
@@ -180,6 +181,16 @@ void rt_cuda_graph_destroy(rt_cuda *g, rt_cuda_graph *gr); /* zeroed or destroye
 
 /* ---- the SSD mixer -------------------------------------------------------------- */
 /* A specialized SSD kernel, compiled (through the cache) and loaded. */
+/* Where a chunked SSD launch says which rows of y are stored
+ * (codegen/cuda/ssd_seg.cuh's ssd_signal_rows): token row r = b * L + t is
+ * complete once flags[(t / seg_rows) * batch + b] == epoch.  A kernel
+ * launched after it with PDL (rt_cuda_gnorm) waits for its rows by these. */
+typedef struct rt_cuda_rows_sig {
+  rt_dptr flags; /* 0: none */
+  unsigned epoch;
+  int64_t L, seg_rows, batch;
+} rt_cuda_rows_sig;
+
 typedef struct rt_cuda_ssd {
   cg_ssd_spec spec;
   rt_cuda_fn fn;
@@ -190,6 +201,7 @@ typedef struct rt_cuda_ssd {
   size_t ws_sync_bytes, ws_state_bytes;
   unsigned epoch;
   int blocks_per_sm; /* how many blocks of this kernel fit on a multiprocessor */
+  rt_cuda_rows_sig sig; /* the last chunked launch's row flags */
 } rt_cuda_ssd;
 /* For CG_SSD_CHUNKED with spec->ps == 0 the slice is picked for `batch`. */
 int rt_cuda_ssd_prepare(rt_cuda *g, cg_cache *cc, const cg_ssd_spec *spec, int64_t batch,

@@ -112,14 +112,25 @@ static int vec_ok(const rt_cuda_op *k, const rt_dptr *p, int n, const char *what
 }
 
 int rt_cuda_gnorm(rt_cuda *g, const rt_cuda_op *k, rt_dptr x, rt_dptr z, rt_dptr w, rt_dptr y,
-                  int64_t rows, ssd_ctx *c) {
+                  int64_t rows, const rt_cuda_rows_sig *after, ssd_ctx *c) {
   TRY(want(k, CG_OP_GNORM, "gated rmsnorm", c));
   TRY(rows_ok(rows, 65535, "gated rmsnorm", c));
   const rt_dptr p[] = {x, z, w, y};
   TRY(vec_ok(k, p, 4, "gated rmsnorm", c));
-  void *args[] = {&x, &z, &w, &y};
+  const rt_cuda_rows_sig none = {0, 0, 1, 1, 1}, *s = after && after->flags ? after : &none;
+  if (s->flags && (!k->spec.vec || s->L < 1 || s->seg_rows < 1 || s->batch * s->L != rows))
+    return ssd_err(c, SSD_EINVAL,
+                   "gated rmsnorm after the SSD kernel: %lld rows for %lld x %lld tokens%s",
+                   (long long)rows, (long long)s->batch, (long long)s->L,
+                   k->spec.vec ? "" : " (needs the 16-byte kernel)");
+  unsigned ep = s->epoch;
+  long long L = s->L, seg = s->seg_rows;
+  int nb = (int)s->batch;
+  void *args[] = {&x, &z, &w, &y, (void *)&s->flags, &ep, &L, &seg, &nb};
   const unsigned grid[3] = {(unsigned)k->spec.G, (unsigned)rows, 1};
-  return rt_cuda_launch(g, &k->fn, grid, (unsigned)cg_op_threads(&k->spec), args, c);
+  const unsigned th = (unsigned)cg_op_threads(&k->spec);
+  return s->flags ? rt_cuda_launch_pdl(g, &k->fn, grid, th, args, c)
+                  : rt_cuda_launch(g, &k->fn, grid, th, args, c);
 }
 
 int rt_cuda_conv(rt_cuda *g, const rt_cuda_op *k, rt_dptr x, rt_dptr w, rt_dptr bias,

@@ -55,9 +55,13 @@ int rt_cuda_gemm(rt_cuda *g, const rt_cuda_op *k, const rt_cuda_gemm_args *a, ss
 /* Whether every pointer is 16-byte aligned: a spec with vec needs its
  * operands so (its launcher refuses others), so callers pick vec with this. */
 bool rt_cuda_aligned16(const rt_dptr *p, int n);
-/* Gated RMSNorm with spec.G groups (rt_gated_rmsnorm). */
+/* Gated RMSNorm with spec.G groups (rt_gated_rmsnorm).  after (NULL or
+ * flags 0: none): x is the y of the chunked SSD launch that signs it, the
+ * launch just before this one in the stream; the kernel is then launched with
+ * PDL and each row waits for its flag (spec.vec only; the caller must keep
+ * every buffer that launch touches from being reused before this launch). */
 int rt_cuda_gnorm(rt_cuda *g, const rt_cuda_op *k, rt_dptr x, rt_dptr z, rt_dptr w, rt_dptr y,
-                  int64_t rows, ssd_ctx *c);
+                  int64_t rows, const rt_cuda_rows_sig *after, ssd_ctx *c);
 /* Conv over [B, L, C]: state_in (0: zeros) and state_out (0: not kept),
  * [B, C, K-1] fp32, must be distinct buffers. */
 int rt_cuda_conv(rt_cuda *g, const rt_cuda_op *k, rt_dptr x, rt_dptr w, rt_dptr bias,

@@ -290,8 +290,11 @@ int rt_cuda_ssd_chunked(rt_cuda *g, rt_cuda_ssd *k, const rt_cuda_ssd_args *a, i
     return ssd_err(c, SSD_EINVAL, "ssd: %llu blocks is too many for one launch",
                    (unsigned long long)blocks);
   /* Flags are compared with the launch's epoch, so they are never cleared;
-   * a fresh (zeroed) buffer pairs with epochs starting at 1. */
-  size_t sync_bytes = (2 + blocks) * sizeof(uint32_t);
+   * a fresh (zeroed) buffer pairs with epochs starting at 1.  Tickets (2),
+   * the look-back's flags (a block each), then the rows' counts and flags
+   * (a (segment, batch row) each: ssd_signal_rows). */
+  const uint64_t slots = (uint64_t)nseg * (uint64_t)batch;
+  size_t sync_bytes = (2 + blocks + 2 * slots) * sizeof(uint32_t);
   size_t state_bytes = nseg > 1 ? (size_t)(nseg - 1) * batch * s->H * s->P * s->N * sizeof(float) : 4;
   if (k->ws_sync_bytes < sync_bytes) k->epoch = 0;
   if ((rc = ws_grow(g, &k->ws_sync, &k->ws_sync_bytes, sync_bytes, c)) ||
@@ -318,7 +321,11 @@ int rt_cuda_ssd_chunked(rt_cuda *g, rt_cuda_ssd *k, const rt_cuda_ssd_args *a, i
                   (void *)&k->ws_state, &ep,         (void *)&a->gn_w,  (void *)&a->gn_ss,
                   (void *)&a->xc_w,  (void *)&a->xc_b,  (void *)&a->xc_state, &tb, &tc};
   const unsigned grid[3] = {(unsigned)blocks, 1, 1};
-  return rt_cuda_launch(g, &k->fn, grid, (unsigned)cg_ssd_threads(s), args, c);
+  memset(&k->sig, 0, sizeof k->sig);
+  if ((rc = rt_cuda_launch(g, &k->fn, grid, (unsigned)cg_ssd_threads(s), args, c))) return rc;
+  k->sig = (rt_cuda_rows_sig){k->ws_sync + (2 + blocks + slots) * sizeof(uint32_t), ep, L,
+                              seg_chunks * CG_SSD_CHUNK, batch};
+  return SSD_OK;
 }
 
 int rt_cuda_ssd_step(rt_cuda *g, const rt_cuda_ssd *k, const rt_cuda_ssd_args *a, int64_t batch,

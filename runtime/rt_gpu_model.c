@@ -268,6 +268,7 @@ struct rt_gpu_model {
   bool ops_vec;   /* $SSDC_OPS_VEC (default on): 16-byte gated norm and conv (pick_vec) */
   bool gfold_ok;  /* gated norms may fold into the SSD kernel ($SSDC_GNORM_FOLD != 0) */
   bool gfold_all; /* in every bf16 prefill ($SSDC_GNORM_FOLD=1); else at batch 1 (gfold_want) */
+  bool after_ok;  /* $SSDC_GNORM_AFTER != 0: a gated norm may start in its SSD kernel's tail */
   bool gw_ok;     /* ssdc's own GEMM may run ($SSDC_OWN_GEMM=1 on an sm_90 or emulated device) */
   gfold *gf;      /* the foldable chains (plan_gfold), ngf of them */
   int ngf, ngf_last; /* ngf_last: chains the last forward folded */
@@ -289,6 +290,15 @@ struct rt_gpu_model {
     int norm, blk; /* blk: x's block, held until the join */
   } zpend;
   int nzs_last;   /* linears the last walk ran with their gate on the side stream */
+  struct {        /* a chunked SSD launch whose gated norm may start before it ends */
+    bool on;
+    int ssd;      /* its node */
+    rt_dptr y;    /* its output, the norm's input */
+    rt_cuda_rows_sig sig;
+    rt_dptr held[32]; /* frees deferred until the norm is launched (gm_free) */
+    int nheld;
+  } after;
+  int nafter_last; /* gated norms the last walk launched into their SSD kernel's tail */
   gstate *st;
   int nst;
   int64_t st_batch, pos;
@@ -442,8 +452,27 @@ static int gm_alloc(rt_gpu_model *g, size_t n, rt_dptr *out, ssd_ctx *c) {
   return SSD_OK;
 }
 
+/* The overlap of a chunked SSD launch with its gated norm (after_begin):
+ * the norm is launched with PDL and may run while the SSD kernel still
+ * reads its operands and writes its states, so no buffer freed between the
+ * two launches may be handed out again before the norm is launched; later
+ * launches wait for the norm, whose last block waits for the SSD kernel. */
+static void after_end(rt_gpu_model *g) {
+  const int n = g->after.nheld;
+  g->after.on = false, g->after.nheld = 0;
+  for (int i = 0; i < n; i++) rt_cuda_free(g->cu, g->after.held[i]);
+}
+
 static void gm_free(rt_gpu_model *g, rt_dptr p) {
-  if (!g->step.on) rt_cuda_free(g->cu, p);
+  if (g->step.on || !p) return;
+  if (!g->after.on) {
+    rt_cuda_free(g->cu, p);
+    return;
+  }
+  if (g->after.nheld == (int)(sizeof g->after.held / sizeof *g->after.held))
+    after_end(g); /* the norm then runs after the SSD kernel, as any launch: safe to free */
+  if (g->after.on) g->after.held[g->after.nheld++] = p;
+  else rt_cuda_free(g->cu, p);
 }
 
 /* Drop the arena, its graph and its fixed buffers (batch change, failure, free). */
@@ -1211,6 +1240,8 @@ int rt_gpu_model_new(const ir_module *m, rt_weight_fn wfn, void *wctx, const rt_
   g->ops_vec = !vec || strcmp(vec, "0");
   const char *xconv = getenv("SSDC_XCONV");
   g->xconv_ok = xconv && *xconv && strcmp(xconv, "0");
+  const char *after = getenv("SSDC_GNORM_AFTER");
+  g->after_ok = !after || strcmp(after, "0");
   const char *side = getenv("SSDC_SIDE_GEMM");
   g->zside_ok = side && *side && strcmp(side, "0");
   const char *dec = getenv("SSDC_DEC_KERNELS");
@@ -1290,6 +1321,7 @@ static void xc_pend_drop(rt_gpu_model *g) {
 }
 
 static void release_all(rt_gpu_model *g) {
+  after_end(g);
   for (int i = 0; i < g->nvals; i++) drop(g, &g->v[i]);
   for (int j = 0; g->pre && j < g->nnodes; j++) pre_drop(g, j);
   gfold_reset(g);
@@ -1919,6 +1951,18 @@ static void pick_vec(const rt_gpu_model *g, cg_op_spec *s, const rt_dptr *p, int
   s->vec = g->ops_vec && cg_op_vec_fits(s) && rt_cuda_aligned16(p, n);
 }
 
+/* The rows' signal of the chunked SSD launch that wrote x, when this gated
+ * norm can start in that launch's tail (after_begin): x read in place as the
+ * kernel wrote it, by the 16-byte kernel, a row per token. */
+static const rt_cuda_rows_sig *gnorm_after(const rt_gpu_model *g, const gslot *x, const gin *xi,
+                                           const cg_op_spec *s, int64_t rows) {
+  const rt_cuda_rows_sig *sig = &g->after.sig;
+  return g->after.on && x->p == g->after.y && xi->p == x->p && s->vec && s->G >= 1 &&
+                 sig->batch * sig->L == rows
+             ? sig
+             : NULL;
+}
+
 static int op_norm(grun *r, const ir_node *n) {
   gslot *x = in_slot(r, n, 0), *z = in_slot(r, n, 1);
   int64_t D = last_dim(x), rows = D ? numel_of(x) / D : 0;
@@ -1962,9 +2006,11 @@ static int op_norm(grun *r, const ir_node *n) {
   const rt_dptr io[] = {xi.p, zi.p, wi.p, y};
   if (!rc && gated) pick_vec(r->g, &s, io, 4);
   if (!rc) rc = get_op(r->g, &s, &k, r->c);
+  const rt_cuda_rows_sig *after = gated ? gnorm_after(r->g, x, &xi, &s, rows) : NULL;
   if (!rc && rows > 0)
-    rc = gated ? rt_cuda_gnorm(r->g->cu, k, xi.p, zi.p, wi.p, y, rows, r->c)
+    rc = gated ? rt_cuda_gnorm(r->g->cu, k, xi.p, zi.p, wi.p, y, rows, after, r->c)
                : rt_cuda_rmsnorm(r->g->cu, k, xi.p, 0, 0, wi.p, y, rows, r->c);
+  r->g->nafter_last += after && !rc;
   put_in(r->g, &xi), put_in(r->g, &zi), put_in(r->g, &wi);
   return rc;
 }
@@ -2362,6 +2408,18 @@ static gfold *gfold_want(grun *r, int idx, bool y16, int64_t width, rt_dptr *w) 
   return *w && !ir_value_numel(g->m, wv, 1, 1, &n) && n == width ? &g->gf[f] : NULL;
 }
 
+/* After a chunked SSD launch that signs its rows (k->sig), the gated norm
+ * reading y may be launched into its tail (gnorm_after): from here until the
+ * walk's next node that is not a view, frees are deferred (gm_free).  Not
+ * under the profile, whose per-node timing would split the pair, nor with
+ * $SSDC_GNORM_AFTER=0 or without PDL. */
+static void after_begin(grun *r, const rt_cuda_ssd *k, rt_dptr y) {
+  rt_gpu_model *g = r->g;
+  after_end(g);
+  if (!g->after_ok || g->prof || !k->sig.flags || !rt_cuda_has_pdl(g->cu)) return;
+  g->after.on = true, g->after.ssd = r->idx, g->after.y = y, g->after.sig = k->sig;
+}
+
 /* bf16-mode prefill: the chunked kernel (bf16 x, B, C, dt and z in either
  * type, fp32 A, D, dt_bias, states; y bf16 or fp32), from the state st and
  * back into it in place (no copy), not reading st when it is zero
@@ -2404,6 +2462,7 @@ static int run_ssd_chunked(grun *r, const ir_node *n, int64_t B, int64_t L, rt_d
                           gn_w, f ? f->ss : 0,
                           cw[0].p, cw[1].p, pend ? r->g->xc_pend.st : 0};
     rc = rt_cuda_ssd_chunked(r->g->cu, k, &a, B, L, r->c);
+    if (!rc && !f && !pend) after_begin(r, k, y);
     if (!rc && pend) /* the conv's new state, now that the old one is read */
       rc = gm_copy(r->g, r->g->xc_pend.tmp, 0, r->g->xc_pend.st, 0, 1, r->g->xc_pend.n, r->c);
     if (pend) xc_pend_drop(r->g);
@@ -2681,6 +2740,8 @@ static int walk(grun *r, bool last_only, const ir_value **result) {
   g->nxc_last = 0;
   g->nwg_last = 0;
   g->nzs_last = 0;
+  g->nafter_last = 0;
+  after_end(g);
   r->last_only = last_only;
   r->mixers = g->bf16 && r->use_state && r->L == 1 && r->B <= MIXER_MAX_B;
   r->norms = g->bf16 && r->use_state && r->L == 1 && r->B <= NORM_GEMV_MAX_B;
@@ -2697,6 +2758,7 @@ static int walk(grun *r, bool last_only, const ir_value **result) {
     if (r->norms && g->norm_of[i] >= 0) release_after(g, g->nodes[g->norm_of[i]], g->norm_of[i]);
     if (n->op == IR_OUTPUT && !*result) *result = n->in[0];
     if (n->op != IR_OUTPUT) release_after(g, n, i);
+    if (g->after.on && i != g->after.ssd && !is_view_op(g, i)) after_end(g);
     if (last_only && i == g->last_mix && r->L > 1) TRY(cut_to_last(r, i));
   }
   if (!*result) return ssd_err(r->c, SSD_EINTERNAL, "the module has no output");
@@ -3040,6 +3102,7 @@ double rt_gpu_step_gpu_ms(const rt_gpu_model *g) { return g->step.gpu_ms; }
 int64_t rt_gpu_step_kernels(const rt_gpu_model *g) { return g->step.kernels; }
 int rt_gpu_gnorm_folds(const rt_gpu_model *g) { return g->ngf_last; }
 int rt_gpu_gemm_folds(const rt_gpu_model *g) { return g->ngw_last; }
+int rt_gpu_gnorm_after(const rt_gpu_model *g) { return g->nafter_last; }
 int rt_gpu_xconv_folds(const rt_gpu_model *g) { return g->nxc_last; }
 int rt_gpu_ssd_wg_runs(const rt_gpu_model *g) { return g->nwg_last; }
 int rt_gpu_zside_runs(const rt_gpu_model *g) { return g->nzs_last; }

@@ -105,11 +105,15 @@ int64_t rt_gpu_greedy_runs(const rt_gpu_model *g);
  * the stream, the step's graph being that sequence; 0 before any step. */
 int64_t rt_gpu_step_kernels(const rt_gpu_model *g);
 /* Gated norms that the last forward folded into the SSD kernel and out_proj
- * or the add after it (plan_gfold: by default where ssdc's own GEMM runs,
+ * or the add after it (plan_gfold: by default in prefills of one sequence,
  * $SSDC_GNORM_FOLD=0|1 says otherwise), and of those the ones whose row
- * scale out_proj applied through ssdc's own GEMM ($SSDC_OWN_GEMM=0: none). */
+ * scale out_proj applied through ssdc's own GEMM ($SSDC_OWN_GEMM=1). */
 int rt_gpu_gnorm_folds(const rt_gpu_model *g);
 int rt_gpu_gemm_folds(const rt_gpu_model *g);
+/* Gated norms that the last forward launched into the tail of the chunked
+ * SSD kernel before them (PDL, each row waiting for its flag; by default
+ * where the device has PDL, $SSDC_GNORM_AFTER=0 or $SSDC_PDL=0: none). */
+int rt_gpu_gnorm_after(const rt_gpu_model *g);
 /* SSD nodes whose x conv the last forward or prefill folded into the SSD
  * kernel (plan_xconv; $SSDC_XCONV=0: none).  For tests and notes. */
 int rt_gpu_xconv_folds(const rt_gpu_model *g);

@@ -12,7 +12,8 @@ set_tests_properties(ops_nvrtc PROPERTIES LABELS cpu SKIP_RETURN_CODE 77)
 add_executable(test_ops_gpu ${SSDC_CX_ROOT}/tests/cuda_exec/test_ops_gpu.c
                ${SSDC_CX_ROOT}/runtime/rt_cuda.c ${SSDC_CX_ROOT}/runtime/rt_cuda_emu.c ${SSDC_CX_ROOT}/runtime/rt_cuda_exec.c
                ${SSDC_CX_ROOT}/runtime/rt_cublaslt.c ${SSDC_CX_ROOT}/runtime/rt_ops.c
-               ${SSDC_CX_ROOT}/runtime/rt_pool.c ${SSDC_CX_ROOT}/runtime/rt_ssm_ref.c)
+               ${SSDC_CX_ROOT}/runtime/rt_pool.c ${SSDC_CX_ROOT}/runtime/rt_ssm_ref.c
+               ${SSDC_CX_ROOT}/runtime/rt_cuda_ssd.c)
 target_include_directories(test_ops_gpu PRIVATE ${SSDC_CX_ROOT}/runtime)
 target_link_libraries(test_ops_gpu PRIVATE ssdc_codegen m)
 add_test(NAME ops_gpu COMMAND test_ops_gpu)

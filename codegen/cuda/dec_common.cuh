@@ -45,42 +45,14 @@ __device__ __forceinline__ uint4 ld_keep16(const void *p) {
   return v;
 }
 
-// Programmatic dependent launch (sm_90+; no-ops before, and when the launch
-// did not ask for it).  A decode kernel launched with the attribute may start
-// while the previous kernel in the stream still runs: it may touch only
-// memory no kernel writes (weights) before dec_pdl_wait(), which returns once
-// the previous grid has completed and its writes are visible.  Every decode
-// kernel calls dec_pdl_wait() in every thread before it reads an activation
-// or writes anything, so "previous completed" chains back through the whole
-// stream.  dec_pdl_trigger() lets the next kernel's blocks be scheduled now
-// (they then sit in their own dec_pdl_wait()).
-__device__ __forceinline__ void dec_pdl_wait() {
-#if __CUDA_ARCH__ >= 900
-  asm volatile("griddepcontrol.wait;\n" ::: "memory");
-#endif
-}
-__device__ __forceinline__ void dec_pdl_trigger() {
-#if __CUDA_ARCH__ >= 900
-  asm volatile("griddepcontrol.launch_dependents;\n" ::: "memory");
-#endif
-}
-// The device's nanosecond clock (%globaltimer: 32 ns steps on the H100).
-__device__ __forceinline__ unsigned long long dec_now() {
-  unsigned long long t;
-  asm volatile("mov.u64 %0, %%globaltimer;\n" : "=l"(t));
-  return t;
-}
 #else // the emulated device (codegen/cuda/emu_prelude.cuh): plain loads, launches in order
 __device__ __forceinline__ uint4 ld_stream16(const void *p) { return emu_ld16(p); }
 __device__ __forceinline__ uint4 ld_keep16(const void *p) { return emu_ld16(p); }
-__device__ __forceinline__ void dec_pdl_wait() {}
-__device__ __forceinline__ void dec_pdl_trigger() {}
-__device__ __forceinline__ unsigned long long dec_now() { return emu_now_ns(); }
 #endif
 
 // DEC_TRACE (a diagnostic build: $SSDC_DEC_TRACE, runtime/rt_gpu_model.c):
 // thread 0 of every block stamps the clock at the block's start, when its
-// dec_pdl_wait() returns and at its end (after a barrier, so the block's
+// pdl_wait() returns and at its end (after a barrier, so the block's
 // last stores are issued), into the launch's record rec[4] by atomic max,
 // so that the record keeps the grid's extremes: rec[0] = ~(first start),
 // rec[1] = ~(first wait return), rec[2] = last wait return, rec[3] = last
@@ -92,13 +64,13 @@ __device__ __forceinline__ unsigned long long dec_now() { return emu_now_ns(); }
 struct dec_tr {
   unsigned long long t0, t1;
 };
-__device__ __forceinline__ void dec_tr_start(dec_tr *t) { t->t0 = DEC_TRACE ? dec_now() : 0; }
-__device__ __forceinline__ void dec_tr_wait(dec_tr *t) { t->t1 = DEC_TRACE ? dec_now() : 0; }
+__device__ __forceinline__ void dec_tr_start(dec_tr *t) { t->t0 = DEC_TRACE ? gpu_now_ns() : 0; }
+__device__ __forceinline__ void dec_tr_wait(dec_tr *t) { t->t1 = DEC_TRACE ? gpu_now_ns() : 0; }
 __device__ __forceinline__ void dec_tr_end(const dec_tr *t, unsigned long long *rec) {
 #if DEC_TRACE
   __syncthreads();
   if (rec && threadIdx.x == 0) {
-    const unsigned long long t2 = dec_now();
+    const unsigned long long t2 = gpu_now_ns();
     atomicMax(rec, ~t->t0);
     atomicMax(rec + 1, ~t->t1);
     atomicMax(rec + 2, t->t1);

@@ -41,7 +41,7 @@
 // from exactly the fp32 values it stores (gv_argmax): the picks go over
 // am_out and into the ring am_hist, and *am_advance moves on by one.
 //
-// Programmatic dependent launch (dec_common.cuh): each warp issues its first
+// Programmatic dependent launch (ssd_common.cuh): each warp issues its first
 // slabs' W loads, then waits for the previous kernel, then reads x.  The
 // epilogue's operands are fetched early too (gv_epi): its weights (bias,
 // w_out) before the wait, the residual it adds to (DEC_ACCUM) right after,
@@ -275,7 +275,7 @@ DEC_KERNEL(const gv_x *__restrict__ x, long long ldx, const gv_x *__restrict__ z
   for (int t = 0; t < GV_NT; t++) acc[t][0] = acc[t][1] = acc[t][2] = acc[t][3] = ss[t] = 0.f;
   dec_tr tr;
   dec_tr_start(&tr);
-  dec_pdl_trigger();
+  pdl_trigger();
   gv_epi ep;
   gv_epi_weights(&ep, row0, bias, w_out);
 
@@ -293,7 +293,7 @@ DEC_KERNEL(const gv_x *__restrict__ x, long long ldx, const gv_x *__restrict__ z
       a1[u] = in && v1 ? ld_stream16(w1 + sc * 32) : zero;
     }
     if (s0 == warp) { // W is read-only; x and the partials are the previous kernel's
-      dec_pdl_wait();
+      pdl_wait();
       dec_tr_wait(&tr);
       if (warp == 0) gv_fetch_parts(parts, ss_in, lane);
       gv_epi_res(&ep, row0, y, ldy);
@@ -323,7 +323,7 @@ DEC_KERNEL(const gv_x *__restrict__ x, long long ldx, const gv_x *__restrict__ z
     }
   }
   if (warp >= GV_SLABS) { // warps without a slab
-    dec_pdl_wait();
+    pdl_wait();
     dec_tr_wait(&tr);
     gv_epi_res(&ep, row0, y, ldy);
   }

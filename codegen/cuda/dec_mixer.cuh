@@ -31,7 +31,7 @@
 // block's sum of g^2 goes to ss_out[b * DEC_EMIT_LD + block] (fixed order).
 // y is still written.
 //
-// Programmatic dependent launch (dec_common.cuh): the kernel lets the next
+// Programmatic dependent launch (ssd_common.cuh): the kernel lets the next
 // one be scheduled at once, loads its SSM state rows, and only then waits
 // for the previous kernel.  The states are the one exception to "activations
 // after the wait": no kernel but this node's mixer writes them during a
@@ -140,7 +140,7 @@ DEC_KERNEL(const dec_in *__restrict__ in, long long ld, long long off_xbc, long 
   const dec_in *row = in + b * ld;
   dec_tr tr;
   dec_tr_start(&tr);
-  dec_pdl_trigger();
+  pdl_trigger();
 
   float *srow = state + ((b * SSD_H + h) * SSD_P + p0 + warp * MX_RPW) * (long long)SSD_N;
   float s[MX_RPW][MX_NCH][MX_VEC];
@@ -177,7 +177,7 @@ DEC_KERNEL(const dec_in *__restrict__ in, long long ld, long long off_xbc, long 
     dsk[r] = ssd_skip(D, h, p, 1.f);
     wgr[r] = DEC_GNORM ? wg[h * SSD_P + p] : 0.f;
   }
-  dec_pdl_wait();
+  pdl_wait();
   dec_tr_wait(&tr);
 
   // the in_proj row, all of it in one round trip: dt, each state row's

@@ -8,6 +8,14 @@
 // group width and strides multiples of 8): 16-byte accesses of 8 elements and
 // the fast SiLU, for the bf16 executor's prefill, which was 3x over its bytes
 // with 2-byte loads and an IEEE division per element.
+// After the chunked SSD kernel (the VEC variant; rt_cuda_gnorm) the kernel may
+// be launched with PDL and `rows` non-null: each block then waits for its row
+// of x by the SSD launch's flags (ssd_seg.cuh's ssd_signal_rows) and reads x
+// through L2 only (the rows are written while this grid runs), so the rows of
+// early (segment, batch row)s are normalized in the SM slots the SSD kernel's
+// last round leaves empty.  The grid's last block waits for the SSD grid to
+// complete before it ends, so whatever follows in the stream still sees it
+// complete (its final states, its workspace reset).
 #define OPS_GS (OPS_D / OPS_G)
 #if OPS_VEC
 #define OPS_NV (OPS_GS / 8)
@@ -17,8 +25,10 @@
 #endif
 extern "C" __global__ void __launch_bounds__(OPS_THREADS)
 OPS_KERNEL(const ops_in *__restrict__ x, const ops_in *__restrict__ z,
-           const ops_w *__restrict__ w, ops_out *__restrict__ y) {
+           const ops_w *__restrict__ w, ops_out *__restrict__ y, const unsigned *rows,
+           unsigned epoch, long long L, long long seg_rows, int nb) {
   __shared__ float red[32];
+  if (rows) ops_wait_row(rows, epoch, L, seg_rows, nb);
   const int g = blockIdx.x;
   const long long base = (long long)blockIdx.y * OPS_D + g * OPS_GS;
   const long long bx = (long long)blockIdx.y * OPS_LDX + g * OPS_GS;
@@ -34,7 +44,7 @@ OPS_KERNEL(const ops_in *__restrict__ x, const ops_in *__restrict__ z,
     const int d = (threadIdx.x + j * OPS_THREADS) * 8;
     float zz[8];
     if (d < OPS_GS) {
-      ops_ld8(x + bx + d, v[j]);
+      ops_ld8_cg(x + bx + d, v[j]);
       ops_ld8(z + bz + d, zz);
     } else {
 #pragma unroll
@@ -67,6 +77,7 @@ OPS_KERNEL(const ops_in *__restrict__ x, const ops_in *__restrict__ z,
     }
     ops_st8(y + base + d, v[j]);
   }
+  if (rows && blockIdx.x == gridDim.x - 1 && blockIdx.y == gridDim.y - 1) pdl_wait();
 #else
   float v[OPS_PER], gate[OPS_PER];
   float ss = 0.f;
@@ -96,5 +107,6 @@ OPS_KERNEL(const ops_in *__restrict__ x, const ops_in *__restrict__ z,
 #endif
     st_out(y, base + d, o);
   }
+  (void)rows, (void)epoch, (void)L, (void)seg_rows, (void)nb; /* the launcher passes none */
 #endif
 }

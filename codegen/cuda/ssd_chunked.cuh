@@ -747,5 +747,5 @@ SSD_KERNEL(SSD_CHUNKED_PARAMS) {
   }
 
   SSD_LSTAMP(wh.flag, 5);
-  ssd_finish(S, wh, nseg, batch, final_state, ws_sync, off);
+  ssd_finish(S, wh, nseg, batch, final_state, ws_sync, epoch, off);
 }

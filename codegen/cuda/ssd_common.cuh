@@ -67,6 +67,47 @@ __device__ __forceinline__ float ssd_skip(const float *D, long long h, long long
 #endif
 }
 
+// Programmatic dependent launch and flags between kernels (sm_90+; no-ops
+// before, and when the launch did not ask for it).  A kernel launched with
+// the attribute may start while the previous kernel in the stream still runs.
+// pdl_wait() returns once the previous grid has completed and its writes are
+// visible; pdl_trigger() lets the next kernel's blocks be scheduled now.  The
+// decode kernels wait in every thread before touching an activation, so
+// "previous completed" chains back through the stream; the gated norm after the chunked SSD kernel instead waits
+// for the rows it reads by flags (ssd_seg.cuh's ssd_signal_rows, ops_gnorm.cuh).
+#if !SSDC_EMU
+__device__ __forceinline__ void pdl_wait() {
+#if __CUDA_ARCH__ >= 900
+  asm volatile("griddepcontrol.wait;\n" ::: "memory");
+#endif
+}
+__device__ __forceinline__ void pdl_trigger() {
+#if __CUDA_ARCH__ >= 900
+  asm volatile("griddepcontrol.launch_dependents;\n" ::: "memory");
+#endif
+}
+__device__ __forceinline__ unsigned ssd_ld_acquire(const unsigned *p) {
+  unsigned v;
+  asm volatile("ld.acquire.gpu.global.u32 %0, [%1];\n" : "=r"(v) : "l"(p) : "memory");
+  return v;
+}
+__device__ __forceinline__ void ssd_st_release(unsigned *p, unsigned v) {
+  asm volatile("st.release.gpu.global.u32 [%0], %1;\n" ::"l"(p), "r"(v) : "memory");
+}
+// The device's nanosecond clock (%globaltimer: 32 ns steps on the H100).
+__device__ __forceinline__ unsigned long long gpu_now_ns() {
+  unsigned long long t;
+  asm volatile("mov.u64 %0, %%globaltimer;\n" : "=l"(t));
+  return t;
+}
+#else // the emulated device (emu_prelude.cuh) runs launches one after another
+__device__ __forceinline__ void pdl_wait() {}
+__device__ __forceinline__ void pdl_trigger() {}
+__device__ __forceinline__ unsigned ssd_ld_acquire(const unsigned *p) { return __atomic_load_n(p, __ATOMIC_ACQUIRE); }
+__device__ __forceinline__ void ssd_st_release(unsigned *p, unsigned v) { __atomic_store_n(p, v, __ATOMIC_RELEASE); }
+__device__ __forceinline__ unsigned long long gpu_now_ns() { return emu_now_ns(); }
+#endif
+
 #if !SSDC_EMU
 // Two floats to a bf16 pair in one instruction (sm_80+: F2FP), round to
 // nearest even like f2bf.  The chunked kernel packs every mma operand it

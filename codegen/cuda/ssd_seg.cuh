@@ -113,7 +113,10 @@ struct ssd_where {
 
 // Thread 0 takes the block's ticket (launch order, so that a block only
 // waits for blocks already running) and zeroes seglog; every thread gets it.
+// The trigger lets a kernel launched after this one with PDL be scheduled
+// once every block has started: it waits for its rows by ssd_signal_rows.
 __device__ __forceinline__ void ssd_take_ticket(unsigned &ticket_sm, float &seglog_sm, unsigned *ws_sync) {
+  pdl_trigger();
   if (threadIdx.x == 0) {
     ticket_sm = atomicAdd(&ws_sync[0], 1u);
     seglog_sm = 0.f;
@@ -296,20 +299,6 @@ __device__ unsigned long long ssd_lprof[8192][6];
 #define SSD_LSTAMP(flag, i)
 #endif
 
-#if !SSDC_EMU
-__device__ __forceinline__ unsigned ssd_ld_acquire(const unsigned *p) {
-  unsigned v;
-  asm volatile("ld.acquire.gpu.global.u32 %0, [%1];\n" : "=r"(v) : "l"(p) : "memory");
-  return v;
-}
-__device__ __forceinline__ void ssd_st_release(unsigned *p, unsigned v) {
-  asm volatile("st.release.gpu.global.u32 [%0], %1;\n" ::"l"(p), "r"(v) : "memory");
-}
-
-#else
-__device__ __forceinline__ unsigned ssd_ld_acquire(const unsigned *p) { return __atomic_load_n(p, __ATOMIC_ACQUIRE); }
-__device__ __forceinline__ void ssd_st_release(unsigned *p, unsigned v) { __atomic_store_n(p, v, __ATOMIC_RELEASE); }
-#endif
 
 // Segment seg's published state for this block's (batch row, head, slice) in
 // the look-back workspace, as this thread's first float4: the states there
@@ -381,11 +370,40 @@ __device__ __forceinline__ void ssd_link(float (&S)[NT][4], const ssd_where &wh,
     for (int e = 0; e < 4; e++) S[j][e] = G[j][e];
 }
 
-// The end: the last segment's state to final_state; the last block out
-// resets the ticket counters for the next launch.
+// The launch's blocks: tickets 0 .. ssd_blocks() - 1.
+__device__ __forceinline__ unsigned ssd_blocks(int batch, int nseg) {
+  return (unsigned)batch * SSD_H * PSL * (unsigned)nseg;
+}
+
+// The token rows of a (segment, batch row) are complete once each of its
+// (head, slice) blocks has stored its part of them: the last of those blocks
+// to arrive re-arms the slot's count for the next launch and releases the
+// slot's flag with this launch's epoch.  A kernel launched after this one
+// with PDL (the gated norm, ops_gnorm.cuh) reads a row as soon as its slot's
+// flag is up, in the slots this kernel's last round of blocks leaves empty.
+// ws_sync after the look-back flags: counts[nseg * batch], then
+// flags[nseg * batch], slot = seg * batch + b (rt_cuda_ssd.c sizes it).
+__device__ __forceinline__ void ssd_signal_rows(const ssd_where &wh, int nseg, int batch,
+                                                unsigned *ws_sync, unsigned epoch) {
+  __threadfence(); /* this thread's y stores before the count (as the look-back's publish) */
+  ssd_sync_state();
+  if (threadIdx.x == 0) {
+    const unsigned slots = (unsigned)batch * (unsigned)nseg;
+    unsigned *cnt = ws_sync + 2 + ssd_blocks(batch, nseg) + (unsigned)wh.seg * batch + wh.b;
+    if (atomicAdd(cnt, 1u) == SSD_H * PSL - 1) {
+      *cnt = 0;
+      ssd_st_release(cnt + slots, epoch);
+    }
+  }
+}
+
+// The end: the rows' signal, the last segment's state to final_state; the
+// last block out resets the ticket counters for the next launch.
 template <int NT, class Off>
 __device__ __forceinline__ void ssd_finish(const float (&S)[NT][4], const ssd_where &wh, int nseg,
-                                           int batch, float *final_state, unsigned *ws_sync, Off off) {
+                                           int batch, float *final_state, unsigned *ws_sync,
+                                           unsigned epoch, Off off) {
+  ssd_signal_rows(wh, nseg, batch, ws_sync, epoch);
 #if SSD_HAS_FINAL
   const long long head_off = ((long long)wh.b * SSD_H + wh.h) * SSD_P * SSD_N;
   if (wh.seg == nseg - 1) {
@@ -396,11 +414,8 @@ __device__ __forceinline__ void ssd_finish(const float (&S)[NT][4], const ssd_wh
   }
 #endif
   (void)final_state; (void)S; (void)off;
-  if (threadIdx.x == 0) {
-    unsigned total = (unsigned)batch * SSD_H * PSL * (unsigned)nseg;
-    if (atomicAdd(&ws_sync[1], 1u) == total - 1) {
-      ws_sync[0] = 0;
-      ws_sync[1] = 0;
-    }
+  if (threadIdx.x == 0 && atomicAdd(&ws_sync[1], 1u) == ssd_blocks(batch, nseg) - 1) {
+    ws_sync[0] = 0;
+    ws_sync[1] = 0;
   }
 }

@@ -313,5 +313,5 @@ SSD_KERNEL(SSD_CHUNKED_PARAMS) {
   }
   WG_PROF_END;
 
-  ssd_finish(S, wh, nseg, batch, final_state, ws_sync, off);
+  ssd_finish(S, wh, nseg, batch, final_state, ws_sync, epoch, off);
 }

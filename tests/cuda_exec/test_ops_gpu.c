@@ -8,6 +8,7 @@
  * skips an element fails.  Metric: max|gpu - ref| / max|ref| per output.
  * Needs a GPU (label gpu); exits 1 on any mismatch or launch error.
  */
+#define _GNU_SOURCE /* setenv */
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -338,14 +339,14 @@ static void t_gnorm(int bf, int64_t D, int64_t Gr, bool before, int64_t ldx, int
   rt_cuda_op k = prep_w(sp, bf, !wbf);
   rt_dptr dx = up_rows(x, rows, D, ldx ? ldx : D, bf), dz = up_rows(z, rows, D, ldz ? ldz : D, bf);
   rt_dptr dw = up(w, (size_t)D, wbf), dy = out_buf(n, bf);
-  OK(rt_cuda_gnorm(G, &k, dx, dz, dw, dy, rows, &C));
+  OK(rt_cuda_gnorm(G, &k, dx, dz, dw, dy, rows, NULL, &C));
   float *y = down(dy, n, bf);
   char what[80];
   snprintf(what, sizeof what, "gated rmsnorm D=%lld G=%lld %s%s%s", (long long)D, (long long)Gr,
            before ? "before" : "after", ldx || ldz ? " strided x, z" : "", vec ? " vec" : "");
   report(what, bf, rel(y, ref, n), tol(bf));
   if (vec) { /* an operand off 16 bytes is refused, not read crooked */
-    int refused = rt_cuda_gnorm(G, &k, dx + 2, dz, dw, dy, rows, &C) == SSD_EINVAL;
+    int refused = rt_cuda_gnorm(G, &k, dx + 2, dz, dw, dy, rows, NULL, &C) == SSD_EINVAL;
     printf("%-4s gated rmsnorm vec: unaligned x refused\n", refused ? "ok" : "FAIL");
     fails += !refused;
   }
@@ -357,6 +358,84 @@ static void t_gnorm(int bf, int64_t D, int64_t Gr, bool before, int64_t ldx, int
 /* Prefill over L (from a random state) then 3 decode steps, against rt_conv1d;
  * ldx > 0: x is a view into rows of ldx (the in_proj output); steps: the
  * prefill kernel's time steps per thread (0: its default). */
+/* The gated norm launched into the chunked SSD kernel's tail (PDL; each row
+ * waits for its (segment, batch row)'s flag, ssd_seg.cuh's ssd_signal_rows)
+ * against the same norm launched once the SSD kernel has ended: the same
+ * bits.  y is NaN-poisoned before every SSD launch, so a row read before it
+ * is stored shows.  After each launch every flag is at the launch's epoch
+ * and every count re-armed.  On the emulated device (launches in order) a
+ * flag left down must stop the norm (its spin ends in a trap), not be read
+ * past.  segs: $SSDC_SSD_SEG_CHUNKS for the SSD launch (NULL: the policy). */
+static void t_gnorm_after(int64_t B, int64_t L, int64_t H, const char *segs, bool emu) {
+  const int64_t P = 64, N = 128, D = H * P, T = B * L;
+  cg_ssd_spec ss = {.kind = CG_SSD_CHUNKED, .H = H, .P = P, .N = N, .hx = H, .hb = 1, .hc = 1,
+                    .hdt = H, .has_dt = true, .has_A = true, .A_is_log = true,
+                    .has_dt_bias = true, .dt_softplus = true, .has_D = true, .has_final = true,
+                    .dt_max = 3e38};
+  rt_cuda_ssd k;
+  OK(rt_cuda_ssd_prepare(G, &CC, &ss, B, &k, &C));
+  cg_op_spec gs = os_gnorm(D, 1, false);
+  gs.vec = true;
+  rt_cuda_op gk = prep_w(gs, 1, 1);
+  float *x = rnd((size_t)(T * D), 1.0, 0, 1), *dt = rnd((size_t)(T * H), 1.0, 0, 1),
+        *bm = rnd((size_t)(T * N), 1.0, 0, 1), *cm = rnd((size_t)(T * N), 1.0, 0, 1),
+        *z = rnd((size_t)(T * D), 1.0, 0, 1), *w = rnd((size_t)D, 0.1, 1.0, 0),
+        *al = rnd((size_t)H, 0.5, 1.5, 0), *dd = rnd((size_t)H, 0.5, 1.0, 0),
+        *db = rnd((size_t)H, 0.5, -4.0, 0);
+  rt_cuda_ssd_args a = {.x = up(x, (size_t)(T * D), 1), .dt = up(dt, (size_t)(T * H), 1),
+                        .A = up(al, (size_t)H, 0), .B = up(bm, (size_t)(T * N), 1),
+                        .C = up(cm, (size_t)(T * N), 1), .D = up(dd, (size_t)H, 0),
+                        .dt_bias = up(db, (size_t)H, 0), .y = out_buf((size_t)(T * D), 1)};
+  a.state = out_buf((size_t)(B * H * P * N), 0);
+  rt_dptr dz = up(z, (size_t)(T * D), 1), dw = up(w, (size_t)D, 0), dy = out_buf((size_t)(T * D), 1);
+  if (segs) setenv("SSDC_SSD_SEG_CHUNKS", segs, 1);
+  /* the reference: the norm after the SSD kernel has ended */
+  OK(rt_cuda_ssd_chunked(G, &k, &a, B, L, &C));
+  OK(rt_cuda_sync(G, &C));
+  OK(rt_cuda_gnorm(G, &gk, a.y, dz, dw, dy, T, NULL, &C));
+  float *ref = down(dy, (size_t)(T * D), 1);
+  const int64_t slots = B * ((L + k.sig.seg_rows - 1) / k.sig.seg_rows);
+  unsigned *fl = malloc((size_t)(2 * slots) * sizeof *fl);
+  bool same = true, flags_ok = true;
+  for (int run = 0; run < 3; run++) {
+    OK(rt_cuda_memset8(G, a.y, 0xff, (size_t)(T * D) * 2, &C));
+    OK(rt_cuda_memset8(G, dy, 0xff, (size_t)(T * D) * 2, &C));
+    OK(rt_cuda_ssd_chunked(G, &k, &a, B, L, &C));
+    const rt_cuda_rows_sig sig = k.sig;
+    OK(rt_cuda_gnorm(G, &gk, a.y, dz, dw, dy, T, &sig, &C));
+    float *got = down(dy, (size_t)(T * D), 1);
+    same = same && !memcmp(got, ref, (size_t)(T * D) * sizeof *got);
+    free(got);
+    OK(rt_cuda_d2h(G, fl, sig.flags - (rt_dptr)slots * 4, (size_t)(2 * slots) * 4, &C));
+    for (int64_t i = 0; i < slots; i++) flags_ok = flags_ok && !fl[i] && fl[slots + i] == sig.epoch;
+  }
+  unsetenv("SSDC_SSD_SEG_CHUNKS");
+  char what[96];
+  snprintf(what, sizeof what, "gnorm in the SSD tail %lldx%lld H=%lld, %lld slots", (long long)B,
+           (long long)L, (long long)H, (long long)slots);
+  printf("%-4s %s: %s; flags %s (PDL %s)\n", same && flags_ok ? "ok" : "FAIL", what,
+         same ? "bitwise equal" : "DIFFERS", flags_ok ? "up, counts re-armed" : "WRONG",
+         rt_cuda_has_pdl(G) ? "on" : "off");
+  fails += !same || !flags_ok;
+  if (emu) { /* the last slot's flag one launch behind: the norm must not read past it */
+    ssd_ctx q;
+    ssd_ctx_init(&q);
+    fl[2 * slots - 1] = k.sig.epoch - 1;
+    OK(rt_cuda_h2d(G, k.sig.flags + (rt_dptr)(slots - 1) * 4, &fl[2 * slots - 1], 4, &C));
+    int rc = rt_cuda_gnorm(G, &gk, a.y, dz, dw, dy, T, &k.sig, &q);
+    if (rc == SSD_OK) rc = rt_cuda_sync(G, &q);
+    printf("%-4s gnorm in the SSD tail: a flag left down stops it (%s)\n", rc ? "ok" : "FAIL",
+           rc ? q.msg : "ran");
+    fails += rc == SSD_OK;
+  }
+  free(fl), free(ref), free(x), free(dt), free(bm), free(cm), free(z), free(w), free(al), free(dd),
+      free(db);
+  const rt_dptr bufs[] = {a.x, a.dt, a.A, a.B, a.C, a.D, a.dt_bias, a.y, a.state, dz, dw, dy};
+  for (size_t i = 0; i < sizeof bufs / sizeof *bufs; i++) rt_cuda_free(G, bufs[i]);
+  rt_cuda_op_release(G, &gk);
+  rt_cuda_ssd_release(G, &k);
+}
+
 static void t_conv(int bf, int64_t ldx, bool vec, int steps) {
   const int64_t B = 2, L = 300, Ch = 1792, K = 4, ld = ldx ? ldx : Ch;
   const int wbf = bf && !vec;
@@ -705,7 +784,7 @@ typedef struct {
 } pre_run;
 static void run_gnorm(void *p) {
   pre_run *r = p;
-  OK(rt_cuda_gnorm(G, r->k, r->x, r->z, r->w, r->y, r->rows, &C));
+  OK(rt_cuda_gnorm(G, r->k, r->x, r->z, r->w, r->y, r->rows, NULL, &C));
 }
 static void run_conv(void *p) {
   pre_run *r = p;
@@ -863,6 +942,12 @@ int main(int argc, char **argv) {
   }
   t_embed_split();
   t_pool();
+  if (emu) {
+    t_gnorm_after(2, 300, 4, "2", true); /* 3 segments */
+  } else {
+    t_gnorm_after(8, 2048, 80, NULL, false); /* the 2.7b's 8x2K: one segment, two rounds */
+    t_gnorm_after(1, 16384, 80, NULL, false); /* its 1x16K: segments */
+  }
   rt_blas *bl;
   OK(rt_blas_open(G, &bl, &C));
   t_gemm(bl, RT_BLAS_F32, RT_BLAS_F32, 100, 768, 1536, true, false);

@@ -749,6 +749,20 @@ static void zside_check(rt_model *md, ssd_ctx *c) {
   unsetenv("SSDC_GNORM_FOLD");
 }
 
+/* The gated norm launched into the tail of the chunked SSD kernel before it
+ * (PDL; each row waits for its flag: rt_gpu_gnorm_after) computes what the
+ * norm launched after the SSD kernel does, so logits are equal bit for bit.
+ * Forwards (in a prefill the last layer's norm runs after the cut to the
+ * last position, on a copy), with the fold off so that batch 1 has the
+ * norm's pass too. */
+static void after_check(rt_model *md, ssd_ctx *c) {
+  static const cmp_run runs[] = {{2, 150, 0}, {1, 7, 0}, {3, 65, 0}};
+  setenv("SSDC_GNORM_FOLD", "0", 1);
+  plan_check(md, "SSDC_GNORM_AFTER", "gated norm in the SSD tail", runs,
+             sizeof runs / sizeof *runs, rt_gpu_gnorm_after, 1, true, c);
+  unsetenv("SSDC_GNORM_FOLD");
+}
+
 /* The wgmma SSD kernel ($SSDC_SSD_WG=1: the warpgroup and its producer warp)
  * inside a model against the default kernel: a model whose heads it takes
  * (headdim 64, d_state 64).  The variable is read when a kernel is first
@@ -824,6 +838,7 @@ static int fused_check(void) {
     gfold_check(md, true, &c);
     xconv_check(md, &c);
     zside_check(md, &c);
+    after_check(md, &c);
     wg_check(path, &c);
   } else {
     fprintf(stderr, "fused: %s\n", c.msg);
