@@ -1957,8 +1957,7 @@ static void pick_vec(const rt_gpu_model *g, cg_op_spec *s, const rt_dptr *p, int
 static const rt_cuda_rows_sig *gnorm_after(const rt_gpu_model *g, const gslot *x, const gin *xi,
                                            const cg_op_spec *s, int64_t rows) {
   const rt_cuda_rows_sig *sig = &g->after.sig;
-  return g->after.on && x->p == g->after.y && xi->p == x->p && s->vec && s->G >= 1 &&
-                 sig->batch * sig->L == rows
+  return g->after.on && x->p == g->after.y && xi->p == x->p && s->vec && sig->batch * sig->L == rows
              ? sig
              : NULL;
 }

@@ -29,42 +29,12 @@ __device__ __forceinline__ float ld_w(const ops_w *p, long long i) { return p[i]
 
 // Eight consecutive elements at a 16-byte-aligned address, as floats (the
 // OPS_VEC kernels: one 16-byte access per 8 bf16, two per 8 floats).
-__device__ __forceinline__ void ops_ld8(const ssd_bf16 *p, float *v) {
-  const uint4 u = *(const uint4 *)p;
+__device__ __forceinline__ void ops_unpack8(uint4 u, float *v) {
   const u32 h[4] = {u.x, u.y, u.z, u.w};
 #pragma unroll
   for (int q = 0; q < 4; q++) v[2 * q] = bf2_lo(h[q]), v[2 * q + 1] = bf2_hi(h[q]);
 }
-// The same through L2 only (ld.global.cg): rows another grid still writes.
-__device__ __forceinline__ void ops_ld8_cg(const ssd_bf16 *p, float *v) {
-  const uint4 u = __ldcg((const uint4 *)p);
-  const u32 h[4] = {u.x, u.y, u.z, u.w};
-#pragma unroll
-  for (int q = 0; q < 4; q++) v[2 * q] = bf2_lo(h[q]), v[2 * q + 1] = bf2_hi(h[q]);
-}
-__device__ __forceinline__ void ops_ld8_cg(const float *p, float *v) {
-  const float4 a = __ldcg((const float4 *)p), b = __ldcg((const float4 *)p + 1);
-  v[0] = a.x, v[1] = a.y, v[2] = a.z, v[3] = a.w, v[4] = b.x, v[5] = b.y, v[6] = b.z, v[7] = b.w;
-}
-
-// Block-wide wait until the producer launched before this grid has stored
-// this block's token row (blockIdx.y): flags[(t / seg_rows) * nb + b] ==
-// epoch for row b * L + t (ssd_seg.cuh's ssd_signal_rows).  Thread 0 polls
-// with acquire loads; the barrier hands its acquisition to the block.  A
-// flag that never comes up traps after 20 s: a launch error, not a hang.
-__device__ __forceinline__ void ops_wait_row(const unsigned *flags, unsigned epoch, long long L,
-                                             long long seg_rows, int nb) {
-  if (threadIdx.x == 0) {
-    const long long r = blockIdx.y, b = r / L, t = r % L;
-    const unsigned *f = flags + (t / seg_rows) * nb + b;
-    const unsigned long long t0 = gpu_now_ns();
-    while (ssd_ld_acquire(f) != epoch) {
-      __nanosleep(200);
-      if (gpu_now_ns() - t0 > 20000000000ull) ssd_trap();
-    }
-  }
-  __syncthreads();
-}
+__device__ __forceinline__ void ops_ld8(const ssd_bf16 *p, float *v) { ops_unpack8(*(const uint4 *)p, v); }
 __device__ __forceinline__ void ops_ld8(const float *p, float *v) {
   const float4 a = ((const float4 *)p)[0], b = ((const float4 *)p)[1];
   v[0] = a.x, v[1] = a.y, v[2] = a.z, v[3] = a.w, v[4] = b.x, v[5] = b.y, v[6] = b.z, v[7] = b.w;
@@ -95,4 +65,28 @@ __device__ __forceinline__ float ops_block_sum(float v, float *red) {
 #pragma unroll
   for (int o = 16; o > 0; o >>= 1) v += __shfl_xor_sync(0xffffffffu, v, o);
   return v;
+}
+
+// bf16 through L2 only (ld.global.cg): rows another grid still writes.
+__device__ __forceinline__ void ops_ld8_cg(const ssd_bf16 *p, float *v) {
+  ops_unpack8(__ldcg((const uint4 *)p), v);
+}
+
+// Block-wide wait until the producer launched before this grid has stored
+// this block's token row (blockIdx.y): flags[(t / seg_rows) * nb + b] ==
+// epoch for row b * L + t (ssd_seg.cuh's ssd_signal_rows).  Thread 0 polls
+// with acquire loads; the barrier hands its acquisition to the block.  A
+// flag that never comes up traps after 20 s: a launch error, not a hang.
+__device__ __forceinline__ void ops_wait_row(const unsigned *flags, unsigned epoch, long long L,
+                                             long long seg_rows, int nb) {
+  if (threadIdx.x == 0) {
+    const long long r = blockIdx.y, b = r / L, t = r % L;
+    const unsigned *f = flags + (t / seg_rows) * nb + b;
+    const unsigned long long t0 = gpu_now_ns();
+    while (ssd_ld_acquire(f) != epoch) {
+      __nanosleep(200);
+      if (gpu_now_ns() - t0 > 20000000000ull) ssd_trap();
+    }
+  }
+  __syncthreads();
 }
