@@ -107,6 +107,5 @@ OPS_KERNEL(const ops_in *__restrict__ x, const ops_in *__restrict__ z,
 #endif
     st_out(y, base + d, o);
   }
-  (void)rows, (void)epoch, (void)L, (void)seg_rows, (void)nb; /* the launcher passes none */
 #endif
 }

@@ -130,8 +130,6 @@ static inline float emu_wg_el(const wg_desc &d, int mn, int k, bool mn_major) {
   memcpy(&v, q, 2);
   return __uint_as_float((u32)v << 16);
 }
-// A from registers (a != NULL: the warp's lanes exchange their fragments, as
-// in emu_mma_bf16) or from shared memory (da).
 // What the swizzled layout emulated here covers: K-major operands starting
 // in the first 128-byte row of a 1024-byte period.
 static inline void emu_wg_check(const wg_desc &d, bool mn_major) {
@@ -139,6 +137,8 @@ static inline void emu_wg_check(const wg_desc &d, bool mn_major) {
   if (d.sw128 && ((uintptr_t)d.p & 1023) >= 128)
     emu_fail("wgmma: a swizzled operand must start in the first row of a 1024-byte period");
 }
+// A from registers (a != NULL: the warp's lanes exchange their fragments, as
+// in emu_mma_bf16) or from shared memory (da).
 static inline void emu_wgmma(float *d, int n, const u32 *a, const wg_desc *da, const wg_desc &db, int acc,
                              bool tb) {
   if (da) emu_wg_check(*da, false);
