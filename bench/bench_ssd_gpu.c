@@ -15,7 +15,9 @@
  * shapes for each of a list of segment lengths
  * (through $SSDC_SSD_SEG_CHUNKS, runtime/rt_cuda_ssd.c), the data behind the
  * runtime's segment policy; `sweep-ps` does the same at batch-1 lengths up to
- * 8K for every channel slice width (16, 32, 64), not only the picked one.
+ * 8K for every channel slice width (16, 32, 64), not only the picked one;
+ * `sweep-join` at batched shapes, each length looked back and chained
+ * ($SSDC_SSD_CHAIN) beside the policy's pick.
  */
 #define _GNU_SOURCE
 #include <stdio.h>
@@ -127,13 +129,12 @@ fail:
 /* One timed point: the kernel for ps, the segmentation the runtime picks
  * (or $SSDC_SSD_SEG_CHUNKS forces). */
 static int chunked_point(bench *b, const rt_cuda_ssd_args *a, int64_t bt, int64_t L, int ps,
-                         int *nseg, float *ms) {
+                         rt_cuda_ssd_segs *sg, float *ms) {
   cg_ssd_spec s = mamba2_spec(CG_SSD_CHUNKED, ps);
   rt_cuda_ssd k;
   int rc = rt_cuda_ssd_prepare(b->g, &b->cc, &s, bt, &k, &b->c);
   if (rc) return rc;
-  int64_t segc;
-  rc = rt_cuda_ssd_segments(b->g, &k, bt, L, nseg, &segc, &b->c);
+  rc = rt_cuda_ssd_segments(b->g, &k, bt, L, sg, &b->c);
   if (!rc) rc = time_ssd(b, &k, a, bt, L, ms);
   rt_cuda_ssd_release(b->g, &k);
   return rc;
@@ -147,7 +148,8 @@ static int bench_chunked(bench *b, FILE *js) {
   int rc = chunked_args(b, &a);
   if (rc) return rc;
   fprintf(js, "  \"ssd_chunked_h80_p64_n128_g1_bf16\": [\n");
-  printf("%-10s %6s %4s %5s %10s %10s %10s\n", "batch x L", "ps", "", "segs", "ms", "Mtok/s", "floor ms");
+  printf("%-10s %6s %4s %5s %5s %10s %10s %10s\n", "batch x L", "ps", "", "segs", "join", "ms", "Mtok/s",
+         "floor ms");
   int first = 1;
   for (size_t i = 0; i < sizeof shapes / sizeof *shapes; i++) {
     int64_t bt = shapes[i][0], L = shapes[i][1];
@@ -158,16 +160,17 @@ static int bench_chunked(bench *b, FILE *js) {
     for (int ps = 16; ps <= 64; ps *= 2) {
       if (ps != pick && !sweep) continue;
       float ms = 0;
-      int nseg;
-      if ((rc = chunked_point(b, &a, bt, L, ps, &nseg, &ms))) break;
+      rt_cuda_ssd_segs sg;
+      if ((rc = chunked_point(b, &a, bt, L, ps, &sg, &ms))) break;
+      const int nseg = sg.nseg;
       double tok = (double)(bt * L);
       double floor_ms = tok * (2.0 * BH * BP * 2 + 2.0 * BH + 2.0 * BN * 2) / (COPY_TBPS * 1e9);
-      printf("%3lldx%-6lld %6d %4s %5d %10.4f %10.1f %10.4f\n", (long long)bt, (long long)L, ps,
-             ps == pick ? "*" : "", nseg, ms, tok / ms / 1e3, floor_ms);
+      printf("%3lldx%-6lld %6d %4s %5d %5s %10.4f %10.1f %10.4f\n", (long long)bt, (long long)L, ps,
+             ps == pick ? "*" : "", nseg, sg.chain ? "chain" : "look", ms, tok / ms / 1e3, floor_ms);
       fprintf(js, "%s    {\"batch\": %lld, \"L\": %lld, \"ps\": %d, \"picked\": %s, \"segments\": %d, "
-                  "\"ms\": %.5f, \"Mtok_per_s\": %.2f, \"floor_ms\": %.5f}",
+                  "\"chained\": %s, \"ms\": %.5f, \"Mtok_per_s\": %.2f, \"floor_ms\": %.5f}",
               first ? "" : ",\n", (long long)bt, (long long)L, ps, ps == pick ? "true" : "false",
-              nseg, ms, tok / ms / 1e3, floor_ms);
+              nseg, sg.chain ? "true" : "false", ms, tok / ms / 1e3, floor_ms);
       first = 0;
     }
     if (rc) break;
@@ -177,44 +180,66 @@ static int bench_chunked(bench *b, FILE *js) {
   return rc;
 }
 
-/* Segment lengths at the shapes the policy must get right (by_ps: at short
- * batch-1 lengths, for every slice width). */
-static int bench_sweep(bench *b, FILE *js, bool by_ps) {
+/* What a sweep varies: segment lengths at the shapes the policy must get
+ * right (SW_SEG), the same at short batch-1 lengths for every slice width
+ * (SW_PS), or segment lengths joined both ways, looked back and chained
+ * ($SSDC_SSD_CHAIN), at the batched shapes where chaining may pay (SW_JOIN). */
+typedef enum { SW_SEG, SW_PS, SW_JOIN } sweep_kind;
+
+static int bench_sweep(bench *b, FILE *js, sweep_kind kind) {
   static const int64_t all[][2] = {{1, 512},   {1, 1024},  {1, 2048},   {1, 4096},
                                    {1, 8192},  {1, 16384}, {1, 32768},  {1, 65536},
                                    {1, 131072}, {4, 16384}, {8, 8192}, {32, 2048}};
-  static const int segc[] = {0, 1, 2, 3, 4, 6, 8, 12, 16, 24, 32, 48, 64, 96, 128, 160, 256, 512};
-  const size_t nshapes = by_ps ? 5 : sizeof all / sizeof *all; /* the first five: 1x512 .. 1x8K */
+  static const int64_t batched[][2] = {{4, 2048}, {8, 2048}, {16, 2048}, {32, 2048},
+                                       {2, 8192}, {8, 8192}, {1, 16384}};
+  static const int segc_all[] = {0, 1, 2, 3, 4, 6, 8, 12, 16, 24, 32, 48, 64, 96, 128, 160, 256, 512};
+  static const int segc_join[] = {0, 4, 6, 8, 11, 12, 16, 18, 20, 22, 24, 26, 28, 32, 43, 48, 64, 96, 128};
+  const int64_t(*shapes)[2] = kind == SW_JOIN ? batched : all;
+  const size_t nshapes = kind == SW_PS    ? 5 /* the first five: 1x512 .. 1x8K */
+                         : kind == SW_JOIN ? sizeof batched / sizeof *batched
+                                           : sizeof all / sizeof *all;
+  const int *segc = kind == SW_JOIN ? segc_join : segc_all;
+  const size_t nsegc = kind == SW_JOIN ? sizeof segc_join / sizeof *segc_join
+                                       : sizeof segc_all / sizeof *segc_all;
+  static const char *const joins[] = {NULL, "0", "1"}; /* SW_JOIN: the policy's, looked back, chained */
+  const int njoins = kind == SW_JOIN ? 3 : 1;
   rt_cuda_ssd_args a;
   int rc = chunked_args(b, &a);
   if (rc) return rc;
   fprintf(js, "  \"sweep\": [\n");
-  printf("%-10s %4s %8s %5s %10s\n", "batch x L", "ps", "seg_ch", "segs", "ms");
+  printf("%-10s %4s %8s %5s %5s %10s\n", "batch x L", "ps", "seg_ch", "segs", "join", "ms");
   int first = 1;
-  for (size_t k = 0; k < nshapes * (by_ps ? 3 : 1) && rc == SSD_OK; k++) {
+  for (size_t k = 0; k < nshapes * (kind == SW_PS ? 3 : 1) && rc == SSD_OK; k++) {
     const size_t i = k % nshapes;
-    const int64_t bt = all[i][0], L = all[i][1], nch = (L + CG_SSD_CHUNK - 1) / CG_SSD_CHUNK;
+    const int64_t bt = shapes[i][0], L = shapes[i][1], nch = (L + CG_SSD_CHUNK - 1) / CG_SSD_CHUNK;
     const cg_ssd_spec s0 = mamba2_spec(CG_SSD_CHUNKED, 0);
-    const int ps = by_ps ? 16 << (k / nshapes) : cg_ssd_pick_ps(&s0, bt, rt_cuda_sms(b->g));
-    for (size_t j = 0; j < sizeof segc / sizeof *segc && rc == SSD_OK; j++) {
+    const int ps = kind == SW_PS ? 16 << (k / nshapes) : cg_ssd_pick_ps(&s0, bt, rt_cuda_sms(b->g));
+    for (size_t j = 0; j < nsegc && rc == SSD_OK; j++) {
       if (segc[j] > nch || (segc[j] && nch / segc[j] > 80)) continue; /* 0: the policy */
       char v[24];
       snprintf(v, sizeof v, "%d", segc[j]);
       if (segc[j]) setenv("SSDC_SSD_SEG_CHUNKS", v, 1);
       else unsetenv("SSDC_SSD_SEG_CHUNKS");
-      float ms = 0;
-      int nseg = 0;
-      rc = chunked_point(b, &a, bt, L, ps, &nseg, &ms);
-      if (rc) break;
-      printf("%3lldx%-6lld %4d %8s %5d %10.4f\n", (long long)bt, (long long)L, ps,
-             segc[j] ? v : "policy", nseg, ms);
-      fprintf(js, "%s    {\"batch\": %lld, \"L\": %lld, \"ps\": %d, \"seg_chunks\": %d, "
-                  "\"segments\": %d, \"ms\": %.5f}",
-              first ? "" : ",\n", (long long)bt, (long long)L, ps, segc[j], nseg, ms);
-      first = 0;
+      for (int jn = 0; jn < njoins && rc == SSD_OK; jn++) {
+        if (jn && (!segc[j] || segc[j] >= nch)) continue; /* one segment joins nothing */
+        if (joins[jn]) setenv("SSDC_SSD_CHAIN", joins[jn], 1);
+        else unsetenv("SSDC_SSD_CHAIN");
+        float ms = 0;
+        rt_cuda_ssd_segs sg;
+        rc = chunked_point(b, &a, bt, L, ps, &sg, &ms);
+        if (rc) break;
+        printf("%3lldx%-6lld %4d %8s %5d %5s %10.4f\n", (long long)bt, (long long)L, ps,
+               segc[j] ? v : "policy", sg.nseg, sg.chain ? "chain" : "look", ms);
+        fprintf(js, "%s    {\"batch\": %lld, \"L\": %lld, \"ps\": %d, \"seg_chunks\": %d, "
+                    "\"segments\": %d, \"chained\": %s, \"forced_join\": %s, \"ms\": %.5f}",
+                first ? "" : ",\n", (long long)bt, (long long)L, ps, segc[j], sg.nseg,
+                sg.chain ? "true" : "false", joins[jn] ? "true" : "false", ms);
+        first = 0;
+      }
     }
   }
   unsetenv("SSDC_SSD_SEG_CHUNKS");
+  unsetenv("SSDC_SSD_CHAIN");
   fprintf(js, "\n  ]\n");
   chunked_args_free(b, &a);
   return rc;
@@ -269,10 +294,12 @@ static int bench_step(bench *b, FILE *js) {
 int main(int argc, char **argv) {
   bench b = {0};
   ssd_ctx_init(&b.c);
-  const bool by_ps = argc > 2 && strcmp(argv[2], "sweep-ps") == 0;
-  const int sweep = by_ps || (argc > 2 && strcmp(argv[2], "sweep") == 0);
-  if (argc > 3 || (argc > 2 && !sweep)) {
-    fprintf(stderr, "usage: bench_ssd_gpu [OUT.json [sweep | sweep-ps]]\n");
+  static const char *const sweeps[] = {"sweep", "sweep-ps", "sweep-join"}; /* sweep_kind's order */
+  int sweep = -1;
+  for (int i = 0; argc > 2 && i < 3; i++)
+    if (!strcmp(argv[2], sweeps[i])) sweep = i;
+  if (argc > 3 || (argc > 2 && sweep < 0)) {
+    fprintf(stderr, "usage: bench_ssd_gpu [OUT.json [sweep | sweep-ps | sweep-join]]\n");
     return 2;
   }
   FILE *js = argc > 1 ? fopen(argv[1], "w") : stdout;
@@ -292,9 +319,9 @@ int main(int argc, char **argv) {
     printf("device: %s (%s, %d SMs)\n", rt_cuda_name(b.g), rt_cuda_arch(b.g), rt_cuda_sms(b.g));
     fprintf(js, "{\n  \"device\": \"%s\",\n  \"arch\": \"%s\",\n  \"date\": \"%s\",\n",
             rt_cuda_name(b.g), rt_cuda_arch(b.g), date);
-    rc = sweep ? bench_sweep(&b, js, by_ps) : bench_chunked(&b, js);
+    rc = sweep >= 0 ? bench_sweep(&b, js, (sweep_kind)sweep) : bench_chunked(&b, js);
   }
-  if (rc == SSD_OK && !sweep) rc = bench_step(&b, js);
+  if (rc == SSD_OK && sweep < 0) rc = bench_step(&b, js);
   if (rc == SSD_OK) fprintf(js, "}\n");
   if (js != stdout) fclose(js);
   if (b.fill.module) rt_cuda_unload(b.g, &b.fill);

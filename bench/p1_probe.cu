@@ -241,7 +241,8 @@ int main(int argc, char **argv) {
   float *ws_state, *ws_local, *ws_seglog;
   unsigned *ws_sync;
   cudaMalloc(&ws_state, st_bytes), cudaMalloc(&ws_local, st_bytes), cudaMalloc(&ws_seglog, blocks * 4);
-  cudaMalloc(&ws_sync, (2 + main_blocks) * 4), cudaMemset(ws_sync, 0, (2 + main_blocks) * 4);
+  const size_t sync_words = 2 + main_blocks + 2 * (size_t)nseg * batch; /* tickets, flags, the rows' counts and flags */
+  cudaMalloc(&ws_sync, sync_words * 4), cudaMemset(ws_sync, 0, sync_words * 4);
   const int smem = (int)sizeof(p1_smem) + P1_ALIGN, msmem = (int)sizeof(ssd_smem);
 #if P1_TMA
   p1_maps mp;
@@ -268,7 +269,7 @@ int main(int argc, char **argv) {
   };
   auto launch_main = [&] {
     SSD_KERNEL<<<(unsigned)main_blocks, THREADS, msmem>>>(o.x, (const ssd_dt_in *)o.dt, o.A, o.B, o.C, o.D, nullptr,
-                                                          o.bias, o.init, o.fin, o.y, L, batch, nseg, (int)sc, ws_sync,
+                                                          o.bias, o.init, o.fin, o.y, L, batch, nseg, (int)sc, 0, ws_sync,
                                                           ws_state, ++epoch, nullptr, nullptr, nullptr, nullptr,
                                                           nullptr, ssd_tmap{}, ssd_tmap{}); /* cp.async tiles: no tensor maps */
   };

@@ -8,4 +8,5 @@ cd "$(dirname "$0")/.."
 dest=${1:-.prebuilt}
 CC=gcc tools/build.sh build
 mkdir -p "$dest"
-cp build/ssdc build/tests/test_ops_gpu build/tests/test_gpu_golden build/tests/test_gpu_graph "$dest/"
+cp build/ssdc build/tests/test_ops_gpu build/tests/test_gpu_golden build/tests/test_gpu_graph \
+  build/tests/test_ssd_gpu build/tests/bench_ssd_gpu "$dest/"

@@ -27,7 +27,7 @@ int main(int argc, char **argv) {
   ssd_bf16 *x = o.x, *dt = o.dt, *Bm = o.B, *Cm = o.C, *y = o.y;
   float *A = o.A, *D = o.D, *bias = o.bias, *init = o.init, *fin = o.fin, *ws_state;
   unsigned *ws_sync;
-  cudaMalloc(&ws_state, ws_bytes), cudaMalloc(&ws_sync, (2 + blocks) * 4);
+  cudaMalloc(&ws_state, ws_bytes), cudaMalloc(&ws_sync, (2 + blocks + 2 * nseg * batch) * 4); /* tickets, flags, the rows' counts and flags */
   /* a folded conv's weights and bias (SSD_XCONV_K): 0.25 per tap, bias 0 */
   float *xcw;
   std::vector<float> hw(SSD_HX * SSD_P * 4, 0.25f);
@@ -46,13 +46,13 @@ int main(int argc, char **argv) {
   cudaMalloc(&gw, ones.size() * 4), cudaMemcpy(gw, ones.data(), ones.size() * 4, cudaMemcpyHostToDevice);
   cudaMalloc(&gss, T * SSD_H * PSL * 4);
 #endif
-  cudaMemset(ws_sync, 0, (2 + blocks) * 4);
+  cudaMemset(ws_sync, 0, (2 + blocks + 2 * nseg * batch) * 4);
   const int smem = (int)sizeof(SMEM_T);
   cudaFuncSetAttribute(SSD_KERNEL, cudaFuncAttributeMaxDynamicSharedMemorySize, smem);
   unsigned epoch = 0;
   auto launch = [&] {
     SSD_KERNEL<<<(unsigned)blocks, THREADS, smem>>>(x, (const ssd_dt_in *)dt, A, Bm, Cm, D, zp, bias, init, fin,
-                                                 y, L, batch, nseg, (int)sc, ws_sync, ws_state, ++epoch, gw,
+                                                 y, L, batch, nseg, (int)sc, 0, ws_sync, ws_state, ++epoch, gw,
                                                  gss, xcw, xcw, nullptr, ssd_tmap{}, ssd_tmap{}); /* cp.async tiles: no tensor maps */
   };
   for (int i = 0; i < 3; i++) launch();

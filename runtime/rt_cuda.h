@@ -191,6 +191,14 @@ typedef struct rt_cuda_rows_sig {
   int64_t L, seg_rows, batch;
 } rt_cuda_rows_sig;
 
+/* How a chunked launch cuts its sequences into segments and joins them
+ * (runtime/rt_cuda_ssd.c's policy, or $SSDC_SSD_SEG_CHUNKS / $SSDC_SSD_CHAIN). */
+typedef struct rt_cuda_ssd_segs {
+  int nseg;
+  int64_t seg_chunks;
+  bool chain; /* segments chained (each after its predecessor's phase 3), not looked back */
+} rt_cuda_ssd_segs;
+
 typedef struct rt_cuda_ssd {
   cg_ssd_spec spec;
   rt_cuda_fn fn;
@@ -202,6 +210,7 @@ typedef struct rt_cuda_ssd {
   unsigned epoch;
   int blocks_per_sm; /* how many blocks of this kernel fit on a multiprocessor */
   rt_cuda_rows_sig sig; /* the last chunked launch's row flags */
+  rt_cuda_ssd_segs segs; /* and its segmentation */
 } rt_cuda_ssd;
 /* For CG_SSD_CHUNKED with spec->ps == 0 the slice is picked for `batch`. */
 int rt_cuda_ssd_prepare(rt_cuda *g, cg_cache *cc, const cg_ssd_spec *spec, int64_t batch,
@@ -231,9 +240,9 @@ typedef struct rt_cuda_ssd_args {
 int rt_cuda_ssd_chunked(rt_cuda *g, rt_cuda_ssd *k, const rt_cuda_ssd_args *a, int64_t batch,
                         int64_t L, ssd_ctx *c);
 /* The segmentation rt_cuda_ssd_chunked uses, for benchmarks and notes
- * (SSD_EINVAL for a bad $SSDC_SSD_SEG_CHUNKS). */
+ * (SSD_EINVAL for a bad $SSDC_SSD_SEG_CHUNKS or $SSDC_SSD_CHAIN). */
 int rt_cuda_ssd_segments(const rt_cuda *g, const rt_cuda_ssd *k, int64_t batch, int64_t L,
-                         int *nseg, int64_t *seg_chunks, ssd_ctx *c);
+                         rt_cuda_ssd_segs *out, ssd_ctx *c);
 /* L recurrent steps (L = 1: one decode step) for every batch row, in one
  * launch: token (b, t) is operand row b L + t, y is [batch, L, H, P], the
  * state [batch, H, P, N] is updated in place. */

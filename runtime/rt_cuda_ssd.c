@@ -6,9 +6,10 @@
  * (segment, batch row, head, channel slice); the segment count is chosen here
  * so that the GPU holds a few blocks per multiprocessor even at batch 1
  * (codegen/cuda/ssd_chunked.cuh explains the look-back between segments).
- * $SSDC_SSD_SEG_CHUNKS=n forces n >= 1 chunks per segment (any other value is an
- * error naming it; tuning and benchmarks:
- * bench/bench_ssd_gpu.c sweeps it; unset, the policy below decides).
+ * $SSDC_SSD_SEG_CHUNKS=n forces n >= 1 chunks per segment and $SSDC_SSD_CHAIN=0|1
+ * how segments are joined (looked back or chained; any other value is an
+ * error naming it; tuning and benchmarks: bench/bench_ssd_gpu.c sweeps them;
+ * unset, the policy below decides).
  */
 #include <stdlib.h>
 #include <string.h>
@@ -67,18 +68,23 @@ void rt_cuda_ssd_release(rt_cuda *g, rt_cuda_ssd *k) {
   k->ws_sync_bytes = k->ws_state_bytes = 0;
 }
 
-/* ---- how many segments ------------------------------------------------------------
+/* ---- how many segments, and how they are joined ------------------------------------
  * A launch is blocks in ticket order (segment-major) taking the resident
- * slots (SMs x blocks per SM) as they free up.  A block of segment s < last
- * runs phase 1 over its chunks, waits for segment s - 1's state of the same
- * (batch, head, slice), publishes, and runs phase 3; the last segment skips
- * phase 1.  More segments mean more blocks to fill the machine but more
- * phase-1 work, and where the last round of blocks falls matters as much as
+ * slots (SMs x blocks per SM) as they free up.  Looked back (the default): a
+ * block of segment s < last runs phase 1 over its chunks, waits for segment
+ * s - 1's state of the same (batch, head, slice), publishes, and runs phase
+ * 3; the last segment skips phase 1.  Chained: no block runs phase 1; a block
+ * of segment s > 0 waits for segment s - 1's block to finish its phase 3 and
+ * publish its end state.  That costs nothing where segment s - 1's block took
+ * its ticket about a round earlier (many blocks per segment: 8 x 2K has 640
+ * on 396 slots) and serializes a sequence where it did not (batch 1).  More
+ * segments mean more blocks to fill the machine but more phase-1 work (or
+ * longer waits), and where the last round of blocks falls matters as much as
  * the count: the old rule (about four rounds) put 1x16K..1x128K on 4.24
  * rounds and 8x8K on two segments, 4-8% slower than the best counts
  * measured (bench/NOTES.md, "SSD kernel, session 2").  So each candidate
- * segment length is played out block by block in that order, and the
- * shortest makespan wins.  Costs are in phase-3 chunks, fitted on H100 to
+ * segment length is played out block by block in that order, both ways, and
+ * the shortest makespan wins.  Costs are in phase-3 chunks, fitted on H100 to
  * the sweeps in bench/results/gpu-ssd-2026-11-23-s2-sweep*.json: with three
  * blocks per SM (this kernel on H100, sweep-v10) every pick was timed and is
  * the best point or within 4% of it at all 12 swept shapes; with two
@@ -87,7 +93,8 @@ void rt_cuda_ssd_release(rt_cuda *g, rt_cuda_ssd *k) {
  * 15 made a link ~2.6x cheaper (fragment-major states in the workspace:
  * ~7.5 -> ~2.9 us, about half a phase-3 chunk); its sweep (bench/results/
  * gpu-2026-11-24-s15/call4) still finds every pick best or within 2%, and
- * SIM_LINK 0.3-0.6 would pick no better, so the fit stands. */
+ * SIM_LINK 0.3-0.6 would pick no better, so the fit stands.  Chaining came
+ * in session 28 (bench/NOTES.md). */
 #define SIM_P1 0.5      /* a phase-1 chunk (state update only) */
 #define SIM_BLOCK 2.0   /* a block's fixed cost: start, first copies, drain */
 #define SIM_LINK 1.0    /* a look-back link: publish, acquire, read the state */
@@ -109,9 +116,11 @@ static double heap_pop_push(double *h, int n, double v) {
   return top;
 }
 
-/* Makespan of one segmentation; pub holds per_seg doubles, slot_free slots. */
-static double sim_launch(int64_t per_seg, int64_t nchunks, int64_t sc, int slots, double *slot_free,
-                         double *pub) {
+/* Makespan of one segmentation, looked back or chained; pub holds per_seg
+ * doubles (when each (batch, head, slice)'s last state was published),
+ * slot_free slots. */
+static double sim_launch(int64_t per_seg, int64_t nchunks, int64_t sc, bool chain, int slots,
+                         double *slot_free, double *pub) {
   const int64_t nseg = (nchunks + sc - 1) / sc;
   double end = 0;
   for (int i = 0; i < slots; i++) slot_free[i] = 0;
@@ -119,10 +128,10 @@ static double sim_launch(int64_t per_seg, int64_t nchunks, int64_t sc, int slots
     const double c = (double)(s < nseg - 1 ? sc : nchunks - s * sc);
     for (int64_t r = 0; r < per_seg; r++) {
       const double start = slot_free[0];
-      double t = start + SIM_BLOCK + (s < nseg - 1 ? c * SIM_P1 : 0);
+      double t = start + SIM_BLOCK + (!chain && s < nseg - 1 ? c * SIM_P1 : 0);
       if (s > 0 && pub[r] + SIM_LINK > t) t = pub[r] + SIM_LINK; /* the previous segment's state */
-      pub[r] = t;
       const double e = t + c;
+      pub[r] = chain ? e : t;
       if (e > end) end = e;
       heap_pop_push(slot_free, slots, e);
     }
@@ -139,10 +148,13 @@ static int64_t candidate(int i, int64_t nchunks) {
   return j % 2 ? p + p / 2 : p;
 }
 
-static void pick_segments(int64_t per_seg, int64_t nchunks, int slots, int64_t *seg_chunks) {
+/* chain_want: -1 either way (the faster), 0 looked back, 1 chained. */
+static void pick_segments(int64_t per_seg, int64_t nchunks, int slots, int chain_want,
+                          int64_t *seg_chunks, bool *chain) {
   /* One segment: equal blocks in whole rounds. */
   double best = (double)((per_seg + slots - 1) / slots) * (SIM_BLOCK + (double)nchunks);
   *seg_chunks = nchunks;
+  *chain = false;
   if (nchunks < 2 || 2 * per_seg > (int64_t)SIM_ROUNDS * slots) return;
   double *slot_free = malloc((size_t)slots * sizeof *slot_free);
   double *pub = malloc((size_t)per_seg * sizeof *pub);
@@ -154,52 +166,78 @@ static void pick_segments(int64_t per_seg, int64_t nchunks, int slots, int64_t *
     }
     const int64_t nseg = (nchunks + sc - 1) / sc;
     if (nseg * per_seg > (int64_t)SIM_ROUNDS * slots) continue;
-    const double t = sim_launch(per_seg, nchunks, sc, slots, slot_free, pub);
-    if (t < best) best = t, *seg_chunks = sc;
+    for (int ch = 0; ch < 2; ch++) {
+      if (chain_want >= 0 && ch != chain_want) continue;
+      const double t = sim_launch(per_seg, nchunks, sc, ch, slots, slot_free, pub);
+      if (t < best) best = t, *seg_chunks = sc, *chain = ch;
+    }
   }
   free(slot_free);
   free(pub);
 }
 
-/* The pick depends only on (blocks per segment, chunks, slots); a model's
- * layers repeat the same few, so each thread keeps its last picks. */
+/* Whether sc chunks a segment go faster chained than looked back. */
+static bool chain_faster(int64_t per_seg, int64_t nchunks, int64_t sc, int slots) {
+  double *slot_free = malloc((size_t)slots * sizeof *slot_free);
+  double *pub = malloc((size_t)per_seg * sizeof *pub);
+  const bool r = slot_free && pub && sc < nchunks &&
+                 sim_launch(per_seg, nchunks, sc, true, slots, slot_free, pub) <
+                     sim_launch(per_seg, nchunks, sc, false, slots, slot_free, pub);
+  free(slot_free);
+  free(pub);
+  return r;
+}
+
+/* The pick depends only on (blocks per segment, chunks, slots, the chain
+ * setting); a model's layers repeat the same few, so each thread keeps its
+ * last picks. */
 typedef struct {
   int64_t per_seg, nchunks, sc;
-  int slots;
+  int slots, chain_want;
+  bool chain;
 } seg_memo;
 #define SEG_MEMO 8
 static _Thread_local seg_memo memo[SEG_MEMO];
 static _Thread_local int memo_next;
 
-static int64_t seg_chunks_for(int64_t per_seg, int64_t nchunks, int slots) {
-  for (int i = 0; i < SEG_MEMO; i++)
-    if (memo[i].sc && memo[i].per_seg == per_seg && memo[i].nchunks == nchunks && memo[i].slots == slots)
-      return memo[i].sc;
-  int64_t sc;
-  pick_segments(per_seg, nchunks, slots, &sc);
-  memo[memo_next] = (seg_memo){per_seg, nchunks, sc, slots};
+static void segs_for(int64_t per_seg, int64_t nchunks, int slots, int chain_want, int64_t *sc,
+                     bool *chain) {
+  for (int i = 0; i < SEG_MEMO; i++) {
+    const seg_memo *m = &memo[i];
+    if (m->sc && m->per_seg == per_seg && m->nchunks == nchunks && m->slots == slots &&
+        m->chain_want == chain_want) {
+      *sc = m->sc, *chain = m->chain;
+      return;
+    }
+  }
+  pick_segments(per_seg, nchunks, slots, chain_want, sc, chain);
+  memo[memo_next] = (seg_memo){per_seg, nchunks, *sc, slots, chain_want, *chain};
   memo_next = (memo_next + 1) % SEG_MEMO;
-  return sc;
 }
 
 int rt_cuda_ssd_segments(const rt_cuda *g, const rt_cuda_ssd *k, int64_t batch, int64_t L,
-                         int *nseg, int64_t *seg_chunks, ssd_ctx *c) {
+                         rt_cuda_ssd_segs *out, ssd_ctx *c) {
   const int64_t nchunks = (L + CG_SSD_CHUNK - 1) / CG_SSD_CHUNK;
-  long long forced;
+  long long forced, chain_want;
   int rc = ssd_env_int("SSDC_SSD_SEG_CHUNKS", 1, INT32_MAX, 0, &forced, c);
+  if (rc == SSD_OK) rc = ssd_env_int("SSDC_SSD_CHAIN", 0, 1, -1, &chain_want, c);
   if (rc) return rc;
+  const int64_t per_seg = batch * k->spec.H * (k->spec.P / k->spec.ps);
+  const int slots = rt_cuda_sms(g) * k->blocks_per_sm;
   int64_t sc;
+  bool chain = chain_want == 1;
   if (forced) {
     sc = forced < nchunks ? forced : nchunks;
     if ((nchunks + sc - 1) / sc > 65535)
       return ssd_err(c, SSD_EINVAL, "$SSDC_SSD_SEG_CHUNKS=%lld: %lld chunks would make more than "
                      "65535 segments", forced, (long long)nchunks);
+    if (chain_want < 0) chain = chain_faster(per_seg, nchunks, sc, slots);
   } else {
-    sc = seg_chunks_for(batch * k->spec.H * (k->spec.P / k->spec.ps), nchunks,
-                        rt_cuda_sms(g) * k->blocks_per_sm);
+    segs_for(per_seg, nchunks, slots, (int)chain_want, &sc, &chain);
   }
-  *seg_chunks = sc;
-  *nseg = (int)((nchunks + sc - 1) / sc);
+  out->seg_chunks = sc;
+  out->nseg = (int)((nchunks + sc - 1) / sc);
+  out->chain = chain && out->nseg > 1;
   return SSD_OK;
 }
 
@@ -281,10 +319,10 @@ int rt_cuda_ssd_chunked(rt_cuda *g, rt_cuda_ssd *k, const rt_cuda_ssd_args *a, i
   int rc = check_args(s, a, c);
   if (rc == SSD_OK) rc = check_align(s, a, c);
   if (rc) return rc;
-  int nseg;
-  int64_t seg_chunks;
-  rc = rt_cuda_ssd_segments(g, k, batch, L, &nseg, &seg_chunks, c);
-  if (rc) return rc;
+  rt_cuda_ssd_segs sg;
+  if ((rc = rt_cuda_ssd_segments(g, k, batch, L, &sg, c))) return rc;
+  const int nseg = sg.nseg;
+  const int64_t seg_chunks = sg.seg_chunks;
   const uint64_t per_seg = (uint64_t)batch * s->H * (s->P / s->ps), blocks = per_seg * nseg;
   if (blocks >= ((uint64_t)1 << 31))
     return ssd_err(c, SSD_EINVAL, "ssd: %llu blocks is too many for one launch",
@@ -312,17 +350,19 @@ int rt_cuda_ssd_chunked(rt_cuda *g, rt_cuda_ssd *k, const rt_cuda_ssd_args *a, i
                  (rc = rt_cuda_tmap_rows(g, &tc, a->C, s->hc * s->N, ld.c, L, batch, c))))
     return rc;
   long long LL = L;
-  int bt = (int)batch, ns = nseg, sc = (int)seg_chunks;
+  int bt = (int)batch, ns = nseg, sc = (int)seg_chunks, chain = sg.chain;
   unsigned ep = k->epoch;
   void *args[] = {(void *)&a->x,     (void *)&a->dt,    (void *)&a->A,     (void *)&a->B,
                   (void *)&a->C,     (void *)&a->D,     (void *)&a->z,     (void *)&a->dt_bias,
                   (void *)&a->init,  (void *)&a->state, (void *)&a->y,     &LL,
-                  &bt,               &ns,               &sc,               (void *)&k->ws_sync,
+                  &bt,               &ns,               &sc,               &chain,
+                  (void *)&k->ws_sync,
                   (void *)&k->ws_state, &ep,         (void *)&a->gn_w,  (void *)&a->gn_ss,
                   (void *)&a->xc_w,  (void *)&a->xc_b,  (void *)&a->xc_state, &tb, &tc};
   const unsigned grid[3] = {(unsigned)blocks, 1, 1};
   memset(&k->sig, 0, sizeof k->sig);
   if ((rc = rt_cuda_launch(g, &k->fn, grid, (unsigned)cg_ssd_threads(s), args, c))) return rc;
+  k->segs = sg;
   k->sig = (rt_cuda_rows_sig){k->ws_sync + (2 + blocks + slots) * sizeof(uint32_t), ep, L,
                               seg_chunks * CG_SSD_CHUNK, batch};
   return SSD_OK;

@@ -283,6 +283,7 @@ struct rt_gpu_model {
   } xc_pend;
   int nxc_last;   /* SSD nodes the last walk folded a conv into */
   int nwg_last;   /* chunked SSD nodes the last walk ran on the wgmma kernel */
+  int nchain_last; /* chunked SSD nodes the last walk ran with chained segments */
   bool zside_ok;  /* $SSDC_SIDE_GEMM=1 (default off): gate columns on the side stream */
   gzside *zs;     /* per node: a linear's gate columns (plan_zside) */
   struct {        /* the side stream's GEMM in flight: its gated norm joins it */
@@ -2467,6 +2468,7 @@ static int run_ssd_chunked(grun *r, const ir_node *n, int64_t B, int64_t L, rt_d
     if (pend) xc_pend_drop(r->g);
     r->g->nxc_last += cv && !rc;
     r->g->nwg_last += k->spec.wg && !rc;
+    r->g->nchain_last += k->segs.chain && !rc;
   }
   put_ins(r->g, cw, 2);
   if (!rc && f) f->on = true, f->parts = parts, f->width = s.H * s.P;
@@ -2738,6 +2740,7 @@ static int walk(grun *r, bool last_only, const ir_value **result) {
   g->ngf_last = g->ngw_last = 0;
   g->nxc_last = 0;
   g->nwg_last = 0;
+  g->nchain_last = 0;
   g->nzs_last = 0;
   g->nafter_last = 0;
   after_end(g);
@@ -3104,6 +3107,7 @@ int rt_gpu_gemm_folds(const rt_gpu_model *g) { return g->ngw_last; }
 int rt_gpu_gnorm_after(const rt_gpu_model *g) { return g->nafter_last; }
 int rt_gpu_xconv_folds(const rt_gpu_model *g) { return g->nxc_last; }
 int rt_gpu_ssd_wg_runs(const rt_gpu_model *g) { return g->nwg_last; }
+int rt_gpu_ssd_chain_runs(const rt_gpu_model *g) { return g->nchain_last; }
 int rt_gpu_zside_runs(const rt_gpu_model *g) { return g->nzs_last; }
 bool rt_gpu_has_wgmma(const rt_gpu_model *g) { return cg_arch_has_wgmma(rt_cuda_arch(g->cu)); }
 void rt_gpu_mem(const rt_gpu_model *g, rt_cuda_mem_stats *s) { rt_cuda_mem(g->cu, s); }

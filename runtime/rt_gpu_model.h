@@ -120,6 +120,9 @@ int rt_gpu_xconv_folds(const rt_gpu_model *g);
 /* Chunked SSD nodes the last forward or prefill ran on the wgmma kernel
  * ($SSDC_SSD_WG=1 where it fits: sm_90 or the emulated device).  For tests. */
 int rt_gpu_ssd_wg_runs(const rt_gpu_model *g);
+/* Chunked SSD nodes the last forward or prefill ran with chained segments
+ * (rt_cuda_ssd_segments: the policy's choice, or $SSDC_SSD_CHAIN=1).  For tests. */
+int rt_gpu_ssd_chain_runs(const rt_gpu_model *g);
 /* Linears whose gate columns the last forward or prefill computed on the
  * side stream beside the conv and SSD kernels (plan_zside; only with
  * $SSDC_SIDE_GEMM=1).  For tests. */

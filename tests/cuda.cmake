@@ -30,3 +30,9 @@ add_test(NAME ssd_gpu COMMAND test_ssd_gpu)
 add_test(NAME ssd_gpu_wg COMMAND test_ssd_gpu)
 set_tests_properties(ssd_gpu ssd_gpu_wg PROPERTIES LABELS gpu)
 set_tests_properties(ssd_gpu_wg PROPERTIES ENVIRONMENT SSDC_SSD_WG=1)
+
+# the SSD kernels' benchmark (bench/gpu.sh runs it; built here so CI compiles it)
+add_executable(bench_ssd_gpu ${SSDC_CUDA_ROOT}/bench/bench_ssd_gpu.c
+               ${SSDC_CUDA_ROOT}/runtime/rt_cuda.c ${SSDC_CUDA_ROOT}/runtime/rt_cuda_emu.c ${SSDC_CUDA_ROOT}/runtime/rt_cuda_ssd.c)
+target_include_directories(bench_ssd_gpu PRIVATE ${SSDC_CUDA_ROOT}/runtime)
+target_link_libraries(bench_ssd_gpu PRIVATE ssdc_codegen m)

@@ -682,8 +682,9 @@ SSD_KERNEL(SSD_CHUNKED_PARAMS) {
   ssd_dt_in dtraw[2] = {0, 0};
 
   // ---- phase 1: this segment's own contribution to the state (the last
-  // segment publishes nothing, so it skips this) -----------------------------------
-  if (wh.seg < nseg - 1) {
+  // segment publishes nothing, and a chained one publishes after phase 3, so
+  // they skip this) -------------------------------------------------------------------
+  if (!chain && wh.seg < nseg - 1) {
 #pragma unroll
     for (int j = 0; j < NTW; j++) S[j][0] = S[j][1] = S[j][2] = S[j][3] = 0.f;
     constexpr int STEP = ssd_p1_two ? 2 : 1;
@@ -717,7 +718,7 @@ SSD_KERNEL(SSD_CHUNKED_PARAMS) {
   // after: those registers live across the link spilled (ptxas, sm_90).
   ssd_load_xb(sm, wh, x, B, &tm_b, L, wh.c0 * Q, xc_st);
   ssd_load_c(sm, wh, C, &tm_c, L, wh.c0 * Q);
-  ssd_link(S, wh, nseg, batch, sm.seglog, init, ws_sync, ws_state, epoch, off);
+  ssd_link(S, wh, nseg, batch, chain, sm.seglog, init, ws_sync, ws_state, epoch, off);
   if (warp == 0) ssd_load_dt(dtraw, dt, L, wh.c0 * Q, wh.b, wh.hdt);
 
   // ---- phase 3: outputs ----------------------------------------------------------------
@@ -733,8 +734,9 @@ SSD_KERNEL(SSD_CHUNKED_PARAMS) {
 #endif
     ssd_chunk_y(sm, wh, ch * Q, L, D, z, gn_w, gn_ss, y_, more ? C : nullptr, &tm_c);
     /* The state after a block's last chunk is read only as the final state
-     * (a segment with a successor published its end state after phase 1). */
-    if (!more && !(SSD_HAS_FINAL && wh.seg == nseg - 1)) break;
+     * or a chained successor's (a looked-back one was published after
+     * phase 1). */
+    if (!more && !ssd_keeps_end_state(wh, nseg, chain)) break;
     ssd_state_update(sm.x, sm.b, sm.sc, S);
     __syncthreads(); /* x, B, cs, w, decay and s of chunk ch are read */
     if (more) {
@@ -747,5 +749,5 @@ SSD_KERNEL(SSD_CHUNKED_PARAMS) {
   }
 
   SSD_LSTAMP(wh.flag, 5);
-  ssd_finish(S, wh, nseg, batch, final_state, ws_sync, epoch, off);
+  ssd_finish(S, wh, nseg, batch, chain, final_state, ws_sync, ws_state, epoch, off);
 }

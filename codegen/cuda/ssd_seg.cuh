@@ -49,13 +49,18 @@ __device__ __forceinline__ u32 scale_bf2(u32 v, float lo, float hi) {
 // (the state updated in place): only segment 0's blocks read init, and the
 // last segment's write final_state after the look-back chain from segment 0.
 // tm_b and tm_c are B's and C's tensor maps where the mma.sync kernel copies
-// those tiles by TMA (SSD_TMA); zeros, and unread, otherwise.
+// those tiles by TMA (SSD_TMA); zeros, and unread, otherwise.  chain (the
+// runtime's choice per launch, rt_cuda_ssd.c): segments are chained instead
+// of looked back: no phase 1, and a segment publishes its end state after
+// its own phase 3 (ssd_finish), which its successor waits for.  It pays where
+// a segment's successor takes its ticket about a round of blocks later, so
+// that its wait is short: many blocks per segment, as at 8 x 2K.
 #define SSD_CHUNKED_PARAMS                                                                          \
   const ssd_bf16 *__restrict__ x, const ssd_dt_in *__restrict__ dt, const float *__restrict__ A_,    \
       const ssd_bf16 *__restrict__ B, const ssd_bf16 *__restrict__ C, const float *__restrict__ D,    \
       const ssd_z_in *__restrict__ z, const float *__restrict__ dt_bias,                              \
       const float *init, float *final_state, void *__restrict__ y_,                                   \
-      long long L, int batch, int nseg, int seg_chunks, unsigned *__restrict__ ws_sync,               \
+      long long L, int batch, int nseg, int seg_chunks, int chain, unsigned *__restrict__ ws_sync,    \
       float *__restrict__ ws_state, unsigned epoch, const float *__restrict__ gn_w,                   \
       float *__restrict__ gn_ss, const float *__restrict__ xc_w, const float *__restrict__ xc_b,     \
       const float *__restrict__ xc_st, const __grid_constant__ ssd_tmap tm_b,                       \
@@ -314,16 +319,33 @@ __device__ __forceinline__ float4 *ssd_ws_state(float *ws_state, long long seg, 
   return (float4 *)(ws_state + (seg * batch * SSD_H * PSL + slice) * (SSD_PS * SSD_N)) + threadIdx.x;
 }
 
+// Publish V as the state leaving this block's segment (the one entering the
+// next) and raise the block's flag: every thread's share to the workspace,
+// a fence, then thread 0's release once the whole state is out.
+template <int NT>
+__device__ __forceinline__ void ssd_publish(const float (&V)[NT][4], const ssd_where &wh, int batch,
+                                            unsigned *ws_sync, float *ws_state, unsigned epoch) {
+  constexpr int NTH = NWARPS * 32;
+  float4 *mine = ssd_ws_state<NT>(ws_state, wh.seg, batch, wh);
+#pragma unroll
+  for (int j = 0; j < NT; j++) __stcg(&mine[j * NTH], make_float4(V[j][0], V[j][1], V[j][2], V[j][3]));
+  __threadfence();
+  ssd_sync_state();
+  if (threadIdx.x == 0) ssd_st_release(&ws_sync[2 + wh.flag], epoch);
+  SSD_LSTAMP(wh.flag, 4);
+}
+
 // The state entering the block's segment, into S (NT tiles of mma's C
 // fragment layout; off(j, e) is element e of tile j's offset in a [P, N] head
 // state, init's layout): init (or zeros) for segment 0, else segment seg - 1's
-// end state once its block has published it.  A segment with a successor
-// first publishes its own end state, exp(seglog) times the entering state
-// plus phase 1's S.
+// end state once its block has published it.  Looked back (chain 0), a
+// segment with a successor first publishes its own end state, exp(seglog)
+// times the entering state plus phase 1's S; chained, it publishes after
+// phase 3 (ssd_finish).
 template <int NT, class Off>
 __device__ __forceinline__ void ssd_link(float (&S)[NT][4], const ssd_where &wh, int nseg, int batch,
-                                         float seglog, const float *init, unsigned *ws_sync,
-                                         float *ws_state, unsigned epoch, Off off) {
+                                         int chain, float seglog, const float *init,
+                                         unsigned *ws_sync, float *ws_state, unsigned epoch, Off off) {
   const unsigned per_seg = (unsigned)batch * SSD_H * PSL;
   constexpr int NTH = NWARPS * 32;
   float G[NT][4];
@@ -352,22 +374,25 @@ __device__ __forceinline__ void ssd_link(float (&S)[NT][4], const ssd_where &wh,
     SSD_LSTAMP(wh.flag, 3);
   }
   (void)init; (void)off;
-  if (wh.seg < nseg - 1) {
+  if (!chain && wh.seg < nseg - 1) {
     const float dseg = __expf(seglog);
-    float4 *mine = ssd_ws_state<NT>(ws_state, wh.seg, batch, wh);
 #pragma unroll
     for (int j = 0; j < NT; j++)
-      __stcg(&mine[j * NTH], make_float4(dseg * G[j][0] + S[j][0], dseg * G[j][1] + S[j][1],
-                                         dseg * G[j][2] + S[j][2], dseg * G[j][3] + S[j][3]));
-    __threadfence();
-    ssd_sync_state();
-    if (threadIdx.x == 0) ssd_st_release(&ws_sync[2 + wh.flag], epoch);
-    SSD_LSTAMP(wh.flag, 4);
+#pragma unroll
+      for (int e = 0; e < 4; e++) S[j][e] = dseg * G[j][e] + S[j][e];
+    ssd_publish(S, wh, batch, ws_sync, ws_state, epoch);
   }
 #pragma unroll
   for (int j = 0; j < NT; j++)
 #pragma unroll
     for (int e = 0; e < 4; e++) S[j][e] = G[j][e];
+}
+
+// Whether phase 3 runs the state update after the block's last chunk: only
+// where that state is read, as the launch's final state or (chained) as the
+// next segment's entering state.
+__device__ __forceinline__ bool ssd_keeps_end_state(const ssd_where &wh, int nseg, int chain) {
+  return wh.seg == nseg - 1 ? SSD_HAS_FINAL : chain != 0;
 }
 
 // The launch's blocks: tickets 0 .. ssd_blocks() - 1.
@@ -397,12 +422,15 @@ __device__ __forceinline__ void ssd_signal_rows(const ssd_where &wh, int nseg, i
   }
 }
 
-// The end: the rows' signal, the last segment's state to final_state; the
-// last block out resets the ticket counters for the next launch.
+// The end: a chained segment's end state to its successor, the rows'
+// signal, the last segment's state to final_state; the last block out
+// resets the ticket counters for the next launch.
 template <int NT, class Off>
 __device__ __forceinline__ void ssd_finish(const float (&S)[NT][4], const ssd_where &wh, int nseg,
-                                           int batch, float *final_state, unsigned *ws_sync,
-                                           unsigned epoch, Off off) {
+                                           int batch, int chain, float *final_state,
+                                           unsigned *ws_sync, float *ws_state, unsigned epoch,
+                                           Off off) {
+  if (chain && wh.seg < nseg - 1) ssd_publish(S, wh, batch, ws_sync, ws_state, epoch);
   ssd_signal_rows(wh, nseg, batch, ws_sync, epoch);
 #if SSD_HAS_FINAL
   const long long head_off = ((long long)wh.b * SSD_H + wh.h) * SSD_P * SSD_N;

@@ -224,7 +224,7 @@ SSD_KERNEL(SSD_CHUNKED_PARAMS) {
   ssd_take_ticket(sm.ticket, sm.seglog, ws_sync); /* its barrier also publishes the inits */
   const ssd_where wh = ssd_where_at(sm.ticket, (unsigned)batch * SSD_H * PSL, L, seg_chunks);
   const float A = ssd_A(A_, wh.hdt);
-  const bool phase1 = wh.seg < nseg - 1;
+  const bool phase1 = !chain && wh.seg < nseg - 1;
   if (warp == NWARPS) {
     wg_produce(sm, wh, phase1, x, B, C, dt, dt_bias, A, L);
     return;
@@ -250,7 +250,7 @@ SSD_KERNEL(SSD_CHUNKED_PARAMS) {
   // (the producer is already copying phase 3's first chunks; seglog is whole:
   // it was summed before the last phase-1 `full` this thread waited on)
   const auto off = [&](int j, int e) { return wg_state_off(wh.p0, j, e); };
-  ssd_link(S, wh, nseg, batch, sm.seglog, init, ws_sync, ws_state, epoch, off);
+  ssd_link(S, wh, nseg, batch, chain, sm.seglog, init, ws_sync, ws_state, epoch, off);
 
   // ---- phase 3: outputs ----------------------------------------------------------------
   wg_store_state(sm, S);
@@ -313,5 +313,5 @@ SSD_KERNEL(SSD_CHUNKED_PARAMS) {
   }
   WG_PROF_END;
 
-  ssd_finish(S, wh, nseg, batch, final_state, ws_sync, epoch, off);
+  ssd_finish(S, wh, nseg, batch, chain, final_state, ws_sync, ws_state, epoch, off);
 }

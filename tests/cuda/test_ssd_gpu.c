@@ -37,6 +37,7 @@ enum {
   F_XC = 65536, /* chunked: x's causal conv (width 4, bias) + SiLU folded in (spec.xconv_k) */
   F_XCK2 = 131072, /* with F_XC: width 2, no bias */
   F_XCST = 262144, /* with F_XC: a conv state before token 0 */
+  F_CHAIN = 524288, /* chunked: segments chained ($SSDC_SSD_CHAIN=1), tcase.seg chunks each */
   F_MAMBA2 = F_DT | F_A | F_ALOG | F_BIAS | F_SP | F_D,
 };
 
@@ -47,6 +48,7 @@ typedef struct tcase {
   unsigned f;
   int ps;
   int layout; /* operands' token rows: 0 dense, else an entry of layouts[] */
+  int seg;    /* chunks per segment ($SSDC_SSD_SEG_CHUNKS); 0: the policy's */
 } tcase;
 
 /* Where each operand sits in its wider token row: columns in front of it and
@@ -64,71 +66,82 @@ static const wide layouts[][NOPS] = {
 };
 
 static const tcase cases[] = {
-    {"mamba2 L=1", CG_SSD_CHUNKED, 1, 1, 4, 64, 128, 4, 1, 1, 4, F_MAMBA2, 0, 0},
-    {"mamba2 L=63", CG_SSD_CHUNKED, 1, 63, 4, 64, 128, 4, 1, 1, 4, F_MAMBA2, 0, 0},
-    {"mamba2 L=64", CG_SSD_CHUNKED, 2, 64, 4, 64, 128, 4, 1, 1, 4, F_MAMBA2 | F_FINAL, 0, 0},
-    {"mamba2 L=65 ps16", CG_SSD_CHUNKED, 1, 65, 4, 64, 128, 4, 1, 1, 4, F_MAMBA2 | F_Z, 16, 0},
+    {"mamba2 L=1", CG_SSD_CHUNKED, 1, 1, 4, 64, 128, 4, 1, 1, 4, F_MAMBA2, 0, 0, 0},
+    {"mamba2 L=63", CG_SSD_CHUNKED, 1, 63, 4, 64, 128, 4, 1, 1, 4, F_MAMBA2, 0, 0, 0},
+    {"mamba2 L=64", CG_SSD_CHUNKED, 2, 64, 4, 64, 128, 4, 1, 1, 4, F_MAMBA2 | F_FINAL, 0, 0, 0},
+    {"mamba2 L=65 ps16", CG_SSD_CHUNKED, 1, 65, 4, 64, 128, 4, 1, 1, 4, F_MAMBA2 | F_Z, 16, 0, 0},
     {"mamba2 L=1000 ps64 z final", CG_SSD_CHUNKED, 2, 1000, 6, 64, 128, 6, 1, 1, 6,
-     F_MAMBA2 | F_Z | F_FINAL, 64, 0},
-    {"2.7b heads L=4100 ps32", CG_SSD_CHUNKED, 1, 4100, 8, 64, 128, 8, 1, 1, 8, F_MAMBA2 | F_FINAL, 32, 0},
+     F_MAMBA2 | F_Z | F_FINAL, 64, 0, 0},
+    {"2.7b heads L=4100 ps32", CG_SSD_CHUNKED, 1, 4100, 8, 64, 128, 8, 1, 1, 8, F_MAMBA2 | F_FINAL, 32, 0, 0},
     {"groups=2 N=64 init final clamp", CG_SSD_CHUNKED, 2, 1500, 8, 32, 64, 8, 2, 2, 8,
-     F_MAMBA2 | F_INIT | F_FINAL | F_CLAMP, 0, 0},
+     F_MAMBA2 | F_INIT | F_FINAL | F_CLAMP, 0, 0, 0},
     {"head patterns hx=2 hb=4 hc=1 hdt=2, D per channel, fp32 y", CG_SSD_CHUNKED, 1, 200, 8, 64,
-     128, 2, 4, 1, 2, F_MAMBA2 | F_DCH | F_YF32 | F_FINAL, 0, 0},
+     128, 2, 4, 1, 2, F_MAMBA2 | F_DCH | F_YF32 | F_FINAL, 0, 0, 0},
     /* P = 64, N = 64 with groups, init and a gate: the wgmma kernel's n64 state */
     {"groups=2 P=64 N=64 init z final", CG_SSD_CHUNKED, 1, 900, 4, 64, 64, 4, 2, 2, 4,
-     F_MAMBA2 | F_Z | F_INIT | F_FINAL, 0, 1},
-    {"N=256 ps32", CG_SSD_CHUNKED, 1, 130, 2, 64, 256, 2, 1, 1, 2, F_MAMBA2 | F_FINAL, 32, 0},
-    {"N=16 P=32", CG_SSD_CHUNKED, 1, 257, 4, 32, 16, 4, 1, 1, 4, F_MAMBA2 | F_FINAL, 0, 0},
+     F_MAMBA2 | F_Z | F_INIT | F_FINAL, 0, 1, 0},
+    {"N=256 ps32", CG_SSD_CHUNKED, 1, 130, 2, 64, 256, 2, 1, 1, 2, F_MAMBA2 | F_FINAL, 32, 0, 0},
+    {"N=16 P=32", CG_SSD_CHUNKED, 1, 257, 4, 32, 16, 4, 1, 1, 4, F_MAMBA2 | F_FINAL, 0, 0, 0},
     /* B and C rows are 6 16-byte vectors: 128 threads do not split evenly,
      * so ssd_copy_rows takes its general (not unrolled) path. */
     {"N=48: row copies not dividing the block", CG_SSD_CHUNKED, 2, 1100, 4, 64, 48, 4, 1, 1, 4,
-     F_MAMBA2 | F_Z | F_FINAL, 0, 0},
+     F_MAMBA2 | F_Z | F_FINAL, 0, 0, 0},
     {"A given (not log), no softplus, init", CG_SSD_CHUNKED, 1, 700, 4, 64, 128, 4, 1, 1, 4,
-     F_DT | F_A | F_D | F_INIT | F_FINAL, 0, 0},
-    {"linear attention (no dt, no A)", CG_SSD_CHUNKED, 1, 150, 2, 32, 32, 2, 1, 1, 2, F_FINAL, 0, 0},
+     F_DT | F_A | F_D | F_INIT | F_FINAL, 0, 0, 0},
+    {"linear attention (no dt, no A)", CG_SSD_CHUNKED, 1, 150, 2, 32, 32, 2, 1, 1, 2, F_FINAL, 0, 0, 0},
     /* the folded gated norm: y times the norm weight, per-slice sums of squares */
     {"gated norm folded, strided, segments", CG_SSD_CHUNKED, 1, 4100, 8, 64, 128, 8, 1, 1, 8,
-     F_MAMBA2 | F_Z | F_FINAL | F_GN, 0, 1},
+     F_MAMBA2 | F_Z | F_FINAL | F_GN, 0, 1, 0},
     {"gated norm folded, ps32, batch 2, odd z stride", CG_SSD_CHUNKED, 2, 333, 6, 64, 128, 6, 1, 1,
-     6, F_MAMBA2 | F_Z | F_GN, 32, 2},
+     6, F_MAMBA2 | F_Z | F_GN, 32, 2, 0},
     /* dense z: the gate's shared-memory tile and the weight's shared copy
      * (cg_ssd_z_tile), as the model's in_proj rows give them */
     {"gated norm folded, gate tile, ps16 L=300", CG_SSD_CHUNKED, 1, 300, 4, 64, 128, 4, 1, 1, 4,
-     F_MAMBA2 | F_Z | F_FINAL | F_GN, 16, 0},
+     F_MAMBA2 | F_Z | F_FINAL | F_GN, 16, 0, 0},
     /* the conv over x folded in: strided rows as in the in_proj output, a
      * conv state, segments (phase 1 convolves too), every channel tiling */
     {"conv folded, state, strided, ps64 z final", CG_SSD_CHUNKED, 2, 1000, 6, 64, 128, 6, 1, 1, 6,
-     F_MAMBA2 | F_Z | F_FINAL | F_XC | F_XCST, 64, 1},
+     F_MAMBA2 | F_Z | F_FINAL | F_XC | F_XCST, 64, 1, 0},
     {"conv folded, segments", CG_SSD_CHUNKED, 1, 4100, 4, 64, 128, 4, 1, 1, 4,
-     F_MAMBA2 | F_FINAL | F_XC, 0, 1},
+     F_MAMBA2 | F_FINAL | F_XC, 0, 1, 0},
     {"conv folded, width 2 no bias, state, ps32, batch 2", CG_SSD_CHUNKED, 2, 333, 6, 64, 128, 6, 1,
-     1, 6, F_MAMBA2 | F_Z | F_XC | F_XCK2 | F_XCST, 32, 2},
+     1, 6, F_MAMBA2 | F_Z | F_XC | F_XCK2 | F_XCST, 32, 2, 0},
     {"conv folded, ps16, x heads 2 of 4, init", CG_SSD_CHUNKED, 1, 130, 4, 64, 128, 2, 1, 1, 4,
-     F_MAMBA2 | F_INIT | F_FINAL | F_XC, 16, 0},
+     F_MAMBA2 | F_INIT | F_FINAL | F_XC, 16, 0, 0},
     {"conv folded, L=2 inside the state's reach", CG_SSD_CHUNKED, 2, 2, 4, 64, 128, 4, 1, 1, 4,
-     F_MAMBA2 | F_XC | F_XCST, 0, 0},
-    {"step mamba2 bf16", CG_SSD_STEP, 3, 1, 80, 64, 128, 80, 1, 1, 80, F_MAMBA2 | F_Z, 0, 0},
+     F_MAMBA2 | F_XC | F_XCST, 0, 0, 0},
+    /* segments chained: each starts from its predecessor's end state, taken
+     * after the predecessor's last chunk (no phase 1); last segments of one
+     * chunk and of several, in place of and beside the look-back cases */
+    {"chained segments, batch 3, init z final", CG_SSD_CHUNKED, 3, 1000, 6, 64, 128, 6, 1, 1, 6,
+     F_MAMBA2 | F_Z | F_INIT | F_FINAL | F_CHAIN, 64, 0, 3},
+    {"chained, gated norm folded, strided, ps32", CG_SSD_CHUNKED, 2, 700, 4, 64, 128, 4, 1, 1, 4,
+     F_MAMBA2 | F_Z | F_GN | F_FINAL | F_CHAIN, 32, 1, 4},
+    {"chained, conv folded, state, ps16", CG_SSD_CHUNKED, 2, 333, 4, 64, 128, 4, 1, 1, 4,
+     F_MAMBA2 | F_XC | F_XCST | F_FINAL | F_CHAIN, 16, 0, 2},
+    {"chained, groups=2 N=64, no final state", CG_SSD_CHUNKED, 2, 1500, 8, 32, 64, 8, 2, 2, 8,
+     F_MAMBA2 | F_CHAIN, 0, 0, 5},
+    {"step mamba2 bf16", CG_SSD_STEP, 3, 1, 80, 64, 128, 80, 1, 1, 80, F_MAMBA2 | F_Z, 0, 0, 0},
     {"step fp32 patterns", CG_SSD_STEP, 2, 1, 8, 32, 48, 2, 4, 2, 4,
-     F_MAMBA2 | F_DCH | F_CLAMP | F_INF32 | F_YF32, 0, 0},
-    {"fp32 dt, dense", CG_SSD_CHUNKED, 1, 65, 4, 64, 128, 4, 1, 1, 4, F_MAMBA2 | F_Z | F_DTF32, 0, 0},
+     F_MAMBA2 | F_DCH | F_CLAMP | F_INF32 | F_YF32, 0, 0, 0},
+    {"fp32 dt, dense", CG_SSD_CHUNKED, 1, 65, 4, 64, 128, 4, 1, 1, 4, F_MAMBA2 | F_Z | F_DTF32, 0, 0, 0},
     {"strided slices, segments, z final", CG_SSD_CHUNKED, 1, 4100, 8, 64, 128, 8, 1, 1, 8,
-     F_MAMBA2 | F_Z | F_FINAL, 0, 1},
+     F_MAMBA2 | F_Z | F_FINAL, 0, 1, 0},
     {"strided slices batch 2, ps32, init", CG_SSD_CHUNKED, 2, 1000, 6, 64, 128, 6, 1, 1, 6,
-     F_MAMBA2 | F_Z | F_INIT | F_FINAL, 32, 1},
+     F_MAMBA2 | F_Z | F_INIT | F_FINAL, 32, 1, 0},
     {"strided, odd z stride, fp32 dt z, patterns", CG_SSD_CHUNKED, 2, 300, 8, 32, 64, 2, 2, 2, 4,
-     F_MAMBA2 | F_Z | F_DTF32 | F_ZF32 | F_FINAL, 0, 2},
+     F_MAMBA2 | F_Z | F_DTF32 | F_ZF32 | F_FINAL, 0, 2, 0},
     {"strided, odd z stride, bf16 z, N=48", CG_SSD_CHUNKED, 2, 700, 4, 64, 48, 4, 1, 1, 4,
-     F_MAMBA2 | F_Z | F_YF32, 0, 2},
-    {"step strided mamba2 bf16", CG_SSD_STEP, 3, 1, 80, 64, 128, 80, 1, 1, 80, F_MAMBA2 | F_Z, 0, 1},
+     F_MAMBA2 | F_Z | F_YF32, 0, 2, 0},
+    {"step strided mamba2 bf16", CG_SSD_STEP, 3, 1, 80, 64, 128, 80, 1, 1, 80, F_MAMBA2 | F_Z, 0, 1, 0},
     /* the recurrent form over a sequence in one launch (the fp32 executor's prefill) */
     {"scan fp32 L=37 patterns", CG_SSD_STEP, 2, 37, 8, 32, 48, 2, 4, 2, 4,
-     F_MAMBA2 | F_Z | F_DCH | F_CLAMP | F_INF32 | F_YF32, 0, 0},
+     F_MAMBA2 | F_Z | F_DCH | F_CLAMP | F_INF32 | F_YF32, 0, 0, 0},
     {"scan fp32 L=70 mamba2 N=128", CG_SSD_STEP, 2, 70, 4, 64, 128, 4, 1, 1, 4,
-     F_MAMBA2 | F_Z | F_INF32 | F_YF32, 0, 0},
-    {"scan bf16 L=19 strided", CG_SSD_STEP, 1, 19, 8, 64, 128, 8, 1, 1, 8, F_MAMBA2 | F_Z, 0, 1},
+     F_MAMBA2 | F_Z | F_INF32 | F_YF32, 0, 0, 0},
+    {"scan bf16 L=19 strided", CG_SSD_STEP, 1, 19, 8, 64, 128, 8, 1, 1, 8, F_MAMBA2 | F_Z, 0, 1, 0},
     {"step strided fp32 patterns", CG_SSD_STEP, 2, 1, 8, 32, 48, 2, 4, 2, 4,
-     F_MAMBA2 | F_Z | F_DCH | F_INF32 | F_YF32, 0, 2},
+     F_MAMBA2 | F_Z | F_DCH | F_INF32 | F_YF32, 0, 2, 0},
 };
 
 /* Token-row width of operand op (its heads x head width). */
@@ -150,6 +163,7 @@ static int fails;
 static int wg_runs;      /* cases the wgmma kernel ran */
 static int tma_runs, cpa_runs; /* cases of the mma.sync chunked kernel with B, C by tensor copies, by cp.async */
 static int gn_tile_runs; /* folded-norm cases with the gate's tile (cg_ssd_z_tile) */
+static int chain_runs;   /* cases run with chained segments */
 
 static double relerr(const double *a, const double *ref, size_t n, size_t *nonfinite) {
   double num = 0, den = 0;
@@ -418,15 +432,21 @@ static int run_case(rt_cuda *g, cg_cache *cc, const tcase *t, uint64_t *seed, ss
   dev dv = {0};
   const rt_cuda_ssd_args *ap = &dv.a;
   if (rc == SSD_OK) rc = rt_cuda_ssd_prepare(g, cc, &s, t->batch, &k, c);
-  int nseg = 1;
-  int64_t segc = 0;
-  if (rc == SSD_OK && t->kind == CG_SSD_CHUNKED)
-    rc = rt_cuda_ssd_segments(g, &k, t->batch, t->L, &nseg, &segc, c);
-  printf("%s [%s, ps %d, %d segment%s]\n", t->what, k.name, k.spec.ps, nseg, nseg > 1 ? "s" : "");
+  char segv[24];
+  snprintf(segv, sizeof segv, "%d", t->seg);
+  if (t->seg) setenv("SSDC_SSD_SEG_CHUNKS", segv, 1);
+  if (t->f & F_CHAIN) setenv("SSDC_SSD_CHAIN", "1", 1);
+  rt_cuda_ssd_segs sg = {1, 0, false};
+  if (rc == SSD_OK && t->kind == CG_SSD_CHUNKED) rc = rt_cuda_ssd_segments(g, &k, t->batch, t->L, &sg, c);
+  printf("%s [%s, ps %d, %d segment%s%s]\n", t->what, k.name, k.spec.ps, sg.nseg, sg.nseg > 1 ? "s" : "",
+         sg.chain ? ", chained" : "");
   wg_runs += rc == SSD_OK && k.spec.wg;
   tma_runs += rc == SSD_OK && k.spec.tma;
   cpa_runs += rc == SSD_OK && t->kind == CG_SSD_CHUNKED && !k.spec.wg && !k.spec.tma;
   gn_tile_runs += rc == SSD_OK && k.spec.gnorm && cg_ssd_z_tile(&k.spec);
+  chain_runs += rc == SSD_OK && sg.chain;
+  if (rc == SSD_OK && sg.chain != ((t->f & F_CHAIN) != 0 && sg.nseg > 1))
+    fails++, fprintf(stderr, "FAIL: %s: segments %s\n", t->what, sg.chain ? "chained" : "not chained");
   if (rc == SSD_OK) rc = upload(g, t, &d, &h, state0, k.spec.ps, &dv, c);
   if (rc == SSD_OK) rc = launch(g, &k, t, ap, c);
   double *y = malloc(ny * sizeof(double)), *st = h.state ? malloc(nst * sizeof(double)) : NULL;
@@ -457,6 +477,8 @@ static int run_case(rt_cuda *g, cg_cache *cc, const tcase *t, uint64_t *seed, ss
     }
     free(y2);
   }
+  unsetenv("SSDC_SSD_SEG_CHUNKS");
+  unsetenv("SSDC_SSD_CHAIN");
   free(y);
   free(st);
   free(state0);
@@ -498,6 +520,13 @@ static void check_refusals(rt_cuda *g, cg_cache *cc, ssd_ctx *c) {
       fails++, fprintf(stderr, "FAIL: $SSDC_SSD_SEG_CHUNKS=%s accepted\n", segs[i][0]);
   }
   unsetenv("SSDC_SSD_SEG_CHUNKS");
+  static const char *const chains[] = {"2", "-1", "yes"}; /* 0 or 1 only */
+  for (int i = 0; i < 3; i++) {
+    setenv("SSDC_SSD_CHAIN", chains[i], 1);
+    if (rt_cuda_ssd_chunked(g, &k, &a, 1, 100, &q) != SSD_EINVAL || !strstr(q.msg, "SSDC_SSD_CHAIN"))
+      fails++, fprintf(stderr, "FAIL: $SSDC_SSD_CHAIN=%s accepted\n", chains[i]);
+  }
+  unsetenv("SSDC_SSD_CHAIN");
   rt_cuda_ssd_release(g, &k);
   s.ld_x = 4 * 64 + 4; /* a stride that breaks x's 16-byte rows */
   if (rt_cuda_ssd_prepare(g, cc, &s, 1, &k, &q) != SSD_EUNSUPPORTED || !strstr(q.msg, "x row stride"))
@@ -560,7 +589,9 @@ int main(int argc, char **argv) {
    * then it must have run, and otherwise never */
   const char *wg = getenv("SSDC_SSD_WG");
   const bool want_wg = wg && !strcmp(wg, "1") && cg_arch_has_wgmma(rt_cuda_arch(g));
-  printf("wgmma kernel: %d cases; folded norm with the gate's tile: %d\n", wg_runs, gn_tile_runs);
+  printf("wgmma kernel: %d cases; folded norm with the gate's tile: %d; chained segments: %d\n",
+         wg_runs, gn_tile_runs, chain_runs);
+  if (chain_runs < 4) fails++, fprintf(stderr, "FAIL: chained segments in %d cases\n", chain_runs);
   if (!gn_tile_runs) fails++, fprintf(stderr, "FAIL: no folded-norm case took the gate's tile\n");
   if (want_wg != (wg_runs > 0)) fails++, fprintf(stderr, "FAIL: wgmma kernel ran in %d cases\n", wg_runs);
   /* B and C by tensor copies where the device has them (sm_90+, emulated):

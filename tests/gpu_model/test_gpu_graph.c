@@ -763,6 +763,54 @@ static void after_check(rt_model *md, ssd_ctx *c) {
   unsetenv("SSDC_GNORM_FOLD");
 }
 
+/* Chained segments ($SSDC_SSD_CHAIN=1: each segment starts from its
+ * predecessor's end state, after the predecessor's last chunk) against
+ * looked-back ones (0), both one chunk a segment so that every sequence of
+ * more than 64 tokens has several: forwards, a prefill, a second prefill
+ * from its state (the chained launch's initial and final state are the same
+ * slot) and decode steps after.  The fold is off, so the gated norm runs in
+ * the chained kernel's tail where the device has PDL, row slot by row slot.
+ * The two ways add a segment's state in another order: logits within 1e-3
+ * (a flipped bf16 rounding), and every chunked SSD node of g[0] chained. */
+static void chain_check(rt_model *md, ssd_ctx *c) {
+  rt_gpu_model *g[2] = {NULL, NULL};
+  rt_weight_fn wfn;
+  void *wctx;
+  rt_model_weights(md, &wfn, &wctx);
+  const rt_gpu_opts go = {.mode = RT_GPU_BF16, .emu = golden_emu};
+  int rc = SSD_OK;
+  for (int k = 0; k < 2 && !rc; k++) rc = rt_gpu_model_new(rt_model_module(md), wfn, wctx, &go, &g[k], c);
+  static const cmp_run runs[] = {{2, 150, 0}, {3, 65, 0}, {2, 70, 1}, {2, 65, 2}, {2, 1, 2}, {2, 1, 2}};
+  int64_t ids[400];
+  for (int i = 0; i < 400; i++) ids[i] = (i * 7919 + 23) % 50000;
+  setenv("SSDC_GNORM_FOLD", "0", 1);
+  setenv("SSDC_SSD_SEG_CHUNKS", "1", 1);
+  for (size_t q = 0; q < sizeof runs / sizeof *runs && !rc; q++) {
+    const int64_t B = runs[q].B, L = runs[q].L;
+    float *l[2] = {NULL, NULL};
+    size_t n = 0;
+    int ch[2] = {0, 0};
+    for (int k = 0; k < 2 && !rc; k++) {
+      setenv("SSDC_SSD_CHAIN", k ? "0" : "1", 1);
+      rc = run_cmp(g[k], &runs[q], ids + 7 * q, &l[k], &n, c);
+      ch[k] = rt_gpu_ssd_chain_runs(g[k]);
+    }
+    if (rc) break;
+    const double e = n ? rel_diff(l[0], l[1], n) : INFINITY;
+    printf("chained segments vs looked back, run %zu (%lld x %lld): %d / %d nodes chained, logits rel diff %.3g\n",
+           q, (long long)B, (long long)L, ch[0], ch[1], e);
+    TX_CHECK(e <= 1e-3, "chain: run %zu logits differ by %.3g", q, e);
+    const int want = L > 64 ? 3 : 0;
+    TX_CHECK(ch[1] == 0 && ch[0] == want, "chain: run %zu chained %d and %d nodes", q, ch[0], ch[1]);
+    free(l[0]), free(l[1]);
+  }
+  unsetenv("SSDC_SSD_CHAIN");
+  unsetenv("SSDC_SSD_SEG_CHUNKS");
+  unsetenv("SSDC_GNORM_FOLD");
+  TX_CHECK(!rc, "chain: %s", c->msg);
+  rt_gpu_model_free(g[0]), rt_gpu_model_free(g[1]);
+}
+
 /* The wgmma SSD kernel ($SSDC_SSD_WG=1: the warpgroup and its producer warp)
  * inside a model against the default kernel: a model whose heads it takes
  * (headdim 64, d_state 64).  The variable is read when a kernel is first
@@ -817,7 +865,7 @@ static void wg_check(const char *path, ssd_ctx *c) {
 /* The fused paths against the generic ones.  part: "decode" (the fused
  * decode step at three batch sizes and the gated-norm fold), "plans" (the
  * other executor plans: folded conv, side-stream GEMM, the norm in the SSD
- * kernel's tail, the wgmma SSD kernel) or NULL for both; the emulated
+ * kernel's tail, chained segments, the wgmma SSD kernel) or NULL for both; the emulated
  * device's CI runs the two halves as two tests, each in its time limit under
  * the sanitizers. */
 static int fused_check(const char *part) {
@@ -850,6 +898,7 @@ static int fused_check(const char *part) {
       xconv_check(md, &c);
       zside_check(md, &c);
       after_check(md, &c);
+      chain_check(md, &c);
       wg_check(path, &c);
     }
   } else {
