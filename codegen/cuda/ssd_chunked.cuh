@@ -24,7 +24,11 @@
 // only ever waits for a block that took an earlier ticket and is therefore
 // already running: no deadlock whatever order the hardware schedules blocks
 // in.  Flags hold the launch's epoch, so they need no clearing; the last
-// block to finish resets the ticket counters for the next launch.
+// block to finish resets the ticket counters for the next launch.  Where a
+// segment's successor takes its ticket about a round of blocks later (many
+// blocks per segment, as at 8 x 2K), the runtime chains the segments instead
+// (`chain`): no phase 1, and a block publishes its end state after phase 3
+// for its successor, which waits for it in the same way.
 //
 // Warp w (of 4) owns time rows [16w, 16w+16) of the chunk for y and a fixed
 // set of state tiles.  The causal C B^T tiles are not split by rows (warp 3

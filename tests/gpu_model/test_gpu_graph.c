@@ -763,6 +763,46 @@ static void after_check(rt_model *md, ssd_ctx *c) {
   unsetenv("SSDC_GNORM_FOLD");
 }
 
+/* A kernel choice read at each launch, $var = 1 for g[0] and 0 for g[1] (set
+ * around each model's runs), compared over runs: logits within tol, and
+ * count_of(g[0]) == layers for runs of more than min_L tokens (where avail,
+ * if given, says g[0]'s device has the choice), count_of(g[1]) == 0. */
+static void launch_var_check(rt_model *md, const char *var, const char *what, const cmp_run *runs,
+                             size_t nruns, plan_runs_fn count_of, int layers, int64_t min_L,
+                             bool (*avail)(const rt_gpu_model *), double tol, int salt, ssd_ctx *c) {
+  rt_gpu_model *g[2] = {NULL, NULL};
+  rt_weight_fn wfn;
+  void *wctx;
+  rt_model_weights(md, &wfn, &wctx);
+  const rt_gpu_opts go = {.mode = RT_GPU_BF16, .emu = golden_emu};
+  int rc = SSD_OK;
+  for (int k = 0; k < 2 && !rc; k++) rc = rt_gpu_model_new(rt_model_module(md), wfn, wctx, &go, &g[k], c);
+  int64_t ids[400];
+  for (int i = 0; i < 400; i++) ids[i] = (i * 7919 + salt) % 50000;
+  for (size_t q = 0; q < nruns && !rc; q++) {
+    const int64_t B = runs[q].B, L = runs[q].L;
+    float *l[2] = {NULL, NULL};
+    size_t n = 0;
+    int on[2] = {0, 0};
+    for (int k = 0; k < 2 && !rc; k++) {
+      setenv(var, k ? "0" : "1", 1);
+      rc = run_cmp(g[k], &runs[q], ids + 7 * q, &l[k], &n, c);
+      unsetenv(var);
+      on[k] = count_of(g[k]);
+    }
+    if (rc) break;
+    const double e = n ? rel_diff(l[0], l[1], n) : INFINITY;
+    printf("%s vs not, run %zu (%lld x %lld): %d / %d nodes, logits rel diff %.3g\n", what, q,
+           (long long)B, (long long)L, on[0], on[1], e);
+    TX_CHECK(e <= tol, "%s: run %zu logits differ by %.3g", var, q, e);
+    const int want = L > min_L && (!avail || avail(g[0])) ? layers : 0;
+    TX_CHECK(on[1] == 0 && on[0] == want, "%s: run %zu took %d and %d nodes", var, q, on[0], on[1]);
+    free(l[0]), free(l[1]);
+  }
+  TX_CHECK(!rc || rc == SSD_EDEVICE, "%s: %s", var, c->msg);
+  rt_gpu_model_free(g[0]), rt_gpu_model_free(g[1]);
+}
+
 /* Chained segments ($SSDC_SSD_CHAIN=1: each segment starts from its
  * predecessor's end state, after the predecessor's last chunk) against
  * looked-back ones (0), both one chunk a segment so that every sequence of
@@ -773,42 +813,13 @@ static void after_check(rt_model *md, ssd_ctx *c) {
  * The two ways add a segment's state in another order: logits within 1e-3
  * (a flipped bf16 rounding), and every chunked SSD node of g[0] chained. */
 static void chain_check(rt_model *md, ssd_ctx *c) {
-  rt_gpu_model *g[2] = {NULL, NULL};
-  rt_weight_fn wfn;
-  void *wctx;
-  rt_model_weights(md, &wfn, &wctx);
-  const rt_gpu_opts go = {.mode = RT_GPU_BF16, .emu = golden_emu};
-  int rc = SSD_OK;
-  for (int k = 0; k < 2 && !rc; k++) rc = rt_gpu_model_new(rt_model_module(md), wfn, wctx, &go, &g[k], c);
   static const cmp_run runs[] = {{2, 150, 0}, {3, 65, 0}, {2, 70, 1}, {2, 65, 2}, {2, 1, 2}, {2, 1, 2}};
-  int64_t ids[400];
-  for (int i = 0; i < 400; i++) ids[i] = (i * 7919 + 23) % 50000;
   setenv("SSDC_GNORM_FOLD", "0", 1);
   setenv("SSDC_SSD_SEG_CHUNKS", "1", 1);
-  for (size_t q = 0; q < sizeof runs / sizeof *runs && !rc; q++) {
-    const int64_t B = runs[q].B, L = runs[q].L;
-    float *l[2] = {NULL, NULL};
-    size_t n = 0;
-    int ch[2] = {0, 0};
-    for (int k = 0; k < 2 && !rc; k++) {
-      setenv("SSDC_SSD_CHAIN", k ? "0" : "1", 1);
-      rc = run_cmp(g[k], &runs[q], ids + 7 * q, &l[k], &n, c);
-      ch[k] = rt_gpu_ssd_chain_runs(g[k]);
-    }
-    if (rc) break;
-    const double e = n ? rel_diff(l[0], l[1], n) : INFINITY;
-    printf("chained segments vs looked back, run %zu (%lld x %lld): %d / %d nodes chained, logits rel diff %.3g\n",
-           q, (long long)B, (long long)L, ch[0], ch[1], e);
-    TX_CHECK(e <= 1e-3, "chain: run %zu logits differ by %.3g", q, e);
-    const int want = L > 64 ? 3 : 0;
-    TX_CHECK(ch[1] == 0 && ch[0] == want, "chain: run %zu chained %d and %d nodes", q, ch[0], ch[1]);
-    free(l[0]), free(l[1]);
-  }
-  unsetenv("SSDC_SSD_CHAIN");
+  launch_var_check(md, "SSDC_SSD_CHAIN", "chained segments", runs, sizeof runs / sizeof *runs,
+                   rt_gpu_ssd_chain_runs, 3, 64, NULL, 1e-3, 23, c);
   unsetenv("SSDC_SSD_SEG_CHUNKS");
   unsetenv("SSDC_GNORM_FOLD");
-  TX_CHECK(!rc, "chain: %s", c->msg);
-  rt_gpu_model_free(g[0]), rt_gpu_model_free(g[1]);
 }
 
 /* The wgmma SSD kernel ($SSDC_SSD_WG=1: the warpgroup and its producer warp)
@@ -817,48 +828,23 @@ static void chain_check(rt_model *md, ssd_ctx *c) {
  * prepared, at the first run, so it is set around g[0]'s runs.  Forwards,
  * a prefill, a second prefill from its state (the kernel's init) and decode
  * steps after (the state it left): logits within bf16 rounding of each
- * other, and every chunked SSD node of g[0] on the wgmma kernel. */
+ * other, and every chunked SSD node of g[0] on the wgmma kernel.  The two
+ * kernels round alike (equal logits on the emulated device and the H100,
+ * session 17); 1e-3 leaves room for a flipped bf16 rounding, and a missing
+ * decay of C S^T (2.6e-2 and 1.4e-2 here) fails it. */
 static void wg_check(const char *path, ssd_ctx *c) {
   static const char *const sets[] = {"d_model=128", "n_layer=2", "d_state=64", "headdim=64"};
   rt_model_opts o = {0};
   o.codegen = -1;
   o.sets = sets, o.nsets = 4;
   rt_model *md = NULL;
-  rt_gpu_model *g[2] = {NULL, NULL};
-  rt_weight_fn wfn;
-  void *wctx;
-  int rc = rt_model_random(path, &o, 13, &md, c);
-  if (!rc) rt_model_weights(md, &wfn, &wctx);
-  const rt_gpu_opts go = {.mode = RT_GPU_BF16, .emu = golden_emu};
-  for (int k = 0; k < 2 && !rc; k++) rc = rt_gpu_model_new(rt_model_module(md), wfn, wctx, &go, &g[k], c);
-  static const cmp_run runs[] = {{2, 150, 0}, {1, 7, 0}, {2, 70, 1}, {2, 65, 2}, {2, 1, 2}, {2, 1, 2}};
-  int64_t ids[400];
-  for (int i = 0; i < 400; i++) ids[i] = (i * 7919 + 17) % 50000;
-  for (size_t q = 0; q < sizeof runs / sizeof *runs && !rc; q++) {
-    const int64_t B = runs[q].B, L = runs[q].L;
-    float *l[2] = {NULL, NULL};
-    size_t n = 0;
-    int wg[2] = {0, 0};
-    for (int k = 0; k < 2 && !rc; k++) {
-      setenv("SSDC_SSD_WG", k ? "0" : "1", 1);
-      rc = run_cmp(g[k], &runs[q], ids + 7 * q, &l[k], &n, c);
-      unsetenv("SSDC_SSD_WG");
-      wg[k] = rt_gpu_ssd_wg_runs(g[k]);
-    }
-    if (rc) break;
-    const double e = n ? rel_diff(l[0], l[1], n) : INFINITY;
-    printf("wgmma SSD kernel vs default, run %zu (%lld x %lld): %d / %d nodes on it, logits rel diff %.3g\n",
-           q, (long long)B, (long long)L, wg[0], wg[1], e);
-    /* the two kernels round alike (equal logits on the emulated device and the
-     * H100, session 17); 1e-3 leaves room for a flipped bf16 rounding, and a
-     * missing decay of C S^T (2.6e-2 and 1.4e-2 here) fails it */
-    TX_CHECK(e <= 1e-3, "wg: run %zu logits differ by %.3g", q, e);
-    const int want = L > 1 && rt_gpu_has_wgmma(g[0]) ? 2 : 0;
-    TX_CHECK(wg[1] == 0 && wg[0] == want, "wg: run %zu ran %d and %d nodes on it", q, wg[0], wg[1]);
-    free(l[0]), free(l[1]);
+  if (rt_model_random(path, &o, 13, &md, c)) {
+    TX_CHECK(false, "wg: %s", c->msg);
+    return;
   }
-  TX_CHECK(!rc || rc == SSD_EDEVICE, "wg: %s", c->msg);
-  rt_gpu_model_free(g[0]), rt_gpu_model_free(g[1]);
+  static const cmp_run runs[] = {{2, 150, 0}, {1, 7, 0}, {2, 70, 1}, {2, 65, 2}, {2, 1, 2}, {2, 1, 2}};
+  launch_var_check(md, "SSDC_SSD_WG", "wgmma SSD kernel", runs, sizeof runs / sizeof *runs,
+                   rt_gpu_ssd_wg_runs, 2, 1, rt_gpu_has_wgmma, 1e-3, 17, c);
   rt_model_free(md);
 }
 
