@@ -273,6 +273,7 @@ struct rt_gpu_model {
   gfold *gf;      /* the foldable chains (plan_gfold), ngf of them */
   int ngf, ngf_last; /* ngf_last: chains the last forward folded */
   int ngw_last;      /* of those, the ones whose out_proj applied the row scale (run_gw_fold) */
+  int ngw_lin_last;  /* other linears the last forward ran through ssdc's own GEMM (run_gw) */
   int *gf_at;     /* per node: the chain it belongs to (-1: none) */
   bool xconv_ok;  /* $SSDC_XCONV=1 (default off): x's conv folded into the SSD kernel */
   int *xc_of;     /* per node: a foldable conv's SSD node and the SSD node's conv (plan_xconv) */
@@ -1895,6 +1896,26 @@ static int run_gw_fold(grun *r, gfold *f, const gin *x, const gin *w, rt_dptr y,
   return SSD_OK;
 }
 
+/* Any other linear through ssdc's own GEMM ($SSDC_OWN_GEMM=1, where it fits):
+ * a bf16 Y, or an fp32 residual Y += X W^T (out_proj accumulating, no row
+ * scale).  For measuring the GEMM in the model beside cuBLASLt, the
+ * projections' folds (the conv into in_proj's epilogue) needing it at parity
+ * (bench/NOTES.md, session 29). */
+static int run_gw(grun *r, const rt_gemm *p, int64_t ldx) {
+  rt_gpu_model *g = r->g;
+  cg_op_spec s;
+  memset(&s, 0, sizeof s);
+  s.kind = CG_OP_GEMM, s.in_bf16 = s.w_bf16 = true;
+  s.out_bf16 = !p->accumulate, s.res_in = p->accumulate;
+  const rt_cuda_op *k = NULL;
+  TRY(get_op(g, &s, &k, r->c));
+  const rt_cuda_gemm_args a = {.x = p->x, .w = p->W, .y = p->y, .M = p->M, .N = p->N, .K = p->K,
+                               .ldx = ldx, .ldy = p->N};
+  TRY(rt_cuda_gemm(g->cu, k, &a, r->c));
+  g->ngw_lin_last++;
+  return SSD_OK;
+}
+
 static int op_linear(grun *r, const ir_node *n) {
   const int j = r->norms ? r->g->norm_of[r->idx] : -1; /* x's norm, deferred to here */
   const gpre *pre = j >= 0 && r->g->pre[j].x ? &r->g->pre[j] : NULL;
@@ -1937,8 +1958,11 @@ static int op_linear(grun *r, const ir_node *n) {
                   p.out == RT_BLAS_F32 && M == st->B;
   const gemv_call q = {nn,  pre, emit, x, w, &bi, M, N, p.y, p.out == RT_BLAS_BF16, p.accumulate,
                        am};
+  const bool gw_lin = !f && !gemv && (p.accumulate || p.out == RT_BLAS_BF16) &&
+                      gw_fits(r->g, &xi, &wi, bi.p, M, N, K);
   if (!rc && gw) rc = run_gw_fold(r, f, &xi, &wi, res->p, M, N, K);
   else if (!rc && gemv) rc = run_gemv(r, &q);
+  else if (!rc && gw_lin) rc = run_gw(r, &p, K);
   else if (!rc && M > 0 && N > 0)
     rc = zside_fits(r, &p, &xi, &wi) ? run_zside(r, &p, x) : rt_blas_gemm(r->g->blas, &p, r->c);
   if (j >= 0) pre_drop(r->g, j);
@@ -2737,7 +2761,7 @@ static int walk(grun *r, bool last_only, const ir_value **result) {
   rt_gpu_model *g = r->g;
   gfold_reset(g);
   xc_pend_drop(g);
-  g->ngf_last = g->ngw_last = 0;
+  g->ngf_last = g->ngw_last = g->ngw_lin_last = 0;
   g->nxc_last = 0;
   g->nwg_last = 0;
   g->nchain_last = 0;
@@ -3104,6 +3128,7 @@ double rt_gpu_step_gpu_ms(const rt_gpu_model *g) { return g->step.gpu_ms; }
 int64_t rt_gpu_step_kernels(const rt_gpu_model *g) { return g->step.kernels; }
 int rt_gpu_gnorm_folds(const rt_gpu_model *g) { return g->ngf_last; }
 int rt_gpu_gemm_folds(const rt_gpu_model *g) { return g->ngw_last; }
+int rt_gpu_gemm_linears(const rt_gpu_model *g) { return g->ngw_lin_last; }
 int rt_gpu_gnorm_after(const rt_gpu_model *g) { return g->nafter_last; }
 int rt_gpu_xconv_folds(const rt_gpu_model *g) { return g->nxc_last; }
 int rt_gpu_ssd_wg_runs(const rt_gpu_model *g) { return g->nwg_last; }

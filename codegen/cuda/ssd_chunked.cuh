@@ -688,7 +688,7 @@ SSD_KERNEL(SSD_CHUNKED_PARAMS) {
   // ---- phase 1: this segment's own contribution to the state (the last
   // segment publishes nothing, and a chained one publishes after phase 3, so
   // they skip this) -------------------------------------------------------------------
-  if (!chain && wh.seg < nseg - 1) {
+  if (ssd_publishes_early(wh, nseg, chain)) {
 #pragma unroll
     for (int j = 0; j < NTW; j++) S[j][0] = S[j][1] = S[j][2] = S[j][3] = 0.f;
     constexpr int STEP = ssd_p1_two ? 2 : 1;

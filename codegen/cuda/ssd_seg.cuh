@@ -335,6 +335,14 @@ __device__ __forceinline__ void ssd_publish(const float (&V)[NT][4], const ssd_w
   SSD_LSTAMP(wh.flag, 4);
 }
 
+// Whether the block runs phase 1 (its segment's own contribution to the
+// state, before its outputs) and publishes its end state before phase 3:
+// looked back (chain 0), every segment with a successor; chained, none (a
+// block publishes after phase 3, ssd_finish).
+__device__ __forceinline__ bool ssd_publishes_early(const ssd_where &wh, int nseg, int chain) {
+  return !chain && wh.seg < nseg - 1;
+}
+
 // The state entering the block's segment, into S (NT tiles of mma's C
 // fragment layout; off(j, e) is element e of tile j's offset in a [P, N] head
 // state, init's layout): init (or zeros) for segment 0, else segment seg - 1's
@@ -374,7 +382,7 @@ __device__ __forceinline__ void ssd_link(float (&S)[NT][4], const ssd_where &wh,
     SSD_LSTAMP(wh.flag, 3);
   }
   (void)init; (void)off;
-  if (!chain && wh.seg < nseg - 1) {
+  if (ssd_publishes_early(wh, nseg, chain)) {
     const float dseg = __expf(seglog);
 #pragma unroll
     for (int j = 0; j < NT; j++)

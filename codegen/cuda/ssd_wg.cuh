@@ -224,7 +224,7 @@ SSD_KERNEL(SSD_CHUNKED_PARAMS) {
   ssd_take_ticket(sm.ticket, sm.seglog, ws_sync); /* its barrier also publishes the inits */
   const ssd_where wh = ssd_where_at(sm.ticket, (unsigned)batch * SSD_H * PSL, L, seg_chunks);
   const float A = ssd_A(A_, wh.hdt);
-  const bool phase1 = !chain && wh.seg < nseg - 1;
+  const bool phase1 = ssd_publishes_early(wh, nseg, chain);
   if (warp == NWARPS) {
     wg_produce(sm, wh, phase1, x, B, C, dt, dt_bias, A, L);
     return;
