@@ -1872,6 +1872,24 @@ static bool gw_fits(const rt_gpu_model *g, const gin *x, const gin *w, rt_dptr b
          w->p % 16 == 0;
 }
 
+/* Y = X W^T through ssdc's own GEMM (x, w bf16 dense, K-major): a bf16 Y,
+ * or (accumulate) an fp32 Y += s (X W^T), s the row scale of the gated norm
+ * folded in chain f (NULL: s = 1). */
+static int gw_gemm(grun *r, rt_dptr x, rt_dptr w, rt_dptr y, bool accumulate, const gfold *f,
+                   int64_t M, int64_t N, int64_t K) {
+  rt_gpu_model *g = r->g;
+  cg_op_spec s;
+  memset(&s, 0, sizeof s);
+  s.kind = CG_OP_GEMM, s.in_bf16 = s.w_bf16 = true;
+  s.out_bf16 = !accumulate, s.res_in = accumulate;
+  if (f) s.ss_parts = f->parts, s.ss_D = f->width, s.ss_eps = g->nodes[f->norm]->a.eps;
+  const rt_cuda_op *k = NULL;
+  TRY(get_op(g, &s, &k, r->c));
+  const rt_cuda_gemm_args a = {.x = x, .w = w, .y = y, .ss = f ? f->ss : 0, .M = M, .N = N, .K = K,
+                               .ldx = K, .ldy = N};
+  return rt_cuda_gemm(g->cu, k, &a, r->c);
+}
+
 /* out_proj of a folded chain (plan_gfold) through ssdc's own GEMM: the
  * residual y += s (x W^T), s the gated norm's row scale from the SSD
  * kernel's partial sums, so the add after it is a view (op_binary) and its
@@ -1879,40 +1897,20 @@ static bool gw_fits(const rt_gpu_model *g, const gin *x, const gin *w, rt_dptr b
  * for bf16 operands), and what gfold_add did in a pass of its own. */
 static int run_gw_fold(grun *r, gfold *f, const gin *x, const gin *w, rt_dptr y, int64_t M, int64_t N,
                        int64_t K) {
-  rt_gpu_model *g = r->g;
-  const ir_node *nn = g->nodes[f->norm];
-  cg_op_spec s;
-  memset(&s, 0, sizeof s);
-  s.kind = CG_OP_GEMM, s.in_bf16 = s.w_bf16 = s.res_in = true;
-  s.ss_parts = f->parts, s.ss_D = f->width, s.ss_eps = nn->a.eps;
-  const rt_cuda_op *k = NULL;
-  TRY(get_op(g, &s, &k, r->c));
-  const rt_cuda_gemm_args a = {.x = x->p, .w = w->p, .y = y, .ss = f->ss, .M = M, .N = N, .K = K,
-                               .ldx = K, .ldy = N};
-  TRY(rt_cuda_gemm(g->cu, k, &a, r->c));
-  gm_free(g, f->ss);
+  TRY(gw_gemm(r, x->p, w->p, y, true, f, M, N, K));
+  gm_free(r->g, f->ss);
   f->ss = 0, f->scaled = true;
-  g->ngf_last++, g->ngw_last++;
+  r->g->ngf_last++, r->g->ngw_last++;
   return SSD_OK;
 }
 
-/* Any other linear through ssdc's own GEMM ($SSDC_OWN_GEMM=1, where it fits):
- * a bf16 Y, or an fp32 residual Y += X W^T (out_proj accumulating, no row
- * scale).  For measuring the GEMM in the model beside cuBLASLt, the
- * projections' folds (the conv into in_proj's epilogue) needing it at parity
- * (bench/NOTES.md, session 29). */
-static int run_gw(grun *r, const rt_gemm *p, int64_t ldx) {
-  rt_gpu_model *g = r->g;
-  cg_op_spec s;
-  memset(&s, 0, sizeof s);
-  s.kind = CG_OP_GEMM, s.in_bf16 = s.w_bf16 = true;
-  s.out_bf16 = !p->accumulate, s.res_in = p->accumulate;
-  const rt_cuda_op *k = NULL;
-  TRY(get_op(g, &s, &k, r->c));
-  const rt_cuda_gemm_args a = {.x = p->x, .w = p->W, .y = p->y, .M = p->M, .N = p->N, .K = p->K,
-                               .ldx = ldx, .ldy = p->N};
-  TRY(rt_cuda_gemm(g->cu, k, &a, r->c));
-  g->ngw_lin_last++;
+/* Any other linear p through ssdc's own GEMM ($SSDC_OWN_GEMM=1, where it
+ * fits): a bf16 Y, or out_proj adding into the fp32 residual.  For measuring
+ * the GEMM in the model beside cuBLASLt: the projections' folds (the conv
+ * into in_proj's epilogue) need it at parity (bench/NOTES.md, session 29). */
+static int run_gw(grun *r, const rt_gemm *p) {
+  TRY(gw_gemm(r, p->x, p->W, p->y, p->accumulate, NULL, p->M, p->N, p->K));
+  r->g->ngw_lin_last++;
   return SSD_OK;
 }
 
@@ -1958,13 +1956,14 @@ static int op_linear(grun *r, const ir_node *n) {
                   p.out == RT_BLAS_F32 && M == st->B;
   const gemv_call q = {nn,  pre, emit, x, w, &bi, M, N, p.y, p.out == RT_BLAS_BF16, p.accumulate,
                        am};
-  const bool gw_lin = !f && !gemv && (p.accumulate || p.out == RT_BLAS_BF16) &&
+  const bool gw_lin = !f && (p.accumulate || p.out == RT_BLAS_BF16) &&
                       gw_fits(r->g, &xi, &wi, bi.p, M, N, K);
   if (!rc && gw) rc = run_gw_fold(r, f, &xi, &wi, res->p, M, N, K);
   else if (!rc && gemv) rc = run_gemv(r, &q);
-  else if (!rc && gw_lin) rc = run_gw(r, &p, K);
   else if (!rc && M > 0 && N > 0)
-    rc = zside_fits(r, &p, &xi, &wi) ? run_zside(r, &p, x) : rt_blas_gemm(r->g->blas, &p, r->c);
+    rc = zside_fits(r, &p, &xi, &wi) ? run_zside(r, &p, x)
+         : gw_lin                    ? run_gw(r, &p)
+                                     : rt_blas_gemm(r->g->blas, &p, r->c);
   if (j >= 0) pre_drop(r->g, j);
   put_in(r->g, &xi), put_in(r->g, &wi), put_in(r->g, &bi);
   return rc;

@@ -110,8 +110,9 @@ int64_t rt_gpu_step_kernels(const rt_gpu_model *g);
  * scale out_proj applied through ssdc's own GEMM ($SSDC_OWN_GEMM=1). */
 int rt_gpu_gnorm_folds(const rt_gpu_model *g);
 int rt_gpu_gemm_folds(const rt_gpu_model *g);
-/* Linears other than those that the last forward ran through ssdc's own
- * GEMM ($SSDC_OWN_GEMM=1 on an sm_90 or emulated device, where it fits). */
+/* The other linears (not a fold's out_proj) that the last forward ran
+ * through ssdc's own GEMM ($SSDC_OWN_GEMM=1 on an sm_90 or emulated device,
+ * where it fits; a linear split onto the side stream stays on cuBLASLt). */
 int rt_gpu_gemm_linears(const rt_gpu_model *g);
 /* Gated norms that the last forward launched into the tail of the chunked
  * SSD kernel before them (PDL, each row waiting for its flag; by default
