@@ -40,11 +40,11 @@ set_tests_properties(emu_self emu_ssd emu_ssd_wg emu_dec emu_ops emu_golden emu_
                      ENVIRONMENT SSDC_CACHE_DIR=${CMAKE_CURRENT_BINARY_DIR}/ssdc-emu-cache)
 set_tests_properties(emu_ssd_wg PROPERTIES ENVIRONMENT
                      "SSDC_SSD_WG=1;SSDC_CACHE_DIR=${CMAKE_CURRENT_BINARY_DIR}/ssdc-emu-cache")
-# The fused test compares the fused decode step and seven executor plans on
+# The fused test compares the fused decode step and eight executor plans on
 # whole models; under ASan+UBSan it ran past 900 s once the side-stream check
 # joined it (session 18) and took 1032 s of 1500 with session 27's, so it
-# runs as two tests (its decode half and its plans half: 500 and 701 s in
-# session 28).  The two SSD kernel tests run every chunked case through the
+# runs as two tests (its decode half and its plans half: 584 and 985 s in
+# session 29, the plans half with the own-GEMM check).  The two SSD kernel tests run every chunked case through the
 # emulated kernels: emu_ssd_wg ran past 900 s once session 20's gate-tile
 # case joined them, and with session 28's chained cases they take 863 and
 # 1041 s under the sanitizers.
