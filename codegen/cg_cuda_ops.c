@@ -49,11 +49,11 @@ __attribute__((format(printf, 2, 3))) static void ob_printf(obuf *b, const char 
 
 static const char *const kind_name[] = {"embed", "rmsnorm", "gnorm", "conv",   "conv_step",
                                         "ew",    "kv",      "attn",  "s6",     "argmax",
-                                        "gemm"};
+                                        "gemm",  "conv_edge"};
 static const char *const kind_tpl[] = {"ops_embed.cuh", "ops_rmsnorm.cuh", "ops_gnorm.cuh",
                                        "ops_conv.cuh",  "ops_conv_step.cuh", "ops_ew.cuh",
                                        "ops_kv.cuh",    "ops_attn.cuh",    "s6_scan.cuh",
-                                       "ops_argmax.cuh", "gw_gemm.cuh"};
+                                       "ops_argmax.cuh", "gw_gemm.cuh",   "ops_conv.cuh"};
 
 int cg_op_s6_tpc(int64_t N) {
   /* Up to 16 states per thread stay in registers; more threads split larger N. */
@@ -178,6 +178,16 @@ int cg_op_check(const cg_op_spec *s, ssd_ctx *c) {
       return BAD("GEMM kernel: a row scale needs the fp32 output, at most 65536 partial sums, a "
                  "positive width and eps >= 0 (parts %lld, width %lld)", (long long)s->ss_parts,
                  (long long)s->ss_D);
+    if (s->K && (!s->out_bf16 || s->K < 2 || s->K > 4 || s->c0 < 0 || s->c0 % 8 || !pos_le(s->D, 1 << 24) ||
+                 s->D % 8))
+      return BAD("GEMM kernel: a conv in the epilogue needs a bf16 output, 2..4 taps and columns "
+                 "[c0, c0 + D) in multiples of 8 (K %lld, c0 %lld, D %lld)", (long long)s->K,
+                 (long long)s->c0, (long long)s->D);
+    return SSD_OK;
+  case CG_OP_CONV_EDGE:
+    if (s->K < 2 || s->K > 4 || !pos_le(s->D, 1 << 24) || s->D % 2)
+      return BAD("conv edge kernel: 2..4 taps over an even number of channels (K %lld, D %lld)",
+                 (long long)s->K, (long long)s->D);
     return SSD_OK;
   }
   return ssd_err(c, SSD_EINTERNAL, "cg_op_check: unknown kernel kind %d", (int)s->kind);
@@ -187,7 +197,7 @@ int cg_op_check(const cg_op_spec *s, ssd_ctx *c) {
  * group (fewer threads for narrow groups: blocks are one group of one row). */
 int cg_op_threads(const cg_op_spec *s) {
   if (s->kind == CG_OP_GEMM) return CG_OP_GEMM_THREADS;
-  if (s->kind == CG_OP_CONV || s->kind == CG_OP_CONV_STEP) return 128;
+  if (s->kind == CG_OP_CONV || s->kind == CG_OP_CONV_STEP || s->kind == CG_OP_CONV_EDGE) return 128;
   if (s->kind != CG_OP_GNORM || !s->vec || s->G < 1) return 256;
   const int64_t nv = s->D / s->G / 8, t = (nv + 3) / 4;
   return t <= 32 ? 32 : t >= 256 ? 256 : (int)((t + 31) / 32 * 32);
@@ -271,6 +281,14 @@ static void prologue(obuf *b, const cg_op_spec *s) {
     ob_printf(b, "#define GW_EPI %d\n#define GW_SS_PARTS %lld\n#define GW_SS_D %lld\n"
                  "#define GW_SS_EPS %.17g\n", s->out_bf16 ? 0 : 1, (long long)s->ss_parts,
               (long long)s->ss_D, s->ss_eps);
+    ob_printf(b, "#define GW_CV_K %lld\n#define GW_CV_C0 %lld\n#define GW_CV_D %lld\n#define GW_CV_BIAS %d\n"
+                 "#define GW_CV_SILU %d\n", (long long)s->K, (long long)s->c0, (long long)s->D, s->has_bias,
+              s->silu);
+    break;
+  case CG_OP_CONV_EDGE:
+    ob_printf(b, "#define OPS_EDGE 1\n#define OPS_C %lld\n#define OPS_K %lld\n#define OPS_HAS_BIAS %d\n"
+                 "#define OPS_SILU %d\n#define OPS_TILE_M %d\n",
+              (long long)s->D, (long long)s->K, s->has_bias, s->silu, CG_OP_GEMM_BM);
     break;
   case CG_OP_EMBED:
     ob_printf(b, "#define OPS_D %lld\n#define OPS_V %lldLL\n#define OPS_W_SPLIT %d\n", (long long)s->D,
@@ -294,7 +312,7 @@ static void prologue(obuf *b, const cg_op_spec *s) {
   case CG_OP_CONV_STEP:
     ob_printf(b, "#define OPS_C %lld\n#define OPS_K %lld\n#define OPS_HAS_BIAS %d\n"
                  "#define OPS_SILU %d\n#define OPS_T %d\n#define OPS_LDX %lldLL\n"
-                 "#define OPS_VEC %d\n#define OPS_C0 %lld\n",
+                 "#define OPS_VEC %d\n#define OPS_C0 %lld\n#define OPS_EDGE 0\n",
               (long long)s->D, (long long)s->K, s->has_bias, s->silu, cg_op_conv_t(s),
               (long long)(s->ldx ? s->ldx : s->D), s->vec, (long long)s->c0);
     break;

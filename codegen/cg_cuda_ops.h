@@ -34,7 +34,10 @@ typedef enum {
   CG_OP_S6,        /* Mamba-1 selective scan (L = 1 with init == final: decode) */
   CG_OP_ARGMAX,    /* per row: the first index of the largest value (rt_argmax) */
   CG_OP_GEMM,      /* Y = X W^T on sm_90a (gw_gemm.cuh): bf16 out, or fp32 Y += s X W^T
-                      (res_in) with an optional row scale from partial sums (ss_parts) */
+                      (res_in) with an optional row scale from partial sums (ss_parts);
+                      with K > 0 a conv over columns [c0, c0 + D) in its epilogue */
+  CG_OP_CONV_EDGE, /* after such a GEMM: each row tile's first K-1 conv outputs, whose
+                      inputs reach into the tile before (ops_conv.cuh, OPS_EDGE) */
 } cg_op_kind;
 
 /* Elementwise steps; the unary ones mirror rt_unary_op (runtime/rt_ops.h). */
@@ -70,7 +73,10 @@ typedef struct cg_op_spec {
                                 before it (0: none) */
   double ss_eps;
   bool norm_before_gate;     /* GNORM */
-  int64_t K;                 /* CONV width */
+  int64_t K;                 /* CONV width; GEMM: the conv folded into its epilogue (0:
+                                none; 2..4, with has_bias, silu, channels [c0, c0 + D) of
+                                Y, c0 and D multiples of 8, a bf16 Y); CONV_EDGE: the
+                                same conv (K, has_bias, silu, c0, D) */
   int conv_t;                /* CONV: time steps per thread (0: CG_OP_CONV_VT with vec,
                                 else CG_OP_CONV_T; with vec at most CG_OP_CONV_VT_MAX) */
   bool has_bias, silu;       /* CONV */

@@ -78,6 +78,22 @@ int rt_cuda_rmsnorm(rt_cuda *g, const rt_cuda_op *k, rt_dptr h, rt_dptr r, rt_dp
   return rt_cuda_launch(g, &k->fn, grid, 256, args, c);
 }
 
+/* The conv operands of a GEMM that convolves (spec.K > 0), or none. */
+static int conv_args_ok(const cg_op_spec *s, const rt_cuda_gemm_args *a, const char *what, ssd_ctx *c) {
+  if (!s->K)
+    return a->cw || a->edge ? ssd_err(c, SSD_EINVAL, "%s: conv operands for a kernel without the conv", what)
+                            : SSD_OK;
+  if (!a->cw || !a->edge || (s->has_bias && !a->cb))
+    return ssd_err(c, SSD_EINVAL, "%s: the conv's weights, bias or edge rows are missing", what);
+  if (a->L < s->K - 1 || a->L < 1 || a->M % a->L || a->ldy != a->N || s->c0 + s->D > a->N)
+    return ssd_err(c, SSD_EINVAL, "%s: the conv needs whole sequences of at least %lld tokens (%lld rows "
+                   "of %lld) in dense rows holding its %lld columns from %lld", what, (long long)(s->K - 1),
+                   (long long)a->M, (long long)a->L, (long long)s->D, (long long)s->c0);
+  if (a->cst_in && a->cst_in == a->cst_out)
+    return ssd_err(c, SSD_EINVAL, "%s: the conv's state in and out must be distinct buffers", what);
+  return SSD_OK;
+}
+
 int rt_cuda_gemm(rt_cuda *g, const rt_cuda_op *k, const rt_cuda_gemm_args *a, ssd_ctx *c) {
   TRY(want(k, CG_OP_GEMM, "GEMM", c));
   if (!cg_op_gemm_fits(a->M, a->N, a->K) || a->ldx < a->K || a->ldy < a->N)
@@ -86,6 +102,7 @@ int rt_cuda_gemm(rt_cuda *g, const rt_cuda_op *k, const rt_cuda_gemm_args *a, ss
                    (long long)a->N, (long long)a->K, (long long)a->ldx, (long long)a->ldy);
   if (k->spec.ss_parts && !a->ss)
     return ssd_err(c, SSD_EINVAL, "GEMM: the row scale's sums of squares are missing");
+  TRY(conv_args_ok(&k->spec, a, "GEMM", c));
   const bool f32 = !k->spec.out_bf16;
   rt_cuda_tmap tx, tw, ty;
   TRY(rt_cuda_tmap_box(g, &tx, a->x, false, a->K, a->ldx, a->M, CG_OP_GEMM_BM, c));
@@ -95,8 +112,31 @@ int rt_cuda_gemm(rt_cuda *g, const rt_cuda_op *k, const rt_cuda_gemm_args *a, ss
   const int64_t tiles =
       (a->M + CG_OP_GEMM_BM - 1) / CG_OP_GEMM_BM * ((a->N + CG_OP_GEMM_BN - 1) / CG_OP_GEMM_BN);
   const unsigned grid[3] = {(unsigned)(tiles < rt_cuda_sms(g) ? tiles : rt_cuda_sms(g)), 1, 1};
-  void *args[] = {&tx, &tw, &ty, (void *)&a->ss, &M, &N, &K, &gm};
+  long long L = a->L;
+  void *args[] = {&tx,          &tw,        &ty,          (void *)&a->ss,      &M, &N, &K, &gm,
+                  (void *)&a->cw, (void *)&a->cb, (void *)&a->cst_in, (void *)&a->cst_out,
+                  (void *)&a->edge, &L};
   return rt_cuda_launch(g, &k->fn, grid, CG_OP_GEMM_THREADS, args, c);
+}
+
+size_t rt_cuda_gemm_edge_bytes(const cg_op_spec *s, int64_t M) {
+  const int64_t mt = (M + CG_OP_GEMM_BM - 1) / CG_OP_GEMM_BM;
+  return s->K ? (size_t)(mt * 2 * (s->K - 1) * s->D) * 2 : 0;
+}
+
+int rt_cuda_conv_edge(rt_cuda *g, const rt_cuda_op *k, const rt_cuda_gemm_args *a, ssd_ctx *c) {
+  TRY(want(k, CG_OP_CONV_EDGE, "conv edge", c));
+  const cg_op_spec *s = &k->spec;
+  const cg_op_spec gs = {.K = s->K, .has_bias = s->has_bias, .c0 = s->c0, .D = s->D};
+  TRY(conv_args_ok(&gs, a, "conv edge", c));
+  const int64_t mt = (a->M + CG_OP_GEMM_BM - 1) / CG_OP_GEMM_BM;
+  if (mt < 2) return SSD_OK; /* one tile: the epilogue computed every row */
+  TRY(rows_ok(mt - 1, 65535, "conv edge tiles", c));
+  rt_dptr y = a->y + (rt_dptr)(s->c0 * 2); /* the conv's first column */
+  long long ld = a->ldy, M = a->M, L = a->L;
+  void *args[] = {(void *)&a->edge, (void *)&a->cw, (void *)&a->cb, (void *)&a->cst_in, &y, &ld, &M, &L};
+  const unsigned grid[3] = {(unsigned)((s->D / 2 + 127) / 128), (unsigned)(mt - 1), 1};
+  return rt_cuda_launch(g, &k->fn, grid, 128, args, c);
 }
 
 bool rt_cuda_aligned16(const rt_dptr *p, int n) {

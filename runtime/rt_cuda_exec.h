@@ -47,11 +47,24 @@ int rt_cuda_rmsnorm(rt_cuda *g, const rt_cuda_op *k, rt_dptr h, rt_dptr r, rt_dp
  * X W^T then scaled by rsqrt(sum of ss[row, 0 .. ss_parts) / ss_D + ss_eps)
  * with spec.ss_parts (ss fp32, dense rows).  Shapes: cg_op_gemm_fits; the
  * pointers 16-byte aligned. */
+/* With a conv in the epilogue (spec.K > 0; ldy = N): the conv's fp32
+ * weights cw [D][K] and bias cb, the state before each of the M / L
+ * sequences (cst_in, [M/L][D][K-1] fp32, 0: zeros) and the one after it
+ * (cst_out, 0: not kept; another buffer than cst_in), and edge, scratch of
+ * rt_cuda_gemm_edge_bytes for the rows rt_cuda_conv_edge then fixes up;
+ * L >= K - 1 tokens a sequence. */
 typedef struct rt_cuda_gemm_args {
   rt_dptr x, w, y, ss;
   int64_t M, N, K, ldx, ldy;
+  rt_dptr cw, cb, cst_in, cst_out, edge;
+  int64_t L;
 } rt_cuda_gemm_args;
 int rt_cuda_gemm(rt_cuda *g, const rt_cuda_op *k, const rt_cuda_gemm_args *a, ssd_ctx *c);
+size_t rt_cuda_gemm_edge_bytes(const cg_op_spec *s, int64_t M);
+/* After a GEMM whose epilogue convolved (a, with kernel k of CG_OP_CONV_EDGE
+ * for the same conv): the first K-1 outputs of each row tile that starts
+ * inside a sequence, from the edge rows and the state. */
+int rt_cuda_conv_edge(rt_cuda *g, const rt_cuda_op *k, const rt_cuda_gemm_args *a, ssd_ctx *c);
 /* Whether every pointer is 16-byte aligned: a spec with vec needs its
  * operands so (its launcher refuses others), so callers pick vec with this. */
 bool rt_cuda_aligned16(const rt_dptr *p, int n);

@@ -224,6 +224,14 @@ typedef struct gzside {
   int64_t col, width;
 } gzside;
 
+/* A conv that a linear's epilogue runs (plan_cfold): the conv node, and
+ * where its input sits in the linear's output rows. */
+typedef struct gcfold {
+  int conv; /* -1: none */
+  int64_t col, C, K;
+  bool bias;
+} gcfold;
+
 /* A prepared SSD kernel and the spec it was looked up by (get_ssd). */
 typedef struct gssd {
   cg_ssd_spec key;
@@ -287,6 +295,14 @@ struct rt_gpu_model {
   int nchain_last; /* chunked SSD nodes the last walk ran with chained segments */
   bool zside_ok;  /* $SSDC_SIDE_GEMM=1 (default off): gate columns on the side stream */
   gzside *zs;     /* per node: a linear's gate columns (plan_zside) */
+  bool cfold_ok;  /* convs may fold into in_proj's epilogue ($SSDC_CONV_FOLD=1; plan_cfold) */
+  gcfold *cf;     /* per node: the conv a linear's own GEMM runs in its epilogue */
+  struct {        /* the conv the last linear ran: op_conv makes its output a view */
+    int conv;     /* -1: none */
+    rt_dptr p;    /* the conv's input (and output) in the linear's output rows */
+    int64_t ld;
+  } cf_pend;
+  int ncf_last;   /* convs the last walk ran in a GEMM's epilogue */
   struct {        /* the side stream's GEMM in flight: its gated norm joins it */
     bool on;
     int norm, blk; /* blk: x's block, held until the join */
@@ -968,6 +984,47 @@ static int plan_zside(rt_gpu_model *g, ssd_ctx *c) {
   return SSD_OK;
 }
 
+/* Mamba's conv1d + SiLU over in_proj's xBC columns, run by in_proj's GEMM
+ * (ssdc's own, gw_gemm.cuh GW_CV_K) as it stores them: the conv's pass, a
+ * read and a write of every xBC element (10 ms of the 2.7b model's 8x2K
+ * prefill), disappears, and the SSD kernel reads x, B and C convolved from
+ * the in_proj rows (bench/NOTES.md, session 30).  Per conv: 2..4 taps with
+ * weights (and bias) from the checkpoint, the silu after it run inside it
+ * (silu_fused) and its only reader, its input a column block (at a multiple
+ * of 8) of a bias-free linear's bf16 output that reaches nothing else, its
+ * x not folded into the SSD kernel (plan_xconv).  cfold_want decides per
+ * walk; op_conv then makes the conv's output a view.  Planned only with
+ * $SSDC_CONV_FOLD=1 on an sm_90 (or emulated) device: on the H100 the two
+ * consumer warpgroups convolve each xBC tile while the tensor cores wait,
+ * and in_proj took 89-90 ms where cuBLASLt's took 72 and the conv 10 (2.7b,
+ * 8x2K and 1x16K), so the fold waits for an epilogue that overlaps the next
+ * tile's mainloop. */
+static int plan_cfold(rt_gpu_model *g, ssd_ctx *c) {
+  g->cf = calloc((size_t)g->nnodes + 1, sizeof *g->cf);
+  if (!g->cf) return ssd_err(c, SSD_ENOMEM, "out of memory");
+  for (int i = 0; i <= g->nnodes; i++) g->cf[i].conv = -1;
+  for (int ci = 0; ci < g->nnodes && g->bf16 && g->cfold_ok; ci++) {
+    const ir_node *cv = g->nodes[ci];
+    if (cv->op != IR_CONV1D || !g->silu_fused[ci] || g->xc_of[ci] >= 0 || cv->nin < 2 || !cv->in[1] ||
+        !cv->in[1]->def || cv->in[1]->def->op != IR_WEIGHT || !g->want16[cv->out[0]->id])
+      continue;
+    const bool bias = cv->nin > 2 && cv->in[2];
+    if (bias && (!cv->in[2]->def || cv->in[2]->def->op != IR_WEIGHT)) continue;
+    const ir_value *xv = unreshape(g, cv->in[0], false, NULL);
+    int64_t whole = -1, wn = -1;
+    const int64_t col = split_col(g, xv, &whole), C = token_width(g, cv->in[0]);
+    const ir_node *lin = col >= 0 ? xv->def->in[0]->def : NULL;
+    const int li = lin ? node_index(g, lin) : -1;
+    if (li < 0 || lin->op != IR_LINEAR || (lin->nin > 2 && lin->in[2]) || g->fold_add[li] >= 0 ||
+        g->cf[li].conv >= 0 || C <= 0 || col % 8 || C % 8 || token_width(g, xv) != C ||
+        !reaches_only(g, xv, ci, 0) || ir_value_numel(g->m, cv->in[1], 1, 1, &wn) || wn % C ||
+        wn / C < 2 || wn / C > 4)
+      continue;
+    g->cf[li] = (gcfold){ci, col, C, wn / C, bias};
+  }
+  return SSD_OK;
+}
+
 /* Per-token elements of v (a [batch, seqlen, ...] value); -1 if not constant. */
 static int64_t token_width(const rt_gpu_model *g, const ir_value *v) {
   int64_t n;
@@ -1265,11 +1322,16 @@ int rt_gpu_model_new(const ir_module *m, rt_weight_fn wfn, void *wctx, const rt_
     g->gw_ok = cg_arch_has_wgmma(rt_cuda_arch(g->cu)) && gw && *gw && strcmp(gw, "0");
     g->gfold_ok = !gfold || strcmp(gfold, "0");
     g->gfold_all = gfold && *gfold && strcmp(gfold, "0");
+    /* opt-in: on the H100 the epilogue's conv costs in_proj more than the
+       conv's pass (bench/NOTES.md, session 30) */
+    const char *cf = getenv("SSDC_CONV_FOLD");
+    g->cfold_ok = cg_arch_has_wgmma(rt_cuda_arch(g->cu)) && cf && *cf && strcmp(cf, "0");
   }
   if (!rc) plan_dtypes(g), plan_fusions(g), rc = plan_mixers(g, c);
   if (!rc) rc = plan_gfold(g, c);
   if (!rc) rc = plan_xconv(g, c);
   if (!rc) rc = plan_zside(g, c);
+  if (!rc) rc = plan_cfold(g, c);
   if (!rc) rc = plan_norms(g, c);
   if (!rc) rc = plan_prescale(g, c);
   if (!rc) rc = gm_load(g, c);
@@ -1378,6 +1440,7 @@ void rt_gpu_model_free(rt_gpu_model *g) {
   free(g->gf_at);
   free(g->xc_of);
   free(g->zs);
+  free(g->cf);
   free(g);
 }
 
@@ -1866,10 +1929,12 @@ static int run_zside(grun *r, const rt_gemm *p, const gslot *x) {
 
 /* Whether ssdc's own GEMM (rt_cuda_gemm) takes a linear: bf16 x and W, no
  * bias, shapes it handles, operands 16-byte aligned. */
+static bool gw_shape_fits(const gin *x, const gin *w, rt_dptr bias, int64_t M, int64_t N, int64_t K) {
+  return x->bf16 && w->bf16 && !bias && cg_op_gemm_fits(M, N, K) && x->p % 16 == 0 && w->p % 16 == 0;
+}
 static bool gw_fits(const rt_gpu_model *g, const gin *x, const gin *w, rt_dptr bias, int64_t M, int64_t N,
                     int64_t K) {
-  return g->gw_ok && x->bf16 && w->bf16 && !bias && cg_op_gemm_fits(M, N, K) && x->p % 16 == 0 &&
-         w->p % 16 == 0;
+  return g->gw_ok && gw_shape_fits(x, w, bias, M, N, K);
 }
 
 /* Y = X W^T through ssdc's own GEMM (x, w bf16 dense, K-major): a bf16 Y,
@@ -1901,6 +1966,57 @@ static int run_gw_fold(grun *r, gfold *f, const gin *x, const gin *w, rt_dptr y,
   gm_free(r->g, f->ss);
   f->ss = 0, f->scaled = true;
   r->g->ngf_last++, r->g->ngw_last++;
+  return SSD_OK;
+}
+
+/* The conv this linear's GEMM p runs in its epilogue in this walk
+ * (plan_cfold), or NULL: a prefill (not a decode step's fused paths) of
+ * sequences of at least K - 1 tokens, x and W as the own GEMM takes them, a
+ * bf16 output, the conv's weights on the device. */
+static const gcfold *cfold_want(grun *r, const rt_gemm *p, const gin *xi, const gin *wi) {
+  const rt_gpu_model *g = r->g;
+  const gcfold *f = g->cf && g->cf[r->idx].conv >= 0 ? &g->cf[r->idx] : NULL;
+  if (!f || r->mixers || r->L < 2 || r->L < f->K - 1 || p->M != r->B * r->L || p->out != RT_BLAS_BF16 ||
+      p->accumulate || f->col + f->C > p->N || !gw_shape_fits(xi, wi, p->bias, p->M, p->N, p->K))
+    return NULL;
+  const ir_node *cv = g->nodes[f->conv];
+  return weight_f32(g, cv->in[1]) && (!f->bias || weight_f32(g, cv->in[2])) ? f : NULL;
+}
+
+/* Linear p with the conv f in its GEMM's epilogue (gw_gemm.cuh GW_CV_K),
+ * then the fix-up of each row tile's first rows (rt_cuda_conv_edge).  Like
+ * op_conv, the state (when the walk keeps it) is read and the new one
+ * written to scratch, copied back after.  The conv's output is the block of
+ * in_proj's rows it overwrote (cf_pend, taken by op_conv). */
+static int run_gw_conv(grun *r, const rt_gemm *p, const gcfold *f) {
+  rt_gpu_model *g = r->g;
+  const ir_node *cv = g->nodes[f->conv];
+  cg_op_spec s, e;
+  memset(&s, 0, sizeof s);
+  s.kind = CG_OP_GEMM, s.in_bf16 = s.w_bf16 = s.out_bf16 = true;
+  s.K = f->K, s.c0 = f->col, s.D = f->C, s.has_bias = f->bias, s.silu = true;
+  memset(&e, 0, sizeof e);
+  e.kind = CG_OP_CONV_EDGE, e.K = f->K, e.c0 = f->col, e.D = f->C, e.has_bias = f->bias, e.silu = true;
+  const rt_cuda_op *k = NULL, *ke = NULL;
+  TRY(get_op(g, &s, &k, r->c));
+  TRY(get_op(g, &e, &ke, r->c));
+  const int64_t ns = r->B * f->C * (f->K - 1);
+  const bool cached = r->use_state && cv->a.state_slot >= 0;
+  rt_dptr st = 0, tmp = 0, edge = 0;
+  int rc = cached ? state_dense(g, cv->a.state_slot, ns, &st, r->c) : SSD_OK;
+  if (!rc && cached) rc = gm_alloc(g, (size_t)ns * sizeof(float) + 4, &tmp, r->c);
+  if (!rc) rc = gm_alloc(g, rt_cuda_gemm_edge_bytes(&s, p->M) + 4, &edge, r->c);
+  const rt_cuda_gemm_args a = {.x = p->x, .w = p->W, .y = p->y, .M = p->M, .N = p->N, .K = p->K,
+                               .ldx = p->K, .ldy = p->N, .cw = weight_f32(g, cv->in[1]),
+                               .cb = f->bias ? weight_f32(g, cv->in[2]) : 0, .cst_in = st,
+                               .cst_out = tmp, .edge = edge, .L = r->L};
+  if (!rc) rc = rt_cuda_gemm(g->cu, k, &a, r->c);
+  if (!rc) rc = rt_cuda_conv_edge(g->cu, ke, &a, r->c);
+  if (!rc && tmp) rc = gm_copy(g, tmp, 0, st, 0, 1, ns, r->c);
+  gm_free(g, edge), gm_free(g, tmp);
+  if (rc) return rc;
+  g->cf_pend.conv = f->conv, g->cf_pend.p = p->y + (rt_dptr)(f->col * 2), g->cf_pend.ld = p->N;
+  g->ncf_last++;
   return SSD_OK;
 }
 
@@ -1958,8 +2074,10 @@ static int op_linear(grun *r, const ir_node *n) {
                        am};
   const bool gw_lin = !f && (p.accumulate || p.out == RT_BLAS_BF16) &&
                       gw_fits(r->g, &xi, &wi, bi.p, M, N, K);
+  const gcfold *cf = rc || gemv || res ? NULL : cfold_want(r, &p, &xi, &wi);
   if (!rc && gw) rc = run_gw_fold(r, f, &xi, &wi, res->p, M, N, K);
   else if (!rc && gemv) rc = run_gemv(r, &q);
+  else if (!rc && cf) rc = run_gw_conv(r, &p, cf);
   else if (!rc && M > 0 && N > 0)
     rc = zside_fits(r, &p, &xi, &wi) ? run_zside(r, &p, x)
          : gw_lin                    ? run_gw(r, &p)
@@ -2060,7 +2178,23 @@ static bool xconv_on(grun *r, int i) {
  * prefill kernel needs them distinct), copied back after.  x may be a view
  * into wider rows (the in_proj output); a silu that only reads the result
  * runs inside the kernel (plan_fusions). */
+/* A conv that its linear's GEMM ran (run_gw_conv): the output is the
+ * block of the linear's rows it wrote, with the silu applied. */
+static int conv_folded(grun *r, const ir_node *n) {
+  rt_gpu_model *g = r->g;
+  gslot *x = in_slot(r, n, 0), *o = &g->v[n->out[0]->id];
+  g->cf_pend.conv = -1;
+  if (!x->bf16 || x->p != g->cf_pend.p || (!is_dense(x) && x->ld != g->cf_pend.ld) ||
+      !g->silu_fused[r->idx])
+    return ssd_err_at(r->c, n->loc, SSD_EINTERNAL, "conv in the GEMM's epilogue: its input moved");
+  TRY(resolve(r, n->out[0], o));
+  make_view(g, o, x, x->p, x->W, x->ld);
+  o->silu = true;
+  return SSD_OK;
+}
+
 static int op_conv(grun *r, const ir_node *n) {
+  if (r->g->cf_pend.conv == r->idx) return conv_folded(r, n);
   gslot *x = in_slot(r, n, 0), *w = in_slot(r, n, 1);
   if (x->rank != 3) return ssd_err_at(r->c, n->loc, SSD_EINTERNAL, "conv1d input is not [B, L, C]");
   int64_t B = x->shape[0], L = x->shape[1], C = x->shape[2], K = w->shape[w->rank - 1];
@@ -2762,6 +2896,7 @@ static int walk(grun *r, bool last_only, const ir_value **result) {
   xc_pend_drop(g);
   g->ngf_last = g->ngw_last = g->ngw_lin_last = 0;
   g->nxc_last = 0;
+  g->ncf_last = 0, g->cf_pend.conv = -1;
   g->nwg_last = 0;
   g->nchain_last = 0;
   g->nzs_last = 0;
@@ -3130,6 +3265,7 @@ int rt_gpu_gemm_folds(const rt_gpu_model *g) { return g->ngw_last; }
 int rt_gpu_gemm_linears(const rt_gpu_model *g) { return g->ngw_lin_last; }
 int rt_gpu_gnorm_after(const rt_gpu_model *g) { return g->nafter_last; }
 int rt_gpu_xconv_folds(const rt_gpu_model *g) { return g->nxc_last; }
+int rt_gpu_conv_folds(const rt_gpu_model *g) { return g->ncf_last; }
 int rt_gpu_ssd_wg_runs(const rt_gpu_model *g) { return g->nwg_last; }
 int rt_gpu_ssd_chain_runs(const rt_gpu_model *g) { return g->nchain_last; }
 int rt_gpu_zside_runs(const rt_gpu_model *g) { return g->nzs_last; }

@@ -121,6 +121,9 @@ int rt_gpu_gnorm_after(const rt_gpu_model *g);
 /* SSD nodes whose x conv the last forward or prefill folded into the SSD
  * kernel (plan_xconv; $SSDC_XCONV=0: none).  For tests and notes. */
 int rt_gpu_xconv_folds(const rt_gpu_model *g);
+/* Convs the last walk ran in in_proj's GEMM epilogue (plan_cfold; $SSDC_CONV_FOLD=1
+ * on an sm_90 or emulated device, default off).  For tests. */
+int rt_gpu_conv_folds(const rt_gpu_model *g);
 /* Chunked SSD nodes the last forward or prefill ran on the wgmma kernel
  * ($SSDC_SSD_WG=1 where it fits: sm_90 or the emulated device).  For tests. */
 int rt_gpu_ssd_wg_runs(const rt_gpu_model *g);

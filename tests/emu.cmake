@@ -23,6 +23,7 @@ add_test(NAME emu_golden COMMAND test_gpu_golden --emu ${SSDC_GOLDEN_GPU_CASES})
 add_test(NAME emu_graph COMMAND test_gpu_graph --emu ${SSDC_GOLDEN_GPU_CASES})
 add_test(NAME emu_graph_fused COMMAND test_gpu_graph --emu --fused decode)
 add_test(NAME emu_graph_plans COMMAND test_gpu_graph --emu --fused plans)
+add_test(NAME emu_graph_gemm COMMAND test_gpu_graph --emu --fused gemm)
 # greedy tokens of the GPU executor on the emulated device == the CPU's
 foreach(case mamba2_g2 bamba)
   add_test(NAME emu_cli_generate_${case}
@@ -35,17 +36,18 @@ add_test(NAME emu_cli_profile
          COMMAND sh -c [=[d=$(mktemp -d) && SSDC_PROFILE=1 "$1" run --model "$2" --input "$2/input.safetensors" --output "$d/o.safetensors" --device emu --dtype bf16 2>"$d/err"; rc=$?; cat "$d/err"; grep -q "^ssdc profile (gpu, forward 2x37): [0-9.]* ms" "$d/err" && grep -qE "^  ssm +mamba2.ssd:[0-9]+ .* 2 runs" "$d/err" && grep -qE "^  linear +mamba2.ssd:[0-9]+ .* TFLOP/s" "$d/err" && [ $rc = 0 ]; ok=$?; rm -rf "$d"; exit $ok]=]
                  sh $<TARGET_FILE:ssdc> ${SSDC_EMU_ROOT}/tests/golden/mamba2_g2)
 list(APPEND SSDC_EMU_CLI emu_cli_profile)
-set_tests_properties(emu_self emu_ssd emu_ssd_wg emu_dec emu_ops emu_golden emu_graph emu_graph_fused emu_graph_plans ${SSDC_EMU_CLI} PROPERTIES
+set_tests_properties(emu_self emu_ssd emu_ssd_wg emu_dec emu_ops emu_golden emu_graph emu_graph_fused emu_graph_plans emu_graph_gemm ${SSDC_EMU_CLI} PROPERTIES
                      LABELS cpu TIMEOUT 900
                      ENVIRONMENT SSDC_CACHE_DIR=${CMAKE_CURRENT_BINARY_DIR}/ssdc-emu-cache)
 set_tests_properties(emu_ssd_wg PROPERTIES ENVIRONMENT
                      "SSDC_SSD_WG=1;SSDC_CACHE_DIR=${CMAKE_CURRENT_BINARY_DIR}/ssdc-emu-cache")
-# The fused test compares the fused decode step and eight executor plans on
+# The fused test compares the fused decode step and nine executor plans on
 # whole models; under ASan+UBSan it ran past 900 s once the side-stream check
 # joined it (session 18) and took 1032 s of 1500 with session 27's, so it
-# runs as two tests (its decode half and its plans half: 584 and 985 s in
-# session 29, the plans half with the own-GEMM check).  The two SSD kernel tests run every chunked case through the
+# runs as parts (decode and plans: 584 and 985 s in session 29, the plans
+# with the own-GEMM check, which session 30 moved to a third part, gemm,
+# beside the conv in in_proj's epilogue).  The two SSD kernel tests run every chunked case through the
 # emulated kernels: emu_ssd_wg ran past 900 s once session 20's gate-tile
 # case joined them, and with session 28's chained cases they take 863 and
 # 1041 s under the sanitizers.
-set_tests_properties(emu_graph_fused emu_graph_plans emu_ssd emu_ssd_wg PROPERTIES TIMEOUT 1500)
+set_tests_properties(emu_graph_fused emu_graph_plans emu_graph_gemm emu_ssd emu_ssd_wg PROPERTIES TIMEOUT 1500)

@@ -25,6 +25,14 @@
 // row's GW_SS_PARTS partial sums of squares in ss / GW_SS_D + GW_SS_EPS):
 // a gated RMSNorm over whole rows folded into the SSD kernel before it
 // (cg_ssd_spec.gnorm), whose pass then disappears; else s = 1.
+// GW_CV_K > 0 (bf16 Y only): Mamba's causal depthwise conv (GW_CV_K taps,
+// + bias with GW_CV_BIAS, + SiLU with GW_CV_SILU) over Y's columns
+// [GW_CV_C0, GW_CV_C0 + GW_CV_D) along the rows (tokens: B sequences of L),
+// in the epilogue, so in_proj writes xBC already convolved and the conv's
+// pass (a read and a write of every xBC element) disappears (gw_conv_round).
+#if GW_CV_K && (GW_EPI != 0 || GW_CV_K > 4 || GW_CV_C0 % 8 || GW_CV_D % 8)
+#error "the conv epilogue needs a bf16 Y, at most 4 taps and columns in 8s"
+#endif
 #if GW_BM != 128 || GW_BN != 256 || GW_BK != 64 || GW_STAGES < 2
 #error "gw_gemm.cuh is written for 128 x 256 tiles (two m64n256 warpgroups), k-steps of 64, >= 2 stages"
 #endif
@@ -104,6 +112,120 @@ __device__ __forceinline__ float gw_row_scale(const float *ss, int row, int M, i
 #endif
 }
 
+#if GW_CV_K
+#define GW_CV_H (GW_CV_K - 1) /* the inputs before a row that its output reads */
+// The conv epilogue's operands: the conv's fp32 weights [D][K] and bias,
+// the state before each sequence (st_in, [B][D][K-1] fp32, NULL: zeros) and
+// after it (st_out, NULL: not kept; a buffer other than st_in), and the
+// edge rows: slot i of `edge` ([tiles][2 H][D] bf16) gets row tile i's first
+// H raw rows (rows H.. of the slot) and row tile i-1's last H (rows 0..H-1),
+// for the fix-up kernel (ops_conv.cuh, OPS_EDGE): a tile's first H outputs
+// read its predecessor's rows, which another block computes.
+struct gw_cv {
+  const float *w, *bias, *st_in;
+  float *st_out;
+  ssd_bf16 *edge;
+  long long L, mt;
+};
+
+// Word (two bf16 columns) of column pair p (0..63) of row r in a staging half.
+__device__ __forceinline__ u32 *gw_stg_word(unsigned char *half, int r, int p) {
+  const int cb = (p & 31) * 4;
+  return reinterpret_cast<u32 *>(half + (p >> 5) * (GW_BM * 128) + r * 128 + ((((cb >> 4) ^ (r & 7))) << 4) +
+                                 (cb & 15));
+}
+// Input u (< s0, the start of its row's sequence b) of channel ch: the state.
+__device__ __forceinline__ float gw_cv_state(const gw_cv &a, long long b, int ch, long long u, long long s0) {
+  return a.st_in ? a.st_in[(b * GW_CV_D + ch) * GW_CV_H + GW_CV_H + (u - s0)] : 0.f;
+}
+
+// The conv over one staged round (tile columns 128 rd ..): the 256 consumer
+// threads each take a column pair p and a strip of 32 rows.  Each first reads
+// the H rows before its strip (from the staging, the state at a sequence's
+// start, zeros before the tile, which the fix-up rewrites), then, once every
+// thread has (the strips are overwritten in place), loads its strip, records
+// the edge rows and each sequence's last H rows (the new state), and
+// replaces each raw value by its output, summed in the conv kernel's order
+// (bias, then taps oldest first) so the two agree bit for bit.
+__device__ __forceinline__ void gw_conv_round(unsigned char *half, int m0, int col0, int M, const gw_cv &a) {
+  const int t = threadIdx.x - 128, p = t & 63, rs = (t >> 6) * 32;
+  const int ch = col0 + 2 * p - GW_CV_C0; /* the pair's first channel */
+  const bool in = ch >= 0 && ch < GW_CV_D;
+  const long long t0 = (long long)m0 + rs;
+  long long b = t0 / a.L, s0 = b * a.L;
+  float h[2][GW_CV_H], w[2][GW_CV_K], bc[2] = {0.f, 0.f};
+  if (in) {
+#pragma unroll
+    for (int e = 0; e < 2; e++) {
+#pragma unroll
+      for (int k = 0; k < GW_CV_K; k++) w[e][k] = a.w[(ch + e) * GW_CV_K + k];
+#if GW_CV_BIAS
+      bc[e] = a.bias[ch + e];
+#endif
+#pragma unroll
+      for (int k = 0; k < GW_CV_H; k++) {
+        const long long u = t0 - GW_CV_H + k;
+        h[e][k] = u < s0 ? gw_cv_state(a, b, ch + e, u, s0) : 0.f;
+      }
+    }
+#pragma unroll
+    for (int k = 0; k < GW_CV_H; k++) {
+      const long long u = t0 - GW_CV_H + k;
+      if (u >= s0 && u >= m0) {
+        const u32 v = *gw_stg_word(half, (int)(u - m0), p);
+        h[0][k] = bf2_lo(v), h[1][k] = bf2_hi(v);
+      }
+    }
+  }
+  bar_named(1, 256);
+  if (!in) return;
+  u32 v[32];
+#pragma unroll
+  for (int j = 0; j < 32; j++) v[j] = *gw_stg_word(half, rs + j, p);
+  const long long tile = m0 / GW_BM;
+  long long next = s0 + a.L; /* the next sequence's first row */
+#pragma unroll
+  for (int j = 0; j < 32; j++) {
+    const long long row = t0 + j;
+    if (row >= M) break;
+    if (row == next) { /* a sequence starts: its history is its state */
+      b++, s0 = next, next += a.L;
+#pragma unroll
+      for (int e = 0; e < 2; e++)
+#pragma unroll
+        for (int k = 0; k < GW_CV_H; k++) h[e][k] = gw_cv_state(a, b, ch + e, s0 - GW_CV_H + k, s0);
+    }
+    const int r = rs + j;
+    if (r < GW_CV_H)
+      *reinterpret_cast<u32 *>(a.edge + ((tile * 2 + 1) * GW_CV_H + r) * GW_CV_D + ch) = v[j];
+    if (r >= GW_BM - GW_CV_H && tile + 1 < a.mt)
+      *reinterpret_cast<u32 *>(a.edge + ((tile + 1) * 2 * GW_CV_H + r - (GW_BM - GW_CV_H)) * GW_CV_D + ch) = v[j];
+    const float x[2] = {bf2_lo(v[j]), bf2_hi(v[j])};
+    if (a.st_out && row >= next - GW_CV_H)
+#pragma unroll
+      for (int e = 0; e < 2; e++) a.st_out[(b * GW_CV_D + ch + e) * GW_CV_H + (row - (next - GW_CV_H))] = x[e];
+    float o[2];
+#pragma unroll
+    for (int e = 0; e < 2; e++) {
+      float acc = bc[e];
+#pragma unroll
+      for (int k = 0; k < GW_CV_H; k++) acc += w[e][k] * h[e][k];
+      acc += w[e][GW_CV_H] * x[e];
+#if GW_CV_SILU
+      acc = ssd_silu(acc);
+#endif
+      o[e] = acc;
+#pragma unroll
+      for (int k = 0; k + 1 < GW_CV_H; k++) h[e][k] = h[e][k + 1];
+      h[e][GW_CV_H - 1] = x[e];
+    }
+    *gw_stg_word(half, r, p) = pack_bf2(o[0], o[1]);
+  }
+}
+#else
+struct gw_cv {};
+#endif
+
 // The epilogue through the staging, in rounds of two boxes that alternate
 // between the staging's halves: before a round the issuing thread (the first
 // consumer) waits until the stores of the round before last have read their
@@ -113,7 +235,8 @@ __device__ __forceinline__ float gw_row_scale(const float *ss, int row, int M, i
 // other is written, and the next tile's mainloop starts while the last ones
 // drain.
 __device__ __forceinline__ void gw_epilogue(gw_smem &sm, const float (&d)[32][4], const ssd_tmap *tm_y,
-                                            const float (&sc)[2], int m0, int n0, int r0, int q) {
+                                            const float (&sc)[2], int m0, int n0, int r0, int q, int M,
+                                            const gw_cv &cv) {
   const bool issuer = threadIdx.x == 128;
 #pragma unroll
   for (int rd = 0; rd < GW_BN / GW_CR; rd++) {
@@ -135,6 +258,14 @@ __device__ __forceinline__ void gw_epilogue(gw_smem &sm, const float (&d)[32][4]
 #endif
       }
     }
+#if GW_CV_K
+    if (n0 + rd * GW_CR < GW_CV_C0 + GW_CV_D && n0 + (rd + 1) * GW_CR > GW_CV_C0) {
+      bar_named(1, 256);
+      gw_conv_round(sm.stg[rd & 1], m0, n0 + rd * GW_CR, M, cv);
+    }
+#else
+    (void)M, (void)cv;
+#endif
     fence_proxy_async();
     bar_named(1, 256);
     if (issuer) {
@@ -166,11 +297,19 @@ __device__ __forceinline__ void gw_produce(gw_smem &sm, const ssd_tmap *tm_x, co
 
 extern "C" __global__ void __launch_bounds__(GW_THREADS, 1)
     OPS_KERNEL(const __grid_constant__ ssd_tmap tm_x, const __grid_constant__ ssd_tmap tm_w,
-               const __grid_constant__ ssd_tmap tm_y, const float *ss, int M, int N, int K, int gm) {
+               const __grid_constant__ ssd_tmap tm_y, const float *ss, int M, int N, int K, int gm,
+               const float *cv_w, const float *cv_bias, const float *cv_st_in, float *cv_st_out,
+               ssd_bf16 *cv_edge, long long cv_L) {
   SSD_DYN_SMEM_1K(raw);
   gw_smem &sm = *reinterpret_cast<gw_smem *>(raw);
   const int wg = threadIdx.x / 128, tid = threadIdx.x % 128;
   const int mt = (M + GW_BM - 1) / GW_BM, nt = (N + GW_BN - 1) / GW_BN, kt = K / GW_BK;
+#if GW_CV_K
+  const gw_cv cv = {cv_w, cv_bias, cv_st_in, cv_st_out, cv_edge, cv_L, mt};
+#else
+  const gw_cv cv = {};
+  (void)cv_w, (void)cv_bias, (void)cv_st_in, (void)cv_st_out, (void)cv_edge, (void)cv_L;
+#endif
   if (threadIdx.x == 0) {
 #pragma unroll
     for (int s = 0; s < GW_STAGES; s++) mb_init(&sm.full[s], 1), mb_init(&sm.empty[s], 8);
@@ -215,7 +354,7 @@ extern "C" __global__ void __launch_bounds__(GW_THREADS, 1)
     wg_fence_acc(d);
     if (lane == 0 && prev >= 0) mb_arrive(&sm.empty[prev]);
     const float sc[2] = {gw_row_scale(ss, m0 + r0, M, q), gw_row_scale(ss, m0 + r0 + 8, M, q)};
-    gw_epilogue(sm, d, &tm_y, sc, m0, n0, r0, q);
+    gw_epilogue(sm, d, &tm_y, sc, m0, n0, r0, q, M, cv);
   }
   if (threadIdx.x == 128) gw_store_wait_all();
 }

@@ -14,6 +14,14 @@
 // first output (T is small and unrolled), where the scalar one keeps one
 // 2-byte load per step in flight: the bf16 prefill's conv ran at 2.3x its bytes.
 
+// OPS_EDGE: the fix-up after ssdc's GEMM convolved in its epilogue (gw_gemm.cuh,
+// GW_CV_K): the first K-1 rows of each row tile read rows of the tile before,
+// which another block held, so those outputs are recomputed here from the
+// edge rows the GEMM saved (slot i: tile i-1's last K-1 raw rows, then tile
+// i's first K-1), the state where a sequence starts.  Only rows whose tile
+// starts inside their sequence are rewritten; the sums run in the epilogue's
+// order.  Grid (ceil(C/256), tiles - 1): a thread per channel pair and tile.
+
 // in(s): input s of channel c (s < 0: the state, or 0 without one)
 #define CONV_IN(c, s) ((s) >= 0 ? ld_in(x, ((b * L + (s)) * OPS_LDX) + (c))                \
                                 : (state_in ? state_in[(b * OPS_C + (c)) * (OPS_K - 1) + OPS_K - 1 + (s)] \
@@ -25,7 +33,41 @@
     for (int c = blockIdx.x * 128 + threadIdx.x; c < OPS_C0; c += gridDim.x * 128)    \
       for (int k = 0; k < OPS_K - 1; k++)                                             \
         state_out[(b * OPS_C + c) * (OPS_K - 1) + k] = CONV_IN(c, L - (OPS_K - 1) + k);
-#if OPS_VEC
+#if OPS_EDGE
+extern "C" __global__ void __launch_bounds__(128)
+OPS_KERNEL(const ssd_bf16 *__restrict__ edge, const float *__restrict__ w, const float *__restrict__ bias,
+           const float *__restrict__ state_in, ssd_bf16 *__restrict__ y, long long ldy, long long M, long long L) {
+  const int c = (blockIdx.x * 128 + threadIdx.x) * 2;
+  const long long ts = (long long)(blockIdx.y + 1) * OPS_TILE_M; /* the tile's first row */
+  if (c >= OPS_C) return;
+  const ssd_bf16 *e = edge + (blockIdx.y + 1) * 2LL * (OPS_K - 1) * OPS_C + c; /* rows ts-(K-1) .. */
+  for (int j = 0; j < OPS_K - 1; j++) {
+    const long long t = ts + j, b = t / L, s0 = b * L;
+    if (t >= M || s0 >= ts) break; /* the epilogue's own */
+    float o[2];
+    for (int q = 0; q < 2; q++) {
+#if OPS_HAS_BIAS
+      float acc = bias[c + q];
+#else
+      float acc = 0.f;
+#endif
+      for (int k = 0; k < OPS_K; k++) {
+        const long long u = t - (OPS_K - 1) + k;
+        const float v = u >= s0 ? bf2f(e[(u - (ts - (OPS_K - 1))) * OPS_C + q])
+                        : state_in ? state_in[(b * OPS_C + c + q) * (OPS_K - 1) + OPS_K - 1 + (u - s0)]
+                                   : 0.f;
+        acc += w[(c + q) * OPS_K + k] * v;
+      }
+#if OPS_SILU
+      acc = ssd_silu(acc);
+#endif
+      o[q] = acc;
+    }
+    *reinterpret_cast<u32 *>(y + t * ldy + c) = pack_bf2(o[0], o[1]);
+  }
+  (void)bias;
+}
+#elif OPS_VEC
 // Word i (two bf16: channels 2i, 2i + 1) of an 8-channel piece.
 __device__ __forceinline__ u32 &conv_word(uint4 &v, int i) {
   return i == 0 ? v.x : i == 1 ? v.y : i == 2 ? v.z : v.w;

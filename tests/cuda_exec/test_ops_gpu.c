@@ -675,6 +675,85 @@ static void t_gw(int64_t M, int64_t N, int64_t K, int64_t ldx, bool obf, int64_t
   free(x), free(W), free(res), free(ss), free(ref), free(y);
 }
 
+/* The own GEMM with Mamba's conv (kc taps, bias, SiLU) over Y's columns
+ * [c0, c0 + D) in its epilogue and the fix-up of each row tile's first rows
+ * (rt_cuda_conv_edge), against float64: Y rounded to bf16 as the kernel
+ * stores it, then the conv along each of B sequences of L tokens from a
+ * random state (or zeros), and the state after each (the last kc-1 raw
+ * rows).  L not a multiple of the 128-row tile, so tiles start inside
+ * sequences and sequences inside tiles; c0 + D not a multiple of 256. */
+static void t_gw_conv(int64_t B, int64_t L, int64_t N, int64_t K, int64_t c0, int64_t D, int kc, bool bias,
+                      bool state) {
+  if (!cg_arch_has_wgmma(rt_cuda_arch(G))) return;
+  const int64_t M = B * L, H = kc - 1;
+  const size_t ny = (size_t)(M * N), ns = (size_t)(B * D * H);
+  float *x = rnd((size_t)(M * K), 1.0, 0, 1), *W = rnd((size_t)(N * K), 0.05, 0, 1);
+  float *cw = rnd((size_t)(D * kc), 0.4, 0, 0), *cb = rnd((size_t)D, 0.3, 0, 0);
+  float *st = rnd(ns, 1.0, 0, 0), *raw = malloc(ny * sizeof(float)), *ref = malloc(ny * sizeof(float));
+  float *sref = malloc(ns * sizeof(float));
+  for (int64_t i = 0; i < M; i++)
+    for (int64_t j = 0; j < N; j++) {
+      double d = 0;
+      for (int64_t k = 0; k < K; k++) d += (double)x[i * K + k] * W[j * K + k];
+      raw[i * N + j] = ref[i * N + j] = gu_bf2f(gu_f2bf((float)d));
+    }
+  for (int64_t b = 0; b < B; b++)
+    for (int64_t ch = 0; ch < D; ch++) {
+      for (int64_t t = 0; t < L; t++) {
+        double acc = bias ? cb[ch] : 0.0;
+        for (int k = 0; k < kc; k++) {
+          const int64_t u = t - H + k;
+          acc += (double)cw[ch * kc + k] *
+                 (u >= 0 ? raw[(b * L + u) * N + c0 + ch] : state ? st[(b * D + ch) * H + H + u] : 0.0);
+        }
+        ref[(b * L + t) * N + c0 + ch] = (float)(acc / (1.0 + exp(-acc)));
+      }
+      for (int64_t k = 0; k < H; k++) sref[(b * D + ch) * H + k] = raw[(b * L + L - H + k) * N + c0 + ch];
+    }
+  cg_op_spec s, e;
+  memset(&s, 0, sizeof s);
+  s.kind = CG_OP_GEMM, s.in_bf16 = s.w_bf16 = s.out_bf16 = true;
+  s.K = kc, s.c0 = c0, s.D = D, s.has_bias = bias, s.silu = true;
+  memset(&e, 0, sizeof e);
+  e.kind = CG_OP_CONV_EDGE, e.K = kc, e.c0 = c0, e.D = D, e.has_bias = bias, e.silu = true;
+  rt_cuda_op k, ke;
+  OK(rt_cuda_op_prepare(G, &CC, &s, &k, &C));
+  OK(rt_cuda_op_prepare(G, &CC, &e, &ke, &C));
+  const size_t eb = rt_cuda_gemm_edge_bytes(&s, M);
+  rt_dptr edge = 0;
+  OK(rt_cuda_alloc(G, eb, &edge, &C));
+  rt_cuda_gemm_args a = {.x = up(x, (size_t)(M * K), 1), .w = up(W, (size_t)(N * K), 1), .y = out_buf(ny, 1),
+                         .M = M, .N = N, .K = K, .ldx = K, .ldy = N,
+                         .cw = up(cw, (size_t)(D * kc), 0), .cb = bias ? up(cb, (size_t)D, 0) : 0,
+                         .cst_in = state ? up(st, ns, 0) : 0, .cst_out = out_buf(ns, 0), .edge = edge, .L = L};
+  OK(rt_cuda_gemm(G, &k, &a, &C));
+  OK(rt_cuda_conv_edge(G, &ke, &a, &C));
+  float *y = down(a.y, ny, 1), *so = down(a.cst_out, ns, 0);
+  char what[120];
+  snprintf(what, sizeof what, "own gemm + conv %lldx%lldx%lld, %lld x %lld tokens, cols %lld+%lld, K=%d%s%s",
+           (long long)M, (long long)N, (long long)K, (long long)B, (long long)L, (long long)c0, (long long)D, kc,
+           bias ? ", bias" : "", state ? ", state" : "");
+  report(what, 1, rel(y, ref, ny), 2e-2);
+  report("  its conv state", 1, rel(so, sref, ns), 1e-2);
+  ssd_ctx q; /* a kernel without the conv given conv operands, a length that splits no rows: refused */
+  ssd_ctx_init(&q);
+  q.diag = fopen("/dev/null", "w");
+  rt_cuda_gemm_args bad = a;
+  bad.L = L + 1;
+  int refused = rt_cuda_gemm(G, &k, &bad, &q) == SSD_EINVAL && rt_cuda_conv_edge(G, &ke, &bad, &q) == SSD_EINVAL;
+  bad = a, bad.cst_out = bad.cst_in;
+  refused &= !state || rt_cuda_gemm(G, &k, &bad, &q) == SSD_EINVAL;
+  if (q.diag) fclose(q.diag);
+  printf("%-4s own gemm + conv: bad lengths and aliased states refused\n", refused ? "ok" : "FAIL");
+  fails += !refused;
+  rt_cuda_free(G, a.x), rt_cuda_free(G, a.w), rt_cuda_free(G, a.y), rt_cuda_free(G, a.cw);
+  if (a.cb) rt_cuda_free(G, a.cb);
+  if (a.cst_in) rt_cuda_free(G, a.cst_in);
+  rt_cuda_free(G, a.cst_out), rt_cuda_free(G, edge);
+  rt_cuda_op_release(G, &k), rt_cuda_op_release(G, &ke);
+  free(x), free(W), free(cw), free(cb), free(st), free(raw), free(ref), free(sref), free(y), free(so);
+}
+
 /* One bf16 GEMM as three column blocks of its output (rows ldy = N apart),
  * the middle one on the side stream, read back on the main stream after
  * the join (rt_cuda_d2h waits for the main stream only).  On the emulated
@@ -962,6 +1041,9 @@ int main(int argc, char **argv) {
   t_gw(300, 264, 192, 192, false, 80); /* out_proj with the gated norm's row scale */
   t_gw(300, 264, 192, 200, false, 0);  /* plain accumulate, x a view */
   t_gw(130, 520, 128, 128, true, 0);   /* bf16 out */
+  t_gw_conv(2, 150, 1168, 128, 512, 640, 4, true, true); /* the test model's in_proj: xBC ends mid-tile */
+  t_gw_conv(3, 65, 584, 64, 256, 320, 4, false, false);
+  t_gw_conv(1, 300, 264, 64, 8, 200, 3, true, true);
   if (!emu) t_gw(1000, 2560, 640, 640, false, 80);
   rt_gemm bad = {4, 4, 4, RT_BLAS_BF16, RT_BLAS_BF16, 1, 1, 1, 1, false, 0};
   int refused = rt_blas_gemm(bl, &bad, &C) == SSD_EUNSUPPORTED;

@@ -81,12 +81,23 @@ int main(void) {
       fails++;
     }
 
-  /* ssdc's own GEMM (sm_90a only): bf16 out, fp32 accumulate, with the row scale */
-  for (int v = 0; v < 3; v++) {
+  /* the fix-up after a GEMM that convolved in its epilogue (mamba2-2.7b's xBC) */
+  for (int a = 0; a < 2; a++) {
+    const cg_op_spec e = {.kind = CG_OP_CONV_EDGE, .K = 4, .c0 = 5120, .D = 5376, .has_bias = true,
+                          .silu = true, .in_bf16 = true, .out_bf16 = true};
+    if (compile_one(&e, arch[a], &c) != SSD_OK) {
+      fprintf(stderr, "conv edge for %s: %s\n", arch[a], c.msg);
+      fails++;
+    }
+  }
+  /* ssdc's own GEMM (sm_90a only): bf16 out, fp32 accumulate, with the row
+   * scale, bf16 out with the conv in its epilogue */
+  for (int v = 0; v < 4; v++) {
     cg_op_spec g;
     memset(&g, 0, sizeof g);
-    g.kind = CG_OP_GEMM, g.in_bf16 = g.w_bf16 = true, g.out_bf16 = v == 0, g.res_in = v > 0;
+    g.kind = CG_OP_GEMM, g.in_bf16 = g.w_bf16 = true, g.out_bf16 = v == 0 || v == 3, g.res_in = v == 1 || v == 2;
     g.ss_parts = v == 2 ? 80 : 0, g.ss_D = 5120, g.ss_eps = 1e-5;
+    if (v == 3) g.K = 4, g.c0 = 5120, g.D = 5376, g.has_bias = g.silu = true;
     if (compile_one(&g, "sm_90a", &c) != SSD_OK) {
       fprintf(stderr, "gemm variant %d for sm_90a: %s\n", v, c.msg);
       fails++;
@@ -100,7 +111,10 @@ int main(void) {
                       strided(os_gnorm(1536, 1, false), 0, 1535), split_embed(),
                       {.kind = CG_OP_GEMM, .res_in = true},
                       {.kind = CG_OP_GEMM, .in_bf16 = true, .w_bf16 = true, .out_bf16 = true,
-                       .ss_parts = 8, .ss_D = 64}};
+                       .ss_parts = 8, .ss_D = 64},
+                      {.kind = CG_OP_GEMM, .in_bf16 = true, .w_bf16 = true, .out_bf16 = true, .K = 4,
+                       .c0 = 4, .D = 64},
+                      {.kind = CG_OP_CONV_EDGE, .K = 5, .D = 64}};
   bad[5].steps[2].arg = 3; /* reads a fourth input of three */
   for (size_t i = 0; i < sizeof bad / sizeof *bad; i++) {
     cg_source src;

@@ -775,19 +775,40 @@ static void after_check(rt_model *md, ssd_ctx *c) {
 static int gw_layers(const rt_gpu_model *g) {
   return (rt_gpu_gemm_linears(g) + rt_gpu_gemm_folds(g)) / 2;
 }
-static void gw_check(rt_model *md, ssd_ctx *c) {
-  static const cmp_run runs[] = {{2, 150, 0}, {1, 130, 0}, {3, 65, 0}, {1, 7, 0}};
+/* Whether the device has wgmma (ssdc's own GEMM runs there). */
+static bool device_has_wgmma(rt_model *md, ssd_ctx *c) {
   rt_gpu_model *probe = NULL;
   const rt_gpu_opts go = {.mode = RT_GPU_BF16, .emu = golden_emu};
   rt_weight_fn wfn;
   void *wctx;
   rt_model_weights(md, &wfn, &wctx);
-  if (rt_gpu_model_new(rt_model_module(md), wfn, wctx, &go, &probe, c)) return;
+  if (rt_gpu_model_new(rt_model_module(md), wfn, wctx, &go, &probe, c)) return false;
   const bool has = rt_gpu_has_wgmma(probe);
   rt_gpu_model_free(probe);
-  if (has)
-    plan_check(md, "SSDC_OWN_GEMM", "own GEMM", runs, sizeof runs / sizeof *runs, gw_layers, 9,
-               PLAN_NEAR, c);
+  return has;
+}
+static void gw_check(rt_model *md, ssd_ctx *c) {
+  static const cmp_run runs[] = {{2, 150, 0}, {1, 130, 0}, {3, 65, 0}, {1, 7, 0}};
+  if (!device_has_wgmma(md, c)) return;
+  setenv("SSDC_CONV_FOLD", "0", 1); /* in_proj as a plain GEMM in both */
+  plan_check(md, "SSDC_OWN_GEMM", "own GEMM", runs, sizeof runs / sizeof *runs, gw_layers, 9, PLAN_NEAR, c);
+  unsetenv("SSDC_CONV_FOLD");
+}
+
+/* The conv in in_proj's GEMM epilogue (plan_cfold) against the conv
+ * kernel after the same GEMM (ssdc's own for in_proj in both: $SSDC_OWN_GEMM=1),
+ * summed in the same order, so logits are equal bit for bit: forwards
+ * whose row tiles start inside sequences (2x150) and sequences inside tiles
+ * (3x65: the fix-up and the epilogue's state at a sequence start), a reset
+ * prefill (the new state written), a prefill from that state (read) and the
+ * steps after it (the state the fold wrote). */
+static void cfold_check(rt_model *md, ssd_ctx *c) {
+  static const cmp_run runs[] = {{2, 150, 0}, {3, 65, 0}, {2, 70, 1}, {2, 30, 2}, {2, 1, 2}, {2, 65, 2}};
+  if (!device_has_wgmma(md, c)) return;
+  setenv("SSDC_OWN_GEMM", "1", 1);
+  plan_check(md, "SSDC_CONV_FOLD", "conv in in_proj's epilogue", runs, sizeof runs / sizeof *runs,
+             rt_gpu_conv_folds, 9, PLAN_EQUAL, c);
+  unsetenv("SSDC_OWN_GEMM");
 }
 
 /* A kernel choice read at each launch, $var = 1 for g[0] and 0 for g[1] (set
@@ -877,14 +898,16 @@ static void wg_check(const char *path, ssd_ctx *c) {
 
 /* The fused paths against the generic ones.  part: "decode" (the fused
  * decode step at three batch sizes and the gated-norm fold), "plans" (the
- * other executor plans: folded conv, side-stream GEMM, the norm in the SSD
- * kernel's tail, chained segments, the own GEMM, the wgmma SSD kernel) or NULL for both; the emulated
- * device's CI runs the two halves as two tests, each in its time limit under
- * the sanitizers. */
+ * other executor plans: x's conv in the SSD kernel, side-stream GEMM, the
+ * norm in the SSD kernel's tail, chained segments, the wgmma SSD kernel),
+ * "gemm" (ssdc's own GEMM: on the linears, and with the conv in in_proj's
+ * epilogue) or NULL for all; the emulated device's CI runs the three parts
+ * as three tests, each in its time limit under the sanitizers. */
 static int fused_check(const char *part) {
   const bool dec = !part || !strcmp(part, "decode"), plans = !part || !strcmp(part, "plans");
-  if (!dec && !plans) {
-    fprintf(stderr, "test_gpu_graph: --fused takes decode or plans, not '%s'\n", part);
+  const bool gemm = !part || !strcmp(part, "gemm");
+  if (!dec && !plans && !gemm) {
+    fprintf(stderr, "test_gpu_graph: --fused takes decode, plans or gemm, not '%s'\n", part);
     return 2;
   }
   ssd_ctx c;
@@ -912,9 +935,9 @@ static int fused_check(const char *part) {
       zside_check(md, &c);
       after_check(md, &c);
       chain_check(md, &c);
-      gw_check(md, &c);
       wg_check(path, &c);
     }
+    if (gemm) gw_check(md, &c), cfold_check(md, &c);
   } else {
     fprintf(stderr, "fused: %s\n", c.msg);
   }
@@ -923,7 +946,9 @@ static int fused_check(const char *part) {
   rt_model_free(md);
   if (rc == SSD_EDEVICE) return 77;
   if (rc) return 1;
-  const char *what = dec && plans ? "fused decode and plan" : dec ? "fused decode" : "plan";
+  const char *what = dec && plans && gemm ? "fused decode, plan and GEMM" : dec ? "fused decode"
+                     : plans                  ? "plan"
+                                              : "GEMM plan";
   printf(tx_failures ? "FAILED %s checks\n" : "%s checks passed\n", what);
   return tx_failures ? 1 : 0;
 }
@@ -932,7 +957,7 @@ int main(int argc, char **argv) {
   if (argc > 1 && !strcmp(argv[1], "--emu")) /* the emulated device, for any mode */
     golden_emu = true, argc--, argv++;
   if (argc < 2) {
-    fprintf(stderr, "usage: test_gpu_graph [--emu] (CASE_DIR... | --fused [decode|plans] | --bench [2.7b])\n");
+    fprintf(stderr, "usage: test_gpu_graph [--emu] (CASE_DIR... | --fused [decode|plans|gemm] | --bench [2.7b])\n");
     return 2;
   }
   if (!strcmp(argv[1], "--fused")) {
