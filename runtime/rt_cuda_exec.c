@@ -126,9 +126,8 @@ size_t rt_cuda_gemm_edge_bytes(const cg_op_spec *s, int64_t M) {
 
 int rt_cuda_conv_edge(rt_cuda *g, const rt_cuda_op *k, const rt_cuda_gemm_args *a, ssd_ctx *c) {
   TRY(want(k, CG_OP_CONV_EDGE, "conv edge", c));
-  const cg_op_spec *s = &k->spec;
-  const cg_op_spec gs = {.K = s->K, .has_bias = s->has_bias, .c0 = s->c0, .D = s->D};
-  TRY(conv_args_ok(&gs, a, "conv edge", c));
+  const cg_op_spec *s = &k->spec; /* the GEMM's conv fields: K, has_bias, c0, D */
+  TRY(conv_args_ok(s, a, "conv edge", c));
   const int64_t mt = (a->M + CG_OP_GEMM_BM - 1) / CG_OP_GEMM_BM;
   if (mt < 2) return SSD_OK; /* one tile: the epilogue computed every row */
   TRY(rows_ok(mt - 1, 65535, "conv edge tiles", c));

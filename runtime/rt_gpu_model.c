@@ -997,8 +997,8 @@ static int plan_zside(rt_gpu_model *g, ssd_ctx *c) {
  * $SSDC_CONV_FOLD=1 on an sm_90 (or emulated) device: on the H100 the two
  * consumer warpgroups convolve each xBC tile while the tensor cores wait,
  * and in_proj took 89-90 ms where cuBLASLt's took 72 and the conv 10 (2.7b,
- * 8x2K and 1x16K), so the fold waits for an epilogue that overlaps the next
- * tile's mainloop. */
+ * 8x2K and 1x16K); a prototype overlapping the conv with the next tile's
+ * mainloop was slower still (bench/NOTES.md, session 30). */
 static int plan_cfold(rt_gpu_model *g, ssd_ctx *c) {
   g->cf = calloc((size_t)g->nnodes + 1, sizeof *g->cf);
   if (!g->cf) return ssd_err(c, SSD_ENOMEM, "out of memory");
@@ -1927,14 +1927,23 @@ static int run_zside(grun *r, const rt_gemm *p, const gslot *x) {
   return rc ? rc : re;
 }
 
-/* Whether ssdc's own GEMM (rt_cuda_gemm) takes a linear: bf16 x and W, no
- * bias, shapes it handles, operands 16-byte aligned. */
+/* Whether ssdc's own GEMM (rt_cuda_gemm) can take a linear: bf16 x and W, no
+ * bias, shapes it handles, operands 16-byte aligned; gw_fits: and
+ * $SSDC_OWN_GEMM=1 asks it to. */
 static bool gw_shape_fits(const gin *x, const gin *w, rt_dptr bias, int64_t M, int64_t N, int64_t K) {
   return x->bf16 && w->bf16 && !bias && cg_op_gemm_fits(M, N, K) && x->p % 16 == 0 && w->p % 16 == 0;
 }
 static bool gw_fits(const rt_gpu_model *g, const gin *x, const gin *w, rt_dptr bias, int64_t M, int64_t N,
                     int64_t K) {
   return g->gw_ok && gw_shape_fits(x, w, bias, M, N, K);
+}
+
+/* The own GEMM's spec before its epilogue's options: bf16 operands, a bf16
+ * Y or (accumulate) an fp32 Y added into. */
+static void gw_spec(cg_op_spec *s, bool accumulate) {
+  memset(s, 0, sizeof *s);
+  s->kind = CG_OP_GEMM, s->in_bf16 = s->w_bf16 = true;
+  s->out_bf16 = !accumulate, s->res_in = accumulate;
 }
 
 /* Y = X W^T through ssdc's own GEMM (x, w bf16 dense, K-major): a bf16 Y,
@@ -1944,9 +1953,7 @@ static int gw_gemm(grun *r, rt_dptr x, rt_dptr w, rt_dptr y, bool accumulate, co
                    int64_t M, int64_t N, int64_t K) {
   rt_gpu_model *g = r->g;
   cg_op_spec s;
-  memset(&s, 0, sizeof s);
-  s.kind = CG_OP_GEMM, s.in_bf16 = s.w_bf16 = true;
-  s.out_bf16 = !accumulate, s.res_in = accumulate;
+  gw_spec(&s, accumulate);
   if (f) s.ss_parts = f->parts, s.ss_D = f->width, s.ss_eps = g->nodes[f->norm]->a.eps;
   const rt_cuda_op *k = NULL;
   TRY(get_op(g, &s, &k, r->c));
@@ -1992,8 +1999,7 @@ static int run_gw_conv(grun *r, const rt_gemm *p, const gcfold *f) {
   rt_gpu_model *g = r->g;
   const ir_node *cv = g->nodes[f->conv];
   cg_op_spec s, e;
-  memset(&s, 0, sizeof s);
-  s.kind = CG_OP_GEMM, s.in_bf16 = s.w_bf16 = s.out_bf16 = true;
+  gw_spec(&s, false);
   s.K = f->K, s.c0 = f->col, s.D = f->C, s.has_bias = f->bias, s.silu = true;
   memset(&e, 0, sizeof e);
   e.kind = CG_OP_CONV_EDGE, e.K = f->K, e.c0 = f->col, e.D = f->C, e.has_bias = f->bias, e.silu = true;
@@ -2173,11 +2179,6 @@ static bool xconv_on(grun *r, int i) {
          xb->rank == 3;
 }
 
-/* A decode step with a cache updates the state in place (CONV_STEP); longer
- * pieces read the state and write the new one to a scratch buffer (the
- * prefill kernel needs them distinct), copied back after.  x may be a view
- * into wider rows (the in_proj output); a silu that only reads the result
- * runs inside the kernel (plan_fusions). */
 /* A conv that its linear's GEMM ran (run_gw_conv): the output is the
  * block of the linear's rows it wrote, with the silu applied. */
 static int conv_folded(grun *r, const ir_node *n) {
@@ -2193,6 +2194,11 @@ static int conv_folded(grun *r, const ir_node *n) {
   return SSD_OK;
 }
 
+/* A decode step with a cache updates the state in place (CONV_STEP); longer
+ * pieces read the state and write the new one to a scratch buffer (the
+ * prefill kernel needs them distinct), copied back after.  x may be a view
+ * into wider rows (the in_proj output); a silu that only reads the result
+ * runs inside the kernel (plan_fusions). */
 static int op_conv(grun *r, const ir_node *n) {
   if (r->g->cf_pend.conv == r->idx) return conv_folded(r, n);
   gslot *x = in_slot(r, n, 0), *w = in_slot(r, n, 1);
