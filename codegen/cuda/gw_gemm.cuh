@@ -138,72 +138,39 @@ __device__ __forceinline__ u32 *gw_stg_word(unsigned char *half, int r, int p) {
 __device__ __forceinline__ float gw_cv_state(const gw_cv &a, long long b, int ch, long long u, long long s0) {
   return a.st_in ? a.st_in[(b * GW_CV_D + ch) * GW_CV_H + GW_CV_H + (u - s0)] : 0.f;
 }
+// Raw word v of channels ch, ch + 1 as input i (< H) of sequence b's new state.
+__device__ __forceinline__ void gw_cv_keep(const gw_cv &a, int b, int ch, int i, u32 v) {
+  a.st_out[((long long)b * GW_CV_D + ch) * GW_CV_H + i] = bf2_lo(v);
+  a.st_out[((long long)b * GW_CV_D + ch + 1) * GW_CV_H + i] = bf2_hi(v);
+}
 
-// The conv over one staged round (tile columns 128 rd ..): the 256 consumer
-// threads each take a column pair p and a strip of 32 rows.  Each first reads
-// the H rows before its strip (from the staging, the state at a sequence's
-// start, zeros before the tile, which the fix-up rewrites), then, once every
-// thread has (the strips are overwritten in place), loads its strip, records
-// the edge rows and each sequence's last H rows (the new state), and
-// replaces each raw value by its output, summed in the conv kernel's order
-// (bias, then taps oldest first) so the two agree bit for bit.
-__device__ __forceinline__ void gw_conv_round(unsigned char *half, int m0, int col0, int M, const gw_cv &a) {
-  const int t = threadIdx.x - 128, p = t & 63, rs = (t >> 6) * 32;
-  const int ch = col0 + 2 * p - GW_CV_C0; /* the pair's first channel */
-  const bool in = ch >= 0 && ch < GW_CV_D;
-  const long long t0 = (long long)m0 + rs;
-  long long b = t0 / a.L, s0 = b * a.L;
-  float h[2][GW_CV_H], w[2][GW_CV_K], bc[2] = {0.f, 0.f};
-  if (in) {
-#pragma unroll
-    for (int e = 0; e < 2; e++) {
-#pragma unroll
-      for (int k = 0; k < GW_CV_K; k++) w[e][k] = a.w[(ch + e) * GW_CV_K + k];
-#if GW_CV_BIAS
-      bc[e] = a.bias[ch + e];
-#endif
-#pragma unroll
-      for (int k = 0; k < GW_CV_H; k++) {
-        const long long u = t0 - GW_CV_H + k;
-        h[e][k] = u < s0 ? gw_cv_state(a, b, ch + e, u, s0) : 0.f;
-      }
-    }
-#pragma unroll
-    for (int k = 0; k < GW_CV_H; k++) {
-      const long long u = t0 - GW_CV_H + k;
-      if (u >= s0 && u >= m0) {
-        const u32 v = *gw_stg_word(half, (int)(u - m0), p);
-        h[0][k] = bf2_lo(v), h[1][k] = bf2_hi(v);
-      }
-    }
-  }
-  bar_named(1, 256);
-  if (!in) return;
-  u32 v[32];
-#pragma unroll
-  for (int j = 0; j < 32; j++) v[j] = *gw_stg_word(half, rs + j, p);
-  const long long tile = m0 / GW_BM;
-  long long next = s0 + a.L; /* the next sequence's first row */
+// A thread's strip of 32 rows of column pair p, raw in v, history h: each
+// raw value replaced by its output, summed in the conv kernel's order (bias,
+// then taps oldest first) so the two agree bit for bit.  The general strip
+// (G) clips at M, restarts the history where a sequence starts and records
+// each sequence's last H raw rows (the new state); a strip that needs neither
+// of the first two (all of them where sequences start on strip boundaries)
+// runs without a branch, so that the rows' SiLUs can overlap each other's
+// latency, its state rows stored before (session 31: kept in the loop, they
+// cost 8x2K's in_proj 0.085 ms a layer).
+template <bool G>
+__device__ __forceinline__ void gw_conv_strip(u32 (&v)[32], float (&h)[2][GW_CV_H], const float (&w)[2][GW_CV_K],
+                                              const float (&bc)[2], int ch, int t0, int b, int s0, int M,
+                                              const gw_cv &a) {
+  int next = s0 + (int)a.L; /* the next sequence's first row */
 #pragma unroll
   for (int j = 0; j < 32; j++) {
-    const long long row = t0 + j;
-    if (row >= M) break;
-    if (row == next) { /* a sequence starts: its history is its state */
-      b++, s0 = next, next += a.L;
+    const int row = t0 + j;
+    if (G && row >= M) break;
+    if (G && row == next) { /* a sequence starts: its history is its state */
+      b++, s0 = next, next += (int)a.L;
 #pragma unroll
       for (int e = 0; e < 2; e++)
 #pragma unroll
         for (int k = 0; k < GW_CV_H; k++) h[e][k] = gw_cv_state(a, b, ch + e, s0 - GW_CV_H + k, s0);
     }
-    const int r = rs + j;
-    if (r < GW_CV_H)
-      *reinterpret_cast<u32 *>(a.edge + ((tile * 2 + 1) * GW_CV_H + r) * GW_CV_D + ch) = v[j];
-    if (r >= GW_BM - GW_CV_H && tile + 1 < a.mt)
-      *reinterpret_cast<u32 *>(a.edge + ((tile + 1) * 2 * GW_CV_H + r - (GW_BM - GW_CV_H)) * GW_CV_D + ch) = v[j];
     const float x[2] = {bf2_lo(v[j]), bf2_hi(v[j])};
-    if (a.st_out && row >= next - GW_CV_H)
-#pragma unroll
-      for (int e = 0; e < 2; e++) a.st_out[(b * GW_CV_D + ch + e) * GW_CV_H + (row - (next - GW_CV_H))] = x[e];
+    if (G && a.st_out && row >= next - GW_CV_H) gw_cv_keep(a, b, ch, row - (next - GW_CV_H), v[j]);
     float o[2];
 #pragma unroll
     for (int e = 0; e < 2; e++) {
@@ -219,7 +186,72 @@ __device__ __forceinline__ void gw_conv_round(unsigned char *half, int m0, int c
       for (int k = 0; k + 1 < GW_CV_H; k++) h[e][k] = h[e][k + 1];
       h[e][GW_CV_H - 1] = x[e];
     }
-    *gw_stg_word(half, r, p) = pack_bf2(o[0], o[1]);
+    v[j] = pack_bf2(o[0], o[1]);
+  }
+}
+
+// The conv over one staged round (tile columns 128 rd ..): the 256 consumer
+// threads each take a column pair p and a strip of 32 rows.  Each first reads
+// the H rows before its strip (from the staging, the state at a sequence's
+// start, zeros before the tile, which the fix-up rewrites), then, once every
+// thread has (the strips are overwritten in place), loads its strip, records
+// the tile's edge rows and convolves it (gw_conv_strip).  Rows are ints: M is.
+__device__ __forceinline__ void gw_conv_round(unsigned char *half, int m0, int col0, int M, const gw_cv &a) {
+  const int t = threadIdx.x - 128, p = t & 63, rs = (t >> 6) * 32;
+  const int ch = col0 + 2 * p - GW_CV_C0; /* the pair's first channel */
+  const bool in = ch >= 0 && ch < GW_CV_D;
+  const int t0 = m0 + rs, L = (int)a.L, b = t0 / L, s0 = b * L;
+  float h[2][GW_CV_H], w[2][GW_CV_K], bc[2] = {0.f, 0.f};
+  if (in) {
+#pragma unroll
+    for (int e = 0; e < 2; e++) {
+#pragma unroll
+      for (int k = 0; k < GW_CV_K; k++) w[e][k] = a.w[(ch + e) * GW_CV_K + k];
+#if GW_CV_BIAS
+      bc[e] = a.bias[ch + e];
+#endif
+#pragma unroll
+      for (int k = 0; k < GW_CV_H; k++) {
+        const int u = t0 - GW_CV_H + k;
+        h[e][k] = u < s0 ? gw_cv_state(a, b, ch + e, u, s0) : 0.f;
+      }
+    }
+#pragma unroll
+    for (int k = 0; k < GW_CV_H; k++) {
+      const int u = t0 - GW_CV_H + k;
+      if (u >= s0 && u >= m0) {
+        const u32 v = *gw_stg_word(half, u - m0, p);
+        h[0][k] = bf2_lo(v), h[1][k] = bf2_hi(v);
+      }
+    }
+  }
+  bar_named(1, 256);
+  if (!in) return;
+  u32 v[32];
+#pragma unroll
+  for (int j = 0; j < 32; j++) v[j] = *gw_stg_word(half, rs + j, p);
+  const long long tile = m0 / GW_BM;
+  if (rs == 0) /* the tile's first H raw rows, and its last H for the next tile */
+#pragma unroll
+    for (int j = 0; j < GW_CV_H; j++)
+      *reinterpret_cast<u32 *>(a.edge + ((tile * 2 + 1) * GW_CV_H + j) * GW_CV_D + ch) = v[j];
+  if (rs == GW_BM - 32 && tile + 1 < a.mt)
+#pragma unroll
+    for (int j = 32 - GW_CV_H; j < 32; j++)
+      *reinterpret_cast<u32 *>(a.edge + ((tile + 1) * 2 * GW_CV_H + j - (32 - GW_CV_H)) * GW_CV_D + ch) = v[j];
+  if (t0 + 32 <= M && t0 + 32 <= s0 + L) { /* whole and inside one sequence */
+    if (a.st_out && t0 + 32 + GW_CV_H > s0 + L) /* with some of its last H rows */
+#pragma unroll
+      for (int j = 0; j < 32; j++)
+        if (t0 + j >= s0 + L - GW_CV_H) gw_cv_keep(a, b, ch, t0 + j - (s0 + L - GW_CV_H), v[j]);
+    gw_conv_strip<false>(v, h, w, bc, ch, t0, b, s0, M, a);
+#pragma unroll
+    for (int j = 0; j < 32; j++) *gw_stg_word(half, rs + j, p) = v[j];
+  } else {
+    gw_conv_strip<true>(v, h, w, bc, ch, t0, b, s0, M, a);
+#pragma unroll
+    for (int j = 0; j < 32; j++)
+      if (t0 + j < M) *gw_stg_word(half, rs + j, p) = v[j];
   }
 }
 #else

@@ -977,9 +977,80 @@ static void bench_gemm(rt_blas *bl) {
   rt_cuda_free(G, x), rt_cuda_free(G, W), rt_cuda_free(G, y);
 }
 
+/* --bench-gw: mamba2-2.7b's in_proj at 16K tokens (bf16 out) as the model
+ * can run it: cuBLASLt, then the conv kernel over its xBC columns (the
+ * default); ssdc's own GEMM alone; and the own GEMM with the conv in its
+ * epilogue and the edge fix-up (SSDC_CONV_FOLD=1) at 8 x 2K, 4 x 4K and
+ * 1 x 16K, the conv state written as a prefill writes it, and its parts.  Each sample runs the pair
+ * 5 times (sustained, as 64 layers are); ms per run. */
+typedef struct {
+  rt_blas *bl;      /* cuBLASLt (then the conv kernel kc), or */
+  rt_cuda_op *k;    /* the own GEMM (then the edge fix-up ke, if any) */
+  rt_cuda_op *ke, *kc;
+  rt_gemm g;
+  rt_cuda_gemm_args a;
+  rt_dptr xbc, yc;  /* the conv kernel's input (a view of the GEMM's rows) and output */
+} gw_run;
+static void run_gw_pair(void *p) {
+  gw_run *r = p;
+  const rt_cuda_gemm_args *a = &r->a;
+  for (int i = 0; i < 5; i++) {
+    if (r->bl) {
+      OK(rt_blas_gemm(r->bl, &r->g, &C));
+      OK(rt_cuda_conv(G, r->kc, r->xbc, a->cw, a->cb, 0, a->cst_out, r->yc, a->M / a->L, a->L, &C));
+    } else {
+      OK(rt_cuda_gemm(G, r->k, a, &C));
+      if (r->ke) OK(rt_cuda_conv_edge(G, r->ke, a, &C));
+    }
+  }
+}
+static void bench_gw(rt_blas *bl) {
+  if (!cg_arch_has_wgmma(rt_cuda_arch(G))) return;
+  const int64_t M = 16384, K = 2560, N = 10576, c0 = 5120, D = 5376;
+  const rt_dptr x = dev_rand((size_t)(M * K)), W = dev_rand((size_t)(N * K)), y = out_buf((size_t)(M * N), 1);
+  float *cwv = rnd((size_t)(D * 4), 0.4, 0, 0);
+  const rt_dptr cw = up(cwv, (size_t)(D * 4), 0), cb = up(cwv, (size_t)D, 0);
+  const rt_dptr cst = out_buf((size_t)(8 * D * 3), 0), yc = out_buf((size_t)(M * D), 1);
+  cg_op_spec sp, sv, se, sc = os_conv(CG_OP_CONV, D, 4);
+  memset(&sp, 0, sizeof sp);
+  sp.kind = CG_OP_GEMM, sp.in_bf16 = sp.w_bf16 = sp.out_bf16 = true;
+  sv = sp, sv.K = 4, sv.c0 = c0, sv.D = D, sv.has_bias = sv.silu = true;
+  memset(&se, 0, sizeof se);
+  se.kind = CG_OP_CONV_EDGE, se.K = 4, se.c0 = c0, se.D = D, se.has_bias = se.silu = true;
+  sc.ldx = N, sc.vec = 1;
+  rt_cuda_op kp, kv, ke, kc = prep_w(sc, 1, 1);
+  OK(rt_cuda_op_prepare(G, &CC, &sp, &kp, &C));
+  OK(rt_cuda_op_prepare(G, &CC, &sv, &kv, &C));
+  OK(rt_cuda_op_prepare(G, &CC, &se, &ke, &C));
+  rt_dptr edge = 0;
+  OK(rt_cuda_alloc(G, rt_cuda_gemm_edge_bytes(&sv, M), &edge, &C));
+  /* what: 0 cuBLASLt + conv kernel, 1 own GEMM, 2 + conv epilogue + edge, 3 the epilogue without
+   * the edge fix-up, 4 without the conv state written; the plain GEMM again last (the clock's drift) */
+  const struct { int what; int64_t L; } cases[] = {{0, 2048}, {1, 0}, {2, 2048}, {2, 16384}, {3, 2048},
+                                                   {3, 16384}, {4, 2048}, {2, 4096}, {1, 0}};
+  const char *what[5] = {"cuBLASLt + conv kernel", "own GEMM", "own GEMM + conv epilogue + edge",
+                         "own GEMM + conv epilogue", "own GEMM + conv epi + edge, no state"};
+  for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) {
+    const int wi = cases[i].what;
+    gw_run r = {.a = {.x = x, .w = W, .y = y, .M = M, .N = N, .K = K, .ldx = K, .ldy = N},
+                .xbc = y + (rt_dptr)(c0 * 2), .yc = yc};
+    if (wi == 0) r.bl = bl, r.kc = &kc, r.g = (rt_gemm){M, N, K, RT_BLAS_BF16, RT_BLAS_BF16, x, W, 0, y, false, 0};
+    r.k = wi == 1 ? &kp : &kv, r.ke = wi == 2 || wi == 4 ? &ke : NULL;
+    if (wi != 1) r.a.cw = cw, r.a.cb = cb, r.a.cst_out = wi == 4 ? 0 : cst, r.a.edge = edge, r.a.L = cases[i].L;
+    const double ms = time_ms(run_gw_pair, &r) / 5;
+    printf("bench in_proj %lldx%lldx%lld at %2lld x %-5lld %-36s %8.4f ms %7.1f TFLOP/s\n", (long long)M,
+           (long long)N, (long long)K, (long long)(M / (r.a.L ? r.a.L : M)), (long long)(r.a.L ? r.a.L : M),
+           what[wi], ms, 2.0 * M * N * K / ms / 1e9);
+  }
+  rt_cuda_free(G, x), rt_cuda_free(G, W), rt_cuda_free(G, y), rt_cuda_free(G, cw), rt_cuda_free(G, cb);
+  rt_cuda_free(G, cst), rt_cuda_free(G, yc), rt_cuda_free(G, edge);
+  rt_cuda_op_release(G, &kp), rt_cuda_op_release(G, &kv), rt_cuda_op_release(G, &ke), rt_cuda_op_release(G, &kc);
+  free(cwv);
+}
+
 /* --emu: on the emulated device (CPU); --bench: kernel timings after the
  * tests; --bench-gemm: only the GEMMs'; --bench-prefill: only the prefill's
- * gated norm and conv. */
+ * gated norm and conv; --bench-gw: in_proj with and without the conv fold. */
 int main(int argc, char **argv) {
   ssd_ctx_init(&C);
   const bool emu = argc > 1 && !strcmp(argv[1], "--emu");
@@ -1052,6 +1123,7 @@ int main(int argc, char **argv) {
   if (!fails && argc > 1 && !strcmp(argv[1], "--bench")) bench(bl);
   if (!fails && argc > 1 && !strcmp(argv[1], "--bench-gemm")) bench_gemm(bl);
   if (!fails && argc > 1 && !strcmp(argv[1], "--bench-prefill")) bench_prefill_ops();
+  if (!fails && argc > 1 && !strcmp(argv[1], "--bench-gw")) bench_gw(bl);
   rt_blas_close(bl);
   rt_cuda_close(G);
   printf("test_ops_gpu: %s (%d failures)\n", fails ? "FAILED" : "passed", fails);
