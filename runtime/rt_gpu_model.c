@@ -996,9 +996,9 @@ static int plan_zside(rt_gpu_model *g, ssd_ctx *c) {
  * walk; op_conv then makes the conv's output a view.  Planned only with
  * $SSDC_CONV_FOLD=1 on an sm_90 (or emulated) device: on the H100 the two
  * consumer warpgroups convolve each xBC tile while the tensor cores wait,
- * and in_proj took 89-90 ms where cuBLASLt's took 72 and the conv 10 (2.7b,
- * 8x2K and 1x16K); a prototype overlapping the conv with the next tile's
- * mainloop was slower still (bench/NOTES.md, session 30). */
+ * and in_proj takes 81-82 ms where cuBLASLt's takes 72 and the conv 10 (2.7b,
+ * 8x2K and 1x16K): the timed prefill within 0.5% either way there, 3% slower
+ * at 1x2K (bench/NOTES.md, sessions 30-31). */
 static int plan_cfold(rt_gpu_model *g, ssd_ctx *c) {
   g->cf = calloc((size_t)g->nnodes + 1, sizeof *g->cf);
   if (!g->cf) return ssd_err(c, SSD_ENOMEM, "out of memory");

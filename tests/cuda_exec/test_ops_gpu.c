@@ -675,6 +675,16 @@ static void t_gw(int64_t M, int64_t N, int64_t K, int64_t ldx, bool obf, int64_t
   free(x), free(W), free(res), free(ss), free(ref), free(y);
 }
 
+/* The specs of the own GEMM (bf16 in and out) with Mamba's conv (kc taps,
+ * bias or not, SiLU) over Y's columns [c0, c0 + D) and of its edge fix-up. */
+static void gw_conv_specs(cg_op_spec *s, cg_op_spec *e, int kc, int64_t c0, int64_t D, bool bias) {
+  memset(s, 0, sizeof *s);
+  s->kind = CG_OP_GEMM, s->in_bf16 = s->w_bf16 = s->out_bf16 = true;
+  s->K = kc, s->c0 = c0, s->D = D, s->has_bias = bias, s->silu = true;
+  memset(e, 0, sizeof *e);
+  e->kind = CG_OP_CONV_EDGE, e->K = kc, e->c0 = c0, e->D = D, e->has_bias = bias, e->silu = true;
+}
+
 /* The own GEMM with Mamba's conv (kc taps, bias, SiLU) over Y's columns
  * [c0, c0 + D) in its epilogue and the fix-up of each row tile's first rows
  * (rt_cuda_conv_edge), against float64: Y rounded to bf16 as the kernel
@@ -711,11 +721,7 @@ static void t_gw_conv(int64_t B, int64_t L, int64_t N, int64_t K, int64_t c0, in
       for (int64_t k = 0; k < H; k++) sref[(b * D + ch) * H + k] = raw[(b * L + L - H + k) * N + c0 + ch];
     }
   cg_op_spec s, e;
-  memset(&s, 0, sizeof s);
-  s.kind = CG_OP_GEMM, s.in_bf16 = s.w_bf16 = s.out_bf16 = true;
-  s.K = kc, s.c0 = c0, s.D = D, s.has_bias = bias, s.silu = true;
-  memset(&e, 0, sizeof e);
-  e.kind = CG_OP_CONV_EDGE, e.K = kc, e.c0 = c0, e.D = D, e.has_bias = bias, e.silu = true;
+  gw_conv_specs(&s, &e, kc, c0, D, bias);
   rt_cuda_op k, ke;
   OK(rt_cuda_op_prepare(G, &CC, &s, &k, &C));
   OK(rt_cuda_op_prepare(G, &CC, &e, &ke, &C));
@@ -1012,11 +1018,8 @@ static void bench_gw(rt_blas *bl) {
   const rt_dptr cw = up(cwv, (size_t)(D * 4), 0), cb = up(cwv, (size_t)D, 0);
   const rt_dptr cst = out_buf((size_t)(8 * D * 3), 0), yc = out_buf((size_t)(M * D), 1);
   cg_op_spec sp, sv, se, sc = os_conv(CG_OP_CONV, D, 4);
-  memset(&sp, 0, sizeof sp);
-  sp.kind = CG_OP_GEMM, sp.in_bf16 = sp.w_bf16 = sp.out_bf16 = true;
-  sv = sp, sv.K = 4, sv.c0 = c0, sv.D = D, sv.has_bias = sv.silu = true;
-  memset(&se, 0, sizeof se);
-  se.kind = CG_OP_CONV_EDGE, se.K = 4, se.c0 = c0, se.D = D, se.has_bias = se.silu = true;
+  gw_conv_specs(&sv, &se, 4, c0, D, true);
+  sp = sv, sp.K = sp.c0 = sp.D = 0, sp.has_bias = sp.silu = false; /* the plain GEMM */
   sc.ldx = N, sc.vec = 1;
   rt_cuda_op kp, kv, ke, kc = prep_w(sc, 1, 1);
   OK(rt_cuda_op_prepare(G, &CC, &sp, &kp, &C));
