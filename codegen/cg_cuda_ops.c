@@ -205,9 +205,10 @@ int cg_op_threads(const cg_op_spec *s) {
 
 size_t cg_op_gemm_smem(void) {
   /* gw_gemm.cuh's gw_smem: per stage a BM x BK and a BN x BK bf16 box and
-   * two mbarriers; two staging halves of two boxes of BM rows x 128 bytes */
+   * two mbarriers; two staging halves of two boxes of BM rows x 128 bytes,
+   * two mbarriers each */
   return CG_OP_GEMM_STAGES * ((size_t)(CG_OP_GEMM_BM + CG_OP_GEMM_BN) * CG_OP_GEMM_BK * 2 + 2 * 8) +
-         2 * 2 * (size_t)CG_OP_GEMM_BM * 128;
+         2 * (2 * (size_t)CG_OP_GEMM_BM * 128 + 2 * 8);
 }
 
 bool cg_op_gemm_fits(int64_t M, int64_t N, int64_t K) {

@@ -653,7 +653,7 @@ static int gpu_prefill(rt_gpu_model *g, const int64_t *ids, gpu_row *r, ssd_ctx 
  * first of a kind records the step, the next captures its graph). */
 static int gpu_time_steps(rt_gpu_model *g, const int64_t *ids, gpu_row *r, bool greedy,
                           double *ms, ssd_ctx *c) {
-  double t, total = 0;
+  double t = 0, total = 0; /* t: gcc -O3 cannot see that gpu_step sets it */
   int rc = SSD_OK;
   for (int64_t k = 0; k < r->L + 2 && !rc; k++) { /* ids wrap around: any tokens will do */
     rc = gpu_step(g, ids + (k % r->L) * r->B, r->B, 1, greedy, &t, c);

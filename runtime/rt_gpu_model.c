@@ -295,7 +295,8 @@ struct rt_gpu_model {
   int nchain_last; /* chunked SSD nodes the last walk ran with chained segments */
   bool zside_ok;  /* $SSDC_SIDE_GEMM=1 (default off): gate columns on the side stream */
   gzside *zs;     /* per node: a linear's gate columns (plan_zside) */
-  bool cfold_ok;  /* convs may fold into in_proj's epilogue ($SSDC_CONV_FOLD=1; plan_cfold) */
+  bool cfold_ok;  /* convs may fold into in_proj's epilogue (plan_cfold; not with $SSDC_CONV_FOLD=0) */
+  bool cfold_all; /* ... at every in_proj width, not only from CFOLD_MIN_K ($SSDC_CONV_FOLD=1) */
   gcfold *cf;     /* per node: the conv a linear's own GEMM runs in its epilogue */
   struct {        /* the conv the last linear ran: op_conv makes its output a view */
     int conv;     /* -1: none */
@@ -993,12 +994,13 @@ static int plan_zside(rt_gpu_model *g, ssd_ctx *c) {
  * (silu_fused) and its only reader, its input a column block (at a multiple
  * of 8) of a bias-free linear's bf16 output that reaches nothing else, its
  * x not folded into the SSD kernel (plan_xconv).  cfold_want decides per
- * walk; op_conv then makes the conv's output a view.  Planned only with
- * $SSDC_CONV_FOLD=1 on an sm_90 (or emulated) device: on the H100 the two
- * consumer warpgroups convolve each xBC tile while the tensor cores wait,
- * and in_proj takes 81-82 ms where cuBLASLt's takes 72 and the conv 10 (2.7b,
- * 8x2K and 1x16K): the timed prefill within 0.5% either way there, 3% slower
- * at 1x2K (bench/NOTES.md, sessions 30-31). */
+ * walk (wide in_projs only, unless $SSDC_CONV_FOLD=1); op_conv then makes
+ * the conv's output a view.  Planned on an sm_90 (or emulated) device unless
+ * $SSDC_CONV_FOLD=0: the GEMM's storer warps convolve each xBC tile while
+ * its consumers run the next tile's mainloop, and in_proj takes ~78 ms where
+ * cuBLASLt's takes ~73 and the conv ~10 (2.7b, 8x2K and 1x16K, H100;
+ * sessions 30-31's epilogue in the consumers took 81-90: bench/NOTES.md,
+ * session 32). */
 static int plan_cfold(rt_gpu_model *g, ssd_ctx *c) {
   g->cf = calloc((size_t)g->nnodes + 1, sizeof *g->cf);
   if (!g->cf) return ssd_err(c, SSD_ENOMEM, "out of memory");
@@ -1322,10 +1324,10 @@ int rt_gpu_model_new(const ir_module *m, rt_weight_fn wfn, void *wctx, const rt_
     g->gw_ok = cg_arch_has_wgmma(rt_cuda_arch(g->cu)) && gw && *gw && strcmp(gw, "0");
     g->gfold_ok = !gfold || strcmp(gfold, "0");
     g->gfold_all = gfold && *gfold && strcmp(gfold, "0");
-    /* opt-in: on the H100 the epilogue's conv costs in_proj more than the
-       conv's pass (bench/NOTES.md, session 30) */
+    /* on unless $SSDC_CONV_FOLD=0 (cfold_want: wide in_projs only, unless =1) */
     const char *cf = getenv("SSDC_CONV_FOLD");
-    g->cfold_ok = cg_arch_has_wgmma(rt_cuda_arch(g->cu)) && cf && *cf && strcmp(cf, "0");
+    g->cfold_ok = cg_arch_has_wgmma(rt_cuda_arch(g->cu)) && !(cf && !strcmp(cf, "0"));
+    g->cfold_all = g->cfold_ok && cf && *cf;
   }
   if (!rc) plan_dtypes(g), plan_fusions(g), rc = plan_mixers(g, c);
   if (!rc) rc = plan_gfold(g, c);
@@ -1462,7 +1464,7 @@ static int state_entry(rt_gpu_model *g, int slot, gstate **out, ssd_ctx *c) {
 }
 
 static int state_dense(rt_gpu_model *g, int slot, int64_t n, rt_dptr *out, ssd_ctx *c) {
-  gstate *s;
+  gstate *s = NULL; /* set by state_entry on success (gcc -O3 cannot see it) */
   TRY(state_entry(g, slot, &s, c));
   if (s->is_kv || (s->p && s->n != n))
     return ssd_err(c, SSD_EINTERNAL, "state slot %d is used with two different sizes", slot);
@@ -1501,7 +1503,7 @@ static int kv_grow(rt_gpu_model *g, rt_cuda_kv *kv, int64_t Hkv, int64_t Dh, int
 
 static int state_kv(rt_gpu_model *g, int slot, int64_t B, int64_t Hkv, int64_t Dh, int64_t L,
                     rt_cuda_kv **out, ssd_ctx *c) {
-  gstate *s;
+  gstate *s = NULL;
   TRY(state_entry(g, slot, &s, c));
   if (s->p || (s->is_kv && (s->Hkv != Hkv || s->Dh != Dh)))
     return ssd_err(c, SSD_EINTERNAL, "state slot %d is used with two different sizes", slot);
@@ -1686,7 +1688,7 @@ static int op_input(grun *r, const ir_node *n) {
 }
 
 static int op_const(grun *r, const ir_node *n) {
-  rt_dptr y;
+  rt_dptr y = 0;
   TRY(alloc_out(r, n->out[0], false, &y));
   return gm_fill(r->g, y, (float)n->a.scalar, numel_of(&r->g->v[n->out[0]->id]), r->c);
 }
@@ -1979,11 +1981,18 @@ static int run_gw_fold(grun *r, gfold *f, const gin *x, const gin *w, rt_dptr y,
 /* The conv this linear's GEMM p runs in its epilogue in this walk
  * (plan_cfold), or NULL: a prefill (not a decode step's fused paths) of
  * sequences of at least K - 1 tokens, x and W as the own GEMM takes them, a
- * bf16 output, the conv's weights on the device. */
+ * bf16 output, the conv's weights on the device, and (unless
+ * $SSDC_CONV_FOLD=1) a reduction of at least CFOLD_MIN_K.  The epilogue's
+ * conv costs a tile the same at any K while the mainloop it hides behind
+ * shrinks with K: on the H100 the fold is 1-2% faster for the 2.7b's
+ * in_proj (K 2560) and 2-4% slower for the 130m's (K 768; bench/NOTES.md,
+ * session 32); the bound between them is not measured. */
+#define CFOLD_MIN_K 2048
 static const gcfold *cfold_want(grun *r, const rt_gemm *p, const gin *xi, const gin *wi) {
   const rt_gpu_model *g = r->g;
   const gcfold *f = g->cf && g->cf[r->idx].conv >= 0 ? &g->cf[r->idx] : NULL;
-  if (!f || r->mixers || r->L < 2 || r->L < f->K - 1 || p->M != r->B * r->L || p->out != RT_BLAS_BF16 ||
+  if (!f || (!g->cfold_all && p->K < CFOLD_MIN_K) || r->mixers || r->L < 2 || r->L < f->K - 1 ||
+      p->M != r->B * r->L || p->out != RT_BLAS_BF16 ||
       p->accumulate || f->col + f->C > p->N || !gw_shape_fits(xi, wi, p->bias, p->M, p->N, p->K))
     return NULL;
   const ir_node *cv = g->nodes[f->conv];

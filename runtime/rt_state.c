@@ -73,7 +73,7 @@ static int get_slot(rt_state *s, int i, int kind, slot **out, ssd_ctx *c) {
 }
 
 int rt_state_dense(rt_state *s, int i, int64_t n, float **out, ssd_ctx *c) {
-  slot *e;
+  slot *e = NULL; /* set by get_slot on success (gcc -O3 cannot see it) */
   int rc = get_slot(s, i, SLOT_DENSE, &e, c);
   if (rc) return rc;
   if (e->kind == SLOT_EMPTY) {
@@ -90,7 +90,7 @@ int rt_state_dense(rt_state *s, int i, int64_t n, float **out, ssd_ctx *c) {
 }
 
 int rt_state_kv(rt_state *s, int i, int64_t Hkv, int64_t Dh, rt_kv **out, ssd_ctx *c) {
-  slot *e;
+  slot *e = NULL;
   int rc = get_slot(s, i, SLOT_KV, &e, c);
   if (rc) return rc;
   if (e->kind == SLOT_EMPTY) {

@@ -8,14 +8,17 @@
 // the model's activations and nn.Linear weights are; K a multiple of 64.  A
 // persistent grid of one block per SM walks 128 x 256 output tiles in bands
 // of gm row tiles (a band's X rows and a few W column tiles stay in L2).
-// Each block is three warpgroups: warpgroup 0 is the producer (one thread
-// issues the tensor copies of a stage's 128 x 64 X box and 256 x 64 W box,
-// 48 KB, into GW_STAGES stages), warpgroups 1 and 2 each own 64 rows of the
-// tile and run wgmma.m64n256k16 from shared memory on both operands (128-byte
-// swizzle, which is what the tensor copies write), 128 fp32 accumulators a
-// thread.  full[s] completes when a stage's bytes have landed, empty[s] when
-// the eight consumer warps have finished reading it.  Rows past M and columns
-// past N read as zeros and are clipped by the stores.
+// Each block is three warpgroups: in warpgroup 0 one thread is the producer
+// (it issues the tensor copies of a stage's 128 x 64 X box and 256 x 64 W
+// box, 48 KB, into GW_STAGES stages) and warps 1-3 are the storers (the
+// epilogue's conv and tensor stores, gw_store); warpgroups 1 and 2 each own
+// 64 rows of the tile and run wgmma.m64n256k16 from shared memory on both
+// operands (128-byte swizzle, which is what the tensor copies write), 128
+// fp32 accumulators a thread, and hand each finished tile to the storers
+// through the staging (gw_stage).  full[s] completes when a stage's bytes
+// have landed, empty[s] when the eight consumer warps have finished reading
+// it.  Rows past M and columns past N read as zeros and are clipped by the
+// stores.
 //
 // Prologue #defines (codegen/cg_cuda_ops.c): the geometry GW_BM, GW_BN,
 // GW_BK, GW_STAGES (cg_cuda_ops.h's CG_OP_GEMM_*, which the launcher uses
@@ -44,12 +47,18 @@
 #define GW_CR (256 / GW_ESZ) /* output columns a staging round holds (two 128-byte boxes a row) */
 #define GW_CB (128 / GW_ESZ) /* output columns a box holds */
 #define GW_THREADS 384
+/* Registers a thread after setmaxnreg: the producer's warpgroup (whose
+ * storers run the conv) and the consumers' (128 fp32 accumulators), within
+ * the SM's 64 K for the block: 128 (GW_REG_P + 2 GW_REG_C) <= 65536. */
+#define GW_REG_P 88
+#define GW_REG_C 208
 
 struct gw_smem {
   ssd_bf16 a[GW_STAGES][GW_BM * GW_BK]; /* 16 KB a stage, 1024-byte aligned (the swizzle's period) */
   ssd_bf16 b[GW_STAGES][GW_BN * GW_BK]; /* 32 KB */
   unsigned char stg[2][2 * GW_BM * 128]; /* the epilogue's staging: two halves of two boxes (128 rows x 128 bytes) */
   u64 full[GW_STAGES], empty[GW_STAGES];
+  u64 sfull[2], sfree[2]; /* a staging half written by the consumers / read by its stores */
 };
 
 #if !SSDC_EMU
@@ -74,8 +83,8 @@ __device__ __forceinline__ void gw_tma_store(const ssd_tmap *m, const void *src,
 #endif
 }
 __device__ __forceinline__ void gw_store_commit() { asm volatile("cp.async.bulk.commit_group;\n" ::: "memory"); }
-// Wait until at most one bulk group (the other staging half's) is still reading.
-__device__ __forceinline__ void gw_store_wait_read() { asm volatile("cp.async.bulk.wait_group.read 1;\n" ::: "memory"); }
+// Wait until the bulk groups have read their shared memory.
+__device__ __forceinline__ void gw_store_wait_read() { asm volatile("cp.async.bulk.wait_group.read 0;\n" ::: "memory"); }
 __device__ __forceinline__ void gw_store_wait_all() { asm volatile("cp.async.bulk.wait_group 0;\n" ::: "memory"); }
 #else // the emulated device: registers are not a budget; stores land at once
 template <int R> __device__ __forceinline__ void gw_setmaxnreg_inc() {}
@@ -144,33 +153,31 @@ __device__ __forceinline__ void gw_cv_keep(const gw_cv &a, int b, int ch, int i,
   a.st_out[((long long)b * GW_CV_D + ch + 1) * GW_CV_H + i] = bf2_hi(v);
 }
 
-// A thread's strip of 32 rows of column pair p, raw in v, history h: each
-// raw value replaced by its output, summed in the conv kernel's order (bias,
-// then taps oldest first) so the two agree bit for bit.  The general strip
-// (G) clips at M, restarts the history where a sequence starts and records
-// each sequence's last H raw rows (the new state); a strip that needs neither
-// of the first two (all of them where sequences start on strip boundaries)
-// runs without a branch, so that the rows' SiLUs can overlap each other's
-// latency, its state rows stored before (session 31: kept in the loop, they
-// cost 8x2K's in_proj 0.085 ms a layer).
+#define GW_CV_R 16 /* rows a storer holds in registers at once */
+// A chunk of GW_CV_R rows of column pair p, raw in v, history h (the H raw
+// inputs before its first row): each raw value replaced by its output,
+// summed in the conv kernel's order (bias, then taps oldest first) so the two
+// agree bit for bit.  The general chunk (G) clips at M and restarts the
+// history where a sequence starts (b, s0: the current sequence, which it
+// advances); a chunk that needs neither (all of them where sequences start on
+// chunk boundaries) runs without a branch, so that its rows' SiLUs overlap
+// each other's latency.
 template <bool G>
-__device__ __forceinline__ void gw_conv_strip(u32 (&v)[32], float (&h)[2][GW_CV_H], const float (&w)[2][GW_CV_K],
-                                              const float (&bc)[2], int ch, int t0, int b, int s0, int M,
-                                              const gw_cv &a) {
-  int next = s0 + (int)a.L; /* the next sequence's first row */
+__device__ __forceinline__ void gw_conv_rows(u32 (&v)[GW_CV_R], float (&h)[2][GW_CV_H], const float (&w)[2][GW_CV_K],
+                                             const float (&bc)[2], int ch, int t0, int &b, int &s0, int M,
+                                             const gw_cv &a) {
 #pragma unroll
-  for (int j = 0; j < 32; j++) {
+  for (int j = 0; j < GW_CV_R; j++) {
     const int row = t0 + j;
     if (G && row >= M) break;
-    if (G && row == next) { /* a sequence starts: its history is its state */
-      b++, s0 = next, next += (int)a.L;
+    if (G && row == s0 + (int)a.L) { /* a sequence starts: its history is its state */
+      b++, s0 = row;
 #pragma unroll
       for (int e = 0; e < 2; e++)
 #pragma unroll
         for (int k = 0; k < GW_CV_H; k++) h[e][k] = gw_cv_state(a, b, ch + e, s0 - GW_CV_H + k, s0);
     }
     const float x[2] = {bf2_lo(v[j]), bf2_hi(v[j])};
-    if (G && a.st_out && row >= next - GW_CV_H) gw_cv_keep(a, b, ch, row - (next - GW_CV_H), v[j]);
     float o[2];
 #pragma unroll
     for (int e = 0; e < 2; e++) {
@@ -190,97 +197,90 @@ __device__ __forceinline__ void gw_conv_strip(u32 (&v)[32], float (&h)[2][GW_CV_
   }
 }
 
-// The conv over one staged round (tile columns 128 rd ..): the 256 consumer
-// threads each take a column pair p and a strip of 32 rows.  Each first reads
-// the H rows before its strip (from the staging, the state at a sequence's
-// start, zeros before the tile, which the fix-up rewrites), then, once every
-// thread has (the strips are overwritten in place), loads its strip, records
-// the tile's edge rows and convolves it (gw_conv_strip).  Rows are ints: M is.
-__device__ __forceinline__ void gw_conv_round(unsigned char *half, int m0, int col0, int M, const gw_cv &a) {
-  const int t = threadIdx.x - 128, p = t & 63, rs = (t >> 6) * 32;
+// The conv over column pair p of one staged round (tile columns col0 ..): one
+// storer thread takes all the tile's rows, GW_CV_R at a time, so no thread
+// reads a raw row another has overwritten.  The history starts from the H
+// rows before the tile: the state where a sequence starts there, else zeros,
+// which the fix-up kernel (ops_conv.cuh, OPS_EDGE) rewrites from the edge
+// rows recorded here (the tile's first H raw rows, and its last H for the
+// next tile).  Raw rows among a sequence's last H are its new state.  Rows
+// are ints: M is.
+__device__ __forceinline__ void gw_conv_column(unsigned char *half, int p, int m0, int col0, int M, const gw_cv &a) {
   const int ch = col0 + 2 * p - GW_CV_C0; /* the pair's first channel */
-  const bool in = ch >= 0 && ch < GW_CV_D;
-  const int t0 = m0 + rs, L = (int)a.L, b = t0 / L, s0 = b * L;
+  if (ch < 0 || ch >= GW_CV_D) return;
+  const int L = (int)a.L;
+  int b = m0 / L, s0 = b * L;
   float h[2][GW_CV_H], w[2][GW_CV_K], bc[2] = {0.f, 0.f};
-  if (in) {
 #pragma unroll
-    for (int e = 0; e < 2; e++) {
+  for (int e = 0; e < 2; e++) {
 #pragma unroll
-      for (int k = 0; k < GW_CV_K; k++) w[e][k] = a.w[(ch + e) * GW_CV_K + k];
+    for (int k = 0; k < GW_CV_K; k++) w[e][k] = a.w[(ch + e) * GW_CV_K + k];
 #if GW_CV_BIAS
-      bc[e] = a.bias[ch + e];
+    bc[e] = a.bias[ch + e];
 #endif
 #pragma unroll
-      for (int k = 0; k < GW_CV_H; k++) {
-        const int u = t0 - GW_CV_H + k;
-        h[e][k] = u < s0 ? gw_cv_state(a, b, ch + e, u, s0) : 0.f;
-      }
-    }
-#pragma unroll
     for (int k = 0; k < GW_CV_H; k++) {
-      const int u = t0 - GW_CV_H + k;
-      if (u >= s0 && u >= m0) {
-        const u32 v = *gw_stg_word(half, u - m0, p);
-        h[0][k] = bf2_lo(v), h[1][k] = bf2_hi(v);
-      }
+      const int u = m0 - GW_CV_H + k;
+      h[e][k] = u < s0 ? gw_cv_state(a, b, ch + e, u, s0) : 0.f;
     }
   }
-  bar_named(1, 256);
-  if (!in) return;
-  u32 v[32];
-#pragma unroll
-  for (int j = 0; j < 32; j++) v[j] = *gw_stg_word(half, rs + j, p);
   const long long tile = m0 / GW_BM;
-  if (rs == 0) /* the tile's first H raw rows, and its last H for the next tile */
+  for (int c = 0; c < GW_BM && m0 + c < M; c += GW_CV_R) {
+    const int t0 = m0 + c;
+    u32 v[GW_CV_R];
 #pragma unroll
-    for (int j = 0; j < GW_CV_H; j++)
-      *reinterpret_cast<u32 *>(a.edge + ((tile * 2 + 1) * GW_CV_H + j) * GW_CV_D + ch) = v[j];
-  if (rs == GW_BM - 32 && tile + 1 < a.mt)
+    for (int j = 0; j < GW_CV_R; j++) v[j] = *gw_stg_word(half, c + j, p);
+    if (c == 0)
 #pragma unroll
-    for (int j = 32 - GW_CV_H; j < 32; j++)
-      *reinterpret_cast<u32 *>(a.edge + ((tile + 1) * 2 * GW_CV_H + j - (32 - GW_CV_H)) * GW_CV_D + ch) = v[j];
-  if (t0 + 32 <= M && t0 + 32 <= s0 + L) { /* whole and inside one sequence */
-    if (a.st_out && t0 + 32 + GW_CV_H > s0 + L) /* with some of its last H rows */
+      for (int j = 0; j < GW_CV_H; j++)
+        *reinterpret_cast<u32 *>(a.edge + ((tile * 2 + 1) * GW_CV_H + j) * GW_CV_D + ch) = v[j];
+    if (c + GW_CV_R == GW_BM && tile + 1 < a.mt)
 #pragma unroll
-      for (int j = 0; j < 32; j++)
-        if (t0 + j >= s0 + L - GW_CV_H) gw_cv_keep(a, b, ch, t0 + j - (s0 + L - GW_CV_H), v[j]);
-    gw_conv_strip<false>(v, h, w, bc, ch, t0, b, s0, M, a);
+      for (int j = 0; j < GW_CV_H; j++)
+        *reinterpret_cast<u32 *>(a.edge + ((tile + 1) * 2 * GW_CV_H + j) * GW_CV_D + ch) = v[GW_CV_R - GW_CV_H + j];
+    if (a.st_out && t0 + GW_CV_R + GW_CV_H > s0 + L) /* rows near a sequence's end (s0 may lag one sequence) */
 #pragma unroll
-    for (int j = 0; j < 32; j++) *gw_stg_word(half, rs + j, p) = v[j];
-  } else {
-    gw_conv_strip<true>(v, h, w, bc, ch, t0, b, s0, M, a);
+      for (int j = 0; j < GW_CV_R; j++) {
+        const int r = t0 + j;
+        if (r < M && r % L >= L - GW_CV_H) gw_cv_keep(a, r / L, ch, r % L - (L - GW_CV_H), v[j]);
+      }
+    if (t0 + GW_CV_R <= M && t0 + GW_CV_R <= s0 + L) { /* whole and inside the current sequence */
+      gw_conv_rows<false>(v, h, w, bc, ch, t0, b, s0, M, a);
 #pragma unroll
-    for (int j = 0; j < 32; j++)
-      if (t0 + j < M) *gw_stg_word(half, rs + j, p) = v[j];
+      for (int j = 0; j < GW_CV_R; j++) *gw_stg_word(half, c + j, p) = v[j];
+    } else {
+      gw_conv_rows<true>(v, h, w, bc, ch, t0, b, s0, M, a);
+#pragma unroll
+      for (int j = 0; j < GW_CV_R; j++)
+        if (t0 + j < M) *gw_stg_word(half, c + j, p) = v[j];
+    }
   }
 }
 #else
 struct gw_cv {};
 #endif
 
-// The epilogue through the staging, in rounds of two boxes that alternate
-// between the staging's halves: before a round the issuing thread (the first
-// consumer) waits until the stores of the round before last have read their
-// half, the 256 consumer threads write their accumulators (scaled for fp32)
-// at the 128-byte swizzle's addresses (conflict-free), publish them to the
-// async proxy, and the issuer sends the two boxes.  One half drains while the
-// other is written, and the next tile's mainloop starts while the last ones
-// drain.
-__device__ __forceinline__ void gw_epilogue(gw_smem &sm, const float (&d)[32][4], const ssd_tmap *tm_y,
-                                            const float (&sc)[2], int m0, int n0, int r0, int q, int M,
-                                            const gw_cv &cv) {
-  const bool issuer = threadIdx.x == 128;
+// The epilogue, handed from the consumers to the storers through the staging
+// in rounds of two boxes that alternate between its halves.  A consumer
+// waits until the half's last stores have read it (sfree), writes its
+// accumulators (scaled for fp32) at the 128-byte swizzle's addresses
+// (conflict-free), publishes them to the async proxy and arrives on sfull;
+// then it goes on to the next tile's mainloop.  So the tensor cores do not
+// wait for the stores, nor for the conv, which the storers run meanwhile.
+__device__ __forceinline__ void gw_stage(gw_smem &sm, const float (&d)[32][4], const float (&sc)[2], int r0, int q,
+                                         unsigned &ph) {
 #pragma unroll
   for (int rd = 0; rd < GW_BN / GW_CR; rd++) {
-    if (issuer) gw_store_wait_read();
-    bar_named(1, 256);
+    const int hf = rd & 1;
+    mb_wait(&sm.sfree[hf], (ph >> hf & 1u) ^ 1u);
+    ph ^= 1u << hf;
 #pragma unroll
     for (int h = 0; h < 2; h++) {
       const int r = r0 + 8 * h;
 #pragma unroll
       for (int jj = 0; jj < GW_CR / 8; jj++) {
         const int j = rd * (GW_CR / 8) + jj, cb = (8 * jj + 2 * q) * GW_ESZ; /* byte column in the round */
-        unsigned char *p = sm.stg[rd & 1] + (cb >> 7) * (GW_BM * 128) + r * 128 + ((((cb >> 4) & 7) ^ (r & 7)) << 4) +
+        unsigned char *p = sm.stg[hf] + (cb >> 7) * (GW_BM * 128) + r * 128 + ((((cb >> 4) & 7) ^ (r & 7)) << 4) +
                            (cb & 15);
 #if GW_EPI == 0
         (void)sc;
@@ -290,22 +290,47 @@ __device__ __forceinline__ void gw_epilogue(gw_smem &sm, const float (&d)[32][4]
 #endif
       }
     }
-#if GW_CV_K
-    if (n0 + rd * GW_CR < GW_CV_C0 + GW_CV_D && n0 + (rd + 1) * GW_CR > GW_CV_C0) {
-      bar_named(1, 256);
-      gw_conv_round(sm.stg[rd & 1], m0, n0 + rd * GW_CR, M, cv);
-    }
-#else
-    (void)M, (void)cv;
-#endif
     fence_proxy_async();
-    bar_named(1, 256);
-    if (issuer) {
+    mb_arrive(&sm.sfull[hf]);
+  }
+}
+
+// The storers (warps 1-3 of the producer's warpgroup): for each round of each
+// tile, once the consumers have staged it, the first 64 convolve it in place
+// where it holds conv columns (one column pair each, gw_conv_column), then
+// the first sends its two boxes, waits until they have been read and frees
+// the half.
+__device__ __forceinline__ void gw_store(gw_smem &sm, const ssd_tmap *tm_y, int mt, int nt, int gm, int M,
+                                         const gw_cv &cv) {
+  const int e = threadIdx.x - 32;
+  unsigned ph = 0;
+  for (int t = blockIdx.x; t < mt * nt; t += gridDim.x) {
+    int m0, n0;
+    gw_tile(t, mt, nt, gm, m0, n0);
+#pragma unroll 1
+    for (int rd = 0; rd < GW_BN / GW_CR; rd++) {
+      const int hf = rd & 1, col0 = n0 + rd * GW_CR;
+      mb_wait(&sm.sfull[hf], ph >> hf & 1u);
+      ph ^= 1u << hf;
+#if GW_CV_K
+      if (col0 < GW_CV_C0 + GW_CV_D && col0 + GW_CR > GW_CV_C0) {
+        if (e < GW_CR / 2) gw_conv_column(sm.stg[hf], e, m0, col0, M, cv);
+        fence_proxy_async();
+        bar_named(2, 96);
+      }
+#else
+      (void)M, (void)cv;
+#endif
+      if (e == 0) {
 #pragma unroll
-      for (int b = 0; b < 2; b++) gw_tma_store(tm_y, sm.stg[rd & 1] + b * GW_BM * 128, n0 + rd * GW_CR + b * GW_CB, m0);
-      gw_store_commit();
+        for (int b = 0; b < 2; b++) gw_tma_store(tm_y, sm.stg[hf] + b * GW_BM * 128, col0 + b * GW_CB, m0);
+        gw_store_commit();
+        gw_store_wait_read();
+        mb_arrive(&sm.sfree[hf]);
+      }
     }
   }
+  if (e == 0) gw_store_wait_all();
 }
 
 // The producer: one thread walks the block's tiles and k-steps, waiting for
@@ -345,20 +370,26 @@ extern "C" __global__ void __launch_bounds__(GW_THREADS, 1)
   if (threadIdx.x == 0) {
 #pragma unroll
     for (int s = 0; s < GW_STAGES; s++) mb_init(&sm.full[s], 1), mb_init(&sm.empty[s], 8);
+#pragma unroll
+    for (int h = 0; h < 2; h++) mb_init(&sm.sfull[h], 256), mb_init(&sm.sfree[h], 1);
     mb_init_fence();
   }
   __syncthreads();
   if (wg == 0) {
-    gw_setmaxnreg_dec<40>();
-    if (tid == 0) gw_produce(sm, &tm_x, &tm_w, mt, nt, kt, gm);
-    __syncwarp();
+    gw_setmaxnreg_dec<GW_REG_P>();
+    if (tid < 32) {
+      if (tid == 0) gw_produce(sm, &tm_x, &tm_w, mt, nt, kt, gm);
+      __syncwarp();
+    } else {
+      gw_store(sm, &tm_y, mt, nt, gm, M, cv);
+    }
     return;
   }
-  gw_setmaxnreg_inc<232>();
+  gw_setmaxnreg_inc<GW_REG_C>();
   const int c = wg - 1, warp = tid / 32, lane = tid % 32, g = lane / 4, q = lane % 4;
   const int r0 = c * 64 + warp * 16 + g; /* the thread's first row in the tile (and r0 + 8) */
   int s = 0;
-  unsigned ph = 0;
+  unsigned ph = 0, sph = 0;
   for (int t = blockIdx.x; t < mt * nt; t += gridDim.x) {
     int m0, n0;
     gw_tile(t, mt, nt, gm, m0, n0);
@@ -386,7 +417,6 @@ extern "C" __global__ void __launch_bounds__(GW_THREADS, 1)
     wg_fence_acc(d);
     if (lane == 0 && prev >= 0) mb_arrive(&sm.empty[prev]);
     const float sc[2] = {gw_row_scale(ss, m0 + r0, M, q), gw_row_scale(ss, m0 + r0 + 8, M, q)};
-    gw_epilogue(sm, d, &tm_y, sc, m0, n0, r0, q, M, cv);
+    gw_stage(sm, d, sc, r0, q, sph);
   }
-  if (threadIdx.x == 128) gw_store_wait_all();
 }

@@ -342,7 +342,8 @@ static int walk(const char *mdir, const char *model, rt_gpu_mode mode, const cha
 
 static void copy_pack(const char *from, const char *to) {
   char cmd[1400];
-  snprintf(cmd, sizeof cmd, "rm -rf '%s' && cp -r '%s' '%s'", to, from, to);
+  const int k = snprintf(cmd, sizeof cmd, "rm -rf '%s' && cp -r '%s' '%s'", to, from, to);
+  CHECK(k > 0 && (size_t)k < sizeof cmd);
   CHECK(system(cmd) == 0);
 }
 
