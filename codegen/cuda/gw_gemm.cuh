@@ -32,7 +32,8 @@
 // + bias with GW_CV_BIAS, + SiLU with GW_CV_SILU) over Y's columns
 // [GW_CV_C0, GW_CV_C0 + GW_CV_D) along the rows (tokens: B sequences of L),
 // in the epilogue, so in_proj writes xBC already convolved and the conv's
-// pass (a read and a write of every xBC element) disappears (gw_conv_round).
+// pass (a read and a write of every xBC element) disappears (gw_conv_column,
+// run by the storers).
 #if GW_CV_K && (GW_EPI != 0 || GW_CV_K > 4 || GW_CV_C0 % 8 || GW_CV_D % 8)
 #error "the conv epilogue needs a bf16 Y, at most 4 taps and columns in 8s"
 #endif
