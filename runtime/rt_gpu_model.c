@@ -1985,8 +1985,8 @@ static int run_gw_fold(grun *r, gfold *f, const gin *x, const gin *w, rt_dptr y,
  * $SSDC_CONV_FOLD=1) a reduction of at least CFOLD_MIN_K.  The epilogue's
  * conv costs a tile the same at any K while the mainloop it hides behind
  * shrinks with K: on the H100 the fold is 1-2% faster for the 2.7b's
- * in_proj (K 2560) and 2-4% slower for the 130m's (K 768; bench/NOTES.md,
- * session 32); the bound between them is not measured. */
+ * in_proj (K 2560), 2-4% slower for the 130m's (K 768), and from K 2048 no
+ * longer slower at 1x2K (a sweep of K: bench/NOTES.md, session 32). */
 #define CFOLD_MIN_K 2048
 static const gcfold *cfold_want(grun *r, const rt_gemm *p, const gin *xi, const gin *wi) {
   const rt_gpu_model *g = r->g;
