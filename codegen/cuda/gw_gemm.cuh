@@ -48,6 +48,7 @@
 #define GW_CR (256 / GW_ESZ) /* output columns a staging round holds (two 128-byte boxes a row) */
 #define GW_CB (128 / GW_ESZ) /* output columns a box holds */
 #define GW_THREADS 384
+#define GW_STORERS 96 /* warps 1-3 of warpgroup 0: threads 32 .. 127 */
 /* Registers a thread after setmaxnreg: the producer's warpgroup (whose
  * storers run the conv) and the consumers' (128 fp32 accumulators), within
  * the SM's 64 K for the block: 128 (GW_REG_P + 2 GW_REG_C) <= 65536. */
@@ -303,7 +304,7 @@ __device__ __forceinline__ void gw_stage(gw_smem &sm, const float (&d)[32][4], c
 // the half.
 __device__ __forceinline__ void gw_store(gw_smem &sm, const ssd_tmap *tm_y, int mt, int nt, int gm, int M,
                                          const gw_cv &cv) {
-  const int e = threadIdx.x - 32;
+  const int e = threadIdx.x - (128 - GW_STORERS);
   unsigned ph = 0;
   for (int t = blockIdx.x; t < mt * nt; t += gridDim.x) {
     int m0, n0;
@@ -317,7 +318,7 @@ __device__ __forceinline__ void gw_store(gw_smem &sm, const ssd_tmap *tm_y, int 
       if (col0 < GW_CV_C0 + GW_CV_D && col0 + GW_CR > GW_CV_C0) {
         if (e < GW_CR / 2) gw_conv_column(sm.stg[hf], e, m0, col0, M, cv);
         fence_proxy_async();
-        bar_named(2, 96);
+        bar_named(2, GW_STORERS);
       }
 #else
       (void)M, (void)cv;
