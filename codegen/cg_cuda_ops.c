@@ -185,8 +185,8 @@ int cg_op_check(const cg_op_spec *s, ssd_ctx *c) {
                  (long long)s->c0, (long long)s->D);
     return SSD_OK;
   case CG_OP_CONV_EDGE:
-    if (s->K < 2 || s->K > 4 || !pos_le(s->D, 1 << 24) || s->D % 2)
-      return BAD("conv edge kernel: 2..4 taps over an even number of channels (K %lld, D %lld)",
+    if (s->K < 2 || s->K > 4 || !pos_le(s->D, 1 << 24) || s->D % 8)
+      return BAD("conv edge kernel: 2..4 taps over channels in multiples of 8 (K %lld, D %lld)",
                  (long long)s->K, (long long)s->D);
     return SSD_OK;
   }

@@ -132,9 +132,13 @@ int rt_cuda_conv_edge(rt_cuda *g, const rt_cuda_op *k, const rt_cuda_gemm_args *
   if (mt < 2) return SSD_OK; /* one tile: the epilogue computed every row */
   TRY(rows_ok(mt - 1, 65535, "conv edge tiles", c));
   rt_dptr y = a->y + (rt_dptr)(s->c0 * 2); /* the conv's first column */
+  const rt_dptr p[] = {a->edge, a->cw, a->cb, y}; /* 8 channels a thread, in 16-byte accesses */
+  if (!rt_cuda_aligned16(p, 4) || a->ldy % 8)
+    return ssd_err(c, SSD_EINVAL, "conv edge: an operand or Y's row stride (%lld) is not 16-byte aligned",
+                   (long long)a->ldy);
   long long ld = a->ldy, M = a->M, L = a->L;
   void *args[] = {(void *)&a->edge, (void *)&a->cw, (void *)&a->cb, (void *)&a->cst_in, &y, &ld, &M, &L};
-  const unsigned grid[3] = {(unsigned)((s->D / 2 + 127) / 128), (unsigned)(mt - 1), 1};
+  const unsigned grid[3] = {(unsigned)((s->D / 8 + 127) / 128), (unsigned)(mt - 1), 1};
   return rt_cuda_launch(g, &k->fn, grid, 128, args, c);
 }
 

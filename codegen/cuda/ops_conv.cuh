@@ -20,7 +20,11 @@
 // edge rows the GEMM saved (slot i: tile i-1's last K-1 raw rows, then tile
 // i's first K-1), the state where a sequence starts.  Only rows whose tile
 // starts inside their sequence are rewritten; the sums run in the epilogue's
-// order.  Grid (ceil(C/256), tiles - 1): a thread per channel pair and tile.
+// order.  Grid (ceil(C/1024), tiles - 1): a thread per 8 channels and tile
+// (16-byte accesses: C, c0 and Y's stride are multiples of 8, as the GEMM's
+// tensor stores need), every load issued before the first output.  A thread
+// a channel pair, loading as it summed, took 14 us a 2.7b layer on the H100
+// for ~12 MB; this takes 9 (bench/NOTES.md, session 33).
 
 // in(s): input s of channel c (s < 0: the state, or 0 without one)
 #define CONV_IN(c, s) ((s) >= 0 ? ld_in(x, ((b * L + (s)) * OPS_LDX) + (c))                \
@@ -37,33 +41,48 @@
 extern "C" __global__ void __launch_bounds__(128)
 OPS_KERNEL(const ssd_bf16 *__restrict__ edge, const float *__restrict__ w, const float *__restrict__ bias,
            const float *__restrict__ state_in, ssd_bf16 *__restrict__ y, long long ldy, long long M, long long L) {
-  const int c = (blockIdx.x * 128 + threadIdx.x) * 2;
+  constexpr int H = OPS_K - 1;
+  const int c0 = (blockIdx.x * 128 + threadIdx.x) * 8;
   const long long ts = (long long)(blockIdx.y + 1) * OPS_TILE_M; /* the tile's first row */
-  if (c >= OPS_C) return;
-  const ssd_bf16 *e = edge + (blockIdx.y + 1) * 2LL * (OPS_K - 1) * OPS_C + c; /* rows ts-(K-1) .. */
-  for (int j = 0; j < OPS_K - 1; j++) {
+  if (c0 >= OPS_C) return;
+  // Every load before the first output: the slot's 2H rows (u = ts - H ..
+  // ts + H - 1), then the 8 channels' taps, 8 K contiguous floats, in 16-byte
+  // loads (a load per tap made each warp instruction touch 32 lines and the
+  // kernel 22 us), and their bias.
+  float ev[2 * H][8], wk[8 * OPS_K], bc[8];
+  const ssd_bf16 *e = edge + (blockIdx.y + 1) * 2LL * H * OPS_C + c0;
+#pragma unroll
+  for (int r = 0; r < 2 * H; r++) ops_ld8(e + (long long)r * OPS_C, ev[r]);
+#pragma unroll
+  for (int i = 0; i < OPS_K; i++) ops_ld8(w + c0 * OPS_K + 8 * i, wk + 8 * i);
+#if OPS_HAS_BIAS
+  ops_ld8(bias + c0, bc);
+#else
+#pragma unroll
+  for (int q = 0; q < 8; q++) bc[q] = 0.f;
+#endif
+#pragma unroll
+  for (int j = 0; j < H; j++) {
     const long long t = ts + j, b = t / L, s0 = b * L;
     if (t >= M || s0 >= ts) break; /* the epilogue's own */
-    float o[2];
-    for (int q = 0; q < 2; q++) {
-#if OPS_HAS_BIAS
-      float acc = bias[c + q];
-#else
-      float acc = 0.f;
-#endif
+    float o[8];
+#pragma unroll
+    for (int q = 0; q < 8; q++) {
+      float acc = bc[q];
+#pragma unroll
       for (int k = 0; k < OPS_K; k++) {
-        const long long u = t - (OPS_K - 1) + k;
-        const float v = u >= s0 ? bf2f(e[(u - (ts - (OPS_K - 1))) * OPS_C + q])
-                        : state_in ? state_in[(b * OPS_C + c + q) * (OPS_K - 1) + OPS_K - 1 + (u - s0)]
+        const long long u = t - H + k;
+        const float v = u >= s0 ? ev[j + k][q]
+                        : state_in ? state_in[(b * OPS_C + c0 + q) * H + H + (u - s0)]
                                    : 0.f;
-        acc += w[(c + q) * OPS_K + k] * v;
+        acc += wk[q * OPS_K + k] * v;
       }
 #if OPS_SILU
       acc = ssd_silu(acc);
 #endif
       o[q] = acc;
     }
-    *reinterpret_cast<u32 *>(y + t * ldy + c) = pack_bf2(o[0], o[1]);
+    ops_st8(y + t * ldy + c0, o);
   }
   (void)bias;
 }

@@ -1119,6 +1119,7 @@ int main(int argc, char **argv) {
   t_gw_conv(3, 65, 584, 64, 256, 320, 4, false, false);
   t_gw_conv(1, 300, 264, 64, 8, 200, 3, true, true);
   t_gw_conv(20, 13, 264, 64, 8, 200, 4, true, true); /* sequences shorter than a storer's 16 rows */
+  t_gw_conv(2, 127, 264, 64, 8, 200, 4, true, true); /* a sequence starts a row before tile 1: its edge rows read the state */
   if (!emu) t_gw(1000, 2560, 640, 640, false, 80);
   rt_gemm bad = {4, 4, 4, RT_BLAS_BF16, RT_BLAS_BF16, 1, 1, 1, 1, false, 0};
   int refused = rt_blas_gemm(bl, &bad, &C) == SSD_EUNSUPPORTED;
