@@ -144,7 +144,9 @@ int main(int argc, char **argv) {
   auto mine = [&](int gm, void *Y) {
     (void)Y; /* the output is my's */
     const ssd_tmap *tx = (const ssd_tmap *)&mx, *tw = (const ssd_tmap *)&mw, *ty = (const ssd_tmap *)&my;
-    gw_gemm<<<grid, GW_THREADS, smem>>>(*tx, *tw, *ty, (const float *)rs, T, N, K, gm);
+    /* no conv epilogue (GW_CV_K 0): its operands are null */
+    gw_gemm<<<grid, GW_THREADS, smem>>>(*tx, *tw, *ty, (const float *)rs, T, N, K, gm, nullptr, nullptr, nullptr,
+                                        nullptr, nullptr, 0LL);
   };
   lt_gemm lt(T, K, N, GW_EPI == 1);
   printf("%s: T %d K %d N %d, %d tiles on %d blocks, %d B shared, %d cuBLASLt candidates\n", name, T, K, N, tiles,
