@@ -29,6 +29,8 @@ build gemm_probe_epi0 -DGW_EPI=0 bench/gemm_probe.cu
 build gemm_probe_epi1 -DGW_EPI=1 bench/gemm_probe.cu
 build wgmma_probe bench/wgmma_probe.cu
 build sm_map_probe bench/sm_map_probe.cu
+build corr_gnorm_probe bench/corr_gnorm_probe.cu
+build corr_gnorm_probe_v3 -DCG_V3=1 bench/corr_gnorm_probe.cu
 build sync_micro bench/sync_micro.cu
 build alpha_vec_probe bench/alpha_vec_probe.cu
 exit $fail
