@@ -21,9 +21,10 @@
 // on the same y and z.  The 2.7b's shapes: H 80, P 64, N 128, L 16384 in 8
 // segments of 2048; z and C are views into in_proj's 10576-wide rows.
 // Build and run on the device:
-//   nvcc -std=c++17 -O3 -gencode arch=compute_90a,code=sm_90a -Icodegen/cuda bench/corr_gnorm_probe.cu -o cgp && ./cgp [L [segment length]]
+//   nvcc -std=c++17 -O3 -gencode arch=compute_90a,code=sm_90a -Icodegen/cuda bench/corr_gnorm_probe.cu -lcuda -o cgp && ./cgp [L [segment length]]
 // Variants: -DCG_T=32 (v2: two blocks a SM), -DCG_NB=3 (three heads in flight),
 // -DCG_V3=1 (v3 below: y resident; -DCG3_HG=5 or 10 heads a block),
+// -DCG_V4=1 (v4 below: warp-specialized, bulk copies, wgmma; 64 x 10),
 // -DCG_FOLD=1 (v2 writing gy unnormalized with the rows' partial sums, as the
 // gated-norm fold would: no wait; its check fails by design).
 #include <cstdio>
@@ -32,6 +33,7 @@
 #include <cmath>
 #include <vector>
 #include <algorithm>
+#include <cuda.h>
 #include <cuda_runtime.h>
 #define OPS_IN_BF16 1
 #define OPS_OUT_BF16 1
@@ -48,6 +50,7 @@
 #include "ssd_common.cuh"
 #include "ops_common.cuh"
 #include "ops_gnorm.cuh"
+#include "wg_mma.cuh"
 
 #define CK(x)                                                                              \
   do {                                                                                     \
@@ -60,6 +63,9 @@
 
 #ifndef CG_V3
 #define CG_V3 0
+#endif
+#ifndef CG_V4
+#define CG_V4 0
 #endif
 #ifndef CG_FOLD
 #define CG_FOLD 0 /* v2 without the tile's wait and scale (-DCG_FOLD=1: timing only) */
@@ -391,6 +397,219 @@ extern "C" __global__ void __launch_bounds__(128, 2)
   }
 }
 
+// v4: warp-specialized, the correction by wgmma.  Warp 0 copies each head's
+// y and z tiles (2-D tensor copies, 128-byte swizzle; CG4_TMA=0: a 1-D bulk
+// copy a row, which the copy engine's per-copy cost made 4x slower) and
+// S_in[h] (stored in global already in wgmma's core-matrix layout,
+// wg_mma.cuh: one 16 KB bulk copy) into CG4_NB
+// stages on mbarriers; a consumer warpgroup (warps 4-7) runs C . S_in^T as
+// 8 x wgmma.m64n64k16 from shared memory (each operand read once a
+// warpgroup, not once a warp) and gates; gy stays on chip for the row norm
+// as in v2.  One block a SM, 64 tokens x 10 heads.
+#ifndef CG4_NB
+#define CG4_NB 3 /* y and z stages */
+#endif
+#ifndef CG4_NS
+#define CG4_NS CG4_NB /* S_in stages: with CG4_NS < CG4_NB, warp 1 copies S_in on barriers of its own */
+#endif
+__device__ __forceinline__ void bulk_g2s(void *dst, const void *src, u32 bytes, u64 *mb) {
+  asm volatile("cp.async.bulk.shared::cluster.global.mbarrier::complete_tx::bytes [%0], [%1], %2, [%3];\n" ::"r"(
+                   smem_addr(dst)),
+               "l"(src), "r"(bytes), "r"(smem_addr(mb))
+               : "memory");
+}
+#ifndef CG4_TMA
+#define CG4_TMA 1 /* y and z tiles by 2-D tensor copies (128-byte swizzle); 0: a bulk copy a row */
+#endif
+#if CG4_TMA
+#define CG4_YROW 64 /* a swizzled 64 x 64 box: 128-byte rows */
+#else
+#define CG4_YROW CG_YROW
+#endif
+struct cg4_smem {
+  ssd_bf16 y[CG4_NB][64][CG4_YROW]; /* first: the tensor copies' boxes need 1024-byte alignment */
+  ssd_bf16 z[CG4_NB][64][CG4_YROW];
+  ssd_bf16 c[64 * CG_N];          /* wgmma core-matrix layout (wg_off<64>) */
+  ssd_bf16 s[CG4_NS][CG_P * CG_N]; /* the same layout, as stored in global */
+  ssd_bf16 gy[64][CG_GROW];
+  float e[64][CG_HG];
+  float rstd[64];
+  u64 full[CG4_NB], empty[CG4_NB], sfull[CG4_NS], sempty[CG4_NS];
+  int tile, grp;
+};
+#define CG4_SPLIT (CG4_NS != CG4_NB)
+// Element (r, col)'s 32-bit pair in a y or z stage (col even).
+__device__ __forceinline__ u32 cg4_ld(const ssd_bf16 (*t)[CG4_YROW], int r, int col) {
+#if CG4_TMA
+  const int b = col * 2;
+  return *reinterpret_cast<const u32 *>(reinterpret_cast<const char *>(t) + r * 128 + (((b >> 4) ^ (r & 7)) << 4) +
+                                        (b & 15));
+#else
+  return lds32(&t[r][col]);
+#endif
+}
+extern "C" __global__ void __launch_bounds__(256, 1)
+    corr_gnorm4(const ssd_bf16 *__restrict__ yl, const ssd_bf16 *__restrict__ zx, const ssd_bf16 *__restrict__ sin,
+                const float *__restrict__ cs, const ssd_bf16 *__restrict__ w, ssd_bf16 *__restrict__ out,
+                float *part, unsigned *cnt, unsigned *ticket, unsigned epoch, int seg_len, int ntiles,
+                const __grid_constant__ ssd_tmap tm_y, const __grid_constant__ ssd_tmap tm_z) {
+  SSD_DYN_SMEM_1K(raw4);
+  cg4_smem &sm = *reinterpret_cast<cg4_smem *>(raw4);
+  const int tid = threadIdx.x, warp = tid / 32, lane = tid % 32;
+  if (tid == 0) {
+    const unsigned tk = atomicAdd(ticket, 1u) - (epoch - 1) * (unsigned)(ntiles * CG_GRPS);
+    sm.tile = (int)(tk / CG_GRPS), sm.grp = (int)(tk % CG_GRPS);
+#pragma unroll
+    for (int b = 0; b < CG4_NB; b++) mb_init(&sm.full[b], 1), mb_init(&sm.empty[b], 4);
+#pragma unroll
+    for (int b = 0; b < CG4_NS; b++) mb_init(&sm.sfull[b], 1), mb_init(&sm.sempty[b], 4);
+    mb_init_fence();
+  }
+  __syncthreads();
+  const int tile = sm.tile, grp = sm.grp, h0 = grp * CG_HG;
+  const long long t0 = (long long)tile * 64;
+  const int seg = (int)(t0 / seg_len);
+  if (warp == 0) { /* the producer */
+    for (int i = 0; i < CG_HG; i++) {
+      const int b = i % CG4_NB;
+      if (i >= CG4_NB) mb_wait(&sm.empty[b], ((i / CG4_NB) - 1) & 1);
+      if (lane == 0) mb_expect_tx(&sm.full[b], 2 * 64 * CG_P * 2 + (seg > 0 && !CG4_SPLIT ? CG_P * CG_N * 2 : 0));
+      __syncwarp();
+#if CG4_TMA
+      if (lane == 0) {
+        tma_load_3d(&sm.y[b][0][0], &tm_y, (h0 + i) * CG_P, (int)t0, 0, &sm.full[b]);
+        tma_load_3d(&sm.z[b][0][0], &tm_z, (h0 + i) * CG_P, (int)t0, 0, &sm.full[b]);
+      }
+#else
+#pragma unroll
+      for (int k = 0; k < 2; k++) {
+        const int r = lane + 32 * k;
+        bulk_g2s(&sm.y[b][r][0], yl + (t0 + r) * CG_D + (h0 + i) * CG_P, CG_P * 2, &sm.full[b]);
+        bulk_g2s(&sm.z[b][r][0], zx + (t0 + r) * CG_LDZ + (h0 + i) * CG_P, CG_P * 2, &sm.full[b]);
+      }
+#endif
+      if (lane == 0 && seg > 0 && !CG4_SPLIT)
+        bulk_g2s(sm.s[b], sin + ((long long)seg * CG_H + h0 + i) * CG_P * CG_N, CG_P * CG_N * 2, &sm.full[b]);
+    }
+  }
+  if (CG4_SPLIT && warp == 1 && lane == 0 && seg > 0) /* S_in's producer */
+    for (int i = 0; i < CG_HG; i++) {
+      const int b = i % CG4_NS;
+      if (i >= CG4_NS) mb_wait(&sm.sempty[b], ((i / CG4_NS) - 1) & 1);
+      mb_expect_tx(&sm.sfull[b], CG_P * CG_N * 2);
+      bulk_g2s(sm.s[b], sin + ((long long)seg * CG_H + h0 + i) * CG_P * CG_N, CG_P * CG_N * 2, &sm.sfull[b]);
+    }
+  float ss[2] = {0.f, 0.f};
+  const int cw = warp - 4, g = lane / 4, q = lane % 4, r0 = cw * 16 + g;
+  if (warp >= 4) { /* the consumers */
+    const int ct = tid - 128;
+#pragma unroll
+    for (int k = 0; k < 8; k++) { /* the C tile, into the core-matrix layout */
+      const int c = ct + k * 128, r = c / 16, c8 = (c % 16) * 8;
+      cp_async16((char *)sm.c + wg_off<64>(r, c8), zx + (t0 + r) * CG_LDZ + CG_C0 + c8, 16);
+    }
+    cp_async_commit();
+    for (int i = ct; i < 64 * CG_HG; i += 128) {
+      const int r = i / CG_HG, hh = i % CG_HG;
+      sm.e[r][hh] = seg > 0 ? __expf(cs[(t0 + r) * CG_H + h0 + hh]) : 0.f;
+    }
+    cp_async_wait_all();
+    fence_proxy_async();
+    bar_named(1, 128);
+    for (int i = 0; i < CG_HG; i++) {
+      const int b = i % CG4_NB;
+      mb_wait(&sm.full[b], (i / CG4_NB) & 1);
+      float acc[8][4];
+#pragma unroll
+      for (int j = 0; j < 8; j++)
+#pragma unroll
+        for (int k = 0; k < 4; k++) acc[j][k] = 0.f;
+      if (seg > 0) {
+        const int bs = i % CG4_NS;
+        if (CG4_SPLIT) mb_wait(&sm.sfull[bs], (i / CG4_NS) & 1);
+        wg_fence_acc(acc);
+        wg_fence();
+#pragma unroll
+        for (int kk = 0; kk < 8; kk++)
+          wg_mma_ss_n64<0>(&acc[0][0], wg_make_desc((const char *)sm.c + kk * 2 * 64 * 16, 64 * 16, 128),
+                           wg_make_desc((const char *)sm.s[bs] + kk * 2 * 64 * 16, 64 * 16, 128), kk > 0);
+        wg_commit();
+        wg_wait<0>();
+        wg_fence_acc(acc);
+        if (CG4_SPLIT) {
+          __syncwarp();
+          if (lane == 0) mb_arrive(&sm.sempty[bs]);
+        }
+      }
+#pragma unroll
+      for (int hr = 0; hr < 2; hr++) {
+        const int r = r0 + 8 * hr;
+        const float e = sm.e[r][i];
+#pragma unroll
+        for (int j = 0; j < 8; j++) {
+          const int col = j * 8 + 2 * q;
+          const u32 yv = cg4_ld(sm.y[b], r, col), zv = cg4_ld(sm.z[b], r, col);
+          const float v0 = (bf2_lo(yv) + e * acc[j][2 * hr]) * ssd_silu(bf2_lo(zv));
+          const float v1 = (bf2_hi(yv) + e * acc[j][2 * hr + 1]) * ssd_silu(bf2_hi(zv));
+          ss[hr] += v0 * v0 + v1 * v1;
+          *reinterpret_cast<u32 *>(&sm.gy[r][i * CG_P + col]) = pack_bf2(v0, v1);
+        }
+      }
+      __syncwarp();
+      if (lane == 0) mb_arrive(&sm.empty[b]);
+    }
+#pragma unroll
+    for (int hr = 0; hr < 2; hr++) {
+      ss[hr] += __shfl_xor_sync(0xffffffffu, ss[hr], 1);
+      ss[hr] += __shfl_xor_sync(0xffffffffu, ss[hr], 2);
+    }
+    if (q == 0) {
+      part[((long long)tile * CG_GRPS + grp) * 64 + r0] = ss[0];
+      part[((long long)tile * CG_GRPS + grp) * 64 + r0 + 8] = ss[1];
+      __threadfence();
+    }
+  }
+  __syncthreads();
+  if (tid == 0) {
+    atomicAdd(&cnt[tile], 1u);
+    while (ssd_ld_acquire(&cnt[tile]) < epoch * CG_GRPS) {
+    }
+  }
+  __syncthreads();
+  if (tid < 64) {
+    float v = 0.f;
+#pragma unroll
+    for (int k = 0; k < CG_GRPS; k++) v += __ldcg(&part[((long long)tile * CG_GRPS + k) * 64 + tid]);
+    sm.rstd[tid] = rsqrtf(v / (float)CG_D + 1e-5f);
+  }
+  __syncthreads();
+  for (int c = tid; c < 64 * CG_HG * CG_P / 8; c += 256) {
+    const int r = c / (CG_HG * CG_P / 8), c8 = (c % (CG_HG * CG_P / 8)) * 8;
+    float v[8], wv[8];
+    ops_unpack8(*reinterpret_cast<const uint4 *>(&sm.gy[r][c8]), v);
+    ops_ld8(w + h0 * CG_P + c8, wv);
+#pragma unroll
+    for (int k = 0; k < 8; k++) v[k] *= sm.rstd[r] * wv[k];
+    ops_st8(out + (t0 + r) * CG_D + h0 * CG_P + c8, v);
+  }
+}
+
+#if CG_V4
+/* A 2-D bf16 tensor map (as 3-D with one plane) with 64 x 64 boxes, 128-byte swizzle. */
+static void encode64(CUtensorMap *m, const void *base, unsigned long long cols, unsigned long long rows,
+                     unsigned long long row_bytes) {
+  const cuuint64_t dims[3] = {cols, rows, 1}, strides[2] = {row_bytes, row_bytes * rows};
+  const cuuint32_t box[3] = {64, 64, 1}, estr[3] = {1, 1, 1};
+  const CUresult r = cuTensorMapEncodeTiled(m, CU_TENSOR_MAP_DATA_TYPE_BFLOAT16, 3, (void *)base, dims, strides, box,
+                                            estr, CU_TENSOR_MAP_INTERLEAVE_NONE, CU_TENSOR_MAP_SWIZZLE_128B,
+                                            CU_TENSOR_MAP_L2_PROMOTION_L2_128B, CU_TENSOR_MAP_FLOAT_OOB_FILL_NONE);
+  if (r) {
+    fprintf(stderr, "cuTensorMapEncodeTiled: %d\n", (int)r);
+    exit(1);
+  }
+}
+#endif
+
 static float bf(unsigned short v) {
   unsigned u = (unsigned)v << 16;
   float f;
@@ -461,30 +680,66 @@ int main(int argc, char **argv) {
   CK(cudaMalloc(&dtk, 4));
   CK(cudaMemcpy(dy, hy.data(), hy.size() * 2, cudaMemcpyHostToDevice));
   CK(cudaMemcpy(dzx, hzx.data(), hzx.size() * 2, cudaMemcpyHostToDevice));
+#if CG_V4
+  { /* v4 reads S_in in wgmma's core-matrix layout, (p, n) at (n / 8) 64 16 + p 16 + (n % 8) 2 bytes */
+    std::vector<unsigned short> hw4(hs.size());
+    for (size_t m = 0; m < hs.size() / (CG_P * CG_N); m++)
+      for (int p = 0; p < CG_P; p++)
+        for (int n = 0; n < CG_N; n++)
+          hw4[m * CG_P * CG_N + (n / 8) * 64 * 8 + p * 8 + n % 8] = hs[(m * CG_P + p) * CG_N + n];
+    CK(cudaMemcpy(ds, hw4.data(), hs.size() * 2, cudaMemcpyHostToDevice));
+  }
+#else
   CK(cudaMemcpy(ds, hs.data(), hs.size() * 2, cudaMemcpyHostToDevice));
+#endif
   CK(cudaMemcpy(dw, hw.data(), hw.size() * 2, cudaMemcpyHostToDevice));
   CK(cudaMemcpy(dcs, hcs.data(), hcs.size() * 4, cudaMemcpyHostToDevice));
   CK(cudaMemset(dcnt, 0, (size_t)ntiles * 4));
   CK(cudaMemset(dtk, 0, 4));
   CK(cudaMemset(dout, 0xff, (size_t)L * CG_D * 2)); /* poisoned: NaN where nothing is written */
-#if CG_V3
+#if CG_V4
+  const int smem = (int)sizeof(cg4_smem), nblk = L / 64 * CG_GRPS, ntl = L / 64;
+  const char *kname = CG4_TMA ? "corr_gnorm4 (warp-specialized, wgmma, tensor copies)"
+                              : "corr_gnorm4 (warp-specialized, wgmma, a bulk copy a row)";
+  const int threads = 256;
+  CUtensorMap my4, mz4;
+  encode64(&my4, dy, CG_D, L, CG_D * 2);
+  encode64(&mz4, dzx, CG_D, L, CG_LDZ * 2);
+  const ssd_tmap *ty4 = (const ssd_tmap *)&my4, *tz4 = (const ssd_tmap *)&mz4;
+  auto kern = [&](int nb, int th, int sm_, const ssd_bf16 *a0, const ssd_bf16 *a1, const ssd_bf16 *a2, const float *a3,
+                  const ssd_bf16 *a4, ssd_bf16 *a5, float *a6, unsigned *a7, unsigned *a8, unsigned a9, int a10,
+                  int a11) {
+    corr_gnorm4<<<nb, th, sm_>>>(a0, a1, a2, a3, a4, a5, a6, a7, a8, a9, a10, a11, *ty4, *tz4);
+  };
+  CK(cudaFuncSetAttribute(corr_gnorm4, cudaFuncAttributeMaxDynamicSharedMemorySize, smem));
+  int per_sm = 0;
+  CK(cudaOccupancyMaxActiveBlocksPerMultiprocessor(&per_sm, corr_gnorm4, threads, smem));
+#elif CG_V3
+  const int threads = 128;
   const int smem = (int)sizeof(cg3_smem), nblk = L / 64 * CG3_GRPS, ntl = L / 64;
   auto kern = corr_gnorm3;
   const char *kname = "corr_gnorm3 (y resident)";
 #else
+  const int threads = 128;
   const int smem = (int)sizeof(cg_smem), nblk = ntiles * CG_GRPS, ntl = ntiles;
   auto kern = corr_gnorm;
   const char *kname = "corr_gnorm (y, z staged by head)";
 #endif
+#if !CG_V4
   CK(cudaFuncSetAttribute(kern, cudaFuncAttributeMaxDynamicSharedMemorySize, smem));
   int per_sm = 0;
-  CK(cudaOccupancyMaxActiveBlocksPerMultiprocessor(&per_sm, kern, 128, smem));
-  printf("%s: L %d, %d segments of %d, %d blocks of 128 threads, %d B shared, %d a SM\n", kname, L, nseg, seg_len,
-         nblk, smem, per_sm);
+  CK(cudaOccupancyMaxActiveBlocksPerMultiprocessor(&per_sm, kern, threads, smem));
+#endif
+  printf("%s: L %d, %d segments of %d, %d blocks of %d threads, %d B shared, %d a SM\n", kname, L, nseg, seg_len,
+         nblk, threads, smem, per_sm);
   unsigned epoch = 0;
   auto mine = [&] {
     ++epoch;
-    kern<<<nblk, 128, smem>>>(dy, dzx, ds, dcs, dw, dout, dpart, dcnt, dtk, epoch, seg_len, ntl);
+#if CG_V4
+    kern(nblk, threads, smem, dy, dzx, ds, dcs, dw, dout, dpart, dcnt, dtk, epoch, seg_len, ntl);
+#else
+    kern<<<nblk, threads, smem>>>(dy, dzx, ds, dcs, dw, dout, dpart, dcnt, dtk, epoch, seg_len, ntl);
+#endif
   };
   auto base = [&] {
     gnorm_vec<<<dim3(1, L), OPS_THREADS>>>(dy, dzx, dw, dout2, nullptr, 0u, 0LL, 0LL, 0);
