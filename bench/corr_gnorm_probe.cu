@@ -25,6 +25,7 @@
 // Variants: -DCG_T=32 (v2: two blocks a SM), -DCG_NB=3 (three heads in flight),
 // -DCG_V3=1 (v3 below: y resident; -DCG3_HG=5 or 10 heads a block),
 // -DCG_V4=1 (v4 below: warp-specialized, bulk copies, wgmma; 64 x 10),
+// -DCG_V5=1 (v5: v4 persistent, 5 heads a block, two gy buffers),
 // -DCG_FOLD=1 (v2 writing gy unnormalized with the rows' partial sums, as the
 // gated-norm fold would: no wait; its check fails by design).
 #include <cstdio>
@@ -66,6 +67,9 @@
 #endif
 #ifndef CG_V4
 #define CG_V4 0
+#endif
+#ifndef CG_V5
+#define CG_V5 0
 #endif
 #ifndef CG_FOLD
 #define CG_FOLD 0 /* v2 without the tile's wait and scale (-DCG_FOLD=1: timing only) */
@@ -594,7 +598,178 @@ extern "C" __global__ void __launch_bounds__(256, 1)
   }
 }
 
-#if CG_V4
+// v5: v4 made persistent (a block an SM, tiles by ticket), so that a tile's
+// end (the siblings' wait, the scale, the store) runs while the copies of the
+// block's next tile are in flight: two gy buffers, 5 heads a block (16
+// sibling blocks a tile).  A ticket's block publishes its rows' partial sums
+// before it takes another ticket and waits for a tile's siblings only when it
+// needs that tile's gy buffer again (after publishing its own when it holds
+// two tickets of the tile: call 12 hung without that), so with more than 8
+// blocks every tile whose tickets were all issued completes.
+#define CG5_HG 5
+#define CG5_GRPS (CG_H / CG5_HG)
+#define CG5_NB 3
+#define CG5_GROW (CG5_HG * CG_P + 8)
+struct cg5_smem {
+  ssd_bf16 y[CG5_NB][64][64]; /* swizzled tensor-copy boxes, 1024-byte aligned */
+  ssd_bf16 z[CG5_NB][64][64];
+  ssd_bf16 c[64 * CG_N];
+  ssd_bf16 s[CG5_NB][CG_P * CG_N];
+  ssd_bf16 gy[2][64][CG5_GROW];
+  float e[64][CG5_HG];
+  float rstd[64];
+  u64 full[CG5_NB], empty[CG5_NB];
+  int tk;
+};
+__device__ __forceinline__ u32 cg5_ld(const ssd_bf16 (*t)[64], int r, int col) {
+  const int b = col * 2;
+  return *reinterpret_cast<const u32 *>(reinterpret_cast<const char *>(t) + r * 128 + (((b >> 4) ^ (r & 7)) << 4) +
+                                        (b & 15));
+}
+// A finished tile: wait for its siblings, then scale this block's rows of gy
+// by the rows' rsqrt and the norm's weight and store them (the 128 consumers).
+__device__ __forceinline__ void cg5_finish(cg5_smem &sm, int buf, int tile, int grp, const float *part,
+                                           const unsigned *cnt, unsigned epoch, const ssd_bf16 *w, ssd_bf16 *out) {
+  const int ct = threadIdx.x - 128;
+  if (ct == 0)
+    while (ssd_ld_acquire(&cnt[tile]) < epoch * CG5_GRPS) {
+    }
+  bar_named(1, 128);
+  if (ct < 64) {
+    float v = 0.f;
+#pragma unroll
+    for (int k = 0; k < CG5_GRPS; k++) v += __ldcg(&part[((long long)tile * CG5_GRPS + k) * 64 + ct]);
+    sm.rstd[ct] = rsqrtf(v / (float)CG_D + 1e-5f);
+  }
+  bar_named(1, 128);
+  const int h0 = grp * CG5_HG;
+  const long long t0 = (long long)tile * 64;
+  for (int c = ct; c < 64 * CG5_HG * CG_P / 8; c += 128) {
+    const int r = c / (CG5_HG * CG_P / 8), c8 = (c % (CG5_HG * CG_P / 8)) * 8;
+    float v[8], wv[8];
+    ops_unpack8(*reinterpret_cast<const uint4 *>(&sm.gy[buf][r][c8]), v);
+    ops_ld8(w + h0 * CG_P + c8, wv);
+#pragma unroll
+    for (int k = 0; k < 8; k++) v[k] *= sm.rstd[r] * wv[k];
+    ops_st8(out + (t0 + r) * CG_D + h0 * CG_P + c8, v);
+  }
+}
+extern "C" __global__ void __launch_bounds__(256, 1)
+    corr_gnorm5(const ssd_bf16 *__restrict__ sin, const float *__restrict__ cs, const ssd_bf16 *__restrict__ w,
+                const ssd_bf16 *__restrict__ zx, ssd_bf16 *__restrict__ out, float *part, unsigned *cnt,
+                unsigned *ticket, unsigned epoch, int seg_len, int ntiles, const __grid_constant__ ssd_tmap tm_y,
+                const __grid_constant__ ssd_tmap tm_z) {
+  SSD_DYN_SMEM_1K(raw5);
+  cg5_smem &sm = *reinterpret_cast<cg5_smem *>(raw5);
+  const int tid = threadIdx.x, warp = tid / 32, lane = tid % 32;
+  const unsigned total = (unsigned)(ntiles * CG5_GRPS);
+  if (tid == 0) {
+#pragma unroll
+    for (int b = 0; b < CG5_NB; b++) mb_init(&sm.full[b], 1), mb_init(&sm.empty[b], 4);
+    mb_init_fence();
+  }
+  int n = 0;                    /* heads walked so far (the stages' ring) */
+  int prev = -1, pgrp = 0, buf = 0; /* the finished tile waiting for its siblings */
+  for (;;) {
+    __syncthreads();
+    /* each block takes one ticket past the last: total + gridDim.x a launch */
+    if (tid == 0) sm.tk = (int)(atomicAdd(ticket, 1u) - (epoch - 1) * (total + gridDim.x));
+    __syncthreads();
+    const int tk = sm.tk;
+    if (tk >= (int)total) break;
+    const int tile = tk / CG5_GRPS, grp = tk % CG5_GRPS, h0 = grp * CG5_HG;
+    const long long t0 = (long long)tile * 64;
+    const int seg = (int)(t0 / seg_len);
+    if (warp == 0) { /* the producer */
+      for (int i = 0; i < CG5_HG; i++, n++) {
+        const int b = n % CG5_NB;
+        if (n >= CG5_NB) mb_wait(&sm.empty[b], ((n / CG5_NB) - 1) & 1);
+        if (lane == 0) {
+          mb_expect_tx(&sm.full[b], 2 * 64 * CG_P * 2 + (seg > 0 ? CG_P * CG_N * 2 : 0));
+          tma_load_3d(&sm.y[b][0][0], &tm_y, (h0 + i) * CG_P, (int)t0, 0, &sm.full[b]);
+          tma_load_3d(&sm.z[b][0][0], &tm_z, (h0 + i) * CG_P, (int)t0, 0, &sm.full[b]);
+          if (seg > 0)
+            bulk_g2s(sm.s[b], sin + ((long long)seg * CG_H + h0 + i) * CG_P * CG_N, CG_P * CG_N * 2, &sm.full[b]);
+        }
+        __syncwarp();
+      }
+    } else if (warp >= 4) { /* the consumers */
+      const int ct = tid - 128, cw = warp - 4, g = lane / 4, q = lane % 4, r0 = cw * 16 + g;
+      /* a block may hold two tickets of one tile: then the earlier one's wait
+       * needs this one's sums, and waits until they are published (below) */
+      if (prev >= 0 && prev != tile) cg5_finish(sm, buf ^ 1, prev, pgrp, part, cnt, epoch, w, out);
+#pragma unroll
+      for (int k = 0; k < 8; k++) {
+        const int c = ct + k * 128, r = c / 16, c8 = (c % 16) * 8;
+        cp_async16((char *)sm.c + wg_off<64>(r, c8), zx + (t0 + r) * CG_LDZ + CG_C0 + c8, 16);
+      }
+      cp_async_commit();
+      for (int i = ct; i < 64 * CG5_HG; i += 128) {
+        const int r = i / CG5_HG, hh = i % CG5_HG;
+        sm.e[r][hh] = seg > 0 ? __expf(cs[(t0 + r) * CG_H + h0 + hh]) : 0.f;
+      }
+      cp_async_wait_all();
+      fence_proxy_async();
+      bar_named(1, 128);
+      float ss[2] = {0.f, 0.f};
+      for (int i = 0; i < CG5_HG; i++, n++) {
+        const int b = n % CG5_NB;
+        mb_wait(&sm.full[b], (n / CG5_NB) & 1);
+        float acc[8][4];
+#pragma unroll
+        for (int j = 0; j < 8; j++)
+#pragma unroll
+          for (int k = 0; k < 4; k++) acc[j][k] = 0.f;
+        if (seg > 0) {
+          wg_fence_acc(acc);
+          wg_fence();
+#pragma unroll
+          for (int kk = 0; kk < 8; kk++)
+            wg_mma_ss_n64<0>(&acc[0][0], wg_make_desc((const char *)sm.c + kk * 2 * 64 * 16, 64 * 16, 128),
+                             wg_make_desc((const char *)sm.s[b] + kk * 2 * 64 * 16, 64 * 16, 128), kk > 0);
+          wg_commit();
+          wg_wait<0>();
+          wg_fence_acc(acc);
+        }
+#pragma unroll
+        for (int hr = 0; hr < 2; hr++) {
+          const int r = r0 + 8 * hr;
+          const float e = sm.e[r][i];
+#pragma unroll
+          for (int j = 0; j < 8; j++) {
+            const int col = j * 8 + 2 * q;
+            const u32 yv = cg5_ld(sm.y[b], r, col), zv = cg5_ld(sm.z[b], r, col);
+            const float v0 = (bf2_lo(yv) + e * acc[j][2 * hr]) * ssd_silu(bf2_lo(zv));
+            const float v1 = (bf2_hi(yv) + e * acc[j][2 * hr + 1]) * ssd_silu(bf2_hi(zv));
+            ss[hr] += v0 * v0 + v1 * v1;
+            *reinterpret_cast<u32 *>(&sm.gy[buf][r][i * CG_P + col]) = pack_bf2(v0, v1);
+          }
+        }
+        __syncwarp();
+        if (lane == 0) mb_arrive(&sm.empty[b]);
+      }
+#pragma unroll
+      for (int hr = 0; hr < 2; hr++) {
+        ss[hr] += __shfl_xor_sync(0xffffffffu, ss[hr], 1);
+        ss[hr] += __shfl_xor_sync(0xffffffffu, ss[hr], 2);
+      }
+      if (q == 0) {
+        part[((long long)tile * CG5_GRPS + grp) * 64 + r0] = ss[0];
+        part[((long long)tile * CG5_GRPS + grp) * 64 + r0 + 8] = ss[1];
+        __threadfence();
+      }
+      bar_named(1, 128);
+      if (ct == 0) atomicAdd(&cnt[tile], 1u);
+      if (prev == tile) cg5_finish(sm, buf ^ 1, prev, pgrp, part, cnt, epoch, w, out);
+    } else {
+      n += CG5_HG; /* warps 1-3 keep the count only */
+    }
+    prev = tile, pgrp = grp, buf ^= 1;
+  }
+  if (warp >= 4 && prev >= 0) cg5_finish(sm, buf ^ 1, prev, pgrp, part, cnt, epoch, w, out);
+}
+
+#if CG_V4 || CG_V5
 /* A 2-D bf16 tensor map (as 3-D with one plane) with 64 x 64 boxes, 128-byte swizzle. */
 static void encode64(CUtensorMap *m, const void *base, unsigned long long cols, unsigned long long rows,
                      unsigned long long row_bytes) {
@@ -680,8 +855,8 @@ int main(int argc, char **argv) {
   CK(cudaMalloc(&dtk, 4));
   CK(cudaMemcpy(dy, hy.data(), hy.size() * 2, cudaMemcpyHostToDevice));
   CK(cudaMemcpy(dzx, hzx.data(), hzx.size() * 2, cudaMemcpyHostToDevice));
-#if CG_V4
-  { /* v4 reads S_in in wgmma's core-matrix layout, (p, n) at (n / 8) 64 16 + p 16 + (n % 8) 2 bytes */
+#if CG_V4 || CG_V5
+  { /* v4 and v5 read S_in in wgmma's core-matrix layout, (p, n) at (n / 8) 64 16 + p 16 + (n % 8) 2 bytes */
     std::vector<unsigned short> hw4(hs.size());
     for (size_t m = 0; m < hs.size() / (CG_P * CG_N); m++)
       for (int p = 0; p < CG_P; p++)
@@ -697,7 +872,21 @@ int main(int argc, char **argv) {
   CK(cudaMemset(dcnt, 0, (size_t)ntiles * 4));
   CK(cudaMemset(dtk, 0, 4));
   CK(cudaMemset(dout, 0xff, (size_t)L * CG_D * 2)); /* poisoned: NaN where nothing is written */
-#if CG_V4
+#if CG_V5
+  const int smem = (int)sizeof(cg5_smem) + 1024, ntl = L / 64;
+  const char *kname = "corr_gnorm5 (v4 persistent, a tile's end beside the next tile's copies)";
+  const int threads = 256;
+  int sms = 0;
+  CK(cudaDeviceGetAttribute(&sms, cudaDevAttrMultiProcessorCount, 0));
+  const int nblk = sms;
+  CUtensorMap my5, mz5;
+  encode64(&my5, dy, CG_D, L, CG_D * 2);
+  encode64(&mz5, dzx, CG_D, L, CG_LDZ * 2);
+  const ssd_tmap *ty5 = (const ssd_tmap *)&my5, *tz5 = (const ssd_tmap *)&mz5;
+  CK(cudaFuncSetAttribute(corr_gnorm5, cudaFuncAttributeMaxDynamicSharedMemorySize, smem));
+  int per_sm = 0;
+  CK(cudaOccupancyMaxActiveBlocksPerMultiprocessor(&per_sm, corr_gnorm5, threads, smem));
+#elif CG_V4
   const int smem = (int)sizeof(cg4_smem), nblk = L / 64 * CG_GRPS, ntl = L / 64;
   const char *kname = CG4_TMA ? "corr_gnorm4 (warp-specialized, wgmma, tensor copies)"
                               : "corr_gnorm4 (warp-specialized, wgmma, a bulk copy a row)";
@@ -725,7 +914,7 @@ int main(int argc, char **argv) {
   auto kern = corr_gnorm;
   const char *kname = "corr_gnorm (y, z staged by head)";
 #endif
-#if !CG_V4
+#if !CG_V4 && !CG_V5
   CK(cudaFuncSetAttribute(kern, cudaFuncAttributeMaxDynamicSharedMemorySize, smem));
   int per_sm = 0;
   CK(cudaOccupancyMaxActiveBlocksPerMultiprocessor(&per_sm, kern, threads, smem));
@@ -735,7 +924,9 @@ int main(int argc, char **argv) {
   unsigned epoch = 0;
   auto mine = [&] {
     ++epoch;
-#if CG_V4
+#if CG_V5
+    corr_gnorm5<<<nblk, threads, smem>>>(ds, dcs, dw, dzx, dout, dpart, dcnt, dtk, epoch, seg_len, ntl, *ty5, *tz5);
+#elif CG_V4
     kern(nblk, threads, smem, dy, dzx, ds, dcs, dw, dout, dpart, dcnt, dtk, epoch, seg_len, ntl);
 #else
     kern<<<nblk, threads, smem>>>(dy, dzx, ds, dcs, dw, dout, dpart, dcnt, dtk, epoch, seg_len, ntl);

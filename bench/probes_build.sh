@@ -33,6 +33,7 @@ build corr_gnorm_probe bench/corr_gnorm_probe.cu
 build corr_gnorm_probe_v3 -DCG_V3=1 bench/corr_gnorm_probe.cu
 build corr_gnorm_probe_v4 -DCG_V4=1 bench/corr_gnorm_probe.cu
 build corr_gnorm_probe_v4_rows -DCG_V4=1 -DCG4_TMA=0 bench/corr_gnorm_probe.cu
+build corr_gnorm_probe_v5 -DCG_V5=1 bench/corr_gnorm_probe.cu
 build sync_micro bench/sync_micro.cu
 build alpha_vec_probe bench/alpha_vec_probe.cu
 exit $fail
