@@ -30,10 +30,8 @@ build gemm_probe_epi1 -DGW_EPI=1 bench/gemm_probe.cu
 build wgmma_probe bench/wgmma_probe.cu
 build sm_map_probe bench/sm_map_probe.cu
 build corr_gnorm_probe bench/corr_gnorm_probe.cu
-build corr_gnorm_probe_v3 -DCG_V3=1 bench/corr_gnorm_probe.cu
+build corr_gnorm_probe_t32_fold -DCG_T=32 -DCG_FOLD=1 bench/corr_gnorm_probe.cu
 build corr_gnorm_probe_v4 -DCG_V4=1 bench/corr_gnorm_probe.cu
-build corr_gnorm_probe_v4_rows -DCG_V4=1 -DCG4_TMA=0 bench/corr_gnorm_probe.cu
-build corr_gnorm_probe_v5 -DCG_V5=1 bench/corr_gnorm_probe.cu
 build sync_micro bench/sync_micro.cu
 build alpha_vec_probe bench/alpha_vec_probe.cu
 exit $fail
