@@ -25,7 +25,7 @@
 #include <vector>
 #include <algorithm>
 
-#include "probe_util.cuh" /* CK, LK, hash01 (inputs on the device, scales on the host) */
+#include "probe_util.cuh" /* CK, LK, hash01 (inputs on the device, scales on the host), median_ms */
 
 __global__ void fill_bf(__nv_bfloat16 *p, size_t n, unsigned s, float sc) {
   for (size_t i = blockIdx.x * (size_t)blockDim.x + threadIdx.x; i < n; i += (size_t)gridDim.x * blockDim.x)
@@ -81,25 +81,14 @@ static float run_form(cublasLtHandle_t lt, const form &f, int T, int K, int N, c
   const void *alpha = vec ? (const void *)alpha_v : (const void *)&one;
   /* beta: a host 1, a device vector of ones (DEVICE_VECTOR), or ignored (BETA_ZERO) */
   const void *beta = f.mode == CUBLASLT_POINTER_MODE_DEVICE_VECTOR ? (const void *)ones_v : (const void *)&beta1;
-  cudaEvent_t e0, e1;
-  CK(cudaEventCreate(&e0));
-  CK(cudaEventCreate(&e1));
   for (int c = 0; !hs && c < got; c++) {
     cublasStatus_t s = cublasLtMatmul(lt, op, alpha, A, la, B, lb, beta, D, ld, D, ld, &hr[c].algo, ws, wsb, 0);
     if (s) { printf("  %s cand %d: matmul status %d\n", f.name, c, (int)s); continue; }
-    std::vector<float> t;
-    for (int r = 0; r < 20; r++) {
-      CK(cudaEventRecord(e0));
+    const float ms = median_ms([&] {
       cublasLtMatmul(lt, op, alpha, A, la, B, lb, beta, D, ld, D, ld, &hr[c].algo, ws, wsb, 0);
-      CK(cudaEventRecord(e1));
-      CK(cudaEventSynchronize(e1));
-      float ms;
-      CK(cudaEventElapsedTime(&ms, e0, e1));
-      t.push_back(ms);
-    }
-    std::sort(t.begin(), t.end());
-    printf("  %-5s cand %d: %.4f ms (%.0f TFLOP/s)\n", f.name, c, t[10], 2.0 * T * K * N / t[10] / 1e9);
-    if (best < 0 || t[10] < best) best = t[10], *best_i = c;
+    });
+    printf("  %-5s cand %d: %.4f ms (%.0f TFLOP/s)\n", f.name, c, ms, 2.0 * T * K * N / ms / 1e9);
+    if (best < 0 || ms < best) best = ms, *best_i = c;
   }
   // one check run from zero with the best candidate
   if (best >= 0) {

@@ -57,15 +57,8 @@
 #include "ops_common.cuh"
 #include "ops_gnorm.cuh"
 #include "wg_mma.cuh"
+#include "../../bench/probe_util.cuh" /* CK, median_ms */
 
-#define CK(x)                                                                              \
-  do {                                                                                     \
-    cudaError_t e_ = (x);                                                                  \
-    if (e_ != cudaSuccess) {                                                               \
-      fprintf(stderr, "%s:%d: %s: %s\n", __FILE__, __LINE__, #x, cudaGetErrorString(e_)); \
-      exit(1);                                                                             \
-    }                                                                                      \
-  } while (0)
 
 #ifndef CG_V4
 #define CG_V4 0
@@ -425,27 +418,6 @@ static unsigned short tobf(float f) {
 static float urand(unsigned long long &s) { /* [-1, 1) */
   s = s * 6364136223846793005ull + 1442695040888963407ull;
   return (float)((s >> 40) & 0xffffff) / 8388608.f - 1.f;
-}
-
-template <class F> static float median_ms(F run, int reps = 20) {
-  cudaEvent_t e0, e1;
-  CK(cudaEventCreate(&e0));
-  CK(cudaEventCreate(&e1));
-  run();
-  CK(cudaDeviceSynchronize());
-  std::vector<float> t;
-  for (int r = 0; r < reps; r++) {
-    CK(cudaEventRecord(e0));
-    run();
-    CK(cudaEventRecord(e1));
-    CK(cudaEventSynchronize(e1));
-    float ms;
-    CK(cudaEventElapsedTime(&ms, e0, e1));
-    t.push_back(ms);
-  }
-  std::sort(t.begin(), t.end());
-  cudaEventDestroy(e0), cudaEventDestroy(e1);
-  return t[reps / 2];
 }
 
 int main(int argc, char **argv) {

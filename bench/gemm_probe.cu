@@ -61,20 +61,6 @@ static void encode(CUtensorMap *m, const void *base, unsigned long long cols, un
   if (r) { printf("FAIL cuTensorMapEncodeTiled %d\n", (int)r); exit(1); }
 }
 
-template <class F> static float median_ms(F run, int reps = 20) {
-  cudaEvent_t e0, e1;
-  CK(cudaEventCreate(&e0)); CK(cudaEventCreate(&e1));
-  run(); CK(cudaDeviceSynchronize());
-  std::vector<float> t;
-  for (int r = 0; r < reps; r++) {
-    CK(cudaEventRecord(e0)); run(); CK(cudaEventRecord(e1)); CK(cudaEventSynchronize(e1));
-    float ms; CK(cudaEventElapsedTime(&ms, e0, e1)); t.push_back(ms);
-  }
-  std::sort(t.begin(), t.end());
-  cudaEventDestroy(e0), cudaEventDestroy(e1);
-  return t[reps / 2];
-}
-
 // cuBLASLt's token-major Y [T x N] = X W^T as ssdc calls it (rt_cublaslt.c):
 // column-major m = N, n = T, A = W (op T), B = X; D bf16 (beta 0) or fp32 (beta 1).
 struct lt_gemm {
