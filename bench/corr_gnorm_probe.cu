@@ -57,8 +57,7 @@
 #include "ops_common.cuh"
 #include "ops_gnorm.cuh"
 #include "wg_mma.cuh"
-#include "../../bench/probe_util.cuh" /* CK, median_ms */
-
+#include "../../bench/probe_util.cuh" /* CK, hash01, median_ms */
 
 #ifndef CG_V4
 #define CG_V4 0
@@ -415,10 +414,6 @@ static unsigned short tobf(float f) {
   memcpy(&u, &f, 4);
   return (unsigned short)((u + 0x7fffu + ((u >> 16) & 1u)) >> 16);
 }
-static float urand(unsigned long long &s) { /* [-1, 1) */
-  s = s * 6364136223846793005ull + 1442695040888963407ull;
-  return (float)((s >> 40) & 0xffffff) / 8388608.f - 1.f;
-}
 
 int main(int argc, char **argv) {
   const int L = argc > 1 ? atoi(argv[1]) : 16384, seg_len = argc > 2 ? atoi(argv[2]) : 2048;
@@ -427,14 +422,14 @@ int main(int argc, char **argv) {
     return 2;
   }
   const int nseg = L / seg_len, ntiles = L / CG_T;
-  unsigned long long s = 12345;
   std::vector<unsigned short> hy((size_t)L * CG_D), hzx((size_t)L * CG_LDZ), hs((size_t)nseg * CG_H * CG_P * CG_N),
       hw(CG_D);
   std::vector<float> hcs((size_t)L * CG_H), rate(CG_H);
-  for (auto &v : hy) v = tobf(urand(s) * 2.f);
-  for (auto &v : hzx) v = tobf(urand(s) * 3.f);
-  for (auto &v : hs) v = tobf(urand(s) * 0.5f);
-  for (auto &v : hw) v = tobf(1.f + 0.5f * urand(s));
+  /* inputs from probe_util's hash, in [-0.5, 0.5) before scaling */
+  for (size_t i = 0; i < hy.size(); i++) hy[i] = tobf(hash01((unsigned)i, 1) * 4.f);
+  for (size_t i = 0; i < hzx.size(); i++) hzx[i] = tobf(hash01((unsigned)i, 2) * 6.f);
+  for (size_t i = 0; i < hs.size(); i++) hs[i] = tobf(hash01((unsigned)i, 3));
+  for (size_t i = 0; i < hw.size(); i++) hw[i] = tobf(1.f + hash01((unsigned)i, 4));
   for (int h = 0; h < CG_H; h++) rate[h] = 1e-4f * powf(200.f, (float)h / CG_H); /* decay per token, 1e-4 .. 2e-2 */
   for (int t = 0; t < L; t++)
     for (int h = 0; h < CG_H; h++) hcs[(size_t)t * CG_H + h] = -rate[h] * (float)(t % seg_len + 1);

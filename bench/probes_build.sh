@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
-# probes_build.sh: compile (not run) the bench/ probes that include ssdc's
-# kernel templates from codegen/cuda, so a change to a kernel's signature or
-# macros that breaks a probe fails a test instead of surfacing sessions later
-# on the device (bench/gemm_probe.cu went three sessions without compiling:
+# probes_build.sh: compile (not run) the standalone bench/ probes, most of
+# which include ssdc's kernel templates from codegen/cuda or probe_util.cuh,
+# so a change to a kernel's signature, macros or the shared helpers that
+# breaks a probe fails a test instead of surfacing sessions later on the
+# device (bench/gemm_probe.cu went three sessions without compiling:
 # bench/NOTES.md, session 34).  Needs nvcc; without it, exit 77 (ctest: skip).
 # The probes that compile generated kernel source (-DKSRC: p1_probe,
 # overlap_probe, ssd_phase_prof) need ssdc's output first and are not built.
